@@ -1,0 +1,241 @@
+/* http/file.c: opening request paths beneath the document root with openat2, and page-cache probes. */
+#include "http/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* O_NONBLOCK: opening a FIFO for reading must not wait for a writer; it has
+ * no effect on reads of regular files. O_NOCTTY: a tty node in the tree must
+ * never become our controlling terminal. */
+#define FILE_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/* RESOLVE_BENEATH alone can answer EAGAIN when a concurrent rename makes a
+ * ".." check unprovable; the kernel asks the caller to retry. */
+#define FILE_BENEATH_RETRIES 4
+
+static int sys_openat2(int dirfd, const char *path, const struct open_how *how)
+{
+    return (int)syscall(SYS_openat2, dirfd, path, how, sizeof *how);
+}
+
+static unsigned long long resolve_flags(enum file_links links, unsigned flags)
+{
+    unsigned long long r;
+
+    switch (links) {
+    case FILE_LINKS_ALL:
+        r = RESOLVE_NO_MAGICLINKS;
+        break;
+    case FILE_LINKS_NONE:
+        r = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        break;
+    case FILE_LINKS_BENEATH:
+    default: /* an unknown policy gets the safe one */
+        r = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+        break;
+    }
+    if (flags & FILE_CACHED_ONLY)
+        r |= RESOLVE_CACHED;
+    return r;
+}
+
+/* openat2 that retries what the kernel says is worth retrying. Returns the
+ * fd, or -1 with errno; EAGAIN survives only for RESOLVE_CACHED (the lookup
+ * needs I/O) or a persistent rename race. */
+static int open_retry(int dirfd, const char *path, const struct open_how *how)
+{
+    int tries = 0;
+
+    for (;;) {
+        int fd = sys_openat2(dirfd, path, how);
+        if (fd >= 0)
+            return fd;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
+            ++tries < FILE_BENEATH_RETRIES)
+            continue;
+        return -1;
+    }
+}
+
+/* Status for a failed openat2/fstat. ELOOP and EXDEV are how RESOLVE_*
+ * refuse a symlink (and ELOOP also a genuine loop): both are a 403 that a
+ * client cannot tell from a permission problem, which is the intent. ENXIO
+ * is what open() says for a socket node: not a regular file, so 403. */
+static int errno_status(int e, bool cached)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+        return 404;
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+    case EXDEV:
+    case ENXIO:
+    case ENODEV:
+        return 403;
+    case EAGAIN:
+        return cached ? FILE_WOULDBLOCK : 500;
+    default:
+        return 500;
+    }
+}
+
+static int fail(file_result *res, int status, int err)
+{
+    res->fd = -1;
+    res->status = status;
+    res->err = err;
+    res->index = -1;
+    return status;
+}
+
+/* Takes ownership of fd on every path: on success it is in res. */
+static int finish_regular(int fd, const struct stat *st, file_result *res, int index)
+{
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return fail(res, 403, 0);
+    }
+    res->fd = fd;
+    res->st = *st;
+    res->status = 200;
+    res->err = 0;
+    res->index = index;
+    return 200;
+}
+
+/* Tries each index name beneath the directory dirfd (which it closes). The
+ * same resolve flags apply, so with RESOLVE_BENEATH an index symlink may not
+ * leave this directory. A missing index, or one that is a directory, moves
+ * on to the next name; anything else decides. */
+static int open_index(int dirfd, const char *const *index, size_t nindex,
+                      const struct open_how *how, file_result *res)
+{
+    bool cached = how->resolve & RESOLVE_CACHED;
+
+    for (size_t i = 0; i < nindex; i++) {
+        struct stat st;
+        int fd = open_retry(dirfd, index[i], how);
+        if (fd < 0) {
+            int e = errno, status = errno_status(e, cached);
+            if (status == 404)
+                continue;
+            close(dirfd);
+            return fail(res, status, e);
+        }
+        if (fstat(fd, &st) < 0) {
+            int e = errno;
+            close(fd);
+            close(dirfd);
+            return fail(res, 500, e);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            close(fd);
+            continue;
+        }
+        close(dirfd);
+        return finish_regular(fd, &st, res, (int)i);
+    }
+    close(dirfd);
+    return fail(res, 403, 0);
+}
+
+int file_open(int rootfd, const char *path, const char *const *index, size_t nindex,
+              enum file_links links, unsigned flags, file_result *res)
+{
+    struct open_how how = {
+        .flags = FILE_OPEN_FLAGS,
+        .mode = 0,
+        .resolve = resolve_flags(links, flags),
+    };
+    const char *rel = path;
+    struct stat st;
+    int fd;
+
+    /* Every leading '/' must go: an absolute path would ignore rootfd
+     * altogether under FILE_LINKS_ALL, which has no RESOLVE_BENEATH. */
+    while (*rel == '/')
+        rel++;
+    bool want_dir = *rel == '\0' || rel[strlen(rel) - 1] == '/';
+    if (*rel == '\0')
+        rel = ".";
+
+    fd = open_retry(rootfd, rel, &how);
+    if (fd < 0) {
+        int e = errno, status = errno_status(e, flags & FILE_CACHED_ONLY);
+        return fail(res, status, e);
+    }
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return fail(res, 500, e);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (!want_dir) {
+            close(fd);
+            return fail(res, 301, 0);
+        }
+        return open_index(fd, index, nindex, &how, res);
+    }
+    return finish_regular(fd, &st, res, -1);
+}
+
+bool file_cached_open_supported(int rootfd)
+{
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = RESOLVE_CACHED | RESOLVE_BENEATH,
+    };
+    int fd = sys_openat2(rootfd, ".", &how);
+
+    if (fd >= 0) {
+        close(fd);
+        return true;
+    }
+    /* EINVAL: openat2 without RESOLVE_CACHED (5.6 to 5.11); ENOSYS: no
+     * openat2 at all; E2BIG: a struct open_how the kernel does not know.
+     * Anything else (EAGAIN included) means the flag itself was accepted. */
+    return errno != EINVAL && errno != ENOSYS && errno != E2BIG;
+}
+
+ssize_t file_read_nowait(int fd, void *buf, size_t len, off_t off)
+{
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+    return preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+}
+
+/* One byte read from page cache only: false only for "not cached". A short
+ * read at EOF is cached enough; any other error is left for the real send
+ * to meet and report. */
+static bool byte_cached(int fd, off_t off)
+{
+    char c;
+
+    return file_read_nowait(fd, &c, 1, off) >= 0 || errno != EAGAIN;
+}
+
+bool file_range_cached(int fd, off_t off, size_t len)
+{
+    if (len == 0 || off < 0)
+        return true; /* a negative offset would make preadv2 use the file position */
+    if (!byte_cached(fd, off))
+        return false;
+    if (len == 1)
+        return true;
+    /* off + len - 1 past OFF_MAX cannot be a real file offset; the send
+     * fails on its own, so there is nothing useful to probe. */
+    off_t max = (off_t)((1ULL << (sizeof(off_t) * 8 - 1)) - 1);
+    if ((unsigned long long)(len - 1) > (unsigned long long)(max - off))
+        return true;
+    return byte_cached(fd, off + (off_t)(len - 1));
+}

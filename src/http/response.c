@@ -1,0 +1,148 @@
+/* http/response.c: response heads written with memcpy and a hand-rolled integer formatter. */
+#include "http/response.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/time.h"
+
+struct status_text {
+    int code;
+    const char *reason;
+    const char *body;
+};
+
+#define ERR_BODY(code, text)                                                                 \
+    "<html>\r\n<head><title>" #code " " text "</title></head>\r\n<body>\r\n<center><h1>" #code \
+    " " text "</h1></center>\r\n<hr><center>ephttpd</center>\r\n</body>\r\n</html>\r\n"
+
+static const struct status_text statuses[] = {
+    { 100, "Continue", NULL },
+    { 200, "OK", NULL },
+    { 206, "Partial Content", NULL },
+    { 301, "Moved Permanently", ERR_BODY(301, "Moved Permanently") },
+    { 302, "Found", ERR_BODY(302, "Found") },
+    { 304, "Not Modified", NULL },
+    { 400, "Bad Request", ERR_BODY(400, "Bad Request") },
+    { 403, "Forbidden", ERR_BODY(403, "Forbidden") },
+    { 404, "Not Found", ERR_BODY(404, "Not Found") },
+    { 405, "Method Not Allowed", ERR_BODY(405, "Method Not Allowed") },
+    { 408, "Request Timeout", ERR_BODY(408, "Request Timeout") },
+    { 412, "Precondition Failed", ERR_BODY(412, "Precondition Failed") },
+    { 413, "Content Too Large", ERR_BODY(413, "Content Too Large") },
+    { 414, "URI Too Long", ERR_BODY(414, "URI Too Long") },
+    { 416, "Range Not Satisfiable", ERR_BODY(416, "Range Not Satisfiable") },
+    { 431, "Request Header Fields Too Large", ERR_BODY(431, "Request Header Fields Too Large") },
+    { 500, "Internal Server Error", ERR_BODY(500, "Internal Server Error") },
+    { 501, "Not Implemented", ERR_BODY(501, "Not Implemented") },
+    { 503, "Service Unavailable", ERR_BODY(503, "Service Unavailable") },
+    { 505, "HTTP Version Not Supported", ERR_BODY(505, "HTTP Version Not Supported") },
+};
+
+static const struct status_text *find_status(int code)
+{
+    for (size_t i = 0; i < EP_ARRAY_LEN(statuses); i++)
+        if (statuses[i].code == code)
+            return &statuses[i];
+    return NULL;
+}
+
+const char *resp_reason(int status)
+{
+    const struct status_text *s = find_status(status);
+    return s ? s->reason : "Unknown";
+}
+
+const char *resp_error_body(int status, size_t *len)
+{
+    const struct status_text *s = find_status(status);
+    if (!s || !s->body) {
+        s = find_status(500);
+    }
+    *len = strlen(s->body);
+    return s->body;
+}
+
+/* Appends with bounds checks folded into one flag, so the writer stays linear. */
+typedef struct {
+    char *p, *end;
+    bool overflow;
+} wbuf;
+
+static void put(wbuf *w, const char *s, size_t n)
+{
+    if (n == 0)
+        return;
+    if ((size_t)(w->end - w->p) < n) {
+        w->overflow = true;
+        return;
+    }
+    memcpy(w->p, s, n);
+    w->p += n;
+}
+
+#define PUT_LIT(w, s) put((w), (s), sizeof(s) - 1)
+
+static void put_str(wbuf *w, const char *s) { put(w, s, strlen(s)); }
+
+static void put_u64(wbuf *w, uint64_t v, int base)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[24];
+    int i = (int)sizeof tmp;
+    do {
+        tmp[--i] = digits[v % (unsigned)base];
+        v /= (unsigned)base;
+    } while (v);
+    put(w, tmp + i, sizeof tmp - (size_t)i);
+}
+
+size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
+{
+    wbuf w = { buf, buf + cap, false };
+    char code[4] = { (char)('0' + status / 100), (char)('0' + status / 10 % 10),
+                     (char)('0' + status % 10), ' ' };
+    PUT_LIT(&w, "HTTP/1.1 ");
+    put(&w, code, 4);
+    put_str(&w, resp_reason(status));
+    PUT_LIT(&w, "\r\nServer: ephttpd\r\nDate: ");
+    put(&w, f->date, TIME_HTTP_LEN);
+    if (f->content_type) {
+        PUT_LIT(&w, "\r\nContent-Type: ");
+        put_str(&w, f->content_type);
+    }
+    if (f->content_length >= 0) {
+        PUT_LIT(&w, "\r\nContent-Length: ");
+        put_u64(&w, (uint64_t)f->content_length, 10);
+    }
+    if (f->last_modified >= 0) {
+        char lm[TIME_HTTP_LEN + 1];
+        time_http_date(f->last_modified, lm);
+        PUT_LIT(&w, "\r\nLast-Modified: ");
+        put(&w, lm, TIME_HTTP_LEN);
+        if (f->etag_size >= 0) {
+            /* nginx's format: hex mtime, '-', hex size. */
+            PUT_LIT(&w, "\r\nETag: \"");
+            put_u64(&w, (uint64_t)f->last_modified, 16);
+            PUT_LIT(&w, "-");
+            put_u64(&w, (uint64_t)f->etag_size, 16);
+            PUT_LIT(&w, "\"");
+        }
+    }
+    if (f->location.len) {
+        PUT_LIT(&w, "\r\nLocation: ");
+        put(&w, f->location.p, f->location.len);
+        put(&w, f->location_suffix.p, f->location_suffix.len);
+        if (f->location_query.len) {
+            PUT_LIT(&w, "?");
+            put(&w, f->location_query.p, f->location_query.len);
+        }
+    }
+    if (f->allow)
+        PUT_LIT(&w, "\r\nAllow: GET, HEAD");
+    if (f->keep_alive)
+        PUT_LIT(&w, "\r\nConnection: keep-alive\r\n\r\n");
+    else
+        PUT_LIT(&w, "\r\nConnection: close\r\n\r\n");
+    return w.overflow ? 0 : (size_t)(w.p - buf);
+}

@@ -1,0 +1,142 @@
+/* log/access.c: Combined Log Format lines, escaped like nginx, written in batches. */
+#include "log/access.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/time.h"
+
+static int open_target(const char *path, bool *own)
+{
+    *own = false;
+    if (strcmp(path, "-") == 0)
+        return 1;
+    *own = true;
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+int access_log_open(access_log *al, const char *path, size_t bufsize)
+{
+    memset(al, 0, sizeof *al);
+    al->fd = -1;
+    if (!path || strcmp(path, "off") == 0)
+        return 0;
+    snprintf(al->path, sizeof al->path, "%s", path);
+    al->buf = malloc(bufsize);
+    if (!al->buf)
+        return -1;
+    al->cap = bufsize;
+    al->fd = open_target(path, &al->own_fd);
+    return al->fd < 0 ? -1 : 0;
+}
+
+int access_log_reopen(access_log *al)
+{
+    if (al->fd < 0 || !al->own_fd)
+        return 0;
+    access_log_flush(al);
+    bool own;
+    int fd = open_target(al->path, &own);
+    if (fd < 0)
+        return -1;
+    close(al->fd);
+    al->fd = fd;
+    return 0;
+}
+
+void access_log_flush(access_log *al)
+{
+    size_t off = 0;
+    while (off < al->len) {
+        ssize_t w = write(al->fd, al->buf + off, al->len - off);
+        if (w <= 0)
+            break; /* a full disk must not stop serving; the lines are dropped */
+        off += (size_t)w;
+    }
+    al->len = 0;
+}
+
+void access_log_close(access_log *al)
+{
+    if (al->fd >= 0) {
+        access_log_flush(al);
+        if (al->own_fd)
+            close(al->fd);
+    }
+    free(al->buf);
+    al->buf = NULL;
+    al->fd = -1;
+}
+
+/* Quotes, backslashes and bytes outside printable ASCII become \xHH, as in
+ * nginx, so a hostile User-Agent cannot forge or break a line. */
+static size_t put_escaped(char *out, ep_str s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (s.len == 0) {
+        *out = '-';
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[ch >> 4];
+            out[n++] = hex[ch & 15];
+        } else {
+            out[n++] = (char)ch;
+        }
+    }
+    return n;
+}
+
+static size_t put_peer(char *out, const struct sockaddr_storage *ss)
+{
+    const void *a = NULL;
+    if (ss->ss_family == AF_INET)
+        a = &((const struct sockaddr_in *)ss)->sin_addr;
+    else if (ss->ss_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    if (!a || !inet_ntop(ss->ss_family, a, out, INET6_ADDRSTRLEN)) {
+        out[0] = '-';
+        return 1;
+    }
+    return strlen(out);
+}
+
+void access_log_write(access_log *al, const access_entry *e)
+{
+    if (al->fd < 0)
+        return;
+    /* Worst case: every byte of the three free-text fields escaped to 4. */
+    size_t need = 128 + INET6_ADDRSTRLEN + TIME_LOG_LEN +
+                  4 * (e->request_line.len + e->referer.len + e->user_agent.len);
+    if (need > al->cap)
+        return; /* cannot happen with the header size limits; never overflow */
+    if (al->len + need > al->cap)
+        access_log_flush(al);
+    char *p = al->buf + al->len;
+    p += put_peer(p, e->peer);
+    memcpy(p, " - - [", 6);
+    p += 6;
+    time_log_date(e->when, p);
+    p += TIME_LOG_LEN;
+    memcpy(p, "] \"", 3);
+    p += 3;
+    p += put_escaped(p, e->request_line);
+    p += sprintf(p, "\" %d %llu \"", e->status, (unsigned long long)e->bytes);
+    p += put_escaped(p, e->referer);
+    memcpy(p, "\" \"", 3);
+    p += 3;
+    p += put_escaped(p, e->user_agent);
+    memcpy(p, "\"\n", 2);
+    p += 2;
+    al->len = (size_t)(p - al->buf);
+}

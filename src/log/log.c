@@ -1,0 +1,90 @@
+/* log/log.c: the error log: "2026/11/24 23:40:01 [error] 1234: message" lines. */
+#include "log/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+    int fd;
+    enum log_level level;
+    char path[4096];
+} sink = { 2, LOGL_INFO, "" };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static int open_path(const char *path)
+{
+    if (!path || !*path || strcmp(path, "-") == 0)
+        return 2;
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+int log_open(const char *path, enum log_level level)
+{
+    int fd = open_path(path);
+    if (fd < 0)
+        return -1;
+    if (sink.fd > 2)
+        close(sink.fd);
+    sink.fd = fd;
+    sink.level = level;
+    snprintf(sink.path, sizeof sink.path, "%s", path && *path ? path : "-");
+    return 0;
+}
+
+int log_reopen(void)
+{
+    if (sink.fd <= 2)
+        return 0;
+    int fd = open_path(sink.path);
+    if (fd < 0)
+        return -1;
+    /* dup2 keeps the descriptor number, so forked workers that share it switch too. */
+    dup2(fd, sink.fd);
+    close(fd);
+    return 0;
+}
+
+void log_set_level(enum log_level level) { sink.level = level; }
+enum log_level log_get_level(void) { return sink.level; }
+const char *log_level_name(enum log_level level) { return level_names[level]; }
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+    for (int i = 0; i <= LOGL_DEBUG; i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (level > sink.level)
+        return;
+    int saved = errno;
+    char line[2048];
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    int n = (int)strftime(line, sizeof line, "%Y/%m/%d %H:%M:%S", &tm);
+    n += snprintf(line + n, sizeof line - (size_t)n, " [%s] %d: ", level_names[level], (int)getpid());
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    n = (m < 0) ? n : (n + m > (int)sizeof line - 2 ? (int)sizeof line - 2 : n + m);
+    line[n++] = '\n';
+    /* One write per line: lines from several processes never interleave. */
+    ssize_t w = write(sink.fd, line, (size_t)n);
+    (void)w;
+    errno = saved;
+}

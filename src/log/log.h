@@ -1,0 +1,29 @@
+/* log/log.h: the error log: levels, one line per event, reopened on demand. */
+#ifndef EP_LOG_LOG_H
+#define EP_LOG_LOG_H
+
+enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
+
+/* The error log is the one process-wide sink: it is set up once in main()
+ * before any worker exists and only changed by log_open()/log_reopen() on the
+ * loop thread. Write-queue tasks never log. path "-" or NULL means stderr. */
+int log_open(const char *path, enum log_level level);
+int log_reopen(void);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOGL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOGL_INFO, __VA_ARGS__)
+/* The level test is inline so that debug formatting costs nothing when off. */
+#define log_debug(...)                          \
+    do {                                        \
+        if (log_get_level() >= LOGL_DEBUG)      \
+            log_msg(LOGL_DEBUG, __VA_ARGS__);   \
+    } while (0)
+
+#endif

@@ -1,0 +1,168 @@
+/* main.c: command-line flags → settings model → master. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/model.h"
+#include "log/log.h"
+#include "master/master.h"
+#include "util/time.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "Usage: ephttpd -r DIR [options]\n"
+    "Serve the files under DIR over HTTP/1.1.\n"
+    "\n"
+    "  -r, --root DIR            document root (required)\n"
+    "  -w, --workers N|auto      worker processes (default 1; auto: one per core)\n"
+    "  -a, --addr ADDR           listen address, IPv4 or IPv6 (default 0.0.0.0)\n"
+    "  -p, --port PORT           listen port (default 8080)\n"
+    "  -d, --debug               debug logging\n"
+    "      --access-log PATH     access log file, '-' for stdout (default), or 'off'\n"
+    "      --error-log PATH      error log file, '-' for stderr (default)\n"
+    "      --header-timeout T    deadline for a request head (default 60s)\n"
+    "      --keepalive-timeout T idle time between requests (default 75s)\n"
+    "      --send-timeout T      longest wait for send progress (default 60s)\n"
+    "  -h, --help                this text\n"
+    "  -V, --version             the version\n"
+    "\n"
+    "Durations: 500ms, 10s, 2m, 1h (a bare number means seconds).\n";
+
+enum { OPT_ACCESS_LOG = 256, OPT_ERROR_LOG, OPT_HEADER_TO, OPT_KEEPALIVE_TO, OPT_SEND_TO };
+
+static const struct option long_opts[] = {
+    { "root", required_argument, NULL, 'r' },
+    { "workers", required_argument, NULL, 'w' },
+    { "addr", required_argument, NULL, 'a' },
+    { "port", required_argument, NULL, 'p' },
+    { "debug", no_argument, NULL, 'd' },
+    { "access-log", required_argument, NULL, OPT_ACCESS_LOG },
+    { "error-log", required_argument, NULL, OPT_ERROR_LOG },
+    { "header-timeout", required_argument, NULL, OPT_HEADER_TO },
+    { "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TO },
+    { "send-timeout", required_argument, NULL, OPT_SEND_TO },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "ephttpd: %s (see ephttpd --help)\n", msg);
+    return EXIT_USAGE;
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_timeout(const char *arg, const char *name, int64_t *field)
+{
+    if (time_parse_duration(arg, field) < 0 || *field == 0) {
+        fprintf(stderr, "ephttpd: %s: bad duration \"%s\" (see ephttpd --help)\n", name, arg);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Apply one flag to the model. Returns 0, or an exit status. */
+static int apply_flag(cfg *c, int opt, const char *arg)
+{
+    long v;
+    switch (opt) {
+    case 'r':
+        return cfg_set_str(&c->servers[0].root, arg) < 0 ? 1 : 0;
+    case 'w':
+        if (strcmp(arg, "auto") == 0)
+            c->workers = 0;
+        else if (parse_int(arg, 1, 1024, &v) < 0)
+            return usage_error("-w: expected a number from 1 to 1024 or \"auto\", got \"%s\"", arg);
+        else
+            c->workers = (int)v;
+        return 0;
+    case 'a':
+        return cfg_set_str(&c->listens[0].addr, arg) < 0 ? 1 : 0;
+    case 'p':
+        if (parse_int(arg, 1, 65535, &v) < 0)
+            return usage_error("-p: expected a port from 1 to 65535, got \"%s\"", arg);
+        c->listens[0].port = (uint16_t)v;
+        return 0;
+    case 'd':
+        c->log_level = LOGL_DEBUG;
+        return 0;
+    case OPT_ACCESS_LOG:
+        return cfg_set_str(&c->servers[0].access_log, arg) < 0 ? 1 : 0;
+    case OPT_ERROR_LOG:
+        return cfg_set_str(&c->error_log, arg) < 0 ? 1 : 0;
+    case OPT_HEADER_TO:
+        return parse_timeout(arg, "--header-timeout", &c->header_timeout_ms);
+    case OPT_KEEPALIVE_TO:
+        return parse_timeout(arg, "--keepalive-timeout", &c->keepalive_timeout_ms);
+    case OPT_SEND_TO:
+        return parse_timeout(arg, "--send-timeout", &c->send_timeout_ms);
+    default:
+        return EXIT_USAGE;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cfg *c = cfg_new();
+    if (!c) {
+        fprintf(stderr, "ephttpd: out of memory\n");
+        return 1;
+    }
+    opterr = 0;
+    int opt, rc = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":r:w:a:p:dhV", long_opts, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(usage_text, stdout);
+            goto out;
+        } else if (opt == 'V') {
+            printf("ephttpd %s\n", EP_VERSION);
+            goto out;
+        } else if (opt == '?') {
+            rc = usage_error("unknown option \"%s\"", argv[optind - 1]);
+        } else if (opt == ':') {
+            rc = usage_error("option \"%s\" needs a value", argv[optind - 1]);
+        } else {
+            rc = apply_flag(c, opt, optarg);
+        }
+    }
+    if (rc == 0 && optind < argc)
+        rc = usage_error("unexpected argument \"%s\"", argv[optind]);
+    if (rc)
+        goto out;
+    char err[512];
+    if (cfg_validate(c, err, sizeof err) < 0) {
+        fprintf(stderr, "ephttpd: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    if (log_open(c->error_log, c->log_level) < 0) {
+        fprintf(stderr, "ephttpd: error log \"%s\": %s\n", c->error_log, strerror(errno));
+        rc = 1;
+        goto out;
+    }
+    rc = master_run(c);
+out:
+    cfg_free(c);
+    return rc;
+}

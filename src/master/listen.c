@@ -1,0 +1,47 @@
+/* master/listen.c: listening sockets for IPv4 and IPv6 addresses. */
+#include "master/listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int listen_open(const cfg_listen *l, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, l->addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(l->port);
+        len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, l->addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(l->port);
+        len = sizeof *in6;
+    } else {
+        snprintf(err, errlen, "listen address \"%s\" is not a numeric IPv4 or IPv6 address", l->addr);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) /* "::" means IPv6 only; list 0.0.0.0 too for both */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, l->backlog) < 0)
+        goto fail;
+    return fd;
+fail:
+    snprintf(err, errlen, "listen on %s%s%s:%u: %s", ss.ss_family == AF_INET6 ? "[" : "", l->addr,
+             ss.ss_family == AF_INET6 ? "]" : "", l->port, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}

@@ -1,0 +1,11 @@
+/* master/master.h: the master process: listeners, workers, signals. */
+#ifndef EP_MASTER_MASTER_H
+#define EP_MASTER_MASTER_H
+
+#include "config/model.h"
+
+/* Open the listeners and roots of c, start its workers and supervise them
+ * until told to stop. Returns the process exit status. */
+int master_run(const cfg *c);
+
+#endif

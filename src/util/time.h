@@ -1,0 +1,24 @@
+/* util/time.h: clocks, HTTP and log date formats, and duration parsing. */
+#ifndef EP_UTIL_TIME_H
+#define EP_UTIL_TIME_H
+
+#include <stdint.h>
+#include <time.h>
+
+#define TIME_HTTP_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define TIME_LOG_LEN 26  /* "06/Nov/1994:08:49:37 +0000" */
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t time_now_ms(void);
+
+/* IMF-fixdate (RFC 9110 5.6.7) of t into out[TIME_HTTP_LEN + 1]. */
+void time_http_date(time_t t, char *out);
+
+/* Common Log Format time of t, in UTC, into out[TIME_LOG_LEN + 1]. */
+void time_log_date(time_t t, char *out);
+
+/* Parse a duration "250ms", "10s", "2m", "1h" or a bare number of seconds
+ * into milliseconds. Returns 0, or -1 if malformed or above one day. */
+int time_parse_duration(const char *s, int64_t *ms);
+
+#endif

@@ -1,0 +1,748 @@
+/* worker/conn.c: a connection's life: read a head, answer it, send, keep alive or close.
+ *
+ * Ownership: the loop thread owns a connection, except for the I/O named in
+ * c->task while c->task_busy is set; then only the task's work() touches
+ * those descriptors and buffers, and the loop merely records readiness
+ * (can_read/can_write) until the completion comes back through the queue.
+ * A request is always read completely before its response starts, and the
+ * next request is parsed only after the previous response is finished, so a
+ * response can never race its own request. */
+#include "worker/conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "http/mime.h"
+#include "http/response.h"
+#include "http/uri.h"
+#include "log/log.h"
+
+#define HBUF_SIZE 2048
+#define SENDFILE_CHUNK ((size_t)1 << 20)
+#define LINGER_BUF 4096
+
+static void conn_drive(conn *c);
+static void conn_finish_response(conn *c);
+void conn_on_event(loop_io *io, uint32_t events);
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+size_t conn_block_size(const cfg *cf);
+size_t conn_block_size(const cfg *cf)
+{
+    return cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + HBUF_SIZE +
+           cf->small_file_max + 5 * 16;
+}
+
+static bool conn_acquire_buffers(conn *c)
+{
+    if (c->block)
+        return true;
+    worker *w = c->w;
+    c->block = arena_pool_get(&w->arenas);
+    if (!c->block)
+        return false;
+    arena_init(&c->ar, c->block, w->block_size);
+    c->rcap = w->cfg->max_header_size;
+    c->rbuf = arena_alloc(&c->ar, c->rcap);
+    c->req = arena_alloc(&c->ar, sizeof(hp_request));
+    c->path = arena_alloc(&c->ar, w->cfg->max_uri_len + 1);
+    c->hbuf = arena_alloc(&c->ar, HBUF_SIZE);
+    c->body = arena_alloc(&c->ar, w->cfg->small_file_max);
+    c->rlen = c->consumed = 0;
+    return true;
+}
+
+/* Idle keep-alive connections give their block back: they cost only the struct. */
+static void conn_release_buffers(conn *c)
+{
+    if (!c->block)
+        return;
+    arena_pool_put(&c->w->arenas, c->block);
+    c->block = NULL;
+    c->rbuf = c->path = c->hbuf = c->body = NULL;
+    c->req = NULL;
+    c->rlen = c->consumed = 0;
+}
+
+conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer)
+{
+    conn *c = w->free_conns;
+    if (c)
+        w->free_conns = c->next;
+    else if (!(c = malloc(sizeof *c))) {
+        close(fd);
+        return NULL;
+    }
+    memset(c, 0, offsetof(conn, task));
+    c->w = w;
+    c->io.fd = fd;
+    c->io.on_event = conn_on_event;
+    c->peer = *peer;
+    c->fd = -1;
+    c->state = CS_IDLE;
+    timer_node_init(&c->timer);
+    c->live_prev = NULL;
+    c->live_next = w->live;
+    if (w->live)
+        w->live->live_prev = c;
+    w->live = c;
+    w->nconns++;
+    /* The first request gets the header timeout, as in nginx. */
+    timer_arm(&w->t_header, &c->timer, w->now_ms);
+    return c;
+}
+
+static void conn_log(conn *c)
+{
+    if (c->status == 0)
+        return;
+    worker *w = c->w;
+    access_entry e = { .peer = &c->peer, .when = w->now_sec, .status = c->status,
+                       .bytes = c->body_bytes };
+    if (c->req && c->req->method.len) {
+        const char *start = c->req->method.p;
+        const char *end = memchr(c->req->target.p, '\n', c->rlen - (size_t)(c->req->target.p - c->rbuf));
+        if (end && end > start && end[-1] == '\r')
+            end--;
+        if (end)
+            e.request_line = ep_str_make(start, (size_t)(end - start));
+        e.referer = c->info.referer;
+        e.user_agent = c->info.user_agent;
+    }
+    access_log_write(&w->alog, &e);
+    c->status = 0;
+}
+
+static void conn_release(conn *c)
+{
+    worker *w = c->w;
+    conn_log(c);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    close(c->io.fd); /* also drops it from the epoll set */
+    conn_release_buffers(c);
+    if (c->live_prev)
+        c->live_prev->live_next = c->live_next;
+    else
+        w->live = c->live_next;
+    if (c->live_next)
+        c->live_next->live_prev = c->live_prev;
+    c->next = w->dead;
+    w->dead = c;
+    w->nconns--;
+    worker_conn_released(w);
+}
+
+static void conn_close(conn *c)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    timer_disarm(&c->timer);
+    if (!c->task_busy)
+        conn_release(c); /* else the task's completion does it */
+}
+
+void conn_reap(worker *w)
+{
+    while (w->dead) {
+        conn *c = w->dead;
+        w->dead = c->next;
+        c->next = w->free_conns;
+        w->free_conns = c;
+    }
+}
+
+/* Close for good but let the client read what was sent: shut our side, then
+ * drain its input briefly, so unread request bytes do not turn into a reset
+ * that destroys the response in flight. */
+static void conn_linger(conn *c)
+{
+    if (c->state != CS_LINGER) {
+        c->state = CS_LINGER;
+        conn_log(c);
+        shutdown(c->io.fd, SHUT_WR);
+        conn_release_buffers(c);
+        timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
+    }
+    char sink[LINGER_BUF];
+    while (c->can_read) {
+        ssize_t n = recv(c->io.fd, sink, sizeof sink, 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->can_read = false;
+            return;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        break; /* EOF or error */
+    }
+    conn_close(c);
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static resp_fields conn_fields(conn *c)
+{
+    return (resp_fields){ .date = c->w->date, .content_length = -1, .last_modified = -1,
+                          .etag_size = -1, .keep_alive = c->keep_alive };
+}
+
+static void conn_start_send(conn *c)
+{
+    c->state = CS_SEND;
+    c->hsent = c->mem_sent = 0;
+    c->body_bytes = 0;
+    timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
+}
+
+/* Answer with an error page; close_after for statuses that leave the
+ * connection's framing in doubt (400, 413, 414, 431, 501, ...). */
+static void conn_error(conn *c, int status, bool close_after)
+{
+    if (close_after)
+        c->keep_alive = false;
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->status = status;
+    size_t blen;
+    const char *body = resp_error_body(status, &blen);
+    resp_fields f = conn_fields(c);
+    f.content_type = "text/html";
+    f.content_length = (int64_t)blen;
+    f.allow = status == 405;
+    if (status == 301) {
+        f.location = c->raw_path;
+        f.location_suffix = EP_STR_LIT("/");
+        f.location_query = c->query;
+    }
+    c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, &f);
+    if (c->hlen == 0) { /* a Location too long for the head buffer */
+        f.location = (ep_str){ 0 };
+        c->hlen = resp_head(c->hbuf, HBUF_SIZE, status == 301 ? 500 : status, &f);
+    }
+    c->mem = c->head_only ? NULL : body;
+    c->mem_len = c->head_only ? 0 : blen;
+    conn_start_send(c);
+}
+
+static const char *conn_mime(conn *c, const file_result *res)
+{
+    if (res->index >= 0)
+        return mime_type(c->w->index[res->index], strlen(c->w->index[res->index]));
+    return mime_type(c->path, c->path_len);
+}
+
+/* The lookup finished (on the loop or in a task): turn its result into a response.
+ * nread >= 0 when a task already read a small body into c->body. */
+static void conn_respond_file(conn *c, file_result *res, ssize_t nread)
+{
+    if (res->status != 200) {
+        if (res->status == 500)
+            log_error("open \"%s\": %s", c->path, strerror(res->err));
+        conn_error(c, res->status, false);
+        return;
+    }
+    c->fd = res->fd;
+    c->status = 200;
+    int64_t size = res->st.st_size;
+    resp_fields f = conn_fields(c);
+    f.content_type = conn_mime(c, res);
+    f.content_length = size;
+    f.last_modified = res->st.st_mtime;
+    f.etag_size = size;
+    c->hlen = resp_head(c->hbuf, HBUF_SIZE, 200, &f);
+    c->mem = NULL;
+    c->mem_len = 0;
+    c->foff = c->fend = 0;
+    if (!c->head_only && size > 0) {
+        if (nread < 0 && (size_t)size <= c->w->cfg->small_file_max) {
+            nread = file_read_nowait(c->fd, c->body, (size_t)size, 0);
+            c->w->stats.read_loop += nread == size;
+        }
+        if (nread == size) {
+            c->mem = c->body;
+            c->mem_len = (size_t)size;
+        } else {
+            c->fend = size; /* cold or large: sendfile, from the loop or a task */
+        }
+    }
+    if (c->fend == 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    conn_start_send(c);
+}
+
+/* ---- write-queue tasks --------------------------------------------------- */
+
+static void task_work(wq_task *t)
+{
+    conn_task *k = EP_CONTAINER_OF(t, conn_task, base);
+    if (k->kind == TASK_OPEN) {
+        file_open(k->rootfd, k->path, k->index, k->nindex, k->links, 0, &k->res);
+        k->nread = -1;
+        if (k->res.status == 200 && k->buf && k->res.st.st_size <= (off_t)k->buflen)
+            k->nread = pread(k->res.fd, k->buf, (size_t)k->res.st.st_size, 0);
+        return;
+    }
+    k->sent = 0;
+    k->err = 0;
+    while ((size_t)k->sent < k->len) {
+        ssize_t n = sendfile(k->sock, k->fd, &k->off, k->len - (size_t)k->sent);
+        if (n > 0) {
+            k->sent += n;
+        } else if (n == 0) {
+            k->err = EIO; /* the file shrank under us */
+            break;
+        } else if (errno != EINTR) {
+            k->err = errno;
+            break;
+        }
+    }
+}
+
+static void task_done(wq_task *t)
+{
+    conn *c = EP_CONTAINER_OF(t, conn, task.base);
+    conn_task *k = &c->task;
+    c->task_busy = false;
+    if (c->closed) {
+        if (k->kind == TASK_OPEN && k->res.fd >= 0)
+            close(k->res.fd);
+        conn_release(c);
+        return;
+    }
+    if (k->kind == TASK_OPEN) {
+        c->w->stats.read_queue += k->nread >= 0;
+        conn_respond_file(c, &k->res, k->nread);
+    } else {
+        c->foff = k->off;
+        c->body_bytes += (uint64_t)k->sent;
+        c->state = CS_SEND;
+        if (k->err && k->err != EAGAIN) {
+            conn_close(c);
+            return;
+        }
+        if (k->sent > 0)
+            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
+    }
+    conn_drive(c);
+}
+
+static void conn_submit(conn *c)
+{
+    c->task.base.work = task_work;
+    c->task.base.done = task_done;
+    c->task_busy = true;
+    c->state = CS_TASK;
+    /* The queue holds one slot per connection, so this cannot fail. */
+    if (wq_submit(&c->w->q, &c->task.base) < 0) {
+        c->task_busy = false;
+        conn_error(c, 503, true);
+    }
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static void conn_open(conn *c)
+{
+    worker *w = c->w;
+    const cfg_server *s = &w->cfg->servers[0];
+    file_result res;
+    if (w->cached_open) {
+        file_open(w->rootfds[0], c->path, w->index, s->nindex, s->links, FILE_CACHED_ONLY, &res);
+        if (res.status != FILE_WOULDBLOCK) {
+            w->stats.open_loop++;
+            conn_respond_file(c, &res, -1);
+            return;
+        }
+    }
+    w->stats.open_queue++;
+    conn_task *k = &c->task;
+    k->kind = TASK_OPEN;
+    k->rootfd = w->rootfds[0];
+    k->path = c->path;
+    k->index = w->index;
+    k->nindex = s->nindex;
+    k->links = s->links;
+    k->buf = c->head_only ? NULL : c->body;
+    k->buflen = w->cfg->small_file_max;
+    conn_submit(c);
+}
+
+/* A complete head of hlen bytes is in rbuf: decide what to answer. */
+static void conn_handle_request(conn *c, int hlen)
+{
+    worker *w = c->w;
+    hp_request *r = c->req;
+    c->consumed = (size_t)hlen;
+    c->requests++;
+    w->stats.requests++;
+    c->raw_path = c->query = (ep_str){ 0 };
+    timer_disarm(&c->timer);
+    int st = hp_analyze(r, &c->info);
+    c->head_only = ep_str_eq(r->method, "HEAD");
+    c->keep_alive = st == 0 && c->info.keep_alive && !w->graceful &&
+                    c->requests < w->cfg->keepalive_requests;
+    if (st) {
+        conn_error(c, st, true);
+        return;
+    }
+    c->discard_left = c->info.content_length > 0 ? c->info.content_length : 0;
+    c->discard_chunked = c->info.chunked;
+    c->body_skipped = 0;
+    memset(&c->chunk, 0, sizeof c->chunk);
+    if (c->info.content_length > w->cfg->max_body_size) {
+        conn_error(c, 413, true);
+        return;
+    }
+    ep_str host;
+    if (r->target.len > w->cfg->max_uri_len) {
+        conn_error(c, 414, true);
+        return;
+    }
+    if (uri_split(r->target, &host, &c->raw_path, &c->query) != 0) {
+        conn_error(c, 400, true);
+        return;
+    }
+    if (!c->head_only && !ep_str_eq(r->method, "GET")) {
+        conn_error(c, 405, false);
+        return;
+    }
+    st = uri_decode_path(c->raw_path.p, c->raw_path.len, c->path, w->cfg->max_uri_len + 1,
+                         &c->path_len);
+    if (st) {
+        conn_error(c, st, true);
+        return;
+    }
+    log_debug("request \"%.*s %.*s\" → \"%s\"", (int)r->method.len, r->method.p,
+              (int)r->target.len, r->target.p, c->path);
+    conn_open(c);
+}
+
+/* Which error a head that does not fit the buffer earns. */
+static int conn_overflow_status(conn *c)
+{
+    return memchr(c->rbuf, '\n', c->rlen) ? 431 : 414;
+}
+
+static void conn_try_parse(conn *c)
+{
+    c->need_parse = false;
+    int r = hp_parse_request(c->rbuf, c->rlen, c->req);
+    if (r > 0) {
+        conn_handle_request(c, r);
+        return;
+    }
+    c->info = (hp_info){ 0 };
+    c->req->method.len = 0;
+    if (r == HP_INVALID)
+        conn_error(c, 400, true);
+    else if (r == HP_TOO_MANY_HEADERS)
+        conn_error(c, 431, true);
+    else if (c->rlen == c->rcap ||
+             (c->rlen > c->w->cfg->max_uri_len + 16 && !memchr(c->rbuf, '\n', c->rlen)))
+        conn_error(c, conn_overflow_status(c), true);
+}
+
+/* Read while a head is incomplete. Returns false to wait for the next event. */
+static bool conn_read_head(conn *c)
+{
+    worker *w = c->w;
+    for (;;) {
+        if (c->need_parse) {
+            conn_try_parse(c);
+            if (c->state != CS_HEAD && c->state != CS_IDLE)
+                return true;
+        }
+        if (!c->can_read)
+            return false;
+        if (!conn_acquire_buffers(c)) {
+            log_error("out of memory for a connection buffer");
+            conn_close(c);
+            return false;
+        }
+        ssize_t n = recv(c->io.fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+        if (n > 0) {
+            if (c->state == CS_IDLE) {
+                c->state = CS_HEAD;
+                if (c->requests > 0) /* a fresh connection's deadline runs from accept */
+                    timer_arm(&w->t_header, &c->timer, w->now_ms);
+            }
+            /* Parse only when a line has ended: a client trickling bytes
+             * cannot make us rescan its head once per byte. */
+            c->need_parse = memchr(c->rbuf + c->rlen, '\n', (size_t)n) != NULL ||
+                            c->rlen + (size_t)n == c->rcap ||
+                            c->rlen + (size_t)n > w->cfg->max_uri_len + 16;
+            c->rlen += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->can_read = false;
+            if (c->state == CS_IDLE && c->rlen == 0)
+                conn_release_buffers(c);
+            return false;
+        }
+        conn_close(c); /* EOF or reset: nothing to answer */
+        return false;
+    }
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+/* Head and in-memory body in one writev; MSG_MORE when file data follows so
+ * the head and the first file bytes share a segment. */
+static int conn_send_mem(conn *c)
+{
+    while (c->hsent < c->hlen || c->mem_sent < c->mem_len) {
+        struct iovec iov[2];
+        int n = 0;
+        if (c->hsent < c->hlen)
+            iov[n++] = (struct iovec){ c->hbuf + c->hsent, c->hlen - c->hsent };
+        if (c->mem_sent < c->mem_len)
+            iov[n++] = (struct iovec){ (char *)c->mem + c->mem_sent, c->mem_len - c->mem_sent };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+        ssize_t w = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | (c->fend > c->foff ? MSG_MORE : 0));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                c->can_write = false;
+                return 0;
+            }
+            return -1;
+        }
+        size_t h = c->hlen - c->hsent < (size_t)w ? c->hlen - c->hsent : (size_t)w;
+        c->hsent += h;
+        c->mem_sent += (size_t)w - h;
+        c->body_bytes += (uint64_t)w - h;
+        timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
+    }
+    return 1;
+}
+
+/* File data: sendfile from the loop while the pages are cached, else hand
+ * the chunk to a task so the loop never waits on a disk. */
+static int conn_send_file(conn *c)
+{
+    worker *w = c->w;
+    while (c->foff < c->fend) {
+        size_t chunk = (size_t)(c->fend - c->foff);
+        if (chunk > SENDFILE_CHUNK)
+            chunk = SENDFILE_CHUNK;
+        if (!file_range_cached(c->fd, c->foff, chunk)) {
+            w->stats.send_queue++;
+            conn_task *k = &c->task;
+            k->kind = TASK_SENDFILE;
+            k->sock = c->io.fd;
+            k->fd = c->fd;
+            k->off = c->foff;
+            k->len = chunk;
+            c->can_write = false; /* any EPOLLOUT from now on is recorded afresh */
+            conn_submit(c);
+            return 0;
+        }
+        w->stats.send_loop++;
+        ssize_t n = sendfile(c->io.fd, c->fd, &c->foff, chunk);
+        if (n > 0) {
+            c->body_bytes += (uint64_t)n;
+            timer_arm(&w->t_send, &c->timer, w->now_ms);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            c->can_write = false;
+            return 0;
+        }
+        return -1; /* error, or the file shrank: the length we promised is a lie */
+    }
+    return 1;
+}
+
+static bool conn_send(conn *c)
+{
+    if (!c->can_write)
+        return false;
+    int r = conn_send_mem(c);
+    if (r == 1 && c->fd >= 0)
+        r = conn_send_file(c);
+    if (r < 0) {
+        conn_close(c);
+        return false;
+    }
+    if (r == 0)
+        return false;
+    conn_finish_response(c);
+    return true;
+}
+
+/* ---- between requests ---------------------------------------------------- */
+
+/* Skip the request body in rbuf, reading more as needed. */
+static bool conn_discard_body(conn *c)
+{
+    for (;;) {
+        size_t avail = c->rlen - c->consumed;
+        if (c->discard_chunked) {
+            bool done = false;
+            ssize_t n = hp_chunked_skip(&c->chunk, c->rbuf + c->consumed, avail, &done);
+            if (n < 0) {
+                conn_linger(c);
+                return false;
+            }
+            c->consumed += (size_t)n;
+            c->body_skipped += (uint64_t)n;
+            if (c->body_skipped > (uint64_t)c->w->cfg->max_body_size) {
+                conn_linger(c); /* an endless chunked body earns a close */
+                return false;
+            }
+            if (done)
+                c->discard_chunked = false;
+        } else {
+            size_t n = avail < (uint64_t)c->discard_left ? avail : (size_t)c->discard_left;
+            c->consumed += n;
+            c->discard_left -= (int64_t)n;
+        }
+        if (!c->discard_chunked && c->discard_left == 0)
+            return true;
+        c->rlen = c->consumed = 0; /* all of rbuf was body */
+        if (!c->can_read)
+            return false;
+        ssize_t n = recv(c->io.fd, c->rbuf, c->rcap, 0);
+        if (n > 0) {
+            c->rlen = (size_t)n;
+            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
+        } else if (n < 0 && errno == EAGAIN) {
+            c->can_read = false;
+            return false;
+        } else if (!(n < 0 && errno == EINTR)) {
+            conn_close(c);
+            return false;
+        }
+    }
+}
+
+/* Make the bytes after this request the start of the next one. */
+static void conn_next_request(conn *c)
+{
+    worker *w = c->w;
+    size_t left = c->rlen - c->consumed;
+    memmove(c->rbuf, c->rbuf + c->consumed, left);
+    c->rlen = left;
+    c->consumed = 0;
+    c->req->method.len = 0;
+    if (left) {
+        c->state = CS_HEAD;
+        c->need_parse = true;
+        timer_arm(&w->t_header, &c->timer, w->now_ms);
+    } else {
+        c->state = CS_IDLE;
+        c->need_parse = false;
+        if (!c->can_read)
+            conn_release_buffers(c);
+        timer_arm(&w->t_keepalive, &c->timer, w->now_ms);
+    }
+}
+
+static void conn_finish_response(conn *c)
+{
+    conn_log(c);
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->mem = NULL;
+    c->mem_len = c->mem_sent = 0;
+    c->fend = c->foff = 0;
+    if (!c->keep_alive) {
+        conn_linger(c);
+        return;
+    }
+    if (c->discard_left || c->discard_chunked) {
+        c->state = CS_BODY;
+        timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
+        return;
+    }
+    conn_next_request(c);
+}
+
+/* Run the state machine until it has to wait for an event or a task. */
+static void conn_drive(conn *c)
+{
+    while (!c->closed) {
+        switch (c->state) {
+        case CS_IDLE:
+        case CS_HEAD:
+            if (!conn_read_head(c))
+                return;
+            break;
+        case CS_SEND:
+            if (!conn_send(c))
+                return;
+            break;
+        case CS_BODY:
+            if (!conn_discard_body(c))
+                return;
+            conn_next_request(c);
+            break;
+        case CS_LINGER:
+            conn_linger(c);
+            return;
+        case CS_TASK:
+            return;
+        }
+    }
+}
+
+void conn_on_event(loop_io *io, uint32_t events)
+{
+    conn *c = EP_CONTAINER_OF(io, conn, io);
+    if (c->closed)
+        return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->can_read = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        c->can_write = true;
+    if (!c->task_busy)
+        conn_drive(c);
+}
+
+void conn_timeout(conn *c, timer_list *which)
+{
+    worker *w = c->w;
+    if (which == &w->t_header && c->rlen > 0 && !c->task_busy) {
+        log_info("client timed out sending its request head");
+        c->req->method.len = 0;
+        c->info = (hp_info){ 0 };
+        conn_error(c, 408, true);
+        timer_arm(&w->t_linger, &c->timer, w->now_ms); /* the 408 gets a short grace */
+        conn_drive(c);
+        return;
+    }
+    conn_close(c);
+}
+
+void conn_shutdown(conn *c, bool graceful)
+{
+    if (c->closed)
+        return;
+    if (!graceful || c->state == CS_IDLE) {
+        conn_close(c);
+        return;
+    }
+    c->keep_alive = false; /* finish what is in flight, then close */
+}

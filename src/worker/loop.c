@@ -1,0 +1,50 @@
+/* worker/loop.c: epoll wait and dispatch; nothing else lives here. */
+#include "worker/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int loop_init(loop *l, int nevents)
+{
+    l->nevents = nevents;
+    l->events = calloc((size_t)nevents, sizeof *l->events);
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!l->events || l->epfd < 0) {
+        free(l->events);
+        return -1;
+    }
+    return 0;
+}
+
+void loop_close(loop *l)
+{
+    if (l->epfd >= 0)
+        close(l->epfd);
+    free(l->events);
+    l->events = NULL;
+    l->epfd = -1;
+}
+
+int loop_add(loop *l, loop_io *io, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = io };
+    return epoll_ctl(l->epfd, EPOLL_CTL_ADD, io->fd, &ev);
+}
+
+int loop_del(loop *l, loop_io *io)
+{
+    return epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+}
+
+int loop_run_once(loop *l, int timeout_ms)
+{
+    int n = epoll_wait(l->epfd, l->events, l->nevents, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        loop_io *io = l->events[i].data.ptr;
+        io->on_event(io, l->events[i].events);
+    }
+    return n;
+}

@@ -1,0 +1,274 @@
+/* worker/worker.c: a worker process: accept, dispatch, timers, signals, shutdown. */
+#include "worker/worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log/log.h"
+#include "worker/conn.h"
+
+#define ACCEPT_BATCH 64         /* accepts per wake-up, so one worker cannot hog a burst */
+#define ACCEPT_PAUSE_MS 100     /* out of descriptors: retry after this long */
+#define LINGER_MS 2000
+#define TICK_MS 1000            /* date refresh and access-log flush */
+
+size_t conn_block_size(const cfg *cf);
+
+static void worker_tick(worker *w)
+{
+    w->now_ms = time_now_ms();
+    time_t s = time(NULL);
+    if (s != w->now_sec) {
+        w->now_sec = s;
+        time_http_date(s, w->date);
+        access_log_flush(&w->alog);
+    }
+}
+
+static void listeners_set(worker *w, bool on)
+{
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        listener *l = &w->listeners[i];
+        if (l->active == on)
+            continue;
+        /* EPOLLEXCLUSIVE: see worker_run for why the listeners are shared. */
+        if (on ? loop_add(&w->lp, &l->io, EPOLLIN | EPOLLEXCLUSIVE) : loop_del(&w->lp, &l->io))
+            log_error("epoll_ctl on listener: %s", strerror(errno));
+        else
+            l->active = on;
+    }
+}
+
+/* Stop accepting for ms, or (ms < 0) until a connection closes. */
+static void accept_pause(worker *w, int64_t ms)
+{
+    if (!w->accept_paused)
+        w->stats.accept_paused++;
+    w->accept_paused = true;
+    w->accept_resume_ms = ms < 0 ? -1 : w->now_ms + ms;
+    listeners_set(w, false);
+}
+
+void worker_conn_released(worker *w)
+{
+    /* A free slot under worker_connections lets accepting resume at once. */
+    if (w->accept_paused && w->accept_resume_ms < 0 && !w->graceful) {
+        w->accept_paused = false;
+        listeners_set(w, true);
+    }
+}
+
+static void on_accept(loop_io *io, uint32_t events)
+{
+    (void)events;
+    listener *l = EP_CONTAINER_OF(io, listener, io);
+    worker *w = l->w;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if (w->nconns >= w->cfg->worker_connections) {
+            accept_pause(w, -1);
+            return;
+        }
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Level-triggered: without a pause we would spin on the backlog. */
+                log_error("accept: %s; pausing accepts for %d ms", strerror(errno), ACCEPT_PAUSE_MS);
+                accept_pause(w, ACCEPT_PAUSE_MS);
+            } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+                log_error("accept: %s", strerror(errno));
+            }
+            return;
+        }
+        conn *c = conn_new(w, fd, &peer);
+        if (!c)
+            continue;
+        /* Edge-triggered, registered once: no epoll_ctl per request. */
+        if (loop_add(&w->lp, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+            log_error("epoll_ctl: %s", strerror(errno));
+            conn_shutdown(c, false);
+        }
+    }
+}
+
+static void worker_stop_accepting(worker *w)
+{
+    listeners_set(w, false);
+    w->accept_paused = true;
+    w->accept_resume_ms = -1;
+}
+
+static void on_signal(loop_io *io, uint32_t events)
+{
+    (void)events;
+    worker *w = EP_CONTAINER_OF(io, worker, sigio);
+    struct signalfd_siginfo si;
+    while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+            w->stopping = true;
+            break;
+        case SIGQUIT:
+            if (!w->graceful) {
+                log_info("graceful shutdown: %d connection(s) to finish", w->nconns);
+                w->graceful = true;
+                worker_stop_accepting(w);
+                for (conn *c = w->live, *next; c; c = next) {
+                    next = c->live_next;
+                    conn_shutdown(c, true);
+                }
+            }
+            break;
+        case SIGUSR1:
+            if (access_log_reopen(&w->alog) < 0)
+                log_error("reopening the access log: %s", strerror(errno));
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void expire(worker *w, timer_list *tl)
+{
+    timer_node *n;
+    while ((n = timer_expired(tl, w->now_ms))) {
+        timer_disarm(n);
+        conn_timeout(EP_CONTAINER_OF(n, conn, timer), tl);
+    }
+}
+
+static int worker_wait_ms(worker *w)
+{
+    int64_t ms = TICK_MS - (w->now_ms % TICK_MS);
+    ms = timer_wait_ms(&w->t_header, w->now_ms, ms);
+    ms = timer_wait_ms(&w->t_keepalive, w->now_ms, ms);
+    ms = timer_wait_ms(&w->t_send, w->now_ms, ms);
+    ms = timer_wait_ms(&w->t_linger, w->now_ms, ms);
+    if (w->accept_paused && w->accept_resume_ms >= 0) {
+        int64_t d = w->accept_resume_ms - w->now_ms;
+        ms = d < ms ? (d < 0 ? 0 : d) : ms;
+    }
+    return (int)ms;
+}
+
+static void worker_loop(worker *w)
+{
+    while (!w->stopping && !(w->graceful && w->nconns == 0)) {
+        if (loop_run_once(&w->lp, worker_wait_ms(w)) < 0) {
+            log_error("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        worker_tick(w);
+        conn_reap(w);
+        expire(w, &w->t_header);
+        expire(w, &w->t_keepalive);
+        expire(w, &w->t_send);
+        expire(w, &w->t_linger);
+        if (w->accept_paused && w->accept_resume_ms >= 0 && w->now_ms >= w->accept_resume_ms &&
+            !w->graceful) {
+            w->accept_paused = false;
+            listeners_set(w, true);
+        }
+        conn_reap(w);
+    }
+}
+
+static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nlisten,
+                       const int *rootfds)
+{
+    memset(w, 0, sizeof *w);
+    w->cfg = c;
+    w->rootfds = rootfds;
+    const cfg_server *s = &c->servers[0];
+    w->index = (const char **)s->index;
+    w->block_size = conn_block_size(c);
+    timer_list_init(&w->t_header, c->header_timeout_ms);
+    timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
+    timer_list_init(&w->t_send, c->send_timeout_ms);
+    timer_list_init(&w->t_linger, LINGER_MS);
+    worker_tick(w);
+    if (loop_init(&w->lp, 512) < 0 || arena_pool_init(&w->arenas, w->block_size, 256) < 0)
+        return -1;
+    /* One slot per connection: a connection has at most one task in flight. */
+    if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections) < 0)
+        return -1;
+    if (access_log_open(&w->alog, s->access_log, 128 * 1024) < 0) {
+        log_error("access log \"%s\": %s", s->access_log, strerror(errno));
+        return -1;
+    }
+    w->cached_open = file_cached_open_supported(rootfds[0]);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGUSR1);
+    w->sigio.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    w->sigio.on_event = on_signal;
+    if (w->sigio.fd < 0 || loop_add(&w->lp, &w->sigio, EPOLLIN) < 0)
+        return -1;
+    w->listeners = calloc(nlisten, sizeof *w->listeners);
+    if (!w->listeners)
+        return -1;
+    w->nlisteners = nlisten;
+    for (size_t i = 0; i < nlisten; i++)
+        w->listeners[i] = (listener){ .io = { listen_fds[i], on_accept }, .w = w };
+    return 0;
+}
+
+static void worker_destroy(worker *w)
+{
+    for (conn *c = w->live, *next; c; c = next) {
+        next = c->live_next;
+        conn_shutdown(c, false);
+    }
+    wq_destroy(&w->q); /* runs the completions that finish closing */
+    conn_reap(w);
+    while (w->free_conns) {
+        conn *c = w->free_conns;
+        w->free_conns = c->next;
+        free(c);
+    }
+    log_info("worker exiting: %llu requests; lookups %llu on loop, %llu queued; small reads %llu "
+             "on loop, %llu queued; sendfile chunks %llu on loop, %llu queued",
+             (unsigned long long)w->stats.requests, (unsigned long long)w->stats.open_loop,
+             (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
+             (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
+             (unsigned long long)w->stats.send_queue);
+    access_log_close(&w->alog);
+    arena_pool_destroy(&w->arenas);
+    if (w->sigio.fd >= 0)
+        close(w->sigio.fd);
+    loop_close(&w->lp);
+    free(w->listeners);
+}
+
+/* The listening sockets are opened once by the master and shared by every
+ * worker, each registering them with EPOLLEXCLUSIVE so that a new connection
+ * wakes one worker, not all. We prefer this to SO_REUSEPORT because
+ * reuseport gives each worker a private accept queue: when a worker exits on
+ * reload or stop, the connections waiting in its queue are reset. With one
+ * shared queue owned by the master, workers can come and go without a single
+ * connection being refused. */
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *rootfds)
+{
+    worker *w = malloc(sizeof *w);
+    if (!w || worker_init(w, c, listen_fds, nlisten, rootfds) < 0) {
+        log_error("worker initialisation failed: %s", strerror(errno));
+        return 1;
+    }
+    log_debug("worker started; cached lookups on the loop: %s", w->cached_open ? "yes" : "no");
+    listeners_set(w, true);
+    worker_loop(w);
+    worker_destroy(w);
+    free(w);
+    return 0;
+}

@@ -1,0 +1,70 @@
+/* worker/worker.h: one worker process: its loop, write queue, timers, listeners and connections. */
+#ifndef EP_WORKER_WORKER_H
+#define EP_WORKER_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config/model.h"
+#include "log/access.h"
+#include "util/arena.h"
+#include "util/time.h"
+#include "worker/loop.h"
+#include "worker/timer.h"
+#include "worker/wq.h"
+
+struct conn;
+struct worker;
+
+typedef struct {
+    loop_io io;
+    struct worker *w;
+    bool active; /* registered with the loop */
+} listener;
+
+/* Counters that show which path the work took; logged when the worker exits. */
+typedef struct {
+    uint64_t requests;
+    uint64_t open_loop, open_queue;   /* lookups answered from cache vs. handed off */
+    uint64_t read_loop, read_queue;   /* small bodies read on the loop vs. in a task */
+    uint64_t send_loop, send_queue;   /* sendfile chunks on the loop vs. in a task */
+    uint64_t accept_paused;
+} worker_stats;
+
+typedef struct worker {
+    const cfg *cfg;
+    loop lp;
+    wq q;
+    arena_pool arenas;
+    size_t block_size;
+    access_log alog;
+    timer_list t_header, t_keepalive, t_send, t_linger;
+    int64_t now_ms;
+    time_t now_sec;
+    char date[TIME_HTTP_LEN + 1];
+    listener *listeners;
+    size_t nlisteners;
+    const int *rootfds;       /* one per cfg server, opened by the master */
+    const char **index;       /* server 0's index names, as the file module wants them */
+    int nconns;
+    bool accept_paused;
+    int64_t accept_resume_ms;
+    struct conn *free_conns;  /* recycled connection structs */
+    struct conn *dead;        /* closed this iteration, freed after dispatch */
+    struct conn *live;        /* every open connection, for shutdown */
+    bool cached_open;         /* RESOLVE_CACHED works here */
+    bool stopping;            /* fast stop */
+    bool graceful;            /* finish in-flight requests, accept nothing new */
+    loop_io sigio;
+    worker_stats stats;
+} worker;
+
+/* Run a worker until it is told to stop. listen_fds and rootfds were opened
+ * by the master and stay owned by it. Returns the process exit status. */
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *rootfds);
+
+/* Called by connections: a slot was freed, accepting may resume. */
+void worker_conn_released(worker *w);
+
+#endif

@@ -1,0 +1,89 @@
+"""A 5 GiB (sparse) file: Content-Length beyond 32 bits, full download."""
+
+import os
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import RawConn, Server, ServerTestCase, Fixture, build_request
+
+SIZE = 5 * 1024 ** 3            # 5368709120
+MARKERS = [(0, b"BEGIN-MARKER"), (4 * 1024 ** 3 + 1, b"PAST-4GIB-MARKER"), (SIZE - 10, b"END-MARKER")]
+
+
+class LargeFileTest(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        cls.fx.sparse("huge.bin", SIZE, MARKERS)
+        cls.server = Server(cls.fx.root, ["--access-log", "off"])
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
+        cls.diag_servers = [cls.server]
+        cls.port = cls.server.port
+
+    def test_head_content_length(self):
+        with RawConn(self.port) as c:
+            c.send(build_request("HEAD", "/huge.bin"))
+            r = c.read_response("HEAD")
+            harness.assert_common_headers(self, r, "HEAD huge")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.headers.get("Content-Length"), str(SIZE))
+            self.assertEqual(c.extra_bytes(0.3), b"")
+
+    def test_curl_full_download(self):
+        url = "http://127.0.0.1:%d/huge.bin" % self.port
+        t0 = time.monotonic()
+        p = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "150",
+                            "-w", "%{size_download} %{http_code}", url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(p.stdout.decode().strip(), "%d 200" % SIZE,
+                         "curl exit %d after %.1f s: %r" % (p.returncode, elapsed, p.stderr))
+        self.assertEqual(p.returncode, 0)
+        self.assertLess(elapsed, 120, "5 GiB download took %.1f s" % elapsed)
+
+    def test_stream_and_check_markers(self):
+        found = {off: bytearray(len(data)) for off, data in MARKERS}
+        with RawConn(self.port, timeout=30) as c:
+            c.send(build_request("GET", "/huge.bin", headers=[("Connection", "close")]))
+            deadline = time.monotonic() + 150
+            while b"\r\n\r\n" not in c.buf:
+                self.assertTrue(c._fill(deadline), "EOF before the head")
+            idx = c.buf.find(b"\r\n\r\n")
+            head = bytes(c.buf[:idx]).decode("latin-1")
+            self.assertTrue(head.startswith("HTTP/1.1 200 "), head)
+            self.assertIn("\r\ncontent-length: %d" % SIZE, head.lower())
+            first = bytes(c.buf[idx + 4:])
+            c.buf.clear()
+            pos = 0
+            buf = bytearray(4 << 20)
+            view = memoryview(buf)
+            sock = c.sock
+            sock.settimeout(30)
+
+            def consume(chunk):
+                nonlocal pos
+                n = len(chunk)
+                for off, data in MARKERS:
+                    lo, hi = max(off, pos), min(off + len(data), pos + n)
+                    if lo < hi:
+                        found[off][lo - off:hi - off] = chunk[lo - pos:hi - pos]
+                pos += n
+
+            consume(first)
+            while pos < SIZE + 1:
+                self.assertLess(time.monotonic(), deadline, "download too slow (%d bytes)" % pos)
+                n = sock.recv_into(view)
+                if n == 0:
+                    break
+                consume(view[:n])
+        self.assertEqual(pos, SIZE, "received %d body bytes" % pos)
+        for off, data in MARKERS:
+            self.assertEqual(bytes(found[off]), data, "marker at offset %d" % off)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,358 @@
+"""Limits and robustness: bad input, timeouts, client resets, many
+connections, file-descriptor exhaustion."""
+
+import hashlib
+import os
+import resource
+import socket
+import time
+import unittest
+
+import harness
+from harness import (RawConn, Server, ServerTestCase, Fixture, build_request, request,
+                     assert_common_headers)
+
+
+class LimitsBase(ServerTestCase):
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        cls.server = Server(cls.fx.root, cls.server_args)
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
+        cls.diag_servers = [cls.server]
+        cls.port = cls.server.port
+
+    def assertStillServing(self, port=None, timeout=5.0):
+        port = port or self.port
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            try:
+                r = request(port, "/file.txt", timeout=timeout)
+                if r.status == 200 and r.body == self.fx.files["file.txt"]:
+                    return
+                last = repr(r)
+            except (OSError, AssertionError) as e:
+                last = repr(e)
+            if time.monotonic() > deadline:
+                self.fail("server no longer serves /file.txt: %s" % last)
+            time.sleep(0.05)
+
+
+# ------------------------------------------------------------------ 10. bad input
+
+class BadInputTest(LimitsBase):
+    def bad(self, raw, want, must_close):
+        with RawConn(self.port) as c:
+            c.try_send(raw)
+            try:
+                r = c.read_response()
+            except harness.ConnectionClosed:
+                self.fail("no response for %r (wanted %d)" % (raw[:80], want))
+            assert_common_headers(self, r, repr(raw[:60]))
+            self.assertEqual(r.status, want, "%r -> %r" % (raw[:100], r))
+            if must_close:
+                self.assertTrue(c.wait_eof(3), "connection left open after %d for %r" % (want, raw[:80]))
+                self.assertEqual(bytes(c.buf), b"", "more data after the %d response" % want)
+        self.assertStillServing()
+        return r
+
+    def test_malformed_request_lines(self):
+        for raw in (b"GARBAGE\r\n\r\n", b"GET /\r\n\r\n", b"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+                    b"GET / HTTP/1.1 extra\r\n\r\n", b"GET\r\n\r\n", b"GET / FTP/1.0\r\nHost: x\r\n\r\n",
+                    b"G\x01T / HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET file.txt HTTP/1.1\r\nHost: x\r\n\r\n"):
+            with self.subTest(raw=raw):
+                self.bad(raw, 400, True)
+
+    def test_missing_host(self):
+        self.bad(b"GET /file.txt HTTP/1.1\r\n\r\n", 400, True)
+        self.bad(b"GET /file.txt HTTP/1.1\r\nUser-Agent: x\r\n\r\n", 400, True)
+
+    def test_http10_without_host_ok(self):
+        r = request(self.port, "/file.txt", version="HTTP/1.0", host=None)
+        self.assertEqual((r.status, r.body), (200, self.fx.files["file.txt"]), r)
+
+    def test_content_length_with_transfer_encoding(self):
+        raw = build_request("POST", "/file.txt", headers=[("Content-Length", "5"),
+                                                          ("Transfer-Encoding", "chunked")],
+                            body=b"0\r\n\r\nGET /file.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.bad(raw, 400, True)
+
+    def test_two_content_lengths(self):
+        raw = build_request("POST", "/file.txt", headers=[("Content-Length", "5"),
+                                                          ("Content-Length", "6")], body=b"hello!")
+        self.bad(raw, 400, True)
+
+    def test_bad_content_length(self):
+        for v in ("abc", "-1", "1 2", "99999999999999999999999999"):
+            with self.subTest(v=v):
+                raw = build_request("POST", "/file.txt", headers=[("Content-Length", v)])
+                self.bad(raw, 400, True)
+
+    def test_header_block_too_large_431(self):
+        hdrs = [("X-Fill-%02d" % i, "v" * 1000) for i in range(20)]   # ~20 KiB
+        raw = build_request("GET", "/file.txt", headers=hdrs)
+        self.assertGreater(len(raw), 16 * 1024)
+        self.bad(raw, 431, False)
+
+    def test_many_small_headers(self):
+        hdrs = [("X-H%d" % i, "v") for i in range(300)]
+        raw = build_request("GET", "/file.txt", headers=hdrs)
+        with RawConn(self.port) as c:
+            c.try_send(raw)
+            r = c.read_response()
+            self.assertIn(r.status, (400, 431), r)
+        self.assertStillServing()
+
+    def test_headers_just_under_limit_ok(self):
+        hdrs = [("X-Fill-%02d" % i, "v" * 1000) for i in range(10)]   # ~10 KiB
+        r = request(self.port, "/file.txt", headers=hdrs)
+        self.assertEqual((r.status, r.body), (200, self.fx.files["file.txt"]), r)
+
+    def test_uri_too_long_414(self):
+        raw = build_request("GET", "/" + "a" * 9000)
+        self.bad(raw, 414, False)
+        raw = build_request("GET", "/file.txt?" + "q" * 9000)
+        self.bad(raw, 414, False)
+
+    def test_transfer_encoding_gzip_501(self):
+        raw = build_request("POST", "/file.txt", headers=[("Transfer-Encoding", "gzip")])
+        self.bad(raw, 501, True)
+
+    def test_space_before_colon(self):
+        self.bad(b"GET /file.txt HTTP/1.1\r\nHost : x\r\n\r\n", 400, True)
+        self.bad(b"GET /file.txt HTTP/1.1\r\nHost: x\r\nUser-Agent : y\r\n\r\n", 400, True)
+
+    def test_bare_cr_in_header(self):
+        self.bad(b"GET /file.txt HTTP/1.1\r\nHost: x\r\nX-A: b\rc\r\n\r\n", 400, True)
+        self.bad(b"GET /file.txt HTTP/1.1\rHost: x\r\n\r\n", 400, True)
+
+    def test_after_keepalive_request(self):
+        # a bad request after a good one on the same connection
+        with RawConn(self.port) as c:
+            c.send(build_request("GET", "/file.txt"))
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            c.send(b"BROKEN LINE\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 400, r)
+            self.assertTrue(c.wait_eof(3))
+        self.assertStillServing()
+
+
+# ------------------------------------------------------------------ 11. timeouts
+
+class TimeoutTest(LimitsBase):
+    server_args = ("--header-timeout", "1s", "--keepalive-timeout", "1s")
+
+    def test_trickling_header_does_not_extend_deadline(self):
+        with RawConn(self.port) as c:
+            start = time.monotonic()
+            c.send(b"GET / HTTP/1.1\r\n")
+            trickle = b"X-Trickle: " + b"a" * 100
+            closed = False
+            sent = 0
+            while time.monotonic() - start < 6:
+                if c.wait_eof(0.2):
+                    closed = True
+                    break
+                if not c.try_send(trickle[sent:sent + 1]):   # EPIPE/ECONNRESET: closed
+                    closed = True
+                    break
+                sent += 1
+            elapsed = time.monotonic() - start
+            self.assertTrue(closed, "trickling client never closed (%.1f s)" % elapsed)
+            self.assertLessEqual(elapsed, 3.0, "closed only after %.2f s (trickle extended the deadline?)"
+                                 % elapsed)
+            self.assertGreaterEqual(elapsed, 0.5, "closed after only %.2f s" % elapsed)
+            if c.buf:
+                self.assertTrue(bytes(c.buf).startswith(b"HTTP/1.1 408 ") or
+                                bytes(c.buf).startswith(b"HTTP/1.0 408 "),
+                                "unexpected response to a timed-out header: %r" % bytes(c.buf[:200]))
+        self.assertStillServing()
+
+    def test_idle_keepalive_closed(self):
+        with RawConn(self.port) as c:
+            c.send(build_request("GET", "/file.txt"))
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            t0 = time.monotonic()
+            self.assertTrue(c.wait_eof(5), "idle keep-alive connection still open after 5 s")
+            elapsed = time.monotonic() - t0
+            self.assertEqual(bytes(c.buf), b"", "data sent on an idle keep-alive connection")
+        self.assertLessEqual(elapsed, 3.0, "idle keep-alive closed after %.2f s" % elapsed)
+        self.assertGreaterEqual(elapsed, 0.5, "keep-alive connection closed after %.2f s" % elapsed)
+
+    def test_keepalive_survives_below_timeout(self):
+        with RawConn(self.port) as c:
+            for _ in range(3):
+                c.send(build_request("GET", "/file.txt"))
+                self.assertEqual(c.read_response().status, 200)
+                time.sleep(0.4)   # deliberately below the 1 s keep-alive timeout
+            self.assertFalse(c.eof)
+
+    def test_silent_connection_closed(self):
+        with RawConn(self.port) as c:
+            t0 = time.monotonic()
+            self.assertTrue(c.wait_eof(5), "silent connection still open after 5 s")
+            elapsed = time.monotonic() - t0
+            if c.buf:
+                self.assertIn(b" 408 ", bytes(c.buf[:20]), bytes(c.buf[:200]))
+        self.assertLessEqual(elapsed, 3.0, "silent connection closed after %.2f s" % elapsed)
+        self.assertGreaterEqual(elapsed, 0.5, "silent connection closed after %.2f s" % elapsed)
+
+    def test_partial_head_closed(self):
+        with RawConn(self.port) as c:
+            c.send(b"GET /file.txt HTTP/1.1\r\nHost: x\r\n")
+            t0 = time.monotonic()
+            self.assertTrue(c.wait_eof(5), "half-sent request still open after 5 s")
+            self.assertLessEqual(time.monotonic() - t0, 3.0)
+
+
+# ------------------------------------------------------------------ 12. resources
+
+class ResourceTest(LimitsBase):
+    BIG = 64 * 1024 * 1024
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fx.sparse("big64.bin", cls.BIG, [(0, b"BEGIN"), (cls.BIG - 3, b"END")])
+
+    def test_client_reset_mid_download(self):
+        workers = self.server.workers()
+        for i in range(50):
+            target = "/random.bin" if i % 2 == 0 else "/big64.bin"
+            c = RawConn(self.port)
+            try:
+                c.send(build_request("GET", target))
+                want = 1 + (i * 7919) % 200000
+                deadline = time.monotonic() + 5
+                while len(c.buf) < want and c._fill(deadline):
+                    pass
+                self.assertTrue(bytes(c.buf).startswith(b"HTTP/1.1 200"), bytes(c.buf[:100]))
+            finally:
+                c.reset()
+        self.assertTrue(self.server.alive(), "master died")
+        self.assertEqual(self.server.workers(), workers, "worker processes changed (crash?)")
+        r = request(self.port, "/random.bin")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(hashlib.sha256(r.body).hexdigest(), self.fx.sha256("random.bin"))
+        with RawConn(self.port, timeout=30) as c:
+            c.send(build_request("GET", "/big64.bin"))
+            r = c.read_response(timeout=30)
+            self.assertEqual(len(r.body), self.BIG)
+            self.assertEqual((r.body[:5], r.body[-3:]), (b"BEGIN", b"END"))
+        self.assertStillServing()
+
+    def test_client_reset_before_reading(self):
+        # request many large files and reset without reading a byte
+        for i in range(50):
+            c = RawConn(self.port)
+            c.send(build_request("GET", "/big64.bin") * 3)
+            c.reset()
+        self.assertTrue(self.server.alive())
+        self.assertStillServing()
+
+    def test_many_idle_connections(self):
+        socks = []
+        try:
+            for i in range(500):
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                if i % 2:
+                    s.sendall(b"GET /file.txt HTTP/1.1\r\n")   # half a request head
+                socks.append(s)
+            t0 = time.monotonic()
+            r = request(self.port, "/other.txt", timeout=5)
+            self.assertEqual((r.status, r.body), (200, self.fx.files["other.txt"]), r)
+            self.assertLess(time.monotonic() - t0, 5)
+            # a keep-alive client also gets several answers
+            with RawConn(self.port, timeout=5) as c:
+                for _ in range(5):
+                    c.send(build_request("GET", "/file.txt"))
+                    self.assertEqual(c.read_response().status, 200)
+        finally:
+            for s in socks:
+                s.close()
+        self.assertTrue(self.server.alive())
+        self.assertStillServing()
+
+
+# ------------------------------------------------------------------ 15. fd exhaustion
+
+def _low_nofile():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+class FdExhaustionTest(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        cls.server = Server(cls.fx.root, ["--access-log", "off"], preexec_fn=_low_nofile)
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
+        cls.diag_servers = [cls.server]
+        cls.port = cls.server.port
+
+    def test_fd_exhaustion(self):
+        srv = self.server
+        r = request(self.port, "/file.txt")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(wait_workers(srv), "no worker processes")
+        socks = []
+        try:
+            for i in range(100):
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                s.sendall(build_request("GET", "/file.txt"))   # keep-alive request, never read
+                socks.append(s)
+            time.sleep(0.3)   # let the server accept what it can
+            pids = [srv.pid] + srv.workers()
+            c0 = harness.cpu_seconds(pids)
+            t0 = time.monotonic()
+            time.sleep(2.0)
+            used = harness.cpu_seconds(pids) - c0
+            wall = time.monotonic() - t0
+            self.assertTrue(srv.alive(), "master died under fd exhaustion")
+            self.assertTrue(all(harness.pid_alive(p) for p in pids), "a worker died")
+            self.assertLess(used, 0.5, "server used %.2f s CPU in %.2f s while out of fds "
+                            "(busy loop on accept EMFILE?)" % (used, wall))
+        finally:
+            for s in socks:
+                s.close()
+        # once the clients are gone the server serves again
+        deadline = time.monotonic() + 15
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                r = request(self.port, "/file.txt", timeout=3)
+                if r.status == 200 and r.body == self.fx.files["file.txt"]:
+                    break
+                last = repr(r)
+            except (OSError, AssertionError) as e:
+                last = repr(e)
+            time.sleep(0.1)
+        else:
+            self.fail("server does not serve after fd exhaustion: %s" % last)
+        self.assertTrue(srv.alive())
+        # and it is idle again
+        pids = [srv.pid] + srv.workers()
+        c0 = harness.cpu_seconds(pids)
+        time.sleep(1.0)
+        self.assertLess(harness.cpu_seconds(pids) - c0, 0.3, "server spins after recovery")
+        for _ in range(20):
+            r = request(self.port, "/other.txt", timeout=3)
+            self.assertEqual(r.status, 200)
+
+
+def wait_workers(srv, n=1, timeout=5):
+    return harness.wait_until(lambda: len(srv.workers()) >= n, timeout)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,447 @@
+/* tests/unit/test_file.c: file_open statuses per symlink policy on a fixture tree, fd hygiene, and page-cache probes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "http/file.h"
+
+typedef struct {
+    char base[PATH_MAX - 8]; /* mkdtemp() directory: holds root/ and outside */
+    char root[PATH_MAX + 8];
+    int rootfd;
+    bool cached_supported;
+} fixture;
+
+static const char *const idx[] = { "index.html", "index.htm" };
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    assert_non_null(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+static void put(const fixture *f, const char *rel, const char *content)
+{
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", f->root, rel);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(content, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void mkd(const fixture *f, const char *rel)
+{
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", f->root, rel);
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void lnk(const fixture *f, const char *target, const char *rel)
+{
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", f->root, rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+static void fifo(const fixture *f, const char *rel)
+{
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", f->root, rel);
+    assert_int_equal(mkfifo(p, 0644), 0);
+}
+
+static void sock(const fixture *f, const char *rel)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    /* bind relative to the root keeps the name within sun_path's 108 bytes */
+    int dfd = open(f->root, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    int cwd = open(".", O_RDONLY | O_DIRECTORY);
+    assert_true(cwd >= 0);
+    assert_int_equal(fchdir(dfd), 0);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", rel);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(fchdir(cwd), 0);
+    close(cwd);
+    close(dfd);
+    close(fd); /* the node stays after close */
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char p[PATH_MAX * 2];
+
+    assert_non_null(f);
+    snprintf(f->base, sizeof f->base, "%s/ephttpd-test-file-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(f->base));
+    snprintf(f->root, sizeof f->root, "%s/root", f->base);
+    assert_int_equal(mkdir(f->root, 0755), 0);
+    snprintf(p, sizeof p, "%s/outside", f->base);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("outside\n", fp);
+    fclose(fp);
+
+    put(f, "file.txt", "hello\n");
+    put(f, "index.html", "<root>\n");
+    put(f, "space name.txt", "space\n");
+    put(f, "\xD0\xBF\xD1\x80.txt", "cyrillic\n"); /* "пр.txt" */
+    put(f, "mode000.txt", "secret\n");
+    snprintf(p, sizeof p, "%s/mode000.txt", f->root);
+    assert_int_equal(chmod(p, 0), 0);
+    mkd(f, "dir");
+    put(f, "dir/index.html", "<dir>\n");
+    put(f, "dir/page.html", "<page>\n");
+    mkd(f, "dir/sub");
+    put(f, "dir/sub/other.txt", "other\n");
+    mkd(f, "noindex");
+    put(f, "noindex/other.txt", "other\n");
+    mkd(f, "idxdir");
+    mkd(f, "idxdir/index.html"); /* an index name that is a directory */
+    mkd(f, "idxdir2");
+    mkd(f, "idxdir2/index.html");
+    put(f, "idxdir2/index.htm", "<second>\n");
+    mkd(f, "idxfifo");
+    fifo(f, "idxfifo/index.html");
+    mkd(f, "idxpasswd");
+    lnk(f, "/etc/passwd", "idxpasswd/index.html");
+    mkd(f, "idxup");
+    lnk(f, "../file.txt", "idxup/index.html");
+    mkd(f, "idxin");
+    put(f, "idxin/real.html", "<real>\n");
+    lnk(f, "real.html", "idxin/index.html");
+    fifo(f, "fifo");
+    sock(f, "sock");
+    lnk(f, "file.txt", "link_in");
+    lnk(f, "../file.txt", "dir/link_up");
+    lnk(f, "dir", "link_dir");
+    lnk(f, "/etc/passwd", "link_passwd");
+    lnk(f, "../outside", "link_out");
+    lnk(f, "nonexistent", "link_dangling");
+    lnk(f, "link_loop", "link_loop");
+    lnk(f, "/etc", "link_etc");
+
+    f->rootfd = open(f->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(f->rootfd >= 0);
+    f->cached_supported = file_cached_open_supported(f->rootfd);
+    *state = f;
+    return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return type == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    close(f->rootfd);
+    assert_int_equal(nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    assert_int_equal(access(f->base, F_OK), -1);
+    free(f);
+    return 0;
+}
+
+/* One file_open call with its fd accounting: the count of open fds must be
+ * unchanged once a 200's fd is closed, and every other status has fd -1. */
+static file_result open_checked(const fixture *f, const char *path, enum file_links links,
+                                unsigned flags)
+{
+    file_result res;
+    int before = count_fds();
+
+    memset(&res, 0x5a, sizeof res);
+    int r = file_open(f->rootfd, path, idx, 2, links, flags, &res);
+    assert_int_equal(r, res.status);
+    if (res.status == 200) {
+        assert_true(res.fd >= 0);
+        assert_true(S_ISREG(res.st.st_mode));
+        assert_int_equal(res.err, 0);
+        struct stat st;
+        assert_int_equal(fstat(res.fd, &st), 0);
+        assert_int_equal(st.st_ino, res.st.st_ino);
+        assert_int_equal(fcntl(res.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+        assert_true(fcntl(res.fd, F_GETFD) & FD_CLOEXEC);
+        close(res.fd);
+    } else {
+        assert_int_equal(res.fd, -1);
+        assert_int_equal(res.index, -1);
+    }
+    assert_int_equal(count_fds(), before);
+    return res;
+}
+
+typedef struct {
+    const char *path;
+    int status[3]; /* by enum file_links: BENEATH, ALL, NONE */
+    int err[3];    /* expected res.err; -1: do not check */
+    int index;     /* expected res.index for a 200 */
+} open_case;
+
+#define SAME(x) { x, x, x }
+
+static const open_case open_cases[] = {
+    { "/file.txt", SAME(200), SAME(0), -1 },
+    { "/space name.txt", SAME(200), SAME(0), -1 },
+    { "/\xD0\xBF\xD1\x80.txt", SAME(200), SAME(0), -1 },
+    { "/dir/page.html", SAME(200), SAME(0), -1 },
+    { "/", SAME(200), SAME(0), 0 },
+    { "/dir/", SAME(200), SAME(0), 0 },
+    { "/dir", SAME(301), SAME(0), -1 },
+    { "/dir/sub", SAME(301), SAME(0), -1 },
+    { "/dir/sub/", SAME(403), SAME(0), -1 },
+    { "/noindex/", SAME(403), SAME(0), -1 },
+    { "/idxdir/", SAME(403), SAME(0), -1 },
+    { "/idxdir2/", SAME(200), SAME(0), 1 },
+    { "/idxfifo/", SAME(403), SAME(0), -1 },
+    { "/nonexistent", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/nonexistent/x", SAME(404), SAME(ENOENT), -1 },
+    { "/file.txt/", SAME(404), SAME(ENOTDIR), -1 },
+    { "/file.txt/x", SAME(404), SAME(ENOTDIR), -1 },
+    { "/fifo", SAME(403), SAME(0), -1 },
+    { "/fifo/", SAME(404), SAME(ENOTDIR), -1 },
+    { "/sock", SAME(403), SAME(ENXIO), -1 },
+    /* leading slashes are all stripped: never an absolute path */
+    { "//etc/passwd", SAME(404), SAME(ENOENT), -1 },
+    /* symlinks: inside the root, leaving it, dangling, looping */
+    { "/link_in", { 200, 200, 403 }, { 0, 0, ELOOP }, -1 },
+    { "/dir/link_up", { 200, 200, 403 }, { 0, 0, ELOOP }, -1 },
+    { "/link_dir", { 301, 301, 403 }, { 0, 0, ELOOP }, -1 },
+    { "/link_dir/", { 200, 200, 403 }, { 0, 0, ELOOP }, 0 },
+    { "/link_dir/page.html", { 200, 200, 403 }, { 0, 0, ELOOP }, -1 },
+    { "/link_passwd", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, -1 },
+    { "/link_out", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, -1 },
+    { "/link_etc/passwd", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, -1 },
+    { "/link_etc", { 403, 301, 403 }, { EXDEV, 0, ELOOP }, -1 },
+    { "/link_dangling", { 404, 404, 403 }, { ENOENT, ENOENT, ELOOP }, -1 },
+    { "/link_loop", SAME(403), SAME(ELOOP), -1 },
+    /* index names that are symlinks, resolved beneath their directory */
+    { "/idxin/", { 200, 200, 403 }, { 0, 0, ELOOP }, 0 },
+    { "/idxpasswd/", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, 0 },
+    /* stays inside the root, but leaves the directory the index is
+     * resolved beneath: refused by design (see open_index in file.c) */
+    { "/idxup/", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, 0 },
+};
+
+static void test_open_policies(void **state)
+{
+    fixture *f = *state;
+    int failures = 0;
+
+    for (size_t k = 0; k < sizeof open_cases / sizeof open_cases[0]; k++) {
+        const open_case *c = &open_cases[k];
+        for (int links = 0; links < 3; links++) {
+            file_result res = open_checked(f, c->path, (enum file_links)links, 0);
+            int want_index = c->status[links] == 200 ? c->index : -1;
+            if (res.status != c->status[links] ||
+                (c->err[links] >= 0 && res.err != c->err[links]) || res.index != want_index) {
+                printf("%s links=%d: status %d err %d (%s) index %d; want %d err %d index %d\n",
+                       c->path, links, res.status, res.err, strerror(res.err), res.index,
+                       c->status[links], c->err[links], want_index);
+                failures++;
+            }
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_open_contents(void **state)
+{
+    fixture *f = *state;
+    file_result res;
+    char buf[64];
+
+    assert_int_equal(file_open(f->rootfd, "/dir/", idx, 2, FILE_LINKS_BENEATH, 0, &res), 200);
+    ssize_t n = pread(res.fd, buf, sizeof buf, 0);
+    assert_int_equal(n, 6);
+    assert_memory_equal(buf, "<dir>\n", 6);
+    assert_int_equal(res.st.st_size, 6);
+    close(res.fd);
+
+    assert_int_equal(file_open(f->rootfd, "/link_passwd", idx, 2, FILE_LINKS_ALL, 0, &res), 200);
+    struct stat st;
+    assert_int_equal(stat("/etc/passwd", &st), 0);
+    assert_int_equal(res.st.st_ino, st.st_ino);
+    close(res.fd);
+
+    /* no index names at all: a directory is 403 */
+    assert_int_equal(file_open(f->rootfd, "/dir/", NULL, 0, FILE_LINKS_BENEATH, 0, &res), 403);
+    assert_int_equal(res.fd, -1);
+    assert_int_equal(res.err, 0);
+    /* a name too long for the filesystem is not found */
+    char longp[400];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[0] = '/';
+    longp[sizeof longp - 1] = '\0';
+    assert_int_equal(file_open(f->rootfd, longp, idx, 2, FILE_LINKS_BENEATH, 0, &res), 404);
+    assert_int_equal(res.err, ENAMETOOLONG);
+    assert_int_equal(res.fd, -1);
+}
+
+static void test_open_mode000(void **state)
+{
+    fixture *f = *state;
+
+    for (int links = 0; links < 3; links++) {
+        file_result res = open_checked(f, "/mode000.txt", (enum file_links)links, 0);
+        if (geteuid() == 0) {
+            /* CAP_DAC_OVERRIDE: root reads it anyway */
+            assert_int_equal(res.status, 200);
+        } else {
+            assert_int_equal(res.status, 403);
+            assert_int_equal(res.err, EACCES);
+        }
+    }
+}
+
+/* With RESOLVE_CACHED each answer is the uncached one or FILE_WOULDBLOCK. */
+static void test_open_cached(void **state)
+{
+    fixture *f = *state;
+    int wouldblock = 0;
+
+    printf("RESOLVE_CACHED supported: %s\n", f->cached_supported ? "yes" : "no");
+    if (!f->cached_supported)
+        skip();
+    put(f, "fresh.txt", "just written\n");
+    for (size_t k = 0; k < sizeof open_cases / sizeof open_cases[0]; k++) {
+        const open_case *c = &open_cases[k];
+        for (int links = 0; links < 3; links++) {
+            file_result res = open_checked(f, c->path, (enum file_links)links, FILE_CACHED_ONLY);
+            if (res.status == FILE_WOULDBLOCK) {
+                assert_int_equal(res.err, EAGAIN);
+                printf("  WOULDBLOCK: %s links=%d\n", c->path, links);
+                wouldblock++;
+                continue;
+            }
+            assert_int_equal(res.status, c->status[links]);
+        }
+    }
+    file_result res = open_checked(f, "/fresh.txt", FILE_LINKS_BENEATH, FILE_CACHED_ONLY);
+    assert_true(res.status == 200 || res.status == FILE_WOULDBLOCK);
+    printf("FILE_WOULDBLOCK answers: %d\n", wouldblock);
+}
+
+static void test_nowait_probes(void **state)
+{
+    fixture *f = *state;
+    enum { SZ = 1 << 20 };
+    char *data = malloc(SZ), *buf = malloc(SZ);
+    file_result res;
+
+    assert_non_null(data);
+    assert_non_null(buf);
+    for (size_t i = 0; i < SZ; i++)
+        data[i] = (char)(i * 7 + (i >> 12));
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/big.bin", f->root);
+    int wfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(wfd >= 0);
+    assert_int_equal(write(wfd, data, SZ), SZ);
+    close(wfd);
+
+    assert_int_equal(file_open(f->rootfd, "/big.bin", idx, 2, FILE_LINKS_BENEATH, 0, &res), 200);
+    assert_int_equal(res.st.st_size, SZ);
+    /* just written: every page is in the cache */
+    assert_true(file_range_cached(res.fd, 0, SZ));
+    assert_true(file_range_cached(res.fd, 4096, 1));
+    assert_true(file_range_cached(res.fd, 0, 0));
+    assert_true(file_range_cached(res.fd, SZ - 1, 1));
+    /* past EOF reads 0 bytes: counts as cached */
+    assert_true(file_range_cached(res.fd, SZ, 100));
+    assert_true(file_range_cached(res.fd, (off_t)SZ * 4, 1));
+    /* a range whose end would overflow off_t is left to the real send */
+    assert_true(file_range_cached(res.fd, 1, SIZE_MAX));
+
+    ssize_t n = file_read_nowait(res.fd, buf, SZ, 0);
+    assert_true(n > 0);
+    assert_memory_equal(buf, data, (size_t)n);
+    n = file_read_nowait(res.fd, buf, 1000, SZ - 500);
+    assert_int_equal(n, 500);
+    assert_memory_equal(buf, data + SZ - 500, 500);
+    assert_int_equal(file_read_nowait(res.fd, buf, 10, SZ), 0);
+
+    /* Try to drop the pages. Whether the kernel obliges is not ours to
+     * assert, but the two probes must agree with each other. */
+    assert_int_equal(fsync(res.fd), 0);
+    posix_fadvise(res.fd, 0, 0, POSIX_FADV_DONTNEED);
+    bool cached = file_range_cached(res.fd, 0, 1);
+    n = file_read_nowait(res.fd, buf, 1, 0);
+    printf("after POSIX_FADV_DONTNEED: first page %s\n", cached ? "still cached" : "evicted");
+    if (!cached) {
+        assert_int_equal(n, -1);
+        assert_int_equal(errno, EAGAIN);
+    } else {
+        assert_int_equal(n, 1);
+    }
+    close(res.fd);
+
+    /* errors other than EAGAIN are not "not cached" */
+    assert_true(file_range_cached(-1, 0, 10));
+    errno = 0;
+    assert_int_equal(file_read_nowait(-1, buf, 1, 0), -1);
+    assert_int_equal(errno, EBADF);
+    free(data);
+    free(buf);
+}
+
+static void test_cached_supported(void **state)
+{
+    fixture *f = *state;
+
+    /* Must not leak the probe's fd, whatever it answers. */
+    int before = count_fds();
+    bool a = file_cached_open_supported(f->rootfd);
+    assert_int_equal(count_fds(), before);
+    assert_int_equal(a, f->cached_supported);
+    /* A bad dirfd is not "unsupported": the flag check comes first or not at
+     * all, but it must not crash and must not leak. */
+    (void)file_cached_open_supported(-1);
+    assert_int_equal(count_fds(), before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_policies),
+        cmocka_unit_test(test_open_contents),
+        cmocka_unit_test(test_open_mode000),
+        cmocka_unit_test(test_open_cached),
+        cmocka_unit_test(test_nowait_probes),
+        cmocka_unit_test(test_cached_supported),
+    };
+    /* A FIFO open that blocked would hang the run: fail loudly instead. */
+    alarm(60);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
