@@ -1,4 +1,4 @@
-/* http/file.c: opening request paths beneath the document root with openat2, and page-cache probes. */
+/* http/file.c: opening request paths beneath the document root (openat2) and page-cache probes. */
 #include "http/file.h"
 
 #include <errno.h>

@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 /* Byte classes. C_TOK: tchar (RFC 9110 5.6.2). C_VAL: field-value byte
  * (HTAB, SP, VCHAR, obs-text). C_VIS: request-target byte (VCHAR only). */
@@ -51,29 +50,18 @@ static inline uint64_t load8(const unsigned char *p)
 static inline uint64_t any_below(uint64_t x, uint64_t n) { return (x - ONES * n) & ~x & HIGHS; }
 static inline uint64_t any_del(uint64_t x) { return any_below(x ^ (ONES * 0x7F), 1); }
 
-static inline const unsigned char *scan_value(const unsigned char *p, const unsigned char *end)
+/* Skip bytes of class cls (C_VAL or C_VIS, a constant after inlining).
+ * HTAB in a value also stops the word loop; the byte loop accepts it. */
+static inline const unsigned char *scan_class(const unsigned char *p, const unsigned char *end, unsigned cls)
 {
-    /* HTAB also stops the word loop; the byte loop below accepts it. */
+    const uint64_t lowest = cls == C_VIS ? 0x21 : 0x20, high = cls == C_VIS ? HIGHS : 0;
     while (end - p >= 8) {
         uint64_t x = load8(p);
-        if (any_below(x, 0x20) | any_del(x))
+        if (any_below(x, lowest) | any_del(x) | (x & high))
             break;
         p += 8;
     }
-    while (p < end && (ctab[*p] & C_VAL))
-        p++;
-    return p;
-}
-
-static inline const unsigned char *scan_target(const unsigned char *p, const unsigned char *end)
-{
-    while (end - p >= 8) {
-        uint64_t x = load8(p);
-        if (any_below(x, 0x21) | any_del(x) | (x & HIGHS))
-            break;
-        p += 8;
-    }
-    while (p < end && (ctab[*p] & C_VIS))
+    while (p < end && (ctab[*p] & cls))
         p++;
     return p;
 }
@@ -123,7 +111,7 @@ static int parse_request_line(const unsigned char **pp, const unsigned char *end
     req->method = slice(start, p);
 
     start = ++p;
-    p = scan_target(p, end);
+    p = scan_class(p, end, C_VIS);
     if (p == end)
         return HP_INCOMPLETE;
     if (p == start || *p != ' ')
@@ -182,7 +170,7 @@ static int parse_fields(const unsigned char **pp, const unsigned char *end, hp_r
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         const unsigned char *val = p;
-        p = scan_value(p, end);
+        p = scan_class(p, end, C_VAL);
         if (p == end)
             return HP_INCOMPLETE;
         const unsigned char *vend = p;
@@ -202,8 +190,10 @@ int hp_parse_request(const char *buf, size_t len, hp_request *req)
      * the caller's buffer limit turns it into an error. */
     if (len > INT_MAX)
         len = INT_MAX;
-    const unsigned char *start = (const unsigned char *)buf, *p = start, *end = start + len;
     req->nheaders = 0;
+    if (len == 0) /* also spares NULL + 0 */
+        return HP_INCOMPLETE;
+    const unsigned char *start = (const unsigned char *)buf, *p = start, *end = start + len;
 
     for (int n = 0;; n++) {
         if (p == end)
@@ -227,20 +217,19 @@ int hp_parse_request(const char *buf, size_t len, hp_request *req)
 static inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* Next element of a comma list (RFC 9110 5.6.1), OWS-trimmed; empty
- * elements are returned as such. False when the list is exhausted. */
-static bool next_elem(ep_str *list, ep_str *elem, bool *started)
+ * elements are returned as such. list->p becomes NULL after the last one. */
+static bool next_elem(ep_str *list, ep_str *elem)
 {
-    if (*started) {
-        if (list->len == 0)
-            return false;
-        list->p++, list->len--; /* the comma */
+    if (!list->p)
+        return false;
+    const char *s = list->p, *end = s + list->len, *e = memchr(s, ',', list->len);
+    if (e) {
+        list->p = e + 1;
+        list->len = (size_t)(end - e - 1);
+    } else {
+        e = end;
+        list->p = NULL;
     }
-    *started = true;
-    const char *s = list->p, *e = memchr(s, ',', list->len);
-    if (!e)
-        e = s + list->len;
-    list->len -= (size_t)(e - s);
-    list->p = e;
     while (s < e && is_ows(*s))
         s++;
     while (e > s && is_ows(e[-1]))
@@ -259,8 +248,7 @@ static int64_t parse_content_length(ep_str v)
         return -1;
     int64_t result = -1;
     ep_str e;
-    bool started = false;
-    while (next_elem(&v, &e, &started)) {
+    while (next_elem(&v, &e)) {
         if (e.len == 0)
             return -1;
         int64_t n = 0;
@@ -277,60 +265,75 @@ static int64_t parse_content_length(ep_str v)
     return result;
 }
 
+/* Case-insensitive compare against a lowercase literal. Inline ASCII folding:
+ * strncasecmp is a locale-aware libc call, too slow for every header. */
+static inline bool name_is(ep_str n, const char *lower, size_t len)
+{
+    if (n.len != len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = (unsigned char)n.p[i];
+        if (c - 'A' < 26u)
+            c += 'a' - 'A';
+        if (c != (unsigned char)lower[i])
+            return false;
+    }
+    return true;
+}
+
+#define IS(s, lit) name_is((s), (lit), sizeof(lit) - 1)
+
 static void apply_connection(ep_str v, bool *close, bool *keep)
 {
     ep_str e;
-    bool started = false;
-    while (next_elem(&v, &e, &started)) {
-        if (ep_str_ieq(e, "close"))
+    while (next_elem(&v, &e)) {
+        if (IS(e, "close"))
             *close = true;
-        else if (ep_str_ieq(e, "keep-alive"))
+        else if (IS(e, "keep-alive"))
             *keep = true;
     }
 }
 
-/* Header names we care about. Lengths are compared first, so an unknown
- * name costs a few integer compares and rarely a strncasecmp. */
+/* Header names we care about, dispatched on length so that each name is
+ * compared against at most two candidates. */
 enum { H_OTHER, H_HOST, H_CL, H_TE, H_CONN, H_EXPECT, H_SLICE };
 
-#define HNAME(s, kind, off) { s, sizeof(s) - 1, kind, off }
-static const struct {
-    const char *name;
-    size_t len;
-    int kind;
-    size_t off; /* H_SLICE: where in hp_info the value goes */
-} known_headers[] = {
-    HNAME("host", H_HOST, 0),
-    HNAME("content-length", H_CL, 0),
-    HNAME("transfer-encoding", H_TE, 0),
-    HNAME("connection", H_CONN, 0),
-    HNAME("expect", H_EXPECT, 0),
-    HNAME("referer", H_SLICE, offsetof(hp_info, referer)),
-    HNAME("user-agent", H_SLICE, offsetof(hp_info, user_agent)),
-    HNAME("if-modified-since", H_SLICE, offsetof(hp_info, if_modified_since)),
-    HNAME("if-unmodified-since", H_SLICE, offsetof(hp_info, if_unmodified_since)),
-    HNAME("if-none-match", H_SLICE, offsetof(hp_info, if_none_match)),
-    HNAME("if-match", H_SLICE, offsetof(hp_info, if_match)),
-    HNAME("range", H_SLICE, offsetof(hp_info, range)),
-    HNAME("if-range", H_SLICE, offsetof(hp_info, if_range)),
-    HNAME("accept-encoding", H_SLICE, offsetof(hp_info, accept_encoding)),
-};
+#define KNOWN(lit, kind, field) \
+    if (IS(n, lit)) { \
+        *off = offsetof(hp_info, field); \
+        return kind; \
+    }
 
 static int classify(ep_str n, size_t *off)
 {
-    for (size_t i = 0; i < EP_ARRAY_LEN(known_headers); i++) {
-        if (n.len == known_headers[i].len && strncasecmp(n.p, known_headers[i].name, n.len) == 0) {
-            *off = known_headers[i].off;
-            return known_headers[i].kind;
-        }
+    switch (n.len) {
+    case 4: KNOWN("host", H_HOST, host) break;
+    case 5: KNOWN("range", H_SLICE, range) break;
+    case 6: KNOWN("expect", H_EXPECT, host) break;
+    case 7: KNOWN("referer", H_SLICE, referer) break;
+    case 8:
+        KNOWN("if-match", H_SLICE, if_match)
+        KNOWN("if-range", H_SLICE, if_range)
+        break;
+    case 10:
+        KNOWN("connection", H_CONN, host)
+        KNOWN("user-agent", H_SLICE, user_agent)
+        break;
+    case 13: KNOWN("if-none-match", H_SLICE, if_none_match) break;
+    case 14: KNOWN("content-length", H_CL, host) break;
+    case 15: KNOWN("accept-encoding", H_SLICE, accept_encoding) break;
+    case 17:
+        KNOWN("transfer-encoding", H_TE, host)
+        KNOWN("if-modified-since", H_SLICE, if_modified_since)
+        break;
+    case 19: KNOWN("if-unmodified-since", H_SLICE, if_unmodified_since) break;
     }
     return H_OTHER;
 }
 
 int hp_analyze(const hp_request *req, hp_info *info)
 {
-    memset(info, 0, sizeof *info);
-    info->content_length = -1;
+    *info = (hp_info){ .content_length = -1 };
     int hosts = 0, tes = 0;
     bool close = false, keep = false;
     ep_str te = { 0 };
@@ -360,12 +363,12 @@ int hp_analyze(const hp_request *req, hp_info *info)
             break;
         case H_EXPECT:
             /* RFC 9110 10.1.1: ignore 100-continue from an HTTP/1.0 client. */
-            if (req->minor >= 1 && ep_str_ieq(h->value, "100-continue"))
+            if (req->minor >= 1 && IS(h->value, "100-continue"))
                 info->expect_continue = true;
             break;
         case H_SLICE:
-            /* First occurrence wins (as nginx does): a later duplicate is
-             * not allowed to override what an earlier hop may have checked. */
+            /* First occurrence wins: a later duplicate must not override
+             * what an earlier hop (proxy, WAF) may have checked. */
             slot = (ep_str *)((char *)info + off);
             if (slot->p == NULL)
                 *slot = h->value;
@@ -378,7 +381,7 @@ int hp_analyze(const hp_request *req, hp_info *info)
         if (req->minor == 0 || info->content_length >= 0)
             return 400; /* RFC 9112 6.1/6.3: smuggling vectors, refuse */
         /* Two TE fields combine to a list, which is not plain "chunked". */
-        if (tes > 1 || !ep_str_ieq(te, "chunked"))
+        if (tes > 1 || !IS(te, "chunked"))
             return 501;
         info->chunked = true;
     }
@@ -512,7 +515,7 @@ ssize_t hp_chunked_skip(hp_chunked *c, const char *buf, size_t len, bool *done)
     const unsigned char *p = (const unsigned char *)buf, *end;
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
-    end = p + len;
+    end = len ? p + len : p; /* no arithmetic on a NULL buf */
     *done = false;
 
     while (p < end && c->state != CS_DONE && c->state != CS_BAD) {

@@ -20,13 +20,13 @@ static inline ep_str ep_str_make(const char *p, size_t len) { return (ep_str){ p
 static inline bool ep_str_eq(ep_str a, const char *lit)
 {
     size_t n = strlen(lit);
-    return a.len == n && memcmp(a.p, lit, n) == 0;
+    return a.len == n && (n == 0 || memcmp(a.p, lit, n) == 0);
 }
 
 static inline bool ep_str_ieq(ep_str a, const char *lit)
 {
     size_t n = strlen(lit);
-    return a.len == n && strncasecmp(a.p, lit, n) == 0;
+    return a.len == n && (n == 0 || strncasecmp(a.p, lit, n) == 0);
 }
 
 #define EP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -2,7 +2,6 @@
 #include "util/time.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,22 +16,62 @@ int64_t time_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static char *put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+static char *put4(char *p, int v)
+{
+    p = put2(p, v / 100);
+    return put2(p, v % 100);
+}
+
+static char *put_hms(char *p, const struct tm *tm)
+{
+    p = put2(p, tm->tm_hour);
+    *p++ = ':';
+    p = put2(p, tm->tm_min);
+    *p++ = ':';
+    return put2(p, tm->tm_sec);
+}
+
 /* Formatted by hand: strftime depends on the locale, and these are protocol text. */
 void time_http_date(time_t t, char *out)
 {
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, TIME_HTTP_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT", wday_names[tm.tm_wday],
-             tm.tm_mday, mon_names[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
+    char *p = out;
+    memcpy(p, wday_names[tm.tm_wday], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put2(p, tm.tm_mday);
+    *p++ = ' ';
+    memcpy(p, mon_names[tm.tm_mon], 3);
+    p += 3;
+    *p++ = ' ';
+    p = put4(p, tm.tm_year + 1900);
+    *p++ = ' ';
+    p = put_hms(p, &tm);
+    memcpy(p, " GMT", 5);
 }
 
 void time_log_date(time_t t, char *out)
 {
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, TIME_LOG_LEN + 1, "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
-             mon_names[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char *p = put2(out, tm.tm_mday);
+    *p++ = '/';
+    memcpy(p, mon_names[tm.tm_mon], 3);
+    p += 3;
+    *p++ = '/';
+    p = put4(p, tm.tm_year + 1900);
+    *p++ = ':';
+    p = put_hms(p, &tm);
+    memcpy(p, " +0000", 7);
 }
 
 int time_parse_duration(const char *s, int64_t *ms)

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -160,32 +162,42 @@ void conn_reap(worker *w)
     }
 }
 
-/* Close for good but let the client read what was sent: shut our side, then
- * drain its input briefly, so unread request bytes do not turn into a reset
- * that destroys the response in flight. */
+/* Close for good but let the client read what was sent. If the client has
+ * sent nothing more, close at once (as nginx does); if it is still sending,
+ * shut our side and drain its input briefly, so that unread bytes do not turn
+ * into a reset that destroys the response in flight. */
 static void conn_linger(conn *c)
 {
+    bool drained_some = c->state == CS_LINGER || c->rlen > c->consumed;
     if (c->state != CS_LINGER) {
-        c->state = CS_LINGER;
         conn_log(c);
-        shutdown(c->io.fd, SHUT_WR);
         conn_release_buffers(c);
-        timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
     }
     char sink[LINGER_BUF];
     while (c->can_read) {
         ssize_t n = recv(c->io.fd, sink, sizeof sink, 0);
-        if (n > 0)
+        if (n > 0) {
+            drained_some = true;
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->can_read = false;
-            return;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        break; /* EOF or error */
+        if (n < 0 && errno == EAGAIN) {
+            c->can_read = false;
+            break;
+        }
+        conn_close(c); /* EOF or error */
+        return;
     }
-    conn_close(c);
+    if (!drained_some) {
+        conn_close(c);
+        return;
+    }
+    if (c->state != CS_LINGER) {
+        c->state = CS_LINGER;
+        shutdown(c->io.fd, SHUT_WR);
+        timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
+    }
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -573,10 +585,24 @@ static int conn_send_file(conn *c)
     return 1;
 }
 
+/* Nagle would hold the last partial segment of a response until the client
+ * ACKs; set TCP_NODELAY once a connection is kept alive or sends file data,
+ * as nginx's tcp_nodelay does, and save the syscall on one-shot small answers. */
+static void conn_nodelay(conn *c)
+{
+    if (c->nodelay)
+        return;
+    int one = 1;
+    setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->nodelay = true;
+}
+
 static bool conn_send(conn *c)
 {
     if (!c->can_write)
         return false;
+    if (c->fend > c->foff || c->requests > 1)
+        conn_nodelay(c);
     int r = conn_send_mem(c);
     if (r == 1 && c->fd >= 0)
         r = conn_send_file(c);

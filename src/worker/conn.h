@@ -55,6 +55,7 @@ typedef struct conn {
     bool task_busy;  /* a task is in flight: the struct must not be freed */
     bool closed;
     bool keep_alive, head_only, need_parse, discard_chunked;
+    bool nodelay;    /* TCP_NODELAY is set */
     int requests;
     struct sockaddr_storage peer;
 

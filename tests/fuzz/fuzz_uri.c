@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_uri.c: libFuzzer target for uri_split + uri_decode_path, checking output invariants. */
+/* tests/fuzz/fuzz_uri.c: libFuzzer target for uri_split + uri_decode_path and their invariants. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

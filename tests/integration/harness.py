@@ -130,6 +130,8 @@ def cpu_seconds(pids):
 
 # ---------------------------------------------------------------- server
 
+SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|"
+                          r"runtime error: ")
 _LIVE = set()
 _CURRENT = None   # servers started during the running test (for diagnostics)
 _SEQ = itertools.count(1)
@@ -249,6 +251,7 @@ class Server:
                 pass
         self.exit_status = self.proc.poll()
         self.kill()
+        self.check_sanitizers()
         return self.exit_status
 
     def kill(self):
@@ -268,10 +271,21 @@ class Server:
         self._stdout_cache = self._read(self.stdout_path)
         _LIVE.discard(self)
 
+    def check_sanitizers(self):
+        """Sanitizer builds report into the server's stderr (a worker's leak
+        report only appears when it exits): any report fails the test, once."""
+        text = self._stderr_cache or ""
+        m = SANITIZER_RE.search(text)
+        if m and not getattr(self, "_sanitizer_reported", False):
+            self._sanitizer_reported = True
+            raise AssertionError("sanitizer report in the server's stderr:\n" +
+                                 text[max(0, m.start() - 200):m.start() + 4000])
+
     def cleanup(self):
         self.kill()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        self.check_sanitizers()
 
     def __enter__(self):
         return self.start()

@@ -94,12 +94,19 @@ class CliTest(ServerTestCase):
             root + ["--port", "65536"],
             root + port + ["--header-timeout", "abc"], root + port + ["--keepalive-timeout", "5x"],
             root + port + ["--send-timeout", ""], root + port + ["--header-timeout", "-1s"],
-            ["-r", self.fx.root, "-p", str(harness.free_port()), "--addr", "999.1.2.3"],
             root + port + ["-p"],   # missing value
         ]
         for args in cases:
             with self.subTest(args=args[2:]):
                 self.assertUsageError(args)
+
+    def test_bad_address(self):
+        # not among the spec's examples: accept a usage error (2) or a start-up error (1)
+        rc, out, err = run_cli(["-r", self.fx.root, "-p", str(harness.free_port()),
+                                "--addr", "999.1.2.3"])
+        self.assertIn(rc, (1, 2), "exit %r, stderr %r" % (rc, err))
+        self.assertIn("999.1.2.3", err)
+        self.assertEqual(len([l for l in err.splitlines() if l.strip()]), 1, err)
 
     def test_nonexistent_root(self):
         path = os.path.join(self.fx.base, "does-not-exist-xyz")

@@ -311,8 +311,12 @@ class FdExhaustionTest(ServerTestCase):
                 s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
                 s.sendall(build_request("GET", "/file.txt"))   # keep-alive request, never read
                 socks.append(s)
-            time.sleep(0.3)   # let the server accept what it can
             pids = [srv.pid] + srv.workers()
+            # precondition: the worker really runs out of descriptors
+            nfds = lambda: max(len(os.listdir("/proc/%d/fd" % p)) for p in srv.workers())
+            self.assertTrue(harness.wait_until(lambda: nfds() >= 60, 5),
+                            "the worker never got near its 64-fd limit (%d fds)" % nfds())
+            time.sleep(0.2)
             c0 = harness.cpu_seconds(pids)
             t0 = time.monotonic()
             time.sleep(2.0)

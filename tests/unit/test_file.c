@@ -1,4 +1,4 @@
-/* tests/unit/test_file.c: file_open statuses per symlink policy on a fixture tree, fd hygiene, and page-cache probes. */
+/* tests/unit/test_file.c: file_open per symlink policy on a fixture tree, fd hygiene, cache probes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -349,6 +349,7 @@ static void test_hand_cases(void **state)
     assert_int_equal(hp_parse_request(s, 20, &req), HP_INCOMPLETE);
     assert_int_equal(hp_parse_request(s, 21, &req), HP_INVALID);
     assert_int_equal(hp_parse_request("", 0, &req), HP_INCOMPLETE);
+    assert_int_equal(hp_parse_request(NULL, 0, &req), HP_INCOMPLETE);
     /* nheaders is reset on every call. */
     s = "GET / HTTP/1.1\r\nA: b\r\n\r\n";
     assert_int_equal(hp_parse_request(s, strlen(s), &req), (int)strlen(s));
@@ -706,6 +707,8 @@ static void test_chunked_limits(void **state)
     /* Feeding nothing is harmless. */
     memset(&c, 0, sizeof c);
     assert_int_equal(hp_chunked_skip(&c, "", 0, &done), 0);
+    assert_false(done);
+    assert_int_equal(hp_chunked_skip(&c, NULL, 0, &done), 0);
     assert_false(done);
 }
 

@@ -1,4 +1,4 @@
-/* tests/unit/test_uri.c: uri_split and uri_decode_path against tables of inputs and expected results. */
+/* tests/unit/test_uri.c: table tests for uri_split and uri_decode_path. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,7 +120,7 @@ static const decode_case decode_cases[] = {
     { "a/b", 0, 400, NULL },
     { "%2f", 0, 400, NULL },
     { ".", 0, 400, NULL },
-    /* regressions kept from fuzzing */
+    /* escapes and dots at segment and input boundaries */
     { "/.%", 0, 400, NULL },
     { "/..%2", 0, 400, NULL },
     { "/a/..%2f%2e", 0, 0, "/" },

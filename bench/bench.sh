@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# bench/bench.sh: ephttpd and nginx side by side on the same files, round by round.
+#
+#   bench/bench.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 5 s per scenario)
+#
+# Both servers get the same worker count, the same document root, access logs
+# off and sendfile on. With WORKERS=1 (the default) each server is pinned to
+# CPU 0 and the clients to CPU 1, so the figure is one core's worth of
+# serving. Rounds alternate the servers so that machine noise hits both.
+# Prints requests/s per round, the median, and ephttpd/nginx.
+# Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench).
+set -euo pipefail
+
+ROUNDS=${1:-3}
+SECS=${2:-5}
+WORKERS=${WORKERS:-1}
+SCENARIOS=${SCENARIOS:-"small medium large ab"}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$REPO/build-bench}
+PORT_EP=18081
+PORT_NG=18082
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need wrk || ! need ab || ! need cmake || ! pkg-config --exists cmocka 2>/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nginx-light wrk apache2-utils cmake gcc make pkg-config libcmocka-dev \
+        >/dev/null
+fi
+
+cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEP_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+EPHTTPD=$BUILD/ephttpd
+
+WORK=$(mktemp -d /tmp/ephttpd-bench.XXXXXX)
+EP_PID=""
+NG_PID=""
+cleanup() {
+    [ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null || true
+    [ -n "$NG_PID" ] && kill "$NG_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The seed benchmark's file sizes: a 38-byte page, a 98 KB stylesheet, a ~1 MB page.
+ROOT=$WORK/root
+mkdir -p "$ROOT"
+printf '<html><body>a 38-byte page</body></html>' | head -c 38 >"$ROOT/small.html"
+filler() { base64 -w 100 /dev/urandom | head -c "$1" || true; } # head ends base64 with SIGPIPE
+filler 98620 >"$ROOT/medium.css"
+filler 954824 >"$ROOT/large.html"
+chmod -R a+rX "$WORK" # nginx's workers run as nobody
+
+if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+    SRV="taskset -c 0"
+    CLI="taskset -c 1"
+else
+    SRV=""
+    CLI=""
+fi
+
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes $WORKERS;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log error;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$PORT_NG backlog=4096;
+        root $ROOT;
+    }
+}
+EOF
+
+wait_port() {
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$1/small.html" && return 0
+        sleep 0.05
+    done
+    echo "server on port $1 did not start" >&2
+    exit 1
+}
+
+start_servers() {
+    $SRV "$EPHTTPD" -r "$ROOT" -w "$WORKERS" -a 127.0.0.1 -p $PORT_EP --access-log off \
+        2>"$WORK/ephttpd.log" &
+    EP_PID=$!
+    $SRV nginx -c "$WORK/nginx.conf" 2>>"$WORK/nginx-error.log" &
+    NG_PID=$!
+    wait_port $PORT_EP
+    wait_port $PORT_NG
+}
+
+# wrk's requests/s; errors and non-2xx answers are reported, never counted silently.
+run_wrk() {
+    $CLI wrk -t1 -c100 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print $2}
+        /Non-2xx|Socket errors/ {print "wrk: " $0 > "/dev/stderr"}'
+}
+
+# One measurement: prints requests/s.
+measure() { # scenario port
+    local url="http://127.0.0.1:$2"
+    case $1 in
+    small) run_wrk "$url/small.html" ;;
+    medium) run_wrk "$url/medium.css" ;;
+    large) run_wrk "$url/large.html" ;;
+    ab) $CLI ab -q -n 50000 -c 100 -r "$url/small.html" 2>/dev/null |
+            awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}' ;;
+    esac
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# A benchmark of error pages proves nothing: both must serve every file whole.
+check_servers() {
+    for f in small.html medium.css large.html; do
+        for port in $PORT_EP $PORT_NG; do
+            got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$port/$f")
+            want="200 $(stat -c %s "$ROOT/$f")"
+            if [ "$got" != "$want" ]; then
+                echo "port $port /$f: got '$got', want '$want'" >&2
+                exit 1
+            fi
+        done
+    done
+}
+
+start_servers
+check_servers
+echo "ephttpd vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
+printf '%-8s %-8s %s\n' scenario server "req/s per round"
+for sc in $SCENARIOS; do
+    : >"$WORK/ep.$sc"
+    : >"$WORK/ng.$sc"
+    for r in $(seq "$ROUNDS"); do
+        # Alternate which server goes first, so drift in the machine hits both.
+        if [ $((r % 2)) = 1 ]; then order="ep ng"; else order="ng ep"; fi
+        for s in $order; do
+            port=$PORT_EP
+            [ $s = ng ] && port=$PORT_NG
+            measure "$sc" $port >>"$WORK/$s.$sc"
+        done
+    done
+    ep=$(median <"$WORK/ep.$sc")
+    ng=$(median <"$WORK/ng.$sc")
+    printf '%-8s %-8s %s\n' "$sc" ephttpd "$(tr '\n' ' ' <"$WORK/ep.$sc")"
+    printf '%-8s %-8s %s\n' "$sc" nginx "$(tr '\n' ' ' <"$WORK/ng.$sc")"
+    awk -v s="$sc" -v e="$ep" -v n="$ng" 'BEGIN {printf "%-8s median   ephttpd %.0f  nginx %.0f  ratio %.2f\n", s, e, n, e / n}'
+done
