@@ -28,12 +28,14 @@ static const char usage_text[] =
     "      --header-timeout T    deadline for a request head (default 60s)\n"
     "      --keepalive-timeout T idle time between requests (default 75s)\n"
     "      --send-timeout T      longest wait for send progress (default 60s)\n"
+    "      --offload auto|always hand file work to the write queue only when it\n"
+    "                            could block (auto, default) or always\n"
     "  -h, --help                this text\n"
     "  -V, --version             the version\n"
     "\n"
     "Durations: 500ms, 10s, 2m, 1h (a bare number means seconds).\n";
 
-enum { OPT_ACCESS_LOG = 256, OPT_ERROR_LOG, OPT_HEADER_TO, OPT_KEEPALIVE_TO, OPT_SEND_TO };
+enum { OPT_ACCESS_LOG = 256, OPT_ERROR_LOG, OPT_HEADER_TO, OPT_KEEPALIVE_TO, OPT_SEND_TO, OPT_OFFLOAD };
 
 static const struct option long_opts[] = {
     { "root", required_argument, NULL, 'r' },
@@ -46,6 +48,7 @@ static const struct option long_opts[] = {
     { "header-timeout", required_argument, NULL, OPT_HEADER_TO },
     { "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TO },
     { "send-timeout", required_argument, NULL, OPT_SEND_TO },
+    { "offload", required_argument, NULL, OPT_OFFLOAD },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -117,6 +120,11 @@ static int apply_flag(cfg *c, int opt, const char *arg)
         return parse_timeout(arg, "--keepalive-timeout", &c->keepalive_timeout_ms);
     case OPT_SEND_TO:
         return parse_timeout(arg, "--send-timeout", &c->send_timeout_ms);
+    case OPT_OFFLOAD:
+        if (strcmp(arg, "auto") != 0 && strcmp(arg, "always") != 0)
+            return usage_error("--offload: expected \"auto\" or \"always\", got \"%s\"", arg);
+        c->offload_always = strcmp(arg, "always") == 0;
+        return 0;
     default:
         return EXIT_USAGE;
     }

@@ -37,6 +37,9 @@ typedef struct {
     int64_t max_body_size;   /* request body bytes; more → 413 */
     int keepalive_requests;  /* requests per connection before it is closed */
     size_t small_file_max;   /* files up to this size are read and sent with the head */
+    bool offload_always;     /* every lookup, read and send goes to the write queue, even when
+                              * the page cache says it would not block (for filesystems whose
+                              * cache probes cannot be trusted, and for testing the queue) */
     char *error_log;
     enum log_level log_level;
     char *pid_file;          /* NULL: none */

@@ -278,7 +278,7 @@ static void conn_respond_file(conn *c, file_result *res, ssize_t nread)
     c->mem_len = 0;
     c->foff = c->fend = 0;
     if (!c->head_only && size > 0) {
-        if (nread < 0 && (size_t)size <= c->w->cfg->small_file_max) {
+        if (nread < 0 && (size_t)size <= c->w->cfg->small_file_max && !c->w->cfg->offload_always) {
             nread = file_read_nowait(c->fd, c->body, (size_t)size, 0);
             c->w->stats.read_loop += nread == size;
         }
@@ -346,6 +346,10 @@ static void task_done(wq_task *t)
             conn_close(c);
             return;
         }
+        /* No EAGAIN: the socket is still writable. After an EAGAIN, can_write
+         * stays as the events since submission left it, so no edge is lost. */
+        if (k->err != EAGAIN)
+            c->can_write = true;
         if (k->sent > 0)
             timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
     }
@@ -372,7 +376,7 @@ static void conn_open(conn *c)
     worker *w = c->w;
     const cfg_server *s = &w->cfg->servers[0];
     file_result res;
-    if (w->cached_open) {
+    if (w->cached_open && !w->cfg->offload_always) {
         file_open(w->rootfds[0], c->path, w->index, s->nindex, s->links, FILE_CACHED_ONLY, &res);
         if (res.status != FILE_WOULDBLOCK) {
             w->stats.open_loop++;
@@ -555,7 +559,7 @@ static int conn_send_file(conn *c)
         size_t chunk = (size_t)(c->fend - c->foff);
         if (chunk > SENDFILE_CHUNK)
             chunk = SENDFILE_CHUNK;
-        if (!file_range_cached(c->fd, c->foff, chunk)) {
+        if (w->cfg->offload_always || !file_range_cached(c->fd, c->foff, chunk)) {
             w->stats.send_queue++;
             conn_task *k = &c->task;
             k->kind = TASK_SENDFILE;

@@ -61,11 +61,13 @@ class Conn:
 
 
 class StressTest(ServerTestCase):
+    server_args = ["-w", "4", "--access-log", "off"]
+
     @classmethod
     def setUpClass(cls):
         cls.fx = Fixture()
         cls.addClassCleanup(cls.fx.cleanup)
-        cls.server = Server(cls.fx.root, ["-w", "4", "--access-log", "off"])
+        cls.server = Server(cls.fx.root, cls.server_args)
         cls.addClassCleanup(cls.server.cleanup)
         cls.server.start()
         cls.diag_servers = [cls.server]
@@ -296,3 +298,9 @@ class StressTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StressQueuedTest(StressTest):
+    """The same with every lookup, read and send handed to the write queue, so
+    that ownership passes between the loop and the pool on every request."""
+    server_args = ["-w", "4", "--access-log", "off", "--offload", "always"]
