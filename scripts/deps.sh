@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# scripts/deps.sh: install the Debian packages ephttpd needs to build and test, if missing.
+set -euo pipefail
+pkgs=(gcc make cmake pkg-config libcmocka-dev libconfig-dev libyaml-dev libpcre2-dev
+      python3 curl clang libclang-rt-14-dev)
+[ "${1:-}" = "--bench" ] && pkgs+=(nginx-light wrk apache2-utils)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi

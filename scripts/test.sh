@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# scripts/test.sh: install what is missing, build, and run every test:
+# the full suite (warnings fatal), again under ASan+UBSan, the write-queue
+# stress test under TSan, and a bounded libFuzzer run of every fuzz target.
+# FUZZ_SECONDS (default 20) bounds each fuzz target; SKIP_FUZZ=1 skips them.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+"$top/scripts/deps.sh"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+build() { # dir, cmake options...
+    local dir=$1
+    shift
+    cmake -S "$top" -B "$dir" -DEP_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs" >/dev/null
+}
+
+step "build and test (RelWithDebInfo, -Werror)"
+build "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd "$top/build" && ctest -j"$jobs" --output-on-failure)
+
+step "ASan + UBSan: every test"
+build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DEP_ASAN=ON
+(cd "$top/build-asan" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest -j"$jobs" --output-on-failure)
+
+step "TSan: unit tests and the write-queue stress test"
+build "$top/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DEP_TSAN=ON
+(cd "$top/build-tsan" && TSAN_OPTIONS=halt_on_error=1 EP_STRESS_REQUESTS=5000 \
+    ctest -j"$jobs" --output-on-failure -R 'unit\.|integration\.test_stress')
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    step "libFuzzer: ${FUZZ_SECONDS:-20} s per target"
+    CC=clang build "$top/build-fuzz" -DCMAKE_BUILD_TYPE=Debug -DEP_FUZZ=ON -DEP_TESTS=OFF
+    for f in "$top"/build-fuzz/tests/fuzz/fuzz_*; do
+        name=$(basename "$f")
+        corpus=$(mktemp -d)
+        cp -r "$top/tests/fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
+        echo "--- $name"
+        (cd "$corpus" && "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=1 \
+            "$corpus" 2>&1 | grep -E '^(stat::number_of_executed_units|#[0-9]+ *DONE)|ERROR|SUMMARY' || true)
+        # a crash leaves crash-*/leak-*/timeout-* files behind
+        if ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* >/dev/null 2>&1; then
+            echo "$name found a failing input:"; ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* 2>/dev/null
+            exit 1
+        fi
+        rm -rf "$corpus"
+    done
+fi
+step "all tests passed"
