@@ -25,7 +25,8 @@
  * Strict to the grammar: names and "GMT" are case-sensitive, exact spacing,
  * no trailing bytes. Calendar checks: day within its month (29 Feb only in
  * Gregorian leap years), hour <= 23, minute <= 59, second <= 60 (a leap
- * second is accepted and counts as the next minute's :00). The day name
+ * second is accepted and counts as the next minute's :00, except where that
+ * would leave year 9999, which no HTTP-date can express). The day name
  * must be a valid name of the right form, but a weekday that disagrees with
  * the date is accepted, as nginx and Go do: it carries no information the
  * date lacks. RFC 850's two-digit year uses a fixed pivot instead of the

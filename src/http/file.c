@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -238,4 +239,31 @@ bool file_range_cached(int fd, off_t off, size_t len)
     if ((unsigned long long)(len - 1) > (unsigned long long)(max - off))
         return true;
     return byte_cached(fd, off + (off_t)(len - 1));
+}
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451 /* the same number on every architecture */
+#endif
+
+struct ep_cachestat_range {
+    uint64_t off, len;
+};
+
+struct ep_cachestat {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+int file_range_cachestat(int fd, off_t off, size_t len)
+{
+    if (len == 0 || off < 0)
+        return 1;
+    struct ep_cachestat_range r = { (uint64_t)off, len };
+    struct ep_cachestat cs;
+    if (syscall(SYS_cachestat, fd, &r, &cs, 0) < 0)
+        return errno == ENOSYS ? -1 : 1; /* other errors: let the send report them */
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t first = (uint64_t)off / page, last = ((uint64_t)off + len - 1) / page;
+    /* Pages past EOF are never cached, so a range beyond the file reads as
+     * "not cached": the safe answer. Callers stay within the file. */
+    return cs.nr_cache >= last - first + 1;
 }

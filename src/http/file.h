@@ -56,4 +56,10 @@ ssize_t file_read_nowait(int fd, void *buf, size_t len, off_t off);
  * disk. Costs two 1-byte preadv2(RWF_NOWAIT) calls. */
 bool file_range_cached(int fd, off_t off, size_t len);
 
+/* The same question answered exactly by one cachestat() call (Linux 6.5+):
+ * 1 when every page of [off, off+len) is cached, 0 when one is not, -1 when
+ * the kernel lacks cachestat (then use file_range_cached). The range must lie
+ * within the file: pages past its end count as not cached. */
+int file_range_cachestat(int fd, off_t off, size_t len);
+
 #endif

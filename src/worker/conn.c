@@ -220,8 +220,10 @@ static void conn_start_send(conn *c)
  * connection's framing in doubt (400, 413, 414, 431, 501, ...). */
 static void conn_error(conn *c, int status, bool close_after)
 {
-    if (close_after)
+    if (close_after) {
         c->keep_alive = false;
+        c->framing_error = true;
+    }
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -407,6 +409,7 @@ static void conn_handle_request(conn *c, int hlen)
     w->stats.requests++;
     c->raw_path = c->query = (ep_str){ 0 };
     timer_disarm(&c->timer);
+    c->framing_error = false;
     int st = hp_analyze(r, &c->info);
     c->head_only = ep_str_eq(r->method, "HEAD");
     c->keep_alive = st == 0 && c->info.keep_alive && !w->graceful &&
@@ -550,6 +553,20 @@ static int conn_send_mem(conn *c)
     return 1;
 }
 
+/* Whether sendfile of the next chunk would find its pages cached. cachestat
+ * answers exactly in one call where the kernel has it (6.5+); elsewhere two
+ * 1-byte RWF_NOWAIT probes, of the first and the last page, stand in. */
+static bool conn_range_cached(conn *c, size_t chunk)
+{
+    if (c->w->has_cachestat) {
+        int r = file_range_cachestat(c->fd, c->foff, chunk);
+        if (r >= 0)
+            return r == 1;
+        c->w->has_cachestat = false;
+    }
+    return file_range_cached(c->fd, c->foff, chunk);
+}
+
 /* File data: sendfile from the loop while the pages are cached, else hand
  * the chunk to a task so the loop never waits on a disk. */
 static int conn_send_file(conn *c)
@@ -559,7 +576,7 @@ static int conn_send_file(conn *c)
         size_t chunk = (size_t)(c->fend - c->foff);
         if (chunk > SENDFILE_CHUNK)
             chunk = SENDFILE_CHUNK;
-        if (w->cfg->offload_always || !file_range_cached(c->fd, c->foff, chunk)) {
+        if (w->cfg->offload_always || !conn_range_cached(c, chunk)) {
             w->stats.send_queue++;
             conn_task *k = &c->task;
             k->kind = TASK_SENDFILE;
@@ -699,7 +716,15 @@ static void conn_finish_response(conn *c)
     c->mem_len = c->mem_sent = 0;
     c->fend = c->foff = 0;
     if (!c->keep_alive) {
-        conn_linger(c);
+        /* The client asked to close and sent nothing we have not read: close
+         * now, as nginx does. Otherwise (an error that leaves the framing in
+         * doubt, a body not yet skipped, or a close the server chose while
+         * the client may have sent more) drain first. */
+        if (!c->info.keep_alive && !c->framing_error && c->rlen == c->consumed &&
+            !c->discard_left && !c->discard_chunked)
+            conn_close(c);
+        else
+            conn_linger(c);
         return;
     }
     if (c->discard_left || c->discard_chunked) {
@@ -749,6 +774,12 @@ void conn_on_event(loop_io *io, uint32_t events)
         c->can_write = true;
     if (!c->task_busy)
         conn_drive(c);
+}
+
+void conn_start(conn *c)
+{
+    c->can_read = c->can_write = true;
+    conn_drive(c);
 }
 
 void conn_timeout(conn *c, timer_list *which)

@@ -56,6 +56,7 @@ typedef struct conn {
     bool closed;
     bool keep_alive, head_only, need_parse, discard_chunked;
     bool nodelay;    /* TCP_NODELAY is set */
+    bool framing_error; /* answered with an error that ends the connection */
     int requests;
     struct sockaddr_storage peer;
 
@@ -91,6 +92,8 @@ typedef struct conn {
 
 /* Take over an accepted socket. Returns NULL (socket closed) on failure. */
 conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer);
+/* Serve whatever the new connection has already sent. */
+void conn_start(conn *c);
 /* Timer expiry for c (which list tells why). */
 void conn_timeout(conn *c, timer_list *which);
 /* Close now (fast stop), or at the end of the current response (graceful). */

@@ -93,7 +93,11 @@ static void on_accept(loop_io *io, uint32_t events)
         if (loop_add(&w->lp, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
             log_error("epoll_ctl: %s", strerror(errno));
             conn_shutdown(c, false);
+            continue;
         }
+        /* The request usually arrives with the handshake: try it now rather
+         * than after another trip through epoll_wait. */
+        conn_start(c);
     }
 }
 
@@ -205,6 +209,7 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
         return -1;
     }
     w->cached_open = file_cached_open_supported(rootfds[0]);
+    w->has_cachestat = true; /* until the first call says ENOSYS */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -54,6 +54,7 @@ typedef struct worker {
     struct conn *dead;        /* closed this iteration, freed after dispatch */
     struct conn *live;        /* every open connection, for shutdown */
     bool cached_open;         /* RESOLVE_CACHED works here */
+    bool has_cachestat;       /* cachestat() works here; cleared on ENOSYS */
     bool stopping;            /* fast stop */
     bool graceful;            /* finish in-flight requests, accept nothing new */
     loop_io sigio;
