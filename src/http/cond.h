@@ -10,7 +10,7 @@
 #include "http/parser.h"
 #include "util/str.h"
 
-/* Like the parser (and nginx), no function here allocates, does I/O, logs or
+/* Like the parser, no function here allocates, does I/O, logs or
  * reads a clock: everything it needs is passed in, so results are
  * reproducible in tests and fuzzing.
  *
@@ -59,8 +59,8 @@ size_t cond_etag(char *buf, time_t mtime, int64_t size);
  * Returns 0 (go on), 304 or 412. An unparsable date is ignored. Lists are
  * "#entity-tag": commas with OWS, empty elements allowed, "*" only alone.
  * A malformed list never matches (If-Match -> 412, If-None-Match -> go on,
- * and since it is present, If-Modified-Since is still ignored), so an empty
- * If-Match (no tag can match) also yields 412, as in nginx. */
+ * and since it is present, If-Modified-Since is still ignored). An empty
+ * If-Match is a present list in which no tag can match: 412. */
 int cond_check(const hp_info *info, ep_str etag, time_t mtime);
 
 /* Whether to honour Range given If-Range (RFC 9110 13.1.5). No If-Range:

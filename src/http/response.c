@@ -138,6 +138,12 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
             put(&w, f->location_query.p, f->location_query.len);
         }
     }
+    if (f->content_range.len) {
+        PUT_LIT(&w, "\r\nContent-Range: ");
+        put(&w, f->content_range.p, f->content_range.len);
+    }
+    if (f->accept_ranges)
+        PUT_LIT(&w, "\r\nAccept-Ranges: bytes");
     if (f->allow)
         PUT_LIT(&w, "\r\nAllow: GET, HEAD");
     if (f->keep_alive)

@@ -19,6 +19,8 @@ typedef struct {
     ep_str location;           /* redirect target, len 0: none */
     ep_str location_suffix;    /* appended to location (e.g. "/" then query) */
     ep_str location_query;     /* appended after '?' when non-empty */
+    ep_str content_range;      /* Content-Range value, len 0: none */
+    bool accept_ranges;        /* add "Accept-Ranges: bytes" */
     bool allow;                /* add "Allow: GET, HEAD" */
     bool keep_alive;
 } resp_fields;

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "http/cond.h"
 #include "http/mime.h"
 #include "http/response.h"
 #include "http/uri.h"
@@ -235,6 +236,9 @@ static void conn_error(conn *c, int status, bool close_after)
     f.content_type = "text/html";
     f.content_length = (int64_t)blen;
     f.allow = status == 405;
+    char crange[COND_CONTENT_RANGE_MAX];
+    if (status == 416)
+        f.content_range = ep_str_make(crange, cond_content_range(crange, NULL, c->range_size));
     if (status == 301) {
         f.location = c->raw_path;
         f.location_suffix = EP_STR_LIT("/");
@@ -257,8 +261,27 @@ static const char *conn_mime(conn *c, const file_result *res)
     return mime_type(c->path, c->path_len);
 }
 
+/* Validators first (RFC 9110 13.2.2), then Range. Returns the status to
+ * answer with (200, 206, 304, 412, 416); *r is the range for 206. Several
+ * ranges are answered with the whole file (200) for now. */
+static int conn_file_status(conn *c, const struct stat *st, cond_range *r)
+{
+    char etag[COND_ETAG_MAX];
+    ep_str tag = ep_str_make(etag, cond_etag(etag, st->st_mtime, st->st_size));
+    int pre = cond_check(&c->info, tag, st->st_mtime);
+    if (pre)
+        return pre;
+    /* Range is defined for GET only; HEAD gets the plain 200 head. */
+    if (!c->info.range.p || c->head_only || !cond_if_range_ok(&c->info, tag, st->st_mtime))
+        return 200;
+    int n = cond_parse_range(c->info.range, st->st_size, r, 1);
+    if (n == COND_RANGE_UNSATISFIABLE)
+        return 416;
+    return n == 1 ? 206 : 200;
+}
+
 /* The lookup finished (on the loop or in a task): turn its result into a response.
- * nread >= 0 when a task already read a small body into c->body. */
+ * nread >= 0 when a task already read the whole small file into c->body. */
 static void conn_respond_file(conn *c, file_result *res, ssize_t nread)
 {
     if (res->status != 200) {
@@ -268,27 +291,41 @@ static void conn_respond_file(conn *c, file_result *res, ssize_t nread)
         return;
     }
     c->fd = res->fd;
-    c->status = 200;
     int64_t size = res->st.st_size;
+    cond_range r = { 0, size - 1 };
+    int status = conn_file_status(c, &res->st, &r);
+    if (status == 412 || status == 416) {
+        c->range_size = size; /* for the 416's Content-Range */
+        conn_error(c, status, false);
+        return;
+    }
+    char crange[COND_CONTENT_RANGE_MAX];
     resp_fields f = conn_fields(c);
-    f.content_type = conn_mime(c, res);
-    f.content_length = size;
     f.last_modified = res->st.st_mtime;
     f.etag_size = size;
-    c->hlen = resp_head(c->hbuf, HBUF_SIZE, 200, &f);
+    if (status != 304) {
+        f.content_type = conn_mime(c, res);
+        f.content_length = r.last - r.first + 1;
+        f.accept_ranges = true;
+        if (status == 206)
+            f.content_range = ep_str_make(crange, cond_content_range(crange, &r, size));
+    }
+    c->status = status;
+    c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, &f);
     c->mem = NULL;
     c->mem_len = 0;
     c->foff = c->fend = 0;
-    if (!c->head_only && size > 0) {
+    if (!c->head_only && status != 304 && size > 0) {
         if (nread < 0 && (size_t)size <= c->w->cfg->small_file_max && !c->w->cfg->offload_always) {
             nread = file_read_nowait(c->fd, c->body, (size_t)size, 0);
             c->w->stats.read_loop += nread == size;
         }
         if (nread == size) {
-            c->mem = c->body;
-            c->mem_len = (size_t)size;
-        } else {
-            c->fend = size; /* cold or large: sendfile, from the loop or a task */
+            c->mem = c->body + r.first;
+            c->mem_len = (size_t)(r.last - r.first + 1);
+        } else { /* cold or large: sendfile, from the loop or a task */
+            c->foff = r.first;
+            c->fend = r.last + 1;
         }
     }
     if (c->fend == 0) {

@@ -80,6 +80,7 @@ typedef struct conn {
     off_t foff, fend;
     int status;
     uint64_t body_bytes;
+    int64_t range_size;  /* file size quoted by a 416 */
 
     int64_t discard_left;   /* Content-Length body bytes still to skip */
     uint64_t body_skipped;  /* chunked body bytes skipped, against max_body_size */
