@@ -89,15 +89,18 @@ static void on_accept(loop_io *io, uint32_t events)
         conn *c = conn_new(w, fd, &peer);
         if (!c)
             continue;
-        /* Edge-triggered, registered once: no epoll_ctl per request. */
+        /* The request usually arrives with the handshake: serve it now rather
+         * than after a trip through epoll_wait. A one-shot connection is then
+         * already closed and never costs an epoll_ctl. */
+        conn_start(c);
+        if (c->closed)
+            continue;
+        /* Edge-triggered, registered once: no epoll_ctl per request. Adding
+         * reports any readiness that arrived since conn_start saw EAGAIN. */
         if (loop_add(&w->lp, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
             log_error("epoll_ctl: %s", strerror(errno));
             conn_shutdown(c, false);
-            continue;
         }
-        /* The request usually arrives with the handshake: try it now rather
-         * than after another trip through epoll_wait. */
-        conn_start(c);
     }
 }
 

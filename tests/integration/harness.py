@@ -351,6 +351,29 @@ class ServerTestCase(unittest.TestCase):
                 sys.stderr.flush()
 
 
+class SharedServerTestCase(ServerTestCase):
+    """One fixture tree and one server (started with server_args) shared by
+    every test of the class; prepare_fixture(fx) may add files first."""
+
+    server_args = ()
+    server_kwargs = {}
+
+    @classmethod
+    def prepare_fixture(cls, fx):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        cls.prepare_fixture(cls.fx)
+        cls.server = Server(cls.fx.root, list(cls.server_args), **cls.server_kwargs)
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
+        cls.diag_servers = [cls.server]
+        cls.port = cls.server.port
+
+
 # ---------------------------------------------------------------- fixtures
 
 MIME_TYPES = {

@@ -11,22 +11,12 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import (RawConn, Server, ServerTestCase, Fixture, SECRET, build_request,
+from harness import (SharedServerTestCase, RawConn, Server, ServerTestCase, Fixture, SECRET, build_request,
                      request, assert_common_headers, location_path, quote_path)
 
 
-class HttpBase(ServerTestCase):
+class HttpBase(SharedServerTestCase):
     server_args = ()
-
-    @classmethod
-    def setUpClass(cls):
-        cls.fx = Fixture()
-        cls.addClassCleanup(cls.fx.cleanup)
-        cls.server = Server(cls.fx.root, cls.server_args)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
 
     def get(self, target, method="GET", headers=(), **kw):
         r = request(self.port, target, method, headers, **kw)

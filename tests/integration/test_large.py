@@ -6,23 +6,18 @@ import time
 import unittest
 
 import harness
-from harness import RawConn, Server, ServerTestCase, Fixture, build_request
+from harness import RawConn, SharedServerTestCase, build_request
 
 SIZE = 5 * 1024 ** 3            # 5368709120
 MARKERS = [(0, b"BEGIN-MARKER"), (4 * 1024 ** 3 + 1, b"PAST-4GIB-MARKER"), (SIZE - 10, b"END-MARKER")]
 
 
-class LargeFileTest(ServerTestCase):
+class LargeFileTest(SharedServerTestCase):
+    server_args = ["--access-log", "off"]
+
     @classmethod
-    def setUpClass(cls):
-        cls.fx = Fixture()
-        cls.addClassCleanup(cls.fx.cleanup)
-        cls.fx.sparse("huge.bin", SIZE, MARKERS)
-        cls.server = Server(cls.fx.root, ["--access-log", "off"])
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
+    def prepare_fixture(cls, fx):
+        fx.sparse("huge.bin", SIZE, MARKERS)
 
     def test_head_content_length(self):
         with RawConn(self.port) as c:

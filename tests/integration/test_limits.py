@@ -9,22 +9,12 @@ import time
 import unittest
 
 import harness
-from harness import (RawConn, Server, ServerTestCase, Fixture, build_request, request,
+from harness import (SharedServerTestCase, RawConn, Server, ServerTestCase, Fixture, build_request, request,
                      assert_common_headers)
 
 
-class LimitsBase(ServerTestCase):
+class LimitsBase(SharedServerTestCase):
     server_args = ()
-
-    @classmethod
-    def setUpClass(cls):
-        cls.fx = Fixture()
-        cls.addClassCleanup(cls.fx.cleanup)
-        cls.server = Server(cls.fx.root, cls.server_args)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
 
     def assertStillServing(self, port=None, timeout=5.0):
         port = port or self.port
@@ -289,16 +279,9 @@ def _low_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
 
-class FdExhaustionTest(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.fx = Fixture()
-        cls.addClassCleanup(cls.fx.cleanup)
-        cls.server = Server(cls.fx.root, ["--access-log", "off"], preexec_fn=_low_nofile)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
+class FdExhaustionTest(SharedServerTestCase):
+    server_args = ["--access-log", "off"]
+    server_kwargs = {"preexec_fn": _low_nofile}
 
     def test_fd_exhaustion(self):
         srv = self.server

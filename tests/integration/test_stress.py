@@ -23,7 +23,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, ServerTestCase, Fixture
+from harness import SharedServerTestCase, Server, ServerTestCase, Fixture
 
 TOTAL = int(os.environ.get("EP_STRESS_REQUESTS", "20000"))
 SECONDS = float(os.environ.get("EP_STRESS_SECONDS", "60"))
@@ -60,18 +60,8 @@ class Conn:
             self.sid, self.nreq, self.done_responses, self.next_piece, len(self.pieces))
 
 
-class StressTest(ServerTestCase):
+class StressTest(SharedServerTestCase):
     server_args = ["-w", "4", "--access-log", "off"]
-
-    @classmethod
-    def setUpClass(cls):
-        cls.fx = Fixture()
-        cls.addClassCleanup(cls.fx.cleanup)
-        cls.server = Server(cls.fx.root, cls.server_args)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
 
     def make_script(self, rng):
         """(expected list, request stream bytes, close_at_end)."""
