@@ -559,6 +559,14 @@ static bool conn_read_head(conn *c)
 
 /* ---- sending ------------------------------------------------------------- */
 
+/* The client asked to close and sent nothing we have not read: the
+ * connection will be closed as soon as the response is out. */
+static bool conn_closes_at_once(const conn *c)
+{
+    return !c->keep_alive && !c->info.keep_alive && !c->framing_error && c->rlen == c->consumed &&
+           !c->discard_left && !c->discard_chunked;
+}
+
 /* Head and in-memory body in one writev; MSG_MORE when file data follows so
  * the head and the first file bytes share a segment. */
 static int conn_send_mem(conn *c)
@@ -571,7 +579,11 @@ static int conn_send_mem(conn *c)
         if (c->mem_sent < c->mem_len)
             iov[n++] = (struct iovec){ (char *)c->mem + c->mem_sent, c->mem_len - c->mem_sent };
         struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-        ssize_t w = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | (c->fend > c->foff ? MSG_MORE : 0));
+        /* MSG_MORE also when close() follows at once: the kernel then puts
+         * the FIN on the response's own segment, one packet fewer for the
+         * client (what nginx gets from tcp_nopush). */
+        bool more = c->fend > c->foff || conn_closes_at_once(c);
+        ssize_t w = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -757,8 +769,7 @@ static void conn_finish_response(conn *c)
          * now, as nginx does. Otherwise (an error that leaves the framing in
          * doubt, a body not yet skipped, or a close the server chose while
          * the client may have sent more) drain first. */
-        if (!c->info.keep_alive && !c->framing_error && c->rlen == c->consumed &&
-            !c->discard_left && !c->discard_chunked)
+        if (conn_closes_at_once(c))
             conn_close(c);
         else
             conn_linger(c);
