@@ -74,7 +74,7 @@ http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     server {
-        listen 127.0.0.1:$PORT_NG backlog=4096;
+        listen 127.0.0.1:$PORT_NG; # backlog 511, as ephttpd
         root $ROOT;
     }
 }
