@@ -31,11 +31,10 @@
 
 static void conn_drive(conn *c);
 static void conn_finish_response(conn *c);
-void conn_on_event(loop_io *io, uint32_t events);
+static void conn_on_event(loop_io *io, uint32_t events);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-size_t conn_block_size(const cfg *cf);
 size_t conn_block_size(const cfg *cf)
 {
     return cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + HBUF_SIZE +
@@ -199,6 +198,13 @@ static void conn_linger(conn *c)
         shutdown(c->io.fd, SHUT_WR);
         timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
     }
+}
+
+/* No parsed request is in rbuf any more: the access log must not quote one. */
+static void conn_forget_request(conn *c)
+{
+    c->req->method.len = 0;
+    c->info = (hp_info){ 0 };
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -501,8 +507,7 @@ static void conn_try_parse(conn *c)
         conn_handle_request(c, r);
         return;
     }
-    c->info = (hp_info){ 0 };
-    c->req->method.len = 0;
+    conn_forget_request(c);
     if (r == HP_INVALID)
         conn_error(c, 400, true);
     else if (r == HP_TOO_MANY_HEADERS)
@@ -740,7 +745,7 @@ static void conn_next_request(conn *c)
     memmove(c->rbuf, c->rbuf + c->consumed, left);
     c->rlen = left;
     c->consumed = 0;
-    c->req->method.len = 0;
+    conn_forget_request(c);
     if (left) {
         c->state = CS_HEAD;
         c->need_parse = true;
@@ -811,7 +816,7 @@ static void conn_drive(conn *c)
     }
 }
 
-void conn_on_event(loop_io *io, uint32_t events)
+static void conn_on_event(loop_io *io, uint32_t events)
 {
     conn *c = EP_CONTAINER_OF(io, conn, io);
     if (c->closed)
@@ -835,8 +840,7 @@ void conn_timeout(conn *c, timer_list *which)
     worker *w = c->w;
     if (which == &w->t_header && c->rlen > 0 && !c->task_busy) {
         log_info("client timed out sending its request head");
-        c->req->method.len = 0;
-        c->info = (hp_info){ 0 };
+        conn_forget_request(c);
         conn_error(c, 408, true);
         timer_arm(&w->t_linger, &c->timer, w->now_ms); /* the 408 gets a short grace */
         conn_drive(c);

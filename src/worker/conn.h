@@ -91,6 +91,8 @@ typedef struct conn {
     struct conn *live_prev, *live_next;
 } conn;
 
+/* Bytes of the arena block each busy connection takes under cf's limits. */
+size_t conn_block_size(const cfg *cf);
 /* Take over an accepted socket. Returns NULL (socket closed) on failure. */
 conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer);
 /* Serve whatever the new connection has already sent. */

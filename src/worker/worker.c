@@ -17,8 +17,6 @@
 #define LINGER_MS 2000
 #define TICK_MS 1000            /* date refresh and access-log flush */
 
-size_t conn_block_size(const cfg *cf);
-
 static void worker_tick(worker *w)
 {
     w->now_ms = time_now_ms();
