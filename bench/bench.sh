@@ -8,13 +8,16 @@
 # CPU 0 and the clients to CPU 1, so the figure is one core's worth of
 # serving. Rounds alternate the servers so that machine noise hits both.
 # Prints requests/s per round, the median, and ephttpd/nginx.
-# Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench).
+# Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
+# NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
+# deferred accept that ephttpd's listeners use by default).
 set -euo pipefail
 
 ROUNDS=${1:-3}
 SECS=${2:-5}
 WORKERS=${WORKERS:-1}
 SCENARIOS=${SCENARIOS:-"small medium large ab"}
+NGINX_LISTEN=${NGINX_LISTEN:-}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build-bench}
 PORT_EP=18081
@@ -74,7 +77,7 @@ http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     server {
-        listen 127.0.0.1:$PORT_NG; # backlog 511, as ephttpd
+        listen 127.0.0.1:$PORT_NG $NGINX_LISTEN; # backlog 511, as ephttpd
         root $ROOT;
     }
 }
