@@ -3,11 +3,16 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/directives.h"
+#include "config/dump.h"
 #include "config/model.h"
+#include "http/explain.h"
 #include "log/log.h"
 #include "master/master.h"
 #include "util/time.h"
@@ -15,10 +20,18 @@
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
-    "Usage: ephttpd -r DIR [options]\n"
-    "Serve the files under DIR over HTTP/1.1.\n"
+    "Usage: ephttpd -r DIR [options]     serve DIR (quick mode, no config file)\n"
+    "       ephttpd [-c FILE] [-t|-T] [-d] run, test or print a configuration\n"
+    "       ephttpd --explain HOST URI [-c FILE]\n"
+    "Serve static files over HTTP/1.1.\n"
     "\n"
-    "  -r, --root DIR            document root (required)\n"
+    "  -c, --config FILE         configuration file, libconfig or .yaml/.yml\n"
+    "                            (default " EP_CONF_PATH " when -r is not given)\n"
+    "  -t, --test                check the configuration, print warnings, exit\n"
+    "  -T, --dump                check it and print it with every default filled in\n"
+    "      --explain HOST URI    show the server, location, rules and outcome a\n"
+    "                            request for URI with Host HOST would get\n"
+    "  -r, --root DIR            document root (quick mode)\n"
     "  -w, --workers N|auto      worker processes (default 1; auto: one per core)\n"
     "  -a, --addr ADDR           listen address, IPv4 or IPv6 (default 0.0.0.0)\n"
     "  -p, --port PORT           listen port (default 8080)\n"
@@ -35,9 +48,14 @@ static const char usage_text[] =
     "\n"
     "Durations: 500ms, 10s, 2m, 1h (a bare number means seconds).\n";
 
-enum { OPT_ACCESS_LOG = 256, OPT_ERROR_LOG, OPT_HEADER_TO, OPT_KEEPALIVE_TO, OPT_SEND_TO, OPT_OFFLOAD };
+enum { OPT_ACCESS_LOG = 256, OPT_ERROR_LOG, OPT_HEADER_TO, OPT_KEEPALIVE_TO, OPT_SEND_TO, OPT_OFFLOAD,
+       OPT_EXPLAIN };
 
 static const struct option long_opts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "test", no_argument, NULL, 't' },
+    { "dump", no_argument, NULL, 'T' },
+    { "explain", required_argument, NULL, OPT_EXPLAIN },
     { "root", required_argument, NULL, 'r' },
     { "workers", required_argument, NULL, 'w' },
     { "addr", required_argument, NULL, 'a' },
@@ -78,7 +96,7 @@ static int parse_int(const char *s, long min, long max, long *out)
 
 static int parse_timeout(const char *arg, const char *name, int64_t *field)
 {
-    if (time_parse_duration(arg, field) < 0 || *field == 0) {
+    if (time_parse_duration(arg, 86400000, field) < 0 || *field == 0) {
         fprintf(stderr, "ephttpd: %s: bad duration \"%s\" (see ephttpd --help)\n", name, arg);
         return EXIT_USAGE;
     }
@@ -91,7 +109,8 @@ static int apply_flag(cfg *c, int opt, const char *arg)
     long v;
     switch (opt) {
     case 'r':
-        return cfg_set_str(&c->servers[0].root, arg) < 0 ? 1 : 0;
+        c->servers[0].r.set |= R_ROOT;
+        return cfg_set_str(&c->servers[0].r.root, arg) < 0 ? 1 : 0;
     case 'w':
         if (strcmp(arg, "auto") == 0)
             c->workers = 0;
@@ -123,11 +142,78 @@ static int apply_flag(cfg *c, int opt, const char *arg)
     case OPT_OFFLOAD:
         if (strcmp(arg, "auto") != 0 && strcmp(arg, "always") != 0)
             return usage_error("--offload: expected \"auto\" or \"always\", got \"%s\"", arg);
-        c->offload_always = strcmp(arg, "always") == 0;
+        c->servers[0].r.offload_always = strcmp(arg, "always") == 0;
+        c->servers[0].r.set |= R_OFFLOAD;
         return 0;
     default:
         return EXIT_USAGE;
     }
+}
+
+typedef struct {
+    const char *config;  /* -c */
+    bool test, dump;     /* -t, -T */
+    const char *explain_host, *explain_uri;
+    const char *quick;   /* the first quick-mode flag given, for the -c conflict message */
+    bool debug;
+} cli;
+
+static void warn_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "ephttpd: warning: %s\n", line);
+}
+
+/* The configuration file's model: a file given with -c (or the default file
+ * when no -r was given) replaces the quick-mode model. */
+static cfg *load_config(cfg *quick, const cli *o, int *rc)
+{
+    const char *path = o->config ? o->config : EP_CONF_PATH;
+    if (!o->config && quick->servers[0].r.root)
+        return quick;
+    if (o->quick) {
+        *rc = usage_error("%s cannot be combined with a configuration file; set it there", o->quick);
+        return NULL;
+    }
+    char err[1024];
+    cfg *c = conf_read(path, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "ephttpd: %s\n", err);
+        if (!o->config && access(path, F_OK) < 0)
+            fprintf(stderr, "ephttpd: give a document root with -r DIR, or a configuration with -c FILE\n");
+        *rc = 1;
+        return NULL;
+    }
+    if (o->debug)
+        c->log_level = LOGL_DEBUG;
+    cfg_free(quick);
+    return c;
+}
+
+static int run(cfg *c, const cli *o)
+{
+    char err[1024];
+    if (!c->source && cfg_validate(c, err, sizeof err) < 0) {
+        fprintf(stderr, "ephttpd: %s\n", err);
+        return 1;
+    }
+    if (o->explain_host)
+        return explain(c, o->explain_host, o->explain_uri, stdout);
+    if (o->dump) {
+        cfg_dump(c, stdout);
+        return 0;
+    }
+    if (o->test) {
+        int n = cfg_lint(c, warn_line, NULL);
+        printf("ephttpd: configuration %s is valid%s\n", c->source ? c->source : "from the command line",
+               n ? " (with warnings above)" : "");
+        return 0;
+    }
+    if (log_open(c->error_log, c->log_level) < 0) {
+        fprintf(stderr, "ephttpd: error log \"%s\": %s\n", c->error_log, strerror(errno));
+        return 1;
+    }
+    return master_run(c);
 }
 
 int main(int argc, char **argv)
@@ -137,9 +223,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ephttpd: out of memory\n");
         return 1;
     }
+    cli o = { 0 };
     opterr = 0;
     int opt, rc = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":r:w:a:p:dhV", long_opts, NULL)) != -1) {
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":c:tTr:w:a:p:dhV", long_opts, NULL)) != -1) {
         if (opt == 'h') {
             fputs(usage_text, stdout);
             goto out;
@@ -150,7 +237,20 @@ int main(int argc, char **argv)
             rc = usage_error("unknown option \"%s\"", argv[optind - 1]);
         } else if (opt == ':') {
             rc = usage_error("option \"%s\" needs a value", argv[optind - 1]);
+        } else if (opt == 'c') {
+            o.config = optarg;
+        } else if (opt == 't' || opt == 'T') {
+            o.test |= opt == 't';
+            o.dump |= opt == 'T';
+        } else if (opt == OPT_EXPLAIN) {
+            if (optind >= argc)
+                rc = usage_error("--explain needs HOST and URI");
+            o.explain_host = optarg;
+            o.explain_uri = argv[optind++];
         } else {
+            if (opt != 'd' && !o.quick)
+                o.quick = argv[optind - 1][0] == '-' ? argv[optind - 1] : argv[optind - 2];
+            o.debug |= opt == 'd';
             rc = apply_flag(c, opt, optarg);
         }
     }
@@ -158,18 +258,13 @@ int main(int argc, char **argv)
         rc = usage_error("unexpected argument \"%s\"", argv[optind]);
     if (rc)
         goto out;
-    char err[512];
-    if (cfg_validate(c, err, sizeof err) < 0) {
-        fprintf(stderr, "ephttpd: %s\n", err);
-        rc = 1;
-        goto out;
+    if (o.config || !c->servers[0].r.root) {
+        cfg *file = load_config(c, &o, &rc);
+        if (!file)
+            goto out;
+        c = file;
     }
-    if (log_open(c->error_log, c->log_level) < 0) {
-        fprintf(stderr, "ephttpd: error log \"%s\": %s\n", c->error_log, strerror(errno));
-        rc = 1;
-        goto out;
-    }
-    rc = master_run(c);
+    rc = run(c, &o);
 out:
     cfg_free(c);
     return rc;

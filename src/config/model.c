@@ -1,16 +1,35 @@
-/* config/model.c: defaults and whole-model validation of the settings. */
+/* config/model.c: defaults, ownership and whole-model validation of the settings. */
 #include "config/model.h"
 
+#include "http/loc.h"
+#include "http/mime.h"
 #include "util/str.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const default_index[] = { "index.html" };
+static char index_html[] = "index.html";
+static char *default_index[] = { index_html };
+
+void cfg_rules_defaults(cfg_rules *r)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = -1;
+    r->index = default_index;
+    r->nindex = EP_ARRAY_LEN(default_index);
+    r->methods = M_GET | M_HEAD;
+    r->expires = CFG_EXPIRES_OFF;
+    r->etag = true;
+    r->links = FILE_LINKS_BENEATH;
+    r->sendfile_chunk = 1 << 20;
+}
 
 int cfg_set_str(char **field, const char *value)
 {
@@ -34,11 +53,13 @@ cfg *cfg_new(void)
     c->header_timeout_ms = 60000;
     c->keepalive_timeout_ms = 75000;
     c->send_timeout_ms = 60000;
+    c->shutdown_timeout_ms = 60000;
     c->max_header_size = 16384;
     c->max_uri_len = 8192;
     c->max_body_size = 1 << 20;
     c->keepalive_requests = 1000;
     c->small_file_max = 16384;
+    c->open_file_cache_valid_ms = 60000;
     c->log_level = LOGL_INFO;
     c->listens = calloc(1, sizeof *c->listens);
     c->servers = calloc(1, sizeof *c->servers);
@@ -47,15 +68,11 @@ cfg *cfg_new(void)
     c->nlistens = c->nservers = 1;
     c->listens[0].port = 8080;
     c->listens[0].backlog = 511;
-    cfg_server *s = &c->servers[0];
-    s->index = calloc(EP_ARRAY_LEN(default_index), sizeof *s->index);
-    if (!s->index)
-        goto oom;
-    for (size_t i = 0; i < EP_ARRAY_LEN(default_index); i++)
-        if (cfg_set_str(&s->index[s->nindex++], default_index[i]) < 0)
-            goto oom;
-    if (cfg_set_str(&c->listens[0].addr, "0.0.0.0") < 0 || cfg_set_str(&s->access_log, "-") < 0 ||
-        cfg_set_str(&c->error_log, "-") < 0)
+    c->listens[0].deferred = true;
+    cfg_rules_defaults(&c->servers[0].r);
+    if (cfg_set_str(&c->listens[0].addr, "0.0.0.0") < 0 ||
+        cfg_set_str(&c->servers[0].access_log, "-") < 0 || cfg_set_str(&c->error_log, "-") < 0 ||
+        cfg_set_str(&c->default_type, "application/octet-stream") < 0)
         goto oom;
     return c;
 oom:
@@ -63,24 +80,83 @@ oom:
     return NULL;
 }
 
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Frees what this level set itself; inherited fields are its parent's. */
+static void rules_free(cfg_rules *r)
+{
+    if (r->set & R_ROOT)
+        free(r->root);
+    if (r->set & R_ALIAS)
+        free(r->alias);
+    if (r->set & R_INDEX)
+        free_strs(r->index, r->nindex);
+    if (r->set & R_RETURN)
+        free(r->return_text);
+    if (r->set & R_HEADERS) {
+        for (size_t i = 0; i < r->nheaders; i++)
+            free(r->headers[i].name), free(r->headers[i].value);
+        free(r->headers);
+    }
+    if (r->set & R_ACCESS)
+        free(r->acl);
+    if (r->set & R_ERROR_PAGES) {
+        for (size_t i = 0; i < r->nerror_pages; i++)
+            free(r->error_pages[i].uri);
+        free(r->error_pages);
+    }
+    if (r->set & R_TRY_FILES)
+        free_strs(r->try_files, r->ntry_files);
+}
+
+void cfg_free_servers(cfg *c)
+{
+    for (size_t i = 0; i < c->nservers; i++) {
+        cfg_server *s = &c->servers[i];
+        for (size_t j = 0; j < s->nlocs; j++) {
+            loc_release(&s->locs[j]);
+            rules_free(&s->locs[j].r);
+            free(s->locs[j].pattern);
+            free(s->locs[j].where);
+        }
+        free(s->locs);
+        rules_free(&s->r);
+        free_strs(s->names, s->nnames);
+        free_strs(s->listen_refs, s->nlisten_refs);
+        free(s->listens);
+        free(s->access_log);
+        free(s->where);
+    }
+    free(c->servers);
+    c->servers = NULL;
+    c->nservers = 0;
+}
+
 void cfg_free(cfg *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nlistens; i++)
+    for (size_t i = 0; i < c->nlistens; i++) {
         free(c->listens[i].addr);
-    for (size_t i = 0; i < c->nservers; i++) {
-        cfg_server *s = &c->servers[i];
-        free(s->root);
-        for (size_t j = 0; j < s->nindex; j++)
-            free(s->index[j]);
-        free(s->index);
-        free(s->access_log);
+        free(c->listens[i].default_name);
+        free(c->listens[i].where);
     }
     free(c->listens);
-    free(c->servers);
+    cfg_free_servers(c);
+    free_strs(c->dirs, c->ndirs);
+    mime_free(c->mime);
+    free(c->user);
+    free(c->group);
+    free(c->mime_types);
+    free(c->default_type);
     free(c->error_log);
     free(c->pid_file);
+    free(c->source);
     free(c);
 }
 
@@ -92,44 +168,319 @@ int cfg_worker_count(const cfg *c)
     return n > 0 ? (int)n : 1;
 }
 
-static int check_root(const char *root, char *err, size_t errlen)
+/* "file:line: " of a definition, or "" for the command line. */
+static const char *at(const char *where, char *buf, size_t len)
+{
+    if (!where)
+        return "";
+    snprintf(buf, len, "%s: ", where);
+    return buf;
+}
+
+static int check_dir(const char *where, const char *what, const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    if (!root) {
-        snprintf(err, errlen, "no document root given (use -r DIR)");
+    char w[300];
+    if (path[0] != '/' && where) {
+        snprintf(err, errlen, "%s\"%s\": \"%s\" must be an absolute path", at(where, w, sizeof w), what, path);
         return -1;
     }
-    if (stat(root, &st) < 0) {
-        snprintf(err, errlen, "root \"%s\": %s", root, strerror(errno));
+    if (stat(path, &st) < 0) {
+        snprintf(err, errlen, "%s\"%s\": \"%s\": %s", at(where, w, sizeof w), what, path, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "root \"%s\": not a directory", root);
+        snprintf(err, errlen, "%s\"%s\": \"%s\": not a directory", at(where, w, sizeof w), what, path);
         return -1;
     }
-    if (access(root, R_OK | X_OK) < 0) {
-        snprintf(err, errlen, "root \"%s\": cannot be read: %s", root, strerror(errno));
+    if (access(path, R_OK | X_OK) < 0) {
+        snprintf(err, errlen, "%s\"%s\": \"%s\" cannot be read: %s", at(where, w, sizeof w), what, path,
+                 strerror(errno));
         return -1;
     }
     return 0;
 }
 
-int cfg_validate(const cfg *c, char *err, size_t errlen)
+/* The index of path in c->dirs, adding it; -1 on OOM. */
+static int dir_id(cfg *c, const char *path)
 {
-    if (c->nlistens == 0 || c->nservers == 0) {
-        snprintf(err, errlen, "no listener or no server configured");
+    for (size_t i = 0; i < c->ndirs; i++)
+        if (strcmp(c->dirs[i], path) == 0)
+            return (int)i;
+    char **grown = realloc(c->dirs, (c->ndirs + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    c->dirs = grown;
+    if (!(c->dirs[c->ndirs] = strdup(path)))
+        return -1;
+    return (int)c->ndirs++;
+}
+
+/* A location takes every rule it does not set from its server. */
+static void rules_inherit(cfg_rules *r, const cfg_rules *from)
+{
+    uint32_t set = r->set;
+    cfg_rules own = *r;
+    *r = *from;
+    r->set = set;
+    r->dir = -1;
+    r->alias = own.alias;
+#define TAKE(bit, ...)                                   \
+    do {                                                 \
+        if (set & (bit)) {                               \
+            __VA_ARGS__;                                 \
+        }                                                \
+    } while (0)
+    TAKE(R_ROOT, r->root = own.root);
+    /* An alias replaces the inherited root; with a root of its own too,
+     * keep that so it is freed (rules_check then refuses the pair). */
+    TAKE(R_ALIAS, if (!(set & R_ROOT)) r->root = NULL);
+    TAKE(R_INDEX, r->index = own.index, r->nindex = own.nindex);
+    TAKE(R_AUTOINDEX, r->autoindex = own.autoindex);
+    TAKE(R_AUTOINDEX_FORMAT, r->autoindex_json = own.autoindex_json);
+    TAKE(R_METHODS, r->methods = own.methods);
+    TAKE(R_RETURN, r->return_status = own.return_status, r->return_text = own.return_text);
+    TAKE(R_HEADERS, r->headers = own.headers, r->nheaders = own.nheaders);
+    TAKE(R_EXPIRES, r->expires = own.expires);
+    TAKE(R_ETAG, r->etag = own.etag);
+    TAKE(R_PRECOMPRESSED, memcpy(r->enc, own.enc, sizeof r->enc), r->nenc = own.nenc);
+    TAKE(R_ACCESS, r->acl = own.acl, r->nacl = own.nacl);
+    TAKE(R_ERROR_PAGES, r->error_pages = own.error_pages, r->nerror_pages = own.nerror_pages);
+    TAKE(R_TRY_FILES, r->try_files = own.try_files, r->ntry_files = own.ntry_files);
+    TAKE(R_LINKS, r->links = own.links);
+    TAKE(R_OFFLOAD, r->offload_always = own.offload_always);
+    TAKE(R_SENDFILE_CHUNK, r->sendfile_chunk = own.sendfile_chunk);
+#undef TAKE
+}
+
+/* Rules that make sense only together, and the directory files come from. */
+static int rules_check(cfg *c, cfg_rules *r, const char *where, const char *what, bool need_dir,
+                       char *err, size_t errlen)
+{
+    char w[300];
+    if ((r->set & R_ALIAS) && (r->set & R_ROOT)) {
+        snprintf(err, errlen, "%s%s sets both \"root\" and \"alias\"", at(where, w, sizeof w), what);
         return -1;
     }
-    for (size_t i = 0; i < c->nservers; i++)
-        if (check_root(c->servers[i].root, err, errlen) < 0)
-            return -1;
-    if (c->max_uri_len + 64 > c->max_header_size) {
-        snprintf(err, errlen, "max_header_size must exceed max_uri_len by at least 64 bytes");
+    if ((r->methods & ~(unsigned)(M_GET | M_HEAD | M_OPTIONS)) && !r->return_status) {
+        snprintf(err, errlen, "%s\"methods\": POST, PUT, DELETE and PATCH need a \"return\" in %s; files "
+                 "are served to GET and HEAD only", at(where, w, sizeof w), what);
         return -1;
     }
-    if (c->wq_threads < 1 || c->worker_connections < 16) {
-        snprintf(err, errlen, "wq_threads must be >= 1 and worker_connections >= 16");
+    const char *dir = r->alias ? r->alias : r->root;
+    if (!dir) {
+        if (r->return_status || !need_dir)
+            return 0;
+        bool loc = strcmp(what, "the location") == 0;
+        snprintf(err, errlen, "%s%s has no \"root\" (nor %s)", at(where, w, sizeof w), what,
+                 loc ? "\"alias\" or \"return\"" : "\"return\", nor a location \"/\" for every path");
+        return -1;
+    }
+    if (check_dir(where, r->alias ? "alias" : "root", dir, err, errlen) < 0)
+        return -1;
+    if ((r->dir = dir_id(c, dir)) < 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
+}
+
+/* "/x" and "^~ /x" are the same prefix (as in nginx): only the first could
+ * ever be chosen. */
+static bool same_match(const cfg_location *a, const cfg_location *b)
+{
+    bool pa = a->kind == LOC_PREFIX || a->kind == LOC_PREFIX_NOREGEX;
+    bool pb = b->kind == LOC_PREFIX || b->kind == LOC_PREFIX_NOREGEX;
+    return (a->kind == b->kind || (pa && pb)) && strcmp(a->pattern, b->pattern) == 0;
+}
+
+static int check_locations(cfg *c, cfg_server *s, char *err, size_t errlen)
+{
+    char w[300];
+    for (size_t j = 0; j < s->nlocs; j++) {
+        cfg_location *l = &s->locs[j];
+        rules_inherit(&l->r, &s->r);
+        bool regex = l->kind == LOC_REGEX || l->kind == LOC_REGEX_ICASE;
+        if (regex && l->r.alias) {
+            snprintf(err, errlen, "%s\"alias\" is allowed only in prefix and exact locations, not in \"%s %s\"",
+                     at(l->where, w, sizeof w), l->kind == LOC_REGEX ? "~" : "~*", l->pattern);
+            return -1;
+        }
+        char rerr[256];
+        if (loc_compile(l, rerr, sizeof rerr) < 0) {
+            snprintf(err, errlen, "%s\"match\": %s", at(l->where, w, sizeof w), rerr);
+            return -1;
+        }
+        for (size_t k = 0; k < j; k++)
+            if (same_match(&s->locs[k], l)) {
+                snprintf(err, errlen, "%slocation \"%s\" is defined twice (first at %s)", at(l->where, w, sizeof w), l->pattern,
+                         s->locs[k].where);
+                return -1;
+            }
+        if (rules_check(c, &l->r, l->where, "the location", true, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* "addr:port", "[v6]:port" or "port": does listener l match ref? */
+static bool listen_ref_matches(const cfg_listen *l, const char *ref)
+{
+    const char *colon = strrchr(ref, ':');
+    char addr[64];
+    if (!colon) /* a port alone */
+        return strtoul(ref, NULL, 10) == l->port && ref[0] >= '0' && ref[0] <= '9';
+    size_t alen = (size_t)(colon - ref);
+    if (ref[0] == '[' && alen >= 2 && ref[alen - 1] == ']')
+        ref++, alen -= 2;
+    if (alen >= sizeof addr)
+        return false;
+    memcpy(addr, ref, alen);
+    addr[alen] = '\0';
+    unsigned char a1[16], a2[16];
+    int fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    return strtoul(colon + 1, NULL, 10) == l->port && inet_pton(fam, addr, a1) == 1 &&
+           inet_pton(fam, l->addr, a2) == 1 && memcmp(a1, a2, fam == AF_INET ? 4 : 16) == 0;
+}
+
+static int bind_servers(cfg *c, cfg_server *s, char *err, size_t errlen)
+{
+    char w[300];
+    if (!(s->listens = calloc(c->nlistens, sizeof *s->listens)))
+        return snprintf(err, errlen, "out of memory"), -1;
+    for (size_t k = 0; k < c->nlistens; k++) {
+        bool on = s->nlisten_refs == 0;
+        for (size_t r = 0; r < s->nlisten_refs; r++)
+            on |= listen_ref_matches(&c->listens[k], s->listen_refs[r]);
+        if (on)
+            s->listens[s->nlistens++] = k;
+    }
+    for (size_t r = 0; r < s->nlisten_refs; r++) {
+        bool found = false;
+        for (size_t k = 0; k < c->nlistens; k++)
+            found |= listen_ref_matches(&c->listens[k], s->listen_refs[r]);
+        if (!found) {
+            snprintf(err, errlen, "%s\"listen_on\": no listener \"%s\" (declare it in \"listen\")",
+                     at(s->where, w, sizeof w), s->listen_refs[r]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool server_on(const cfg_server *s, size_t listen)
+{
+    for (size_t i = 0; i < s->nlistens; i++)
+        if (s->listens[i] == listen)
+            return true;
+    return false;
+}
+
+static bool same_addr(const char *a, const char *b)
+{
+    unsigned char x[16], y[16];
+    int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+    return (strchr(b, ':') ? AF_INET6 : AF_INET) == fam && inet_pton(fam, a, x) == 1 &&
+           inet_pton(fam, b, y) == 1 && memcmp(x, y, fam == AF_INET ? 4 : 16) == 0;
+}
+
+static int check_listeners(cfg *c, char *err, size_t errlen)
+{
+    char w[300];
+    for (size_t k = 0; k < c->nlistens; k++) {
+        cfg_listen *l = &c->listens[k];
+        unsigned char buf[16];
+        if (inet_pton(AF_INET, l->addr, buf) != 1 && inet_pton(AF_INET6, l->addr, buf) != 1) {
+            snprintf(err, errlen, "%s\"address\": \"%s\" is not a numeric IPv4 or IPv6 address",
+                     at(l->where, w, sizeof w), l->addr);
+            return -1;
+        }
+        for (size_t j = 0; j < k; j++)
+            if (c->listens[j].port == l->port && same_addr(c->listens[j].addr, l->addr)) {
+                snprintf(err, errlen, "%s\"listen\": %s:%u is declared twice (first at %s)",
+                         at(l->where, w, sizeof w), l->addr, l->port,
+                         c->listens[j].where ? c->listens[j].where : "the command line");
+                return -1;
+            }
+        bool have = false;
+        for (size_t i = c->nservers; i-- > 0;)
+            if (server_on(&c->servers[i], k))
+                l->default_server = i, have = true;
+        if (!have) {
+            snprintf(err, errlen, "%s\"listen\": no server uses %s:%u (see \"listen_on\")",
+                     at(l->where, w, sizeof w), l->addr, l->port);
+            return -1;
+        }
+        for (size_t i = 0; l->default_name && i <= c->nservers; i++) {
+            if (i == c->nservers) {
+                snprintf(err, errlen, "%s\"default_server\": no server named \"%s\" on %s:%u",
+                         at(l->where, w, sizeof w), l->default_name, l->addr, l->port);
+                return -1;
+            }
+            const cfg_server *s = &c->servers[i];
+            bool named = false;
+            for (size_t n = 0; n < s->nnames; n++)
+                named |= strcasecmp(s->names[n], l->default_name) == 0;
+            if (named && server_on(s, k)) {
+                l->default_server = i;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Global settings keep no line of their own: errors name the file. */
+static int check_globals(cfg *c, char *err, size_t errlen)
+{
+    char w[300];
+    if (c->max_uri_len + 64 > c->max_header_size) {
+        snprintf(err, errlen, "%s\"max_header_size\" (%zu) must exceed \"max_uri_length\" (%zu) by at "
+                 "least 64 bytes", at(c->source, w, sizeof w), c->max_header_size, c->max_uri_len);
+        return -1;
+    }
+    if (c->user && !getpwnam(c->user)) {
+        snprintf(err, errlen, "%s\"user\": no user \"%s\" on this system", at(c->source, w, sizeof w),
+                 c->user);
+        return -1;
+    }
+    if (c->group && !getgrnam(c->group)) {
+        snprintf(err, errlen, "%s\"group\": no group \"%s\" on this system", at(c->source, w, sizeof w),
+                 c->group);
+        return -1;
+    }
+    if (c->mime_types && !c->mime && !(c->mime = mime_load(c->mime_types, err, errlen)))
+        return -1;
+    return 0;
+}
+
+int cfg_validate(cfg *c, char *err, size_t errlen)
+{
+    char w[300];
+    err[0] = '\0';
+    if (c->nlistens == 0 || c->nservers == 0) {
+        snprintf(err, errlen, "%s%s", at(c->source, w, sizeof w),
+                 c->nlistens == 0 ? "no listener configured (\"listen\" is empty)"
+                                  : "no server configured (add \"servers\")");
+        return -1;
+    }
+    if (check_globals(c, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < c->nservers; i++) {
+        cfg_server *s = &c->servers[i];
+        if (!s->where && !s->r.root) {
+            snprintf(err, errlen, "no document root given (use -r DIR or -c FILE)");
+            return -1;
+        }
+        /* A server whose locations catch every path ("/") needs no root itself. */
+        bool catch_all = false;
+        for (size_t j = 0; j < s->nlocs; j++)
+            catch_all |= s->locs[j].kind <= LOC_PREFIX_NOREGEX && s->locs[j].kind != LOC_EXACT &&
+                         strcmp(s->locs[j].pattern, "/") == 0;
+        if (bind_servers(c, s, err, errlen) < 0 ||
+            rules_check(c, &s->r, s->where, "the server", !catch_all, err, errlen) < 0 ||
+            check_locations(c, s, err, errlen) < 0)
+            return -1;
+    }
+    return check_listeners(c, err, errlen);
 }

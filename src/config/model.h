@@ -8,38 +8,155 @@
 
 #include "http/file.h"
 #include "log/log.h"
+#include "util/cidr.h"
 
 typedef struct {
-    char *addr;   /* numeric IPv4 or IPv6 address, "0.0.0.0" or "::" for all */
+    char *addr;        /* numeric IPv4 or IPv6 address, "0.0.0.0" or "::" for all */
     uint16_t port;
     int backlog;
+    bool reuseport;    /* one socket per worker (SO_REUSEPORT) instead of one shared */
+    bool deferred;     /* TCP_DEFER_ACCEPT: accept once the request has arrived */
+    char *default_name; /* server name chosen as this listener's default, or NULL */
+    size_t default_server; /* resolved by cfg_validate: index into cfg.servers */
+    char *where;       /* "file:line" of its definition, or NULL (command line) */
 } cfg_listen;
 
+/* Location kinds, in nginx's notation: "= /x", "^~ /x", "/x", "~ re", "~* re". */
+typedef enum {
+    LOC_EXACT,
+    LOC_PREFIX,
+    LOC_PREFIX_NOREGEX,
+    LOC_REGEX,
+    LOC_REGEX_ICASE,
+} loc_kind;
+
+/* Methods, as a bit set. */
+enum {
+    M_GET = 1u << 0,
+    M_HEAD = 1u << 1,
+    M_OPTIONS = 1u << 2,
+    M_POST = 1u << 3,
+    M_PUT = 1u << 4,
+    M_DELETE = 1u << 5,
+    M_PATCH = 1u << 6,
+};
+
+/* Precompressed encodings; a rule lists them in the order of preference. */
+typedef enum { ENC_ZSTD = 1, ENC_BR, ENC_GZIP } cfg_encoding;
+#define CFG_MAX_ENCODINGS 3
+
 typedef struct {
-    char *root;             /* document root directory */
-    char **index;           /* index file names, tried in order */
+    char *name, *value;
+} cfg_header;
+
+/* One allow/deny rule; the first rule that matches the client decides. */
+typedef struct {
+    bool allow;
+    cidr net;
+} cfg_acl;
+
+typedef struct {
+    int status;
+    char *uri; /* served (internal redirect) with the original status */
+} cfg_error_page;
+
+/* Which cfg_rules fields a server or location sets itself; the rest it
+ * inherits (location from server, server from the built-in defaults). */
+enum {
+    R_ROOT = 1u << 0,
+    R_ALIAS = 1u << 1,
+    R_INDEX = 1u << 2,
+    R_AUTOINDEX = 1u << 3,
+    R_AUTOINDEX_FORMAT = 1u << 4,
+    R_METHODS = 1u << 5,
+    R_RETURN = 1u << 6,
+    R_HEADERS = 1u << 7,
+    R_EXPIRES = 1u << 8,
+    R_ETAG = 1u << 9,
+    R_PRECOMPRESSED = 1u << 10,
+    R_ACCESS = 1u << 11,
+    R_ERROR_PAGES = 1u << 12,
+    R_TRY_FILES = 1u << 13,
+    R_LINKS = 1u << 14,
+    R_OFFLOAD = 1u << 15,
+    R_SENDFILE_CHUNK = 1u << 16,
+};
+
+#define CFG_EXPIRES_OFF INT64_MIN
+
+/* The per-location rules. Strings and arrays are owned by the server or
+ * location that sets them; inherited ones are shared pointers (see `set`). */
+typedef struct {
+    uint32_t set;           /* R_* bits this level sets itself */
+    char *root;             /* document root; the request path is appended */
+    char *alias;            /* location only: replaces the location's prefix */
+    int dir;                /* index into cfg.dirs of root or alias; -1 none */
+    char **index;
     size_t nindex;
-    char *access_log;       /* path, "-" (stdout) or "off" */
-    enum file_links links;  /* symlink policy */
+    bool autoindex;
+    bool autoindex_json;    /* autoindex format: JSON instead of HTML */
+    unsigned methods;       /* M_* */
+    int return_status;      /* 0: none */
+    char *return_text;      /* 3xx: the Location URL; else the body; may hold $vars */
+    cfg_header *headers;
+    size_t nheaders;
+    int64_t expires;        /* seconds, or CFG_EXPIRES_OFF */
+    bool etag;
+    uint8_t enc[CFG_MAX_ENCODINGS]; /* precompressed siblings to try, in order */
+    size_t nenc;
+    cfg_acl *acl;
+    size_t nacl;
+    cfg_error_page *error_pages;
+    size_t nerror_pages;
+    char **try_files;       /* paths with $uri; the last may be "=CODE" or a URI */
+    size_t ntry_files;
+    enum file_links links;
+    bool offload_always;    /* send everything through the write queue */
+    size_t sendfile_chunk;  /* bytes per sendfile call / queue task */
+} cfg_rules;
+
+typedef struct {
+    loc_kind kind;
+    char *pattern;   /* path or regex, without the modifier */
+    void *re;        /* pcre2_code *, compiled by cfg_validate for regexes */
+    char *where;     /* "file:line", or NULL */
+    cfg_rules r;
+} cfg_location;
+
+typedef struct {
+    char **names;            /* "example.org", "*.example.org"; empty: matches no Host */
+    size_t nnames;
+    size_t *listens;         /* indexes into cfg.listens; filled by cfg_validate */
+    size_t nlistens;
+    char **listen_refs;      /* as configured ("addr:port"); none: every listener */
+    size_t nlisten_refs;
+    char *access_log;        /* path, "-" (stdout) or "off" */
+    cfg_rules r;
+    cfg_location *locs;
+    size_t nlocs;
+    char *where;
 } cfg_server;
 
 /* One generation of settings. Built and validated completely before use,
  * then never modified: workers only read it. */
 typedef struct {
     int workers;             /* 0: one per core */
+    char *user, *group;      /* workers' identity when started as root; NULL: default */
     int wq_threads;          /* write-queue threads per worker */
     int worker_connections;  /* connections per worker */
     int64_t header_timeout_ms;    /* deadline for a whole request head */
     int64_t keepalive_timeout_ms; /* idle time between requests */
     int64_t send_timeout_ms;      /* longest time without send progress */
+    int64_t shutdown_timeout_ms;  /* longest an old worker may finish its work */
     size_t max_header_size;  /* request head bytes; more → 431 */
     size_t max_uri_len;      /* request-target bytes; more → 414 */
     int64_t max_body_size;   /* request body bytes; more → 413 */
     int keepalive_requests;  /* requests per connection before it is closed */
     size_t small_file_max;   /* files up to this size are read and sent with the head */
-    bool offload_always;     /* every lookup, read and send goes to the write queue, even when
-                              * the page cache says it would not block (for filesystems whose
-                              * cache probes cannot be trusted, and for testing the queue) */
+    int open_file_cache;     /* entries per worker; 0 = off */
+    int64_t open_file_cache_valid_ms;
+    char *mime_types;        /* file of "type ext..." lines; NULL: the built-in table */
+    char *default_type;
     char *error_log;
     enum log_level log_level;
     char *pid_file;          /* NULL: none */
@@ -47,18 +164,30 @@ typedef struct {
     size_t nlistens;
     cfg_server *servers;
     size_t nservers;
+    struct mime_table *mime; /* loaded from mime_types by cfg_validate; NULL: built-in */
+    char **dirs;             /* distinct root and alias directories; filled by cfg_validate */
+    size_t ndirs;
+    char *source;            /* the file it was read from; NULL: command line */
 } cfg;
+
+/* Built-in defaults for server-level rules (what a location inherits when
+ * neither it nor its server sets a rule). */
+void cfg_rules_defaults(cfg_rules *r);
 
 /* A model with every default filled in and one listener (0.0.0.0:8080) and
  * one server (root NULL). NULL when out of memory. */
 cfg *cfg_new(void);
 void cfg_free(cfg *c);
+/* Frees every server (for a config file replacing the command line's). */
+void cfg_free_servers(cfg *c);
 
 /* String setters that copy; return -1 when out of memory. */
 int cfg_set_str(char **field, const char *value);
 
-/* Check the model as a whole; on error write one line into err and return -1. */
-int cfg_validate(const cfg *c, char *err, size_t errlen);
+/* Check the model as a whole, resolve listener references and default
+ * servers, compile regexes and collect cfg.dirs; on error write one line into
+ * err and return -1. */
+int cfg_validate(cfg *c, char *err, size_t errlen);
 
 /* Number of workers to start: workers, or the number of online cores. */
 int cfg_worker_count(const cfg *c);

@@ -267,3 +267,14 @@ int file_range_cachestat(int fd, off_t off, size_t len)
      * "not cached": the safe answer. Callers stay within the file. */
     return cs.nr_cache >= last - first + 1;
 }
+
+int file_open_dir(int rootfd, const char *path, enum file_links links, unsigned flags)
+{
+    struct open_how how = {
+        .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+        .resolve = resolve_flags(links, flags),
+    };
+    while (*path == '/')
+        path++;
+    return open_retry(rootfd, *path ? path : ".", &how);
+}

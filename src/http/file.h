@@ -43,6 +43,11 @@ typedef struct {
 int file_open(int rootfd, const char *path, const char *const *index, size_t nindex,
               enum file_links links, unsigned flags, file_result *res);
 
+/* Open the directory path names beneath rootfd (O_RDONLY|O_DIRECTORY), for
+ * a listing, under the same rules as file_open. Returns the fd, or -1 with
+ * errno (EAGAIN under FILE_CACHED_ONLY when the lookup needs I/O). */
+int file_open_dir(int rootfd, const char *path, enum file_links links, unsigned flags);
+
 /* True when openat2() with RESOLVE_CACHED works on this kernel (5.12+). */
 bool file_cached_open_supported(int rootfd);
 

@@ -1,6 +1,10 @@
-/* http/mime.c: file extension to Content-Type, by binary search in a static table. */
+/* http/mime.c: extension to Content-Type, from the built-in table or a loaded mime.types. */
 #include "http/mime.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +19,7 @@ typedef struct {
  * test looks every entry up, so a misplaced row fails it. Values follow
  * nginx's mime.types where it has the extension, else the IANA or
  * shared-mime-info name; no charset parameter (the response layer decides). */
-static const mime_entry mime_table[] = {
+static const mime_entry builtin_table[] = {
     { "3gp", "video/3gpp" },
     { "3gpp", "video/3gpp" },
     { "7z", "application/x-7z-compressed" },
@@ -118,15 +122,20 @@ static const mime_entry mime_table[] = {
     { "zst", "application/zstd" },
 };
 
-static int mime_cmp(const void *key, const void *elem)
+/* ---- extension and built-in table -------------------------------------- */
+
+/* ASCII-only folding: tolower() would consult the locale. */
+static unsigned char fold(unsigned char c)
 {
-    return strcmp(key, ((const mime_entry *)elem)->ext);
+    return (unsigned char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
 }
 
-const char *mime_type(const char *path, size_t len)
+/* Where path's extension is: after the last '.' of the last segment, not
+ * counting the leading dots of a hidden name. false when there is none or
+ * it is empty. */
+static bool ext_span(const char *path, size_t len, size_t *off, size_t *n)
 {
-    size_t seg = len, dot = 0, n;
-    char ext[MIME_EXT_MAX + 1];
+    size_t seg = len;
 
     while (seg > 0 && path[seg - 1] != '/')
         seg--;
@@ -135,25 +144,327 @@ const char *mime_type(const char *path, size_t len)
         seg++;
     for (size_t i = len; i > seg; i--) {
         if (path[i - 1] == '.') {
-            dot = i;
-            break;
+            *off = i;
+            *n = len - i;
+            return *n > 0;
         }
     }
-    if (dot == 0)
-        return MIME_DEFAULT;
-    n = len - dot;
-    if (n == 0 || n > MIME_EXT_MAX)
-        return MIME_DEFAULT;
+    return false;
+}
+
+static int mime_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const mime_entry *)elem)->ext);
+}
+
+static const mime_entry *builtin_find(const char *path, size_t len)
+{
+    size_t off, n;
+    char ext[MIME_EXT_MAX + 1];
+
+    if (!ext_span(path, len, &off, &n) || n > MIME_EXT_MAX)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)path[dot + i];
+        unsigned char c = (unsigned char)path[off + i];
         if (c == '\0')
-            return MIME_DEFAULT; /* would cut the key short: "js\0x" is not "js" */
-        /* ASCII-only folding: tolower() would consult the locale. */
-        ext[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            return NULL; /* would cut the key short: "js\0x" is not "js" */
+        ext[i] = (char)fold(c);
     }
     ext[n] = '\0';
+    return bsearch(ext, builtin_table, sizeof builtin_table / sizeof builtin_table[0],
+                   sizeof builtin_table[0], mime_cmp);
+}
 
-    const mime_entry *e = bsearch(ext, mime_table, sizeof mime_table / sizeof mime_table[0],
-                                  sizeof mime_table[0], mime_cmp);
+const char *mime_type(const char *path, size_t len)
+{
+    const mime_entry *e = builtin_find(path, len);
+
     return e ? e->type : MIME_DEFAULT;
+}
+
+bool mime_builtin(size_t i, const char **ext, const char **type)
+{
+    if (i >= sizeof builtin_table / sizeof builtin_table[0])
+        return false;
+    *ext = builtin_table[i].ext;
+    *type = builtin_table[i].type;
+    return true;
+}
+
+/* ---- loaded tables ------------------------------------------------------ */
+
+typedef struct {
+    const char *ext; /* lower case */
+    const char *type;
+    size_t seq; /* order in the file: among equal exts, the last one wins */
+} mime_row;
+
+/* rows sorted by ext in strcmp order, one per ext; the strings live in pool. */
+struct mime_table {
+    mime_row *rows;
+    size_t n;
+    char *pool;
+};
+
+/* While loading, the pool still moves, so rows hold offsets into it. */
+typedef struct {
+    size_t ext, type;
+} mime_ref;
+
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errlen;
+    unsigned line;
+    mime_ref *refs;
+    size_t n, cap;
+    char *pool;
+    size_t plen, pcap;
+} mime_loader;
+
+__attribute__((format(printf, 2, 3))) static void load_err(mime_loader *ld, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ld->errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(ld->err, ld->errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Room for need more elements of elem bytes at *p, doubling. 0 or -1. */
+static int grow(void **p, size_t *cap, size_t used, size_t need, size_t elem)
+{
+    size_t c = *cap ? *cap : 64;
+
+    if (need <= *cap - used)
+        return 0;
+    while (need > c - used) {
+        if (c > SIZE_MAX / 2 / elem)
+            return -1;
+        c *= 2;
+    }
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Copy s (n bytes, folded when lower) into the pool; its offset, or
+ * SIZE_MAX when out of memory. */
+static size_t pool_add(mime_loader *ld, const char *s, size_t n, bool lower)
+{
+    size_t off = ld->plen;
+
+    if (grow((void **)&ld->pool, &ld->pcap, ld->plen, n + 1, 1) != 0)
+        return SIZE_MAX;
+    for (size_t i = 0; i < n; i++)
+        ld->pool[off + i] = lower ? (char)fold((unsigned char)s[i]) : s[i];
+    ld->pool[off + n] = '\0';
+    ld->plen += n + 1;
+    return off;
+}
+
+/* RFC 9110 5.6.2 tchar. */
+static bool tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* token "/" token, nothing more. */
+static bool media_type_ok(const char *s)
+{
+    size_t i = 0, j;
+
+    while (tchar((unsigned char)s[i]))
+        i++;
+    if (i == 0 || s[i] != '/')
+        return false;
+    j = ++i;
+    while (tchar((unsigned char)s[i]))
+        i++;
+    return i > j && s[i] == '\0';
+}
+
+#define MIME_SPACE " \t\r\v\f"
+
+/* One line, NUL-terminated and free of '\n'. 0, or -1 with err set. */
+static int parse_line(mime_loader *ld, char *line)
+{
+    char *save = NULL;
+    char *type = strtok_r(line, MIME_SPACE, &save);
+    size_t type_off;
+
+    if (!type || type[0] == '#')
+        return 0; /* blank or comment */
+    if (!media_type_ok(type)) {
+        load_err(ld, "%s:%u: bad media type \"%s\"", ld->path, ld->line, type);
+        return -1;
+    }
+    if ((type_off = pool_add(ld, type, strlen(type), false)) == SIZE_MAX)
+        goto oom;
+    for (char *ext; (ext = strtok_r(NULL, MIME_SPACE, &save)) != NULL;) {
+        if (ext[0] == '#')
+            break; /* a trailing comment */
+        if (grow((void **)&ld->refs, &ld->cap, ld->n, 1, sizeof *ld->refs) != 0)
+            goto oom;
+        size_t ext_off = pool_add(ld, ext, strlen(ext), true);
+        if (ext_off == SIZE_MAX)
+            goto oom;
+        ld->refs[ld->n++] = (mime_ref){ ext_off, type_off };
+    }
+    return 0;
+oom:
+    load_err(ld, "%s: %s", ld->path, strerror(ENOMEM));
+    return -1;
+}
+
+/* Read one line of f into buf (cap >= MIME_LINE_MAX + 1), without its '\n'
+ * and NUL-terminated. Returns 1, 0 at the end of the file, or -1 with err
+ * set. A last line without '\n' counts. */
+static int read_line(mime_loader *ld, FILE *f, char *buf)
+{
+    size_t n = 0;
+    bool nul = false;
+    int c;
+
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (n == MIME_LINE_MAX) {
+            load_err(ld, "%s:%u: line longer than %d bytes", ld->path, ld->line, MIME_LINE_MAX);
+            return -1;
+        }
+        nul |= c == '\0';
+        buf[n++] = (char)c;
+    }
+    if (ferror(f)) {
+        load_err(ld, "%s: %s", ld->path, strerror(errno));
+        return -1;
+    }
+    if (c == EOF && n == 0)
+        return 0;
+    if (nul) {
+        /* strtok_r would stop there and silently drop the rest. */
+        load_err(ld, "%s:%u: NUL byte in line", ld->path, ld->line);
+        return -1;
+    }
+    buf[n] = '\0';
+    return 1;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    const mime_row *x = a, *y = b;
+    int c = strcmp(x->ext, y->ext);
+
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Turn the loader's refs into a sorted table with one row per extension,
+ * the last in the file winning. Takes the pool; NULL when out of memory. */
+static mime_table *build(mime_loader *ld)
+{
+    mime_table *t = calloc(1, sizeof *t);
+    size_t n = 0;
+
+    if (!t || (ld->n > 0 && !(t->rows = calloc(ld->n, sizeof *t->rows)))) {
+        free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < ld->n; i++)
+        t->rows[i] = (mime_row){ ld->pool + ld->refs[i].ext, ld->pool + ld->refs[i].type, i };
+    if (ld->n > 1)
+        qsort(t->rows, ld->n, sizeof *t->rows, row_cmp);
+    for (size_t i = 0; i < ld->n; i++) {
+        if (i + 1 < ld->n && strcmp(t->rows[i].ext, t->rows[i + 1].ext) == 0)
+            continue; /* a later occurrence follows */
+        t->rows[n++] = t->rows[i];
+    }
+    t->n = n;
+    t->pool = ld->pool;
+    ld->pool = NULL;
+    return t;
+}
+
+mime_table *mime_load(const char *path, char *err, size_t errlen)
+{
+    mime_loader ld = { .path = path, .err = err, .errlen = errlen };
+    mime_table *t = NULL;
+    char *buf = malloc(MIME_LINE_MAX + 1);
+    FILE *f = fopen(path, "re");
+    int rc = 0;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    if (!f || !buf) {
+        load_err(&ld, "%s: %s", path, strerror(f ? ENOMEM : errno));
+        goto out;
+    }
+    for (;;) {
+        ld.line++;
+        if ((rc = read_line(&ld, f, buf)) != 1)
+            break;
+        if (parse_line(&ld, buf) != 0)
+            goto out;
+    }
+    if (rc == 0 && !(t = build(&ld)))
+        load_err(&ld, "%s: %s", path, strerror(ENOMEM));
+out:
+    if (f)
+        fclose(f);
+    free(buf);
+    free(ld.refs);
+    free(ld.pool);
+    return t;
+}
+
+void mime_free(mime_table *t)
+{
+    if (!t)
+        return;
+    free(t->rows);
+    free(t->pool);
+    free(t);
+}
+
+/* strcmp of fold(key[0..n)) against ext, without copying the key. */
+static int ext_cmp(const char *key, size_t n, const char *ext)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = fold((unsigned char)key[i]), b = (unsigned char)ext[i];
+        if (b == '\0')
+            return 1; /* ext is a proper prefix of the key (even if a is NUL) */
+        if (a != b)
+            return (int)a - (int)b;
+    }
+    return ext[n] == '\0' ? 0 : -1;
+}
+
+const char *mime_lookup(const mime_table *t, const char *path, size_t len, const char *deflt)
+{
+    size_t off, n, lo = 0, hi;
+
+    if (!t) {
+        const mime_entry *e = builtin_find(path, len);
+        return e ? e->type : deflt;
+    }
+    if (!ext_span(path, len, &off, &n))
+        return deflt;
+    hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = ext_cmp(path + off, n, t->rows[mid].ext);
+        if (c == 0)
+            return t->rows[mid].type;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return deflt;
 }

@@ -19,22 +19,33 @@ struct status_text {
 static const struct status_text statuses[] = {
     { 100, "Continue", NULL },
     { 200, "OK", NULL },
+    { 201, "Created", NULL },
+    { 202, "Accepted", NULL },
+    { 204, "No Content", NULL },
     { 206, "Partial Content", NULL },
     { 301, "Moved Permanently", ERR_BODY(301, "Moved Permanently") },
     { 302, "Found", ERR_BODY(302, "Found") },
+    { 303, "See Other", ERR_BODY(303, "See Other") },
     { 304, "Not Modified", NULL },
+    { 307, "Temporary Redirect", ERR_BODY(307, "Temporary Redirect") },
+    { 308, "Permanent Redirect", ERR_BODY(308, "Permanent Redirect") },
     { 400, "Bad Request", ERR_BODY(400, "Bad Request") },
     { 403, "Forbidden", ERR_BODY(403, "Forbidden") },
     { 404, "Not Found", ERR_BODY(404, "Not Found") },
     { 405, "Method Not Allowed", ERR_BODY(405, "Method Not Allowed") },
+    { 406, "Not Acceptable", ERR_BODY(406, "Not Acceptable") },
     { 408, "Request Timeout", ERR_BODY(408, "Request Timeout") },
+    { 410, "Gone", ERR_BODY(410, "Gone") },
     { 412, "Precondition Failed", ERR_BODY(412, "Precondition Failed") },
     { 413, "Content Too Large", ERR_BODY(413, "Content Too Large") },
     { 414, "URI Too Long", ERR_BODY(414, "URI Too Long") },
     { 416, "Range Not Satisfiable", ERR_BODY(416, "Range Not Satisfiable") },
+    { 418, "I'm a teapot", ERR_BODY(418, "I'm a teapot") },
+    { 429, "Too Many Requests", ERR_BODY(429, "Too Many Requests") },
     { 431, "Request Header Fields Too Large", ERR_BODY(431, "Request Header Fields Too Large") },
     { 500, "Internal Server Error", ERR_BODY(500, "Internal Server Error") },
     { 501, "Not Implemented", ERR_BODY(501, "Not Implemented") },
+    { 502, "Bad Gateway", ERR_BODY(502, "Bad Gateway") },
     { 503, "Service Unavailable", ERR_BODY(503, "Service Unavailable") },
     { 505, "HTTP Version Not Supported", ERR_BODY(505, "HTTP Version Not Supported") },
 };
@@ -144,8 +155,30 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
     }
     if (f->accept_ranges)
         PUT_LIT(&w, "\r\nAccept-Ranges: bytes");
-    if (f->allow)
-        PUT_LIT(&w, "\r\nAllow: GET, HEAD");
+    if (f->allow) {
+        PUT_LIT(&w, "\r\nAllow: ");
+        put_str(&w, f->allow);
+    }
+    if (f->content_encoding) {
+        PUT_LIT(&w, "\r\nContent-Encoding: ");
+        put_str(&w, f->content_encoding);
+    }
+    if (f->vary_encoding)
+        PUT_LIT(&w, "\r\nVary: Accept-Encoding");
+    if (f->max_age >= 0) {
+        char exp[TIME_HTTP_LEN + 1];
+        time_http_date(f->now + (time_t)f->max_age, exp);
+        PUT_LIT(&w, "\r\nExpires: ");
+        put(&w, exp, TIME_HTTP_LEN);
+        PUT_LIT(&w, "\r\nCache-Control: max-age=");
+        put_u64(&w, (uint64_t)f->max_age, 10);
+    }
+    for (size_t i = 0; i < f->nextra; i++) {
+        PUT_LIT(&w, "\r\n");
+        put_str(&w, f->extra[i].name);
+        PUT_LIT(&w, ": ");
+        put_str(&w, f->extra[i].value);
+    }
     if (f->keep_alive)
         PUT_LIT(&w, "\r\nConnection: keep-alive\r\n\r\n");
     else

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "config/model.h"
 #include "util/str.h"
 
 typedef struct {
@@ -21,7 +22,13 @@ typedef struct {
     ep_str location_query;     /* appended after '?' when non-empty */
     ep_str content_range;      /* Content-Range value, len 0: none */
     bool accept_ranges;        /* add "Accept-Ranges: bytes" */
-    bool allow;                /* add "Allow: GET, HEAD" */
+    const char *allow;         /* Allow value ("GET, HEAD"), NULL: none */
+    const char *content_encoding; /* NULL: none */
+    bool vary_encoding;        /* add "Vary: Accept-Encoding" */
+    int64_t max_age;           /* -1: none; else Cache-Control max-age and Expires */
+    time_t now;                /* for Expires */
+    const cfg_header *extra;   /* configured headers (add_header) */
+    size_t nextra;
     bool keep_alive;
 } resp_fields;
 

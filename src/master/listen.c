@@ -41,7 +41,7 @@ int listen_open(const cfg_listen *l, char *err, size_t errlen)
      * of twice, and a connection that never sends costs no worker anything.
      * One second (nginx's "deferred" value) bounds the wait for a client that
      * sends nothing; after it the connection is accepted as usual. */
-    int defer = 1;
+    int defer = l->deferred ? 1 : 0;
     setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, l->backlog) < 0)
         goto fail;

@@ -42,12 +42,12 @@ static int master_open(master *m, char *err, size_t errlen)
 {
     const cfg *c = m->cfg;
     m->listen_fds = calloc(c->nlistens, sizeof(int));
-    m->rootfds = calloc(c->nservers, sizeof(int));
+    m->rootfds = calloc(c->ndirs ? c->ndirs : 1, sizeof(int));
     if (!m->listen_fds || !m->rootfds) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < c->nservers; i++)
+    for (size_t i = 0; i < c->ndirs; i++)
         m->rootfds[i] = -1;
     for (size_t i = 0; i < c->nlistens; i++) {
         m->listen_fds[i] = listen_open(&c->listens[i], err, errlen);
@@ -55,10 +55,11 @@ static int master_open(master *m, char *err, size_t errlen)
             return -1;
         m->nlisten++;
     }
-    for (size_t i = 0; i < c->nservers; i++) {
-        m->rootfds[i] = open(c->servers[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* Every root and alias directory, opened once: workers resolve beneath them. */
+    for (size_t i = 0; i < c->ndirs; i++) {
+        m->rootfds[i] = open(c->dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (m->rootfds[i] < 0) {
-            snprintf(err, errlen, "root \"%s\": %s", c->servers[i].root, strerror(errno));
+            snprintf(err, errlen, "directory \"%s\": %s", c->dirs[i], strerror(errno));
             return -1;
         }
     }
@@ -199,7 +200,7 @@ static void master_close(master *m)
 {
     for (size_t i = 0; i < m->nlisten; i++)
         close(m->listen_fds[i]);
-    for (size_t i = 0; m->rootfds && i < m->cfg->nservers; i++)
+    for (size_t i = 0; m->rootfds && i < m->cfg->ndirs; i++)
         if (m->rootfds[i] >= 0)
             close(m->rootfds[i]);
     if (m->sigfd >= 0)
@@ -231,8 +232,13 @@ int master_run(const cfg *c)
     }
     for (int i = 0; i < m.nslots; i++)
         master_spawn(&m, i);
-    log_info("ephttpd %s serving %s on %s:%u with %d worker(s)", EP_VERSION, c->servers[0].root,
-             c->listens[0].addr, c->listens[0].port, m.nslots);
+    if (c->source)
+        log_info("ephttpd %s serving %s (%zu server(s)) on %s:%u%s with %d worker(s)", EP_VERSION,
+                 c->source, c->nservers, c->listens[0].addr, c->listens[0].port,
+                 c->nlistens > 1 ? " and more" : "", m.nslots);
+    else
+        log_info("ephttpd %s serving %s on %s:%u with %d worker(s)", EP_VERSION, c->servers[0].r.root,
+                 c->listens[0].addr, c->listens[0].port, m.nslots);
     master_loop(&m);
     master_close(&m);
     log_info("stopped");

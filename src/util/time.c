@@ -74,28 +74,26 @@ void time_log_date(time_t t, char *out)
     memcpy(p, " +0000", 7);
 }
 
-int time_parse_duration(const char *s, int64_t *ms)
+int time_parse_duration(const char *s, int64_t max_ms, int64_t *ms)
 {
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = { { "ms", 1 }, { "", 1000 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+                  { "d", 86400000 }, { "w", 604800000 }, { "y", 31536000000 } };
     char *end;
     errno = 0;
     if (*s < '0' || *s > '9')
         return -1;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || v > 86400000ULL)
+    if (errno || v > (unsigned long long)max_ms)
         return -1;
-    int64_t mult;
-    if (strcmp(end, "ms") == 0)
-        mult = 1;
-    else if (*end == '\0' || strcmp(end, "s") == 0)
-        mult = 1000;
-    else if (strcmp(end, "m") == 0)
-        mult = 60000;
-    else if (strcmp(end, "h") == 0)
-        mult = 3600000;
-    else
-        return -1;
-    if ((int64_t)v * mult > 86400000LL)
-        return -1;
-    *ms = (int64_t)v * mult;
-    return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].unit) == 0) {
+            if ((int64_t)v > max_ms / units[i].ms)
+                return -1;
+            *ms = (int64_t)v * units[i].ms;
+            return 0;
+        }
+    return -1;
 }

@@ -17,8 +17,9 @@ void time_http_date(time_t t, char *out);
 /* Common Log Format time of t, in UTC, into out[TIME_LOG_LEN + 1]. */
 void time_log_date(time_t t, char *out);
 
-/* Parse a duration "250ms", "10s", "2m", "1h" or a bare number of seconds
- * into milliseconds. Returns 0, or -1 if malformed or above one day. */
-int time_parse_duration(const char *s, int64_t *ms);
+/* Parse a duration "250ms", "10s", "2m", "1h", "30d", "2w", "1y" or a bare
+ * number of seconds into milliseconds. Returns 0, or -1 if malformed or
+ * above max_ms. */
+int time_parse_duration(const char *s, int64_t max_ms, int64_t *ms);
 
 #endif

@@ -24,21 +24,27 @@
 #include "http/response.h"
 #include "http/uri.h"
 #include "log/log.h"
+#include "worker/serve.h"
 
-#define HBUF_SIZE 2048
 #define SENDFILE_CHUNK ((size_t)1 << 20)
 #define LINGER_BUF 4096
 
-static void conn_drive(conn *c);
 static void conn_finish_response(conn *c);
 static void conn_on_event(loop_io *io, uint32_t events);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* Three path-sized parts: the alias-relative path, a try_files candidate,
+ * and a precompressed sibling's name (or a return text being expanded). */
+static size_t conn_scratch_size(const cfg *cf)
+{
+    return 3 * (cf->max_uri_len + 256);
+}
+
 size_t conn_block_size(const cfg *cf)
 {
     return cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + HBUF_SIZE +
-           cf->small_file_max + 5 * 16;
+           cf->small_file_max + conn_scratch_size(cf) + 6 * 16;
 }
 
 static bool conn_acquire_buffers(conn *c)
@@ -56,6 +62,8 @@ static bool conn_acquire_buffers(conn *c)
     c->path = arena_alloc(&c->ar, w->cfg->max_uri_len + 1);
     c->hbuf = arena_alloc(&c->ar, HBUF_SIZE);
     c->body = arena_alloc(&c->ar, w->cfg->small_file_max);
+    c->scratch_len = conn_scratch_size(w->cfg);
+    c->scratch = arena_alloc(&c->ar, c->scratch_len);
     c->rlen = c->consumed = 0;
     return true;
 }
@@ -67,12 +75,12 @@ static void conn_release_buffers(conn *c)
         return;
     arena_pool_put(&c->w->arenas, c->block);
     c->block = NULL;
-    c->rbuf = c->path = c->hbuf = c->body = NULL;
+    c->rbuf = c->path = c->hbuf = c->body = c->scratch = NULL;
     c->req = NULL;
     c->rlen = c->consumed = 0;
 }
 
-conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer)
+conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer, size_t listen_idx)
 {
     conn *c = w->free_conns;
     if (c)
@@ -86,6 +94,7 @@ conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer)
     c->io.fd = fd;
     c->io.on_event = conn_on_event;
     c->peer = *peer;
+    c->listen_idx = listen_idx;
     c->fd = -1;
     c->state = CS_IDLE;
     timer_node_init(&c->timer);
@@ -117,7 +126,9 @@ static void conn_log(conn *c)
         e.referer = c->info.referer;
         e.user_agent = c->info.user_agent;
     }
-    access_log_write(&w->alog, &e);
+    size_t srv = c->srv ? (size_t)(c->srv - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
+    if (w->srv_alog[srv])
+        access_log_write(w->srv_alog[srv], &e);
     c->status = 0;
 }
 
@@ -125,6 +136,8 @@ static void conn_release(conn *c)
 {
     worker *w = c->w;
     conn_log(c);
+    free(c->listing);
+    c->listing = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -209,13 +222,13 @@ static void conn_forget_request(conn *c)
 
 /* ---- responses ----------------------------------------------------------- */
 
-static resp_fields conn_fields(conn *c)
+resp_fields conn_fields(conn *c)
 {
     return (resp_fields){ .date = c->w->date, .content_length = -1, .last_modified = -1,
                           .etag_size = -1, .keep_alive = c->keep_alive };
 }
 
-static void conn_start_send(conn *c)
+void conn_start_send(conn *c)
 {
     c->state = CS_SEND;
     c->hsent = c->mem_sent = 0;
@@ -225,7 +238,7 @@ static void conn_start_send(conn *c)
 
 /* Answer with an error page; close_after for statuses that leave the
  * connection's framing in doubt (400, 413, 414, 431, 501, ...). */
-static void conn_error(conn *c, int status, bool close_after)
+void conn_error(conn *c, int status, bool close_after)
 {
     if (close_after) {
         c->keep_alive = false;
@@ -241,7 +254,7 @@ static void conn_error(conn *c, int status, bool close_after)
     resp_fields f = conn_fields(c);
     f.content_type = "text/html";
     f.content_length = (int64_t)blen;
-    f.allow = status == 405;
+    f.allow = status == 405 ? "GET, HEAD" : NULL;
     char crange[COND_CONTENT_RANGE_MAX];
     if (status == 416)
         f.content_range = ep_str_make(crange, cond_content_range(crange, NULL, c->range_size));
@@ -260,97 +273,13 @@ static void conn_error(conn *c, int status, bool close_after)
     conn_start_send(c);
 }
 
-static const char *conn_mime(conn *c, const file_result *res)
-{
-    if (res->index >= 0)
-        return mime_type(c->w->index[res->index], strlen(c->w->index[res->index]));
-    return mime_type(c->path, c->path_len);
-}
-
-/* Validators first (RFC 9110 13.2.2), then Range. Returns the status to
- * answer with (200, 206, 304, 412, 416); *r is the range for 206. Several
- * ranges are answered with the whole file (200) for now. */
-static int conn_file_status(conn *c, const struct stat *st, cond_range *r)
-{
-    char etag[COND_ETAG_MAX];
-    ep_str tag = ep_str_make(etag, cond_etag(etag, st->st_mtime, st->st_size));
-    int pre = cond_check(&c->info, tag, st->st_mtime);
-    if (pre)
-        return pre;
-    /* Range is defined for GET only; HEAD gets the plain 200 head. */
-    if (!c->info.range.p || c->head_only || !cond_if_range_ok(&c->info, tag, st->st_mtime))
-        return 200;
-    int n = cond_parse_range(c->info.range, st->st_size, r, 1);
-    if (n == COND_RANGE_UNSATISFIABLE)
-        return 416;
-    return n == 1 ? 206 : 200;
-}
-
-/* The lookup finished (on the loop or in a task): turn its result into a response.
- * nread >= 0 when a task already read the whole small file into c->body. */
-static void conn_respond_file(conn *c, file_result *res, ssize_t nread)
-{
-    if (res->status != 200) {
-        if (res->status == 500)
-            log_error("open \"%s\": %s", c->path, strerror(res->err));
-        conn_error(c, res->status, false);
-        return;
-    }
-    c->fd = res->fd;
-    int64_t size = res->st.st_size;
-    cond_range r = { 0, size - 1 };
-    int status = conn_file_status(c, &res->st, &r);
-    if (status == 412 || status == 416) {
-        c->range_size = size; /* for the 416's Content-Range */
-        conn_error(c, status, false);
-        return;
-    }
-    char crange[COND_CONTENT_RANGE_MAX];
-    resp_fields f = conn_fields(c);
-    f.last_modified = res->st.st_mtime;
-    f.etag_size = size;
-    if (status != 304) {
-        f.content_type = conn_mime(c, res);
-        f.content_length = r.last - r.first + 1;
-        f.accept_ranges = true;
-        if (status == 206)
-            f.content_range = ep_str_make(crange, cond_content_range(crange, &r, size));
-    }
-    c->status = status;
-    c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, &f);
-    c->mem = NULL;
-    c->mem_len = 0;
-    c->foff = c->fend = 0;
-    if (!c->head_only && status != 304 && size > 0) {
-        if (nread < 0 && (size_t)size <= c->w->cfg->small_file_max && !c->w->cfg->offload_always) {
-            nread = file_read_nowait(c->fd, c->body, (size_t)size, 0);
-            c->w->stats.read_loop += nread == size;
-        }
-        if (nread == size) {
-            c->mem = c->body + r.first;
-            c->mem_len = (size_t)(r.last - r.first + 1);
-        } else { /* cold or large: sendfile, from the loop or a task */
-            c->foff = r.first;
-            c->fend = r.last + 1;
-        }
-    }
-    if (c->fend == 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
-    conn_start_send(c);
-}
-
 /* ---- write-queue tasks --------------------------------------------------- */
 
 static void task_work(wq_task *t)
 {
     conn_task *k = EP_CONTAINER_OF(t, conn_task, base);
     if (k->kind == TASK_OPEN) {
-        file_open(k->rootfd, k->path, k->index, k->nindex, k->links, 0, &k->res);
-        k->nread = -1;
-        if (k->res.status == 200 && k->buf && k->res.st.st_size <= (off_t)k->buflen)
-            k->nread = pread(k->res.fd, k->buf, (size_t)k->res.st.st_size, 0);
+        serve_task_work(k);
         return;
     }
     k->sent = 0;
@@ -375,14 +304,14 @@ static void task_done(wq_task *t)
     conn_task *k = &c->task;
     c->task_busy = false;
     if (c->closed) {
-        if (k->kind == TASK_OPEN && k->res.fd >= 0)
-            close(k->res.fd);
+        if (k->kind == TASK_OPEN)
+            serve_task_abandon(k);
         conn_release(c);
         return;
     }
     if (k->kind == TASK_OPEN) {
-        c->w->stats.read_queue += k->nread >= 0;
-        conn_respond_file(c, &k->res, k->nread);
+        c->w->stats.read_queue += k->sq.nread >= 0;
+        serve_lookup_done(c);
     } else {
         c->foff = k->off;
         c->body_bytes += (uint64_t)k->sent;
@@ -401,7 +330,7 @@ static void task_done(wq_task *t)
     conn_drive(c);
 }
 
-static void conn_submit(conn *c)
+void conn_submit(conn *c)
 {
     c->task.base.work = task_work;
     c->task.base.done = task_done;
@@ -416,32 +345,6 @@ static void conn_submit(conn *c)
 
 /* ---- requests ------------------------------------------------------------ */
 
-static void conn_open(conn *c)
-{
-    worker *w = c->w;
-    const cfg_server *s = &w->cfg->servers[0];
-    file_result res;
-    if (w->cached_open && !w->cfg->offload_always) {
-        file_open(w->rootfds[0], c->path, w->index, s->nindex, s->links, FILE_CACHED_ONLY, &res);
-        if (res.status != FILE_WOULDBLOCK) {
-            w->stats.open_loop++;
-            conn_respond_file(c, &res, -1);
-            return;
-        }
-    }
-    w->stats.open_queue++;
-    conn_task *k = &c->task;
-    k->kind = TASK_OPEN;
-    k->rootfd = w->rootfds[0];
-    k->path = c->path;
-    k->index = w->index;
-    k->nindex = s->nindex;
-    k->links = s->links;
-    k->buf = c->head_only ? NULL : c->body;
-    k->buflen = w->cfg->small_file_max;
-    conn_submit(c);
-}
-
 /* A complete head of hlen bytes is in rbuf: decide what to answer. */
 static void conn_handle_request(conn *c, int hlen)
 {
@@ -451,6 +354,9 @@ static void conn_handle_request(conn *c, int hlen)
     c->requests++;
     w->stats.requests++;
     c->raw_path = c->query = (ep_str){ 0 };
+    c->srv = NULL;
+    c->loc = NULL;
+    c->rules = NULL;
     timer_disarm(&c->timer);
     c->framing_error = false;
     int st = hp_analyze(r, &c->info);
@@ -478,10 +384,6 @@ static void conn_handle_request(conn *c, int hlen)
         conn_error(c, 400, true);
         return;
     }
-    if (!c->head_only && !ep_str_eq(r->method, "GET")) {
-        conn_error(c, 405, false);
-        return;
-    }
     st = uri_decode_path(c->raw_path.p, c->raw_path.len, c->path, w->cfg->max_uri_len + 1,
                          &c->path_len);
     if (st) {
@@ -490,7 +392,7 @@ static void conn_handle_request(conn *c, int hlen)
     }
     log_debug("request \"%.*s %.*s\" → \"%s\"", (int)r->method.len, r->method.p,
               (int)r->target.len, r->target.p, c->path);
-    conn_open(c);
+    serve_request(c);
 }
 
 /* Which error a head that does not fit the buffer earns. */
@@ -626,11 +528,13 @@ static bool conn_range_cached(conn *c, size_t chunk)
 static int conn_send_file(conn *c)
 {
     worker *w = c->w;
+    size_t max = c->rules ? c->rules->sendfile_chunk : SENDFILE_CHUNK;
+    bool always = c->rules && c->rules->offload_always;
     while (c->foff < c->fend) {
         size_t chunk = (size_t)(c->fend - c->foff);
-        if (chunk > SENDFILE_CHUNK)
-            chunk = SENDFILE_CHUNK;
-        if (w->cfg->offload_always || !conn_range_cached(c, chunk)) {
+        if (chunk > max)
+            chunk = max;
+        if (always || !conn_range_cached(c, chunk)) {
             w->stats.send_queue++;
             conn_task *k = &c->task;
             k->kind = TASK_SENDFILE;
@@ -762,6 +666,8 @@ static void conn_next_request(conn *c)
 static void conn_finish_response(conn *c)
 {
     conn_log(c);
+    free(c->listing);
+    c->listing = NULL;
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -789,7 +695,7 @@ static void conn_finish_response(conn *c)
 }
 
 /* Run the state machine until it has to wait for an event or a task. */
-static void conn_drive(conn *c)
+void conn_drive(conn *c)
 {
     while (!c->closed) {
         switch (c->state) {

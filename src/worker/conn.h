@@ -2,6 +2,8 @@
 #ifndef EP_WORKER_CONN_H
 #define EP_WORKER_CONN_H
 
+#define HBUF_SIZE 4096 /* response head, configured headers included */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -9,6 +11,8 @@
 
 #include "http/file.h"
 #include "http/parser.h"
+#include "http/response.h"
+#include "http/static.h"
 #include "util/arena.h"
 #include "worker/timer.h"
 #include "worker/worker.h"
@@ -27,17 +31,7 @@ enum conn_state {
 typedef struct {
     wq_task base;
     enum { TASK_OPEN, TASK_SENDFILE } kind;
-    /* TASK_OPEN in */
-    int rootfd;
-    const char *path;
-    const char *const *index;
-    size_t nindex;
-    enum file_links links;
-    char *buf;     /* small-file read buffer, or NULL */
-    size_t buflen;
-    /* TASK_OPEN out */
-    file_result res;
-    ssize_t nread;
+    static_req sq;   /* TASK_OPEN: the lookup, in and out */
     /* TASK_SENDFILE in/out */
     int sock, fd;
     off_t off;
@@ -59,6 +53,17 @@ typedef struct conn {
     bool framing_error; /* answered with an error that ends the connection */
     int requests;
     struct sockaddr_storage peer;
+    size_t listen_idx;  /* which listener accepted it: picks the virtual server */
+
+    /* the request's route (worker/serve.c) */
+    const cfg_server *srv;
+    const cfg_location *loc;
+    const cfg_rules *rules;
+    int err_status;     /* serving an error_page for this status; 0 otherwise */
+    int redirects;      /* internal redirects so far (try_files, error_page) */
+    char *scratch;      /* relative path and try_files/sibling names */
+    size_t scratch_len;
+    char *listing;      /* malloc'd autoindex body being sent, or NULL */
 
     void *block;     /* arena block, NULL while idle */
     arena ar;
@@ -91,10 +96,21 @@ typedef struct conn {
     struct conn *live_prev, *live_next;
 } conn;
 
+/* For worker/serve.c, which decides what to answer. */
+resp_fields conn_fields(conn *c);
+/* Answer with a built-in page for status; close_after when the framing is in doubt. */
+void conn_error(conn *c, int status, bool close_after);
+/* The head (c->hbuf/hlen) and body (mem or fd range) are set: send them. */
+void conn_start_send(conn *c);
+/* Hand c->task to the write queue; the connection waits in CS_TASK. */
+void conn_submit(conn *c);
+/* Run the state machine (after a task completes). */
+void conn_drive(conn *c);
+
 /* Bytes of the arena block each busy connection takes under cf's limits. */
 size_t conn_block_size(const cfg *cf);
 /* Take over an accepted socket. Returns NULL (socket closed) on failure. */
-conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer);
+conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer, size_t listen_idx);
 /* Serve whatever the new connection has already sent. */
 void conn_start(conn *c);
 /* Timer expiry for c (which list tells why). */

@@ -1,6 +1,8 @@
 /* worker/worker.c: a worker process: accept, dispatch, timers, signals, shutdown. */
 #include "worker/worker.h"
 
+#include "http/loc.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,7 +26,8 @@ static void worker_tick(worker *w)
     if (s != w->now_sec) {
         w->now_sec = s;
         time_http_date(s, w->date);
-        access_log_flush(&w->alog);
+        for (size_t i = 0; i < w->nalogs; i++)
+            access_log_flush(&w->alogs[i]);
     }
 }
 
@@ -84,7 +87,7 @@ static void on_accept(loop_io *io, uint32_t events)
             }
             return;
         }
-        conn *c = conn_new(w, fd, &peer);
+        conn *c = conn_new(w, fd, &peer, (size_t)(l - w->listeners));
         if (!c)
             continue;
         /* The request usually arrives with the handshake: serve it now rather
@@ -132,8 +135,9 @@ static void on_signal(loop_io *io, uint32_t events)
             }
             break;
         case SIGUSR1:
-            if (access_log_reopen(&w->alog) < 0)
-                log_error("reopening the access log: %s", strerror(errno));
+            for (size_t i = 0; i < w->nalogs; i++)
+                if (access_log_reopen(&w->alogs[i]) < 0)
+                    log_error("reopening access log \"%s\": %s", w->alogs[i].path, strerror(errno));
             break;
         default:
             break;
@@ -186,14 +190,40 @@ static void worker_loop(worker *w)
     }
 }
 
+/* One buffered log per distinct path, shared by the servers that name it. */
+static int worker_open_logs(worker *w, const cfg *c)
+{
+    w->alogs = calloc(c->nservers, sizeof *w->alogs);
+    w->srv_alog = calloc(c->nservers, sizeof *w->srv_alog);
+    if (!w->alogs || !w->srv_alog)
+        return -1;
+    for (size_t i = 0; i < c->nservers; i++) {
+        const char *path = c->servers[i].access_log;
+        if (!path || strcmp(path, "off") == 0)
+            continue;
+        for (size_t j = 0; j < w->nalogs && !w->srv_alog[i]; j++)
+            if (strcmp(w->alogs[j].path, path) == 0)
+                w->srv_alog[i] = &w->alogs[j];
+        if (w->srv_alog[i])
+            continue;
+        access_log *al = &w->alogs[w->nalogs];
+        if (access_log_open(al, path, 128 * 1024) < 0) {
+            log_error("access log \"%s\": %s", path, strerror(errno));
+            access_log_close(al);
+            return -1;
+        }
+        w->srv_alog[i] = al;
+        w->nalogs++;
+    }
+    return 0;
+}
+
 static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nlisten,
-                       const int *rootfds)
+                       const int *dirfds)
 {
     memset(w, 0, sizeof *w);
     w->cfg = c;
-    w->rootfds = rootfds;
-    const cfg_server *s = &c->servers[0];
-    w->index = (const char **)s->index;
+    w->dirfds = dirfds;
     w->block_size = conn_block_size(c);
     timer_list_init(&w->t_header, c->header_timeout_ms);
     timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
@@ -205,11 +235,9 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     /* One slot per connection: a connection has at most one task in flight. */
     if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections) < 0)
         return -1;
-    if (access_log_open(&w->alog, s->access_log, 128 * 1024) < 0) {
-        log_error("access log \"%s\": %s", s->access_log, strerror(errno));
+    if (worker_open_logs(w, c) < 0 || !(w->loc_scratch = loc_scratch_new()))
         return -1;
-    }
-    w->cached_open = file_cached_open_supported(rootfds[0]);
+    w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
     w->has_cachestat = true; /* until the first call says ENOSYS */
     sigset_t set;
     sigemptyset(&set);
@@ -249,7 +277,11 @@ static void worker_destroy(worker *w)
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
              (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
              (unsigned long long)w->stats.send_queue);
-    access_log_close(&w->alog);
+    for (size_t i = 0; i < w->nalogs; i++)
+        access_log_close(&w->alogs[i]);
+    free(w->alogs);
+    free(w->srv_alog);
+    loc_scratch_free(w->loc_scratch);
     arena_pool_destroy(&w->arenas);
     if (w->sigio.fd >= 0)
         close(w->sigio.fd);
@@ -264,10 +296,10 @@ static void worker_destroy(worker *w)
  * reload or stop, the connections waiting in its queue are reset. With one
  * shared queue owned by the master, workers can come and go without a single
  * connection being refused. */
-int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *rootfds)
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds)
 {
     worker *w = malloc(sizeof *w);
-    if (!w || worker_init(w, c, listen_fds, nlisten, rootfds) < 0) {
+    if (!w || worker_init(w, c, listen_fds, nlisten, dirfds) < 0) {
         log_error("worker initialisation failed: %s", strerror(errno));
         return 1;
     }

@@ -38,15 +38,17 @@ typedef struct worker {
     wq q;
     arena_pool arenas;
     size_t block_size;
-    access_log alog;
+    access_log *alogs;        /* one per distinct access log path */
+    size_t nalogs;
+    access_log **srv_alog;    /* per cfg server: its log, or NULL ("off") */
+    void *loc_scratch;        /* for loc_match */
     timer_list t_header, t_keepalive, t_send, t_linger;
     int64_t now_ms;
     time_t now_sec;
     char date[TIME_HTTP_LEN + 1];
     listener *listeners;
     size_t nlisteners;
-    const int *rootfds;       /* one per cfg server, opened by the master */
-    const char **index;       /* server 0's index names, as the file module wants them */
+    const int *dirfds;        /* one per cfg->dirs entry, opened by the master */
     int nconns;
     bool accept_paused;
     int64_t accept_resume_ms;
@@ -61,9 +63,10 @@ typedef struct worker {
     worker_stats stats;
 } worker;
 
-/* Run a worker until it is told to stop. listen_fds and rootfds were opened
- * by the master and stay owned by it. Returns the process exit status. */
-int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *rootfds);
+/* Run a worker until it is told to stop. listen_fds and dirfds (one per
+ * cfg->dirs entry) were opened by the master and stay owned by it. Returns
+ * the process exit status. */
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds);
 
 /* Called by connections: a slot was freed, accepting may resume. */
 void worker_conn_released(worker *w);

@@ -1,12 +1,15 @@
-/* tests/unit/test_mime.c: mime_type extension extraction, case folding and table lookups. */
+/* tests/unit/test_mime.c: built-in table, mime_load/mime_lookup, and conf/mime.types. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http/mime.h"
 
@@ -217,6 +220,294 @@ static void test_lengths(void **state)
     assert_string_equal(mt("/space in name.txt"), "text/plain");
 }
 
+/* ---- the built-in table, seen whole ------------------------------------ */
+
+/* known[] above must stay the whole table: then test_known checks every
+ * row, and the file comparison below covers every built-in mapping. */
+static void test_builtin_complete(void **state)
+{
+    (void)state;
+    const char *ext, *type, *prev = "";
+    size_t n = 0;
+
+    for (; mime_builtin(n, &ext, &type); n++) {
+        assert_true(strcmp(prev, ext) < 0); /* sorted, no duplicates */
+        prev = ext;
+        bool found = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            found |= strcmp(known[i].ext, ext) == 0 && strcmp(known[i].type, type) == 0;
+        if (!found)
+            fail_msg("built-in %s -> %s is not in known[]", ext, type);
+    }
+    assert_int_equal(n, sizeof known / sizeof known[0]);
+}
+
+/* ---- mime_lookup without a table ----------------------------------------- */
+
+#define D "DEFLT" /* a default no table has */
+
+static const char *lk(const mime_table *t, const char *path)
+{
+    return mime_lookup(t, path, strlen(path), D);
+}
+
+static void test_lookup_builtin(void **state)
+{
+    (void)state;
+    assert_string_equal(lk(NULL, "/a.css"), "text/css");
+    assert_string_equal(lk(NULL, "/A.HTML"), "text/html");
+    /* a known type that happens to be MIME_DEFAULT is not "unknown" */
+    assert_string_equal(lk(NULL, "/a.bin"), "application/octet-stream");
+    assert_string_equal(lk(NULL, "/a.nosuchext"), D);
+    assert_string_equal(lk(NULL, "/README"), D);
+    assert_string_equal(lk(NULL, "/a.b/c"), D);
+    assert_string_equal(lk(NULL, "/.bashrc"), D);
+    assert_string_equal(lk(NULL, "/file."), D);
+    assert_string_equal(lk(NULL, ""), D);
+    assert_string_equal(mime_lookup(NULL, "/a.js\0x", 7, D), D);
+    assert_null(mime_lookup(NULL, "/a.zzz", 6, NULL)); /* deflt is returned as is */
+    /* Agrees with mime_type on every row. */
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/d.x/f.%s", known[i].ext);
+        assert_string_equal(lk(NULL, path), mt(path));
+    }
+}
+
+/* ---- conf/mime.types ----------------------------------------------------- */
+
+/* The shipped file, found from this source file's place in the tree. */
+static void conf_path(char *out, size_t cap)
+{
+    const char *slash = strrchr(__FILE__, '/');
+    int dir = slash ? (int)(slash - __FILE__) : 0;
+
+    snprintf(out, cap, "%.*s%s../../conf/mime.types", dir, __FILE__, slash ? "/" : "");
+}
+
+static mime_table *load_conf(void)
+{
+    char path[4096], err[256] = "unchanged";
+    mime_table *t;
+
+    conf_path(path, sizeof path);
+    t = mime_load(path, err, sizeof err);
+    if (!t)
+        fail_msg("%s", err);
+    assert_string_equal(err, "");
+    return t;
+}
+
+static void test_conf_agrees_with_builtin(void **state)
+{
+    (void)state;
+    mime_table *t = load_conf();
+    const char *ext, *type;
+    int failures = 0;
+
+    for (size_t i = 0; mime_builtin(i, &ext, &type); i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/dir/file.%s", ext);
+        const char *got = lk(t, path);
+        if (strcmp(got, type) != 0) {
+            printf("conf %s: got %s, built-in %s\n", ext, got, type);
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+    mime_free(t);
+}
+
+static void test_conf_web_types(void **state)
+{
+    (void)state;
+    mime_table *t = load_conf();
+    static const char *const exts[] = {
+        "html", "htm", "shtml", "css", "js", "mjs", "json", "map", "xml", "txt", "csv", "md",
+        "svg", "svgz", "png", "jpg", "jpeg", "gif", "webp", "avif", "ico", "bmp", "tif", "tiff",
+        "woff", "woff2", "ttf", "otf", "eot", "wasm", "pdf", "zip", "gz", "tgz", "bz2", "xz",
+        "zst", "7z", "rar", "tar", "mp3", "ogg", "oga", "opus", "wav", "flac", "m4a", "mp4",
+        "m4v", "webm", "ogv", "mov", "avi", "mkv", "swf", "webmanifest", "atom", "rss", "ics",
+        "epub", "apk", "deb", "rpm", "iso", "exe", "dmg", "jar", "doc", "docx", "xls", "xlsx",
+        "ppt", "pptx", "odt", "ods", "odp", "rtf", "vtt", "srt",
+    };
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/f.%s", exts[i]);
+        if (strcmp(lk(t, path), D) == 0)
+            fail_msg("conf/mime.types lacks %s", exts[i]);
+        assert_null(strchr(lk(t, path), ';')); /* no charset or other parameter */
+    }
+    /* The ones the built-in table does not have. */
+    assert_string_equal(lk(t, "/app.js.map"), "application/json");
+    assert_string_equal(lk(t, "/a.TGZ"), "application/gzip");
+    assert_string_equal(lk(t, "/cal.ics"), "text/calendar");
+    assert_string_equal(lk(t, "/sub.vtt"), "text/vtt");
+    assert_string_equal(lk(t, "/sub.srt"), "text/plain");
+    /* Consistent with the built-in on its own choices. */
+    assert_string_equal(lk(t, "/a.js"), "application/javascript");
+    assert_string_equal(lk(t, "/a.html"), "text/html");
+    assert_string_equal(lk(t, "/a.nosuchext"), D);
+    mime_free(t);
+}
+
+/* ---- mime_load on small files ------------------------------------------- */
+
+static char tmp_path[64];
+
+/* Write text (n bytes) to a fresh temp file; its path is tmp_path. */
+static void write_tmp(const char *text, size_t n)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(tmp_path, sizeof tmp_path, "%s/mime.XXXXXX", dir && strlen(dir) < 40 ? dir : "/tmp");
+    int fd = mkstemp(tmp_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, n), (ssize_t)n);
+    close(fd);
+}
+
+static mime_table *load_text(const char *text)
+{
+    char err[256];
+    write_tmp(text, strlen(text));
+    mime_table *t = mime_load(tmp_path, err, sizeof err);
+    if (!t)
+        fail_msg("%s", err);
+    unlink(tmp_path);
+    return t;
+}
+
+/* Load text expecting failure; err must be "<tmp_path>" + suffix. */
+static void expect_load_error(const char *text, size_t n, const char *suffix)
+{
+    char err[256], want[256];
+    write_tmp(text, n);
+    assert_null(mime_load(tmp_path, err, sizeof err));
+    snprintf(want, sizeof want, "%s%s", tmp_path, suffix);
+    assert_string_equal(err, want);
+    unlink(tmp_path);
+}
+
+static void test_load_format(void **state)
+{
+    (void)state;
+    mime_table *t = load_text("# a comment\n"
+                              "\n"
+                              "   # an indented comment\n"
+                              "text/x-Foo\tFoO  bar\t\tBAZ\n"
+                              "application/x-none\n"                     /* no extensions */
+                              "text/plain txt # text/html html\n"        /* trailing comment */
+                              "image/x-crlf crlf\r\n"                    /* CRLF */
+                              "  \t \n"                                  /* only blanks */
+                              "application/x-long abcdefghijklmnopqrstuvwxyz\n"
+                              "text/x-last last");                       /* no final newline */
+    assert_string_equal(lk(t, "/a.foo"), "text/x-Foo"); /* type kept as written */
+    assert_string_equal(lk(t, "/a.FOO"), "text/x-Foo");
+    assert_string_equal(lk(t, "/a.fOo"), "text/x-Foo");
+    assert_string_equal(lk(t, "/a.bar"), "text/x-Foo");
+    assert_string_equal(lk(t, "/a.baz"), "text/x-Foo");
+    assert_string_equal(lk(t, "/a.txt"), "text/plain");
+    assert_string_equal(lk(t, "/a.html"), D); /* commented out */
+    assert_string_equal(lk(t, "/a.none"), D);
+    assert_string_equal(lk(t, "/a.crlf"), "image/x-crlf");
+    assert_string_equal(lk(t, "/a.last"), "text/x-last");
+    /* no 16-byte cap with a table */
+    assert_string_equal(lk(t, "/a.ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "application/x-long");
+    /* a loaded table replaces the built-in one, it does not extend it */
+    assert_string_equal(lk(t, "/a.css"), D);
+    /* prefixes and extensions of known extensions are unknown */
+    assert_string_equal(lk(t, "/a.fo"), D);
+    assert_string_equal(lk(t, "/a.fooo"), D);
+    assert_string_equal(lk(t, "/a.ba"), D);
+    assert_string_equal(mime_lookup(t, "/a.foo\0", 7, D), D);
+    assert_string_equal(mime_lookup(t, "/a.txtXYZ", 6, D), "text/plain");
+    /* extension rules as mime_type has them */
+    assert_string_equal(lk(t, "/README"), D);
+    assert_string_equal(lk(t, "/a.b/c"), D);
+    assert_string_equal(lk(t, "/a.txt/c"), D);
+    assert_string_equal(lk(t, "/.txt"), D);
+    assert_string_equal(lk(t, "/.x.txt"), "text/plain");
+    assert_string_equal(lk(t, "/a.foo.txt"), "text/plain");
+    assert_string_equal(lk(t, "/file."), D);
+    assert_string_equal(lk(t, "/"), D);
+    assert_string_equal(lk(t, ""), D);
+    assert_string_equal(lk(t, "txt.foo"), "text/x-Foo");
+    mime_free(t);
+}
+
+static void test_load_later_wins(void **state)
+{
+    (void)state;
+    mime_table *t = load_text("text/one   a b c\n"
+                              "text/two   B\n"
+                              "text/three c C\n"
+                              "text/four  d d\n"
+                              "text/five  D e\n");
+    assert_string_equal(lk(t, "/x.a"), "text/one");
+    assert_string_equal(lk(t, "/x.b"), "text/two");
+    assert_string_equal(lk(t, "/x.c"), "text/three");
+    assert_string_equal(lk(t, "/x.d"), "text/five");
+    assert_string_equal(lk(t, "/x.E"), "text/five");
+    mime_free(t);
+
+    t = load_text("");
+    assert_string_equal(lk(t, "/x.a"), D);
+    mime_free(t);
+    t = load_text("# nothing but comments\n\n");
+    assert_string_equal(lk(t, "/x.a"), D);
+    mime_free(t);
+}
+
+static void test_load_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "text", "text/", "/html", "text//html", "text/html/x", "te(xt/html",
+        "text/html;charset=utf-8", "text/h\"tml", "t\x80/x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128], suffix[128];
+        snprintf(text, sizeof text, "# ok\ntext/plain txt\n\n%s ext\ntext/css css\n", bad[i]);
+        snprintf(suffix, sizeof suffix, ":4: bad media type \"%s\"", bad[i]);
+        expect_load_error(text, strlen(text), suffix);
+    }
+    /* Odd but valid tokens. */
+    mime_table *t = load_text("application/vnd.a+b-c_d.e!#$%&'*^`|~ x\n");
+    assert_string_equal(lk(t, "/a.x"), "application/vnd.a+b-c_d.e!#$%&'*^`|~");
+    mime_free(t);
+
+    /* 4096 bytes is the longest line; 4097 is an error on its own line. */
+    static char big[MIME_LINE_MAX + 64];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "text/plain txt\ntext/x-big ", 26);
+    memcpy(big + 15 + MIME_LINE_MAX - 3, "big\n", 4);
+    big[15 + MIME_LINE_MAX + 1] = '\0';
+    t = load_text(big);
+    assert_string_equal(lk(t, "/a.big"), "text/x-big");
+    mime_free(t);
+    memcpy(big + 15 + MIME_LINE_MAX - 3, " big\n", 5);
+    expect_load_error(big, 15 + MIME_LINE_MAX + 2, ":2: line longer than 4096 bytes");
+
+    expect_load_error("text/plain txt\ntext/x a\0b\n", 26, ":2: NUL byte in line");
+}
+
+static void test_load_open_errors(void **state)
+{
+    (void)state;
+    char err[256], small[12];
+
+    assert_null(mime_load("/nonexistent/mime.types", err, sizeof err));
+    assert_string_equal(err, "/nonexistent/mime.types: No such file or directory");
+    errno = 0;
+    assert_null(mime_load("/", err, sizeof err)); /* reading a directory fails */
+    assert_string_equal(err, "/: Is a directory");
+    /* err is cut to errlen, and may be absent */
+    assert_null(mime_load("/nonexistent/mime.types", small, sizeof small));
+    assert_string_equal(small, "/nonexisten");
+    assert_null(mime_load("/nonexistent/mime.types", NULL, 0));
+    mime_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +515,14 @@ int main(void)
         cmocka_unit_test(test_case_insensitive),
         cmocka_unit_test(test_extension_rules),
         cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_builtin_complete),
+        cmocka_unit_test(test_lookup_builtin),
+        cmocka_unit_test(test_conf_agrees_with_builtin),
+        cmocka_unit_test(test_conf_web_types),
+        cmocka_unit_test(test_load_format),
+        cmocka_unit_test(test_load_later_wins),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

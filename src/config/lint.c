@@ -1,0 +1,71 @@
+/* config/lint.c: -t warnings about settings that are legal but dangerous. */
+#include "config/dump.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int emit(void (*warn)(void *, const char *), void *ctx, const char *where, const char *msg,
+                const char *arg)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "%s%s%s \"%s\"", where ? where : "", where ? ": " : "", msg, arg);
+    warn(ctx, line);
+    return 1;
+}
+
+/* nginx's classic: location /img { alias /srv/images/; } serves /img../x
+ * from /srv/x. ephttpd resolves beneath the alias and refuses that, but the
+ * configuration still says something its author did not mean. */
+static int lint_alias(const cfg_location *l, void (*warn)(void *, const char *), void *ctx)
+{
+    if (!(l->r.set & R_ALIAS) || l->kind == LOC_EXACT)
+        return 0;
+    size_t pl = strlen(l->pattern), al = strlen(l->r.alias);
+    if (pl && l->pattern[pl - 1] != '/' && al && l->r.alias[al - 1] == '/')
+        return emit(warn, ctx, l->where,
+                    "prefix location without a trailing '/' has an alias with one (\"/img../x\" "
+                    "would reach beside it in nginx); end both with '/' or neither:", l->pattern);
+    return 0;
+}
+
+/* Where directory number dir is configured: the first server or location
+ * that sets it as root or alias; the file when none does (command line). */
+static const char *dir_where(const cfg *c, int dir)
+{
+    for (size_t i = 0; i < c->nservers; i++) {
+        const cfg_server *s = &c->servers[i];
+        if (s->r.dir == dir && (s->r.set & R_ROOT) && s->where)
+            return s->where;
+        for (size_t j = 0; j < s->nlocs; j++)
+            if (s->locs[j].r.dir == dir && (s->locs[j].r.set & (R_ROOT | R_ALIAS)) && s->locs[j].where)
+                return s->locs[j].where;
+    }
+    return c->source;
+}
+
+int cfg_lint(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx)
+{
+    int n = 0;
+    for (size_t i = 0; i < c->nservers; i++) {
+        const cfg_server *s = &c->servers[i];
+        if (s->r.autoindex && s->r.root)
+            n += emit(warn, ctx, s->where, "autoindex lists the whole document root", s->r.root);
+        for (size_t j = 0; j < s->nlocs; j++) {
+            const cfg_location *l = &s->locs[j];
+            n += lint_alias(l, warn, ctx);
+            bool prefix = l->kind == LOC_PREFIX || l->kind == LOC_PREFIX_NOREGEX;
+            if (l->r.autoindex && (l->r.set & R_AUTOINDEX) && prefix && strcmp(l->pattern, "/") == 0 &&
+                !(l->r.set & R_ALIAS))
+                n += emit(warn, ctx, l->where, "autoindex lists the whole document root", l->r.root);
+        }
+    }
+    for (size_t i = 0; i < c->ndirs; i++) {
+        struct stat st;
+        if (stat(c->dirs[i], &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+            n += emit(warn, ctx, dir_where(c, (int)i), "anyone may write to the document root",
+                      c->dirs[i]);
+    }
+    return n;
+}

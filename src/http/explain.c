@@ -1,0 +1,116 @@
+/* http/explain.c: --explain HOST URI: route a made-up request through the configuration and say what happens. */
+#include "http/explain.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/loc.h"
+#include "http/static.h"
+#include "http/uri.h"
+#include "util/str.h"
+
+static const char *const kind_mod[] = { "= ", "", "^~ ", "~ ", "~* " };
+
+static void rules_summary(const cfg_rules *r, FILE *out)
+{
+    fprintf(out, "  rules:     %s%s%s", r->alias ? "alias " : "root ", r->alias ? r->alias : r->root ? r->root : "(none)",
+            r->autoindex ? ", autoindex" : "");
+    if (r->nindex) {
+        fputs(", index", out);
+        for (size_t i = 0; i < r->nindex; i++)
+            fprintf(out, " %s", r->index[i]);
+    }
+    if (r->ntry_files) {
+        fputs(", try_files", out);
+        for (size_t i = 0; i < r->ntry_files; i++)
+            fprintf(out, " %s", r->try_files[i]);
+    }
+    if (r->nacl)
+        fprintf(out, ", %zu access rule(s)", r->nacl);
+    if (r->nerror_pages)
+        fprintf(out, ", %zu error page(s)", r->nerror_pages);
+    if (r->expires != CFG_EXPIRES_OFF)
+        fprintf(out, ", expires %llds", (long long)r->expires);
+    fprintf(out, "%s\n", r->etag ? "" : ", no etag");
+}
+
+static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, const char *path, FILE *out)
+{
+    if (r->return_status) {
+        fprintf(out, "  outcome:   return %d%s%s\n", r->return_status, r->return_text ? " " : "",
+                r->return_text ? r->return_text : "");
+        return;
+    }
+    const char *dir = c->dirs[r->dir];
+    const char *rel = path;
+    if (r->alias)
+        rel = path + strlen(l->pattern);
+    char relbuf[8192], scratch[16384];
+    snprintf(relbuf, sizeof relbuf, "%s%s", rel[0] == '/' ? "" : "/", rel);
+    int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        fprintf(out, "  outcome:   500 (cannot open %s)\n", dir);
+        return;
+    }
+    static_req q = { .dirfd = dirfd, .links = r->links, .path = relbuf, .uri = path,
+                     .index = (const char *const *)r->index, .nindex = r->nindex,
+                     .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
+                     .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
+                     .scratch = scratch, .scratch_len = sizeof scratch };
+    static_lookup(&q, 0);
+    close(dirfd);
+    if (q.status == 200 && q.listing)
+        fprintf(out, "  outcome:   200, a directory listing of %s%s\n", dir, relbuf);
+    else if (q.status == 200)
+        fprintf(out, "  outcome:   200, the file %s%s%s\n", dir, q.name == q.path ? relbuf : q.name,
+                q.name == q.path || q.name[0] == '/' ? "" : " (index)");
+    else if (q.status == STATIC_FALLBACK)
+        fprintf(out, "  outcome:   no try_files candidate exists: fallback %s\n", r->try_files[r->ntry_files - 1]);
+    else
+        fprintf(out, "  outcome:   %d%s\n", q.status, q.status == 301 ? " (a directory: redirect to add '/')" : "");
+    if (q.res.fd >= 0)
+        close(q.res.fd);
+    free(q.out.data);
+}
+
+int explain(const cfg *c, const char *host, const char *uri, FILE *out)
+{
+    ep_str h, raw, query;
+    size_t max = c->max_uri_len + 1, len;
+    char *path = malloc(max);
+    if (!path || uri_split(ep_str_make(uri, strlen(uri)), &h, &raw, &query) != 0 ||
+        uri_decode_path(raw.p, raw.len, path, max, &len) != 0) {
+        fprintf(out, "ephttpd: \"%s\" is not a valid request target (the request gets 400)\n", uri);
+        free(path);
+        return 1;
+    }
+    const cfg_listen *lis = &c->listens[0];
+    size_t si = loc_server(c, 0, host, strlen(host));
+    const cfg_server *s = &c->servers[si];
+    fprintf(out, "request:     GET %s, Host: %s\n", uri, host);
+    fprintf(out, "  listener:  %s:%u (its default server: #%zu%s%s)\n", lis->addr, lis->port,
+            lis->default_server + 1, c->servers[lis->default_server].nnames ? " " : "",
+            c->servers[lis->default_server].nnames ? c->servers[lis->default_server].names[0] : "");
+    fprintf(out, "  server:    #%zu %s%s%s\n", si + 1, s->nnames ? s->names[0] : "(no name)",
+            s->where ? " at " : "", s->where ? s->where : "");
+    fprintf(out, "  path:      %s\n", path);
+    void *scratch = loc_scratch_new();
+    const cfg_location *l = scratch ? loc_match(s, path, len, scratch) : NULL;
+    loc_scratch_free(scratch);
+    if (l)
+        fprintf(out, "  location:  \"%s%s\" at %s\n", kind_mod[l->kind], l->pattern, l->where ? l->where : "?");
+    else
+        fputs("  location:  none matches; the server's own rules apply\n", out);
+    const cfg_rules *r = l ? &l->r : &s->r;
+    rules_summary(r, out);
+    if (r->nacl)
+        fputs("  access:    depends on the client address (allow/deny rules above)\n", out);
+    if (r->dir < 0 && !r->return_status)
+        fputs("  outcome:   404 (no root)\n", out);
+    else
+        outcome(c, l, r, path, out);
+    free(path);
+    return 0;
+}

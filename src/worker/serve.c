@@ -1,0 +1,399 @@
+/* worker/serve.c: what a request gets: virtual server, location, its rules, then a file, a listing, a redirect or an error page. */
+#include "worker/serve.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/cond.h"
+#include "http/loc.h"
+#include "http/mime.h"
+#include "log/log.h"
+#include "worker/conn.h"
+
+#define MAX_REDIRECTS 10
+
+static void serve_route(conn *c);
+
+static unsigned method_bit(ep_str m)
+{
+    static const char *const names[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH" };
+    for (size_t i = 0; i < EP_ARRAY_LEN(names); i++)
+        if (ep_str_eq(m, names[i]))
+            return 1u << i;
+    return 0;
+}
+
+/* "GET, HEAD" for the Allow header; GET always brings HEAD along. */
+static const char *allow_list(unsigned m, char *buf, size_t len)
+{
+    static const char *const names[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH" };
+    if (m & M_GET)
+        m |= M_HEAD;
+    buf[0] = '\0';
+    for (size_t i = 0; i < EP_ARRAY_LEN(names); i++)
+        if (m & (1u << i))
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", names[i]);
+    return buf;
+}
+
+static bool acl_allows(const cfg_rules *r, const struct sockaddr_storage *peer)
+{
+    for (size_t i = 0; i < r->nacl; i++)
+        if (cidr_match(&r->acl[i].net, (const struct sockaddr *)peer))
+            return r->acl[i].allow;
+    return true;
+}
+
+static resp_fields serve_fields(conn *c)
+{
+    resp_fields f = conn_fields(c);
+    if (c->rules) {
+        f.extra = c->rules->headers;
+        f.nextra = c->rules->nheaders;
+    }
+    return f;
+}
+
+/* Write the head, or a 500 when the configured headers do not fit. */
+static bool serve_head(conn *c, int status, resp_fields *f)
+{
+    c->status = status;
+    c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, f);
+    if (c->hlen)
+        return true;
+    log_error("response head for \"%s\" does not fit in %d bytes", c->path, HBUF_SIZE);
+    conn_error(c, 500, false);
+    return false;
+}
+
+/* An error status, through the location's error_page when it has one. */
+static void serve_error(conn *c, int status)
+{
+    const cfg_rules *r = c->rules;
+    if (c->err_status || !r || (!ep_str_eq(c->req->method, "GET") && !c->head_only)) {
+        conn_error(c, c->err_status ? c->err_status : status, false);
+        return;
+    }
+    for (size_t i = 0; i < r->nerror_pages; i++) {
+        const cfg_error_page *e = &r->error_pages[i];
+        size_t n = strlen(e->uri);
+        if (e->status != status || n > c->w->cfg->max_uri_len)
+            continue;
+        c->err_status = status;
+        memcpy(c->path, e->uri, n + 1);
+        c->path_len = n;
+        serve_route(c);
+        return;
+    }
+    conn_error(c, status, false);
+}
+
+/* $scheme, $host, $request_uri, $uri and $args in a return text. */
+static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
+{
+    static const char *const vars[] = { "$request_uri", "$scheme", "$host", "$uri", "$args" };
+    size_t n = 0;
+    for (const char *p = tpl; *p;) {
+        ep_str v = { 0 };
+        size_t k = 0;
+        while (k < EP_ARRAY_LEN(vars) && strncmp(p, vars[k], strlen(vars[k])) != 0)
+            k++;
+        if (k == EP_ARRAY_LEN(vars)) {
+            v = ep_str_make(p, 1);
+        } else if (k == 0) {
+            v = c->req->target;
+        } else if (k == 1) {
+            v = EP_STR_LIT("http");
+        } else if (k == 2) {
+            v = c->info.host;
+            const char *colon = v.len && v.p[0] != '[' ? memchr(v.p, ':', v.len) : NULL;
+            if (colon)
+                v.len = (size_t)(colon - v.p);
+        } else if (k == 3) {
+            v = ep_str_make(c->path, c->path_len);
+        } else {
+            v = c->query;
+        }
+        p += k == EP_ARRAY_LEN(vars) ? 1 : strlen(vars[k]);
+        if (n + v.len >= cap)
+            return 0;
+        memcpy(out + n, v.p, v.len);
+        n += v.len;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static void serve_return(conn *c)
+{
+    const cfg_rules *r = c->rules;
+    int status = r->return_status;
+    resp_fields f = serve_fields(c);
+    size_t n = r->return_text ? expand_vars(c, r->return_text, c->scratch, c->scratch_len) : 0;
+    if (r->return_text && n == 0 && r->return_text[0]) {
+        conn_error(c, 500, false);
+        return;
+    }
+    const char *body = c->scratch;
+    size_t blen = n;
+    if (status >= 300 && status < 400) {
+        f.location = ep_str_make(c->scratch, n);
+        body = resp_error_body(status, &blen);
+        f.content_type = "text/html";
+    } else if (r->return_text) {
+        f.content_type = "text/plain";
+    } else if (status >= 400) {
+        body = resp_error_body(status, &blen);
+        f.content_type = "text/html";
+    }
+    f.content_length = status == 204 || status == 304 ? -1 : (int64_t)blen;
+    if (!serve_head(c, status, &f))
+        return;
+    c->mem = c->head_only || f.content_length < 0 ? NULL : body;
+    c->mem_len = c->mem ? blen : 0;
+    conn_start_send(c);
+}
+
+/* Validators first (RFC 9110 13.2.2), then Range: 200, 206, 304, 412 or 416. */
+static int serve_file_status(conn *c, const struct stat *st, cond_range *r)
+{
+    char etag[COND_ETAG_MAX];
+    ep_str tag = ep_str_make(etag, cond_etag(etag, st->st_mtime, st->st_size));
+    if (!c->rules->etag)
+        tag = (ep_str){ 0 };
+    int pre = cond_check(&c->info, tag, st->st_mtime);
+    if (pre)
+        return pre;
+    /* Range is defined for GET only; HEAD gets the plain 200 head. */
+    if (!c->info.range.p || c->head_only || !cond_if_range_ok(&c->info, tag, st->st_mtime))
+        return 200;
+    int n = cond_parse_range(c->info.range, st->st_size, r, 1);
+    if (n == COND_RANGE_UNSATISFIABLE)
+        return 416;
+    return n == 1 ? 206 : 200;
+}
+
+static void serve_listing(conn *c, static_req *q)
+{
+    resp_fields f = serve_fields(c);
+    f.content_type = c->rules->autoindex_json ? "application/json" : "text/html; charset=utf-8";
+    f.content_length = (int64_t)q->out.len;
+    c->listing = q->out.data;
+    q->out = (ai_buf){ 0 };
+    if (!serve_head(c, c->err_status ? c->err_status : 200, &f))
+        return;
+    c->mem = c->head_only ? NULL : c->listing;
+    c->mem_len = c->head_only ? 0 : (size_t)f.content_length;
+    conn_start_send(c);
+}
+
+static void serve_file(conn *c, static_req *q)
+{
+    const cfg_rules *rl = c->rules;
+    c->fd = q->res.fd;
+    int64_t size = q->res.st.st_size;
+    cond_range r = { 0, size - 1 };
+    int status = c->err_status ? c->err_status : serve_file_status(c, &q->res.st, &r);
+    if (status == 412 || status == 416) {
+        c->range_size = size; /* for the 416's Content-Range */
+        conn_error(c, status, false);
+        return;
+    }
+    char crange[COND_CONTENT_RANGE_MAX];
+    resp_fields f = serve_fields(c);
+    f.last_modified = q->res.st.st_mtime;
+    f.etag_size = rl->etag ? size : -1;
+    f.vary_encoding = rl->nenc > 0;
+    f.content_encoding = q->enc_used ? static_encoding_name(q->enc_used) : NULL;
+    if (rl->expires != CFG_EXPIRES_OFF && status < 300) {
+        f.max_age = rl->expires;
+        f.now = c->w->now_sec;
+    }
+    if (status != 304) {
+        const cfg *cf = c->w->cfg;
+        f.content_type = mime_lookup(cf->mime, q->name, strlen(q->name), cf->default_type);
+        f.content_length = r.last - r.first + 1;
+        f.accept_ranges = !c->err_status;
+        if (status == 206)
+            f.content_range = ep_str_make(crange, cond_content_range(crange, &r, size));
+    }
+    if (!serve_head(c, status, &f))
+        return;
+    c->mem = NULL;
+    c->mem_len = 0;
+    c->foff = c->fend = 0;
+    if (!c->head_only && status != 304 && size > 0) {
+        ssize_t nread = q->nread;
+        if (nread < 0 && (size_t)size <= c->w->cfg->small_file_max && !rl->offload_always) {
+            nread = file_read_nowait(c->fd, c->body, (size_t)size, 0);
+            c->w->stats.read_loop += nread == size;
+        }
+        if (nread == size) {
+            c->mem = c->body + r.first;
+            c->mem_len = (size_t)(r.last - r.first + 1);
+        } else { /* cold or large: sendfile, from the loop or a task */
+            c->foff = r.first;
+            c->fend = r.last + 1;
+        }
+    }
+    if (c->fend == 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    conn_start_send(c);
+}
+
+/* try_files ran out: "=CODE", or an internal redirect to a URI. */
+static void serve_fallback(conn *c)
+{
+    const cfg_rules *r = c->rules;
+    const char *fb = r->try_files[r->ntry_files - 1];
+    if (fb[0] == '=') {
+        serve_error(c, atoi(fb + 1));
+        return;
+    }
+    size_t n = strlen(fb);
+    if (++c->redirects > MAX_REDIRECTS || n > c->w->cfg->max_uri_len) {
+        log_error("try_files fallback \"%s\" for \"%s\": too many internal redirects", fb, c->path);
+        conn_error(c, 500, false);
+        return;
+    }
+    memcpy(c->path, fb, n + 1);
+    c->path_len = n;
+    serve_route(c);
+}
+
+void serve_lookup_done(conn *c)
+{
+    static_req *q = &c->task.sq;
+    if (q->status == STATIC_FALLBACK) {
+        serve_fallback(c);
+    } else if (q->status != 200) {
+        if (q->status == 500)
+            log_error("open \"%s\": %s", c->path, strerror(q->err));
+        if (q->status == 301 && !c->err_status)
+            conn_error(c, 301, false);
+        else
+            serve_error(c, q->status == 301 ? 404 : q->status);
+    } else if (q->listing) {
+        serve_listing(c, q);
+    } else {
+        serve_file(c, q);
+    }
+    free(q->out.data);
+    q->out = (ai_buf){ 0 };
+}
+
+void serve_task_work(conn_task *k)
+{
+    static_lookup(&k->sq, 0);
+}
+
+void serve_task_abandon(conn_task *k)
+{
+    if (k->sq.res.fd >= 0)
+        close(k->sq.res.fd);
+    k->sq.res.fd = -1;
+    free(k->sq.out.data);
+    k->sq.out = (ai_buf){ 0 };
+}
+
+/* The file-system part: on the loop when the page cache can answer, else queued. */
+static void serve_lookup(conn *c)
+{
+    worker *w = c->w;
+    const cfg_rules *r = c->rules;
+    static_req *q = &c->task.sq;
+    const char *rel = c->path;
+    if (r->alias) { /* the location's prefix is replaced by the alias directory */
+        size_t pl = strlen(c->loc->pattern);
+        rel = c->path + (pl <= c->path_len ? pl : c->path_len);
+        size_t rl = strlen(rel);
+        if (rl + 2 > c->scratch_len / 3) {
+            serve_error(c, 404);
+            return;
+        }
+        char *dst = c->scratch + 2 * (c->scratch_len / 3);
+        dst[0] = '/';
+        memcpy(dst + (rel[0] != '/'), rel, rl + 1);
+        rel = dst;
+    }
+    *q = (static_req){ .dirfd = w->dirfds[r->dir], .links = r->links, .path = rel, .uri = c->path,
+                       .index = (const char *const *)r->index, .nindex = r->nindex,
+                       .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
+                       .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
+                       .scratch = c->scratch, .scratch_len = 2 * (c->scratch_len / 3) };
+    if (r->nenc && !c->err_status)
+        q->nenc = static_negotiate(r->enc, r->nenc, c->info.accept_encoding.p, c->info.accept_encoding.len,
+                                   q->enc);
+    if (w->cached_open && !r->offload_always) {
+        if (static_lookup(q, FILE_CACHED_ONLY) != FILE_WOULDBLOCK) {
+            w->stats.open_loop++;
+            serve_lookup_done(c);
+            return;
+        }
+    }
+    w->stats.open_queue++;
+    q->buf = c->head_only ? NULL : c->body;
+    q->buflen = w->cfg->small_file_max;
+    c->task.kind = TASK_OPEN;
+    conn_submit(c);
+}
+
+static void serve_route(conn *c)
+{
+    c->loc = loc_match(c->srv, c->path, c->path_len, c->w->loc_scratch);
+    c->rules = c->loc ? &c->loc->r : &c->srv->r;
+    const cfg_rules *r = c->rules;
+    if (r->nacl && !acl_allows(r, &c->peer)) {
+        serve_error(c, 403);
+        return;
+    }
+    unsigned m = method_bit(c->req->method);
+    unsigned allowed = r->methods | (r->methods & M_GET ? M_HEAD : 0);
+    if (!c->err_status && !(m & allowed)) {
+        char allow[64];
+        resp_fields f = serve_fields(c);
+        size_t blen;
+        const char *body = resp_error_body(405, &blen);
+        f.allow = allow_list(r->methods, allow, sizeof allow);
+        f.content_type = "text/html";
+        f.content_length = (int64_t)blen;
+        if (serve_head(c, 405, &f)) {
+            c->mem = c->head_only ? NULL : body;
+            c->mem_len = c->head_only ? 0 : blen;
+            conn_start_send(c);
+        }
+        return;
+    }
+    if (m == M_OPTIONS && !c->err_status && !r->return_status) {
+        char allow[64];
+        resp_fields f = serve_fields(c);
+        f.allow = allow_list(r->methods, allow, sizeof allow);
+        f.content_length = 0;
+        if (serve_head(c, 204, &f))
+            conn_start_send(c);
+        return;
+    }
+    if (r->return_status && !c->err_status) {
+        serve_return(c);
+        return;
+    }
+    if (r->dir < 0) { /* an error page in a location without files */
+        conn_error(c, c->err_status ? c->err_status : 404, false);
+        return;
+    }
+    serve_lookup(c);
+}
+
+void serve_request(conn *c)
+{
+    const cfg *cf = c->w->cfg;
+    c->err_status = 0;
+    c->redirects = 0;
+    c->srv = &cf->servers[loc_server(cf, c->listen_idx, c->info.host.p, c->info.host.len)];
+    serve_route(c);
+}

@@ -1,0 +1,318 @@
+"""Configuration files against the running server: virtual hosts, locations
+and every per-location rule, plus -t, -T and --explain."""
+import gzip
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from harness import Fixture, Server, request
+
+
+class ConfServer(Server):
+    """A server started with -c FILE; template(port, fixture_root) gives the text."""
+
+    def __init__(self, template, suffix=".conf", **kw):
+        super().__init__(root=None, **kw)
+        self.template = template
+        self.suffix = suffix
+        self.conf_path = None
+
+    def _command(self, port):
+        self.conf_path = os.path.join(self.workdir, "ephttpd" + self.suffix)
+        with open(self.conf_path, "w") as f:
+            f.write(self.template(port))
+        return [harness.binary(), "-c", self.conf_path] + self.args
+
+
+def run_cli(*args, timeout=10):
+    p = subprocess.run([harness.binary()] + [str(a) for a in args], capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+class ConfigBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        root = cls.fx.root
+        cls.www = os.path.join(root, "www")
+        cls.other = os.path.join(root, "other")
+        cls.assets = os.path.join(root, "assets")
+        cls.spa = os.path.join(root, "spa")
+        for d in (cls.www, cls.other, cls.assets, cls.spa, os.path.join(cls.www, "list"),
+                  os.path.join(cls.www, "list", "sub"), os.path.join(cls.www, "errors"),
+                  os.path.join(cls.www, "private")):
+            os.makedirs(d, exist_ok=True)
+        files = {
+            "www/index.html": b"main index\n",
+            "www/home.htm": b"home.htm index\n",
+            "www/style.css": b"body{}\n",
+            "www/img.png": b"\x89PNG fake\n",
+            "www/list/b.txt": b"bbb",
+            "www/list/a & <b>.txt": b"aaaa",
+            "www/list/.hidden": b"secret",
+            "www/errors/404.html": b"custom not found\n",
+            "www/private/x.txt": b"private\n",
+            "www/app.js": b"console.log('plain');\n" * 20,
+            "other/index.html": b"other site\n",
+            "assets/logo.txt": b"logo via alias\n",
+            "spa/index.html": b"spa shell\n",
+            "spa/real.js": b"real file\n",
+        }
+        for rel, data in files.items():
+            with open(os.path.join(root, rel), "wb") as f:
+                f.write(data)
+        with open(os.path.join(cls.www, "app.js.gz"), "wb") as f:
+            f.write(gzip.compress(files["www/app.js"]))
+        os.symlink("/etc/hostname", os.path.join(cls.www, "outside-link"))
+        cls.server = ConfServer(cls.conf_text).start()
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.fx.cleanup()
+
+    @classmethod
+    def conf_text(cls, port):
+        return f"""
+workers = 2;
+error_log = "-";
+listen = ( {{ address = "127.0.0.1"; port = {port}; default_server = "main.test"; }} );
+servers = (
+  {{
+    names = [ "other.test", "*.other.test" ];
+    root = "{cls.other}";
+    access_log = "off";
+  }},
+  {{
+    names = [ "main.test" ];
+    root = "{cls.www}";
+    index = [ "index.html" ];
+    access_log = "off";
+    error_page = ( {{ codes = [ 404 ]; uri = "/errors/404.html"; }} );
+    locations = (
+      {{ match = "= /healthz"; return = {{ status = 200; body = "ok\\n"; }}; }},
+      {{ match = "/old/"; return = {{ status = 301; url = "$scheme://$host/new$request_uri"; }}; }},
+      {{ match = "/list/"; autoindex = true; }},
+      {{ match = "/json/"; alias = "{cls.www}/list/"; autoindex = true; autoindex_format = "json"; }},
+      {{ match = "/static/"; alias = "{cls.assets}/"; expires = "1h"; etag = false;
+         add_header = {{ X-Static = "yes"; }}; }},
+      {{ match = "/private/"; access = [ "deny 127.0.0.1", "allow all" ]; }},
+      {{ match = "/ro/"; methods = [ "GET" ]; alias = "{cls.www}/"; }},
+      {{ match = "/home/"; alias = "{cls.www}/"; index = [ "nothere.html", "home.htm" ]; }},
+      {{ match = "~ \\\\.js$"; precompressed = [ "gzip" ]; }},
+      {{ match = "^~ /app/"; alias = "{cls.spa}/"; try_files = [ "$uri", "/app/index.html" ]; }},
+      {{ match = "^~ /strict/"; alias = "{cls.spa}/"; try_files = [ "$uri", "=404" ]; }},
+      {{ match = "/links/"; alias = "{cls.www}/"; symlinks = "follow"; }}
+    );
+  }}
+);
+"""
+
+    def get(self, path, host="main.test", method="GET", headers=None):
+        return request(self.port, path, method=method, headers=headers or {}, host=host)
+
+
+class VirtualHostTest(ConfigBase):
+    def test_exact_name(self):
+        self.assertEqual(self.get("/", host="other.test").body, b"other site\n")
+
+    def test_wildcard_and_port(self):
+        self.assertEqual(self.get("/", host="www.other.test:8080").body, b"other site\n")
+
+    def test_unknown_host_gets_default_server(self):
+        self.assertEqual(self.get("/", host="nobody.test").body, b"main index\n")
+
+    def test_case_insensitive(self):
+        self.assertEqual(self.get("/", host="OTHER.Test").body, b"other site\n")
+
+
+class LocationRuleTest(ConfigBase):
+    def test_exact_return_body(self):
+        r = self.get("/healthz")
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+        self.assertEqual(r.headers.get("content-type"), "text/plain")
+
+    def test_redirect_with_variables(self):
+        r = self.get("/old/page?x=1")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.headers["location"], "http://main.test/new/old/page?x=1")
+
+    def test_autoindex_html(self):
+        r = self.get("/list/")
+        self.assertEqual(r.status, 200)
+        body = r.body.decode()
+        self.assertIn("b.txt", body)
+        self.assertIn("a &amp; &lt;b&gt;.txt", body)
+        self.assertIn("a%20%26%20%3Cb%3E.txt", body)
+        self.assertNotIn(".hidden", body)
+        self.assertLess(body.index("sub/"), body.index("b.txt"))   # folders first
+
+    def test_autoindex_json_through_alias(self):
+        r = self.get("/json/")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["content-type"], "application/json")
+        names = [e["name"] for e in json.loads(r.body)]
+        self.assertEqual(names, ["sub", "a & <b>.txt", "b.txt"])
+
+    def test_alias_expires_headers_no_etag(self):
+        r = self.get("/static/logo.txt")
+        self.assertEqual((r.status, r.body), (200, b"logo via alias\n"))
+        self.assertEqual(r.headers["cache-control"], "max-age=3600")
+        self.assertIn("expires", r.headers)
+        self.assertEqual(r.headers["x-static"], "yes")
+        self.assertNotIn("etag", r.headers)
+        self.assertIn("last-modified", r.headers)
+
+    def test_deny(self):
+        self.assertEqual(self.get("/private/x.txt").status, 403)
+
+    def test_methods(self):
+        r = self.get("/ro/style.css", method="POST")
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.headers["allow"], "GET, HEAD")
+        self.assertEqual(self.get("/ro/style.css", method="HEAD").status, 200)
+        r = self.get("/style.css", method="OPTIONS")
+        self.assertEqual(r.status, 405)
+
+    def test_index_list(self):
+        self.assertEqual(self.get("/home/").body, b"home.htm index\n")
+
+    def test_precompressed(self):
+        r = self.get("/app.js", headers={"Accept-Encoding": "br, gzip;q=0.5"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("content-encoding"), "gzip")
+        self.assertEqual(r.headers["vary"], "Accept-Encoding")
+        self.assertEqual(r.headers["content-type"], "application/javascript")
+        self.assertEqual(gzip.decompress(r.body), b"console.log('plain');\n" * 20)
+        r = self.get("/app.js", headers={"Accept-Encoding": "gzip;q=0"})
+        self.assertNotIn("content-encoding", r.headers)
+        self.assertEqual(r.headers["vary"], "Accept-Encoding")
+        self.assertEqual(r.body, b"console.log('plain');\n" * 20)
+
+    def test_spa_fallback(self):
+        self.assertEqual(self.get("/app/real.js").body, b"real file\n")
+        r = self.get("/app/some/route")
+        self.assertEqual((r.status, r.body), (200, b"spa shell\n"))
+
+    def test_regex_beats_plain_prefix(self):
+        # /ro/ is a plain prefix, so the "~ \.js$" regex wins: served from the server root
+        r = self.get("/ro/app.js")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(self.get("/app.js").status, 200)
+
+    def test_try_files_status(self):
+        self.assertEqual(self.get("/strict/real.js").body, b"real file\n")
+        r = self.get("/strict/missing")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.body, b"custom not found\n")
+
+    def test_error_page(self):
+        r = self.get("/nope.html")
+        self.assertEqual((r.status, r.body), (404, b"custom not found\n"))
+        self.assertEqual(r.headers["content-type"], "text/html")
+
+    def test_symlink_policy(self):
+        self.assertEqual(self.get("/outside-link").status, 403)
+        r = self.get("/links/outside-link")
+        self.assertEqual(r.status, 200)
+
+
+class ToolsTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ephttpd-conf-")
+        self.root = os.path.join(self.dir, "root")
+        os.makedirs(self.root)
+        with open(os.path.join(self.root, "index.html"), "w") as f:
+            f.write("x")
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_t_ok(self):
+        conf = self.write("a.conf", f'servers = ( {{ root = "{self.root}"; }} );\n')
+        rc, out, err = run_cli("-t", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("is valid", out)
+
+    def test_t_unknown_setting(self):
+        conf = self.write("a.conf", f'keepalive_timout = 5;\nservers = ( {{ root = "{self.root}"; }} );\n')
+        rc, out, err = run_cli("-t", "-c", conf)
+        self.assertEqual(rc, 1)
+        self.assertEqual(err.strip().count("\n"), 0, err)
+        self.assertIn(conf + ":1:", err)
+        self.assertIn('did you mean "keepalive_timeout"', err)
+
+    def test_t_warns(self):
+        os.chmod(self.root, 0o777)
+        conf = self.write("a.conf", f'servers = ( {{ root = "{self.root}"; locations = ( '
+                                    f'{{ match = "/img"; alias = "{self.root}/"; }} ); }} );\n')
+        rc, out, err = run_cli("-t", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("alias", err)
+        self.assertIn("anyone may write", err)
+
+    def test_dump_yaml_equals_conf(self):
+        conf = self.write("a.conf", f'workers = 2;\nlisten = ( {{ address = "127.0.0.1"; port = 8081; }} );\n'
+                                    f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; '
+                                    f'locations = ( {{ match = "~* \\\\.png$"; expires = "30d"; }} ); }} );\n')
+        yaml = self.write("a.yaml", f'workers: 2\nlisten:\n  - address: 127.0.0.1\n    port: 8081\n'
+                                    f'servers:\n  - names: [a.test]\n    root: {self.root}\n'
+                                    f'    locations:\n      - match: "~* \\\\.png$"\n        expires: 30d\n')
+        rc1, out1, err1 = run_cli("-T", "-c", conf)
+        rc2, out2, err2 = run_cli("-T", "-c", yaml)
+        self.assertEqual((rc1, rc2), (0, 0), err1 + err2)
+        self.assertEqual(out1, out2)
+        again = self.write("b.conf", out1)
+        rc3, out3, err3 = run_cli("-T", "-c", again)
+        self.assertEqual((rc3, out3), (0, out1), err3)
+
+    def test_explain(self):
+        conf = self.write("a.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; '
+                                    f'locations = ( {{ match = "= /h"; return = 204; }} ); }} );\n')
+        rc, out, err = run_cli("--explain", "a.test", "/", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("index.html", out)
+        rc, out, err = run_cli("--explain", "a.test", "/h", "-c", conf)
+        self.assertIn('location:  "= /h"', out)
+        self.assertIn("return 204", out)
+
+    def test_quick_flag_with_config(self):
+        conf = self.write("a.conf", f'servers = ( {{ root = "{self.root}"; }} );\n')
+        rc, out, err = run_cli("-c", conf, "-p", "9999", "-t")
+        self.assertEqual(rc, 2)
+
+    def test_yaml_error_has_line_and_column(self):
+        yaml = self.write("a.yaml", "servers:\n  - root: [unclosed\n")
+        rc, out, err = run_cli("-t", "-c", yaml)
+        self.assertEqual(rc, 1)
+        self.assertRegex(err, r"a\.yaml:\d+:\d+: ")
+
+
+class YamlServerTest(unittest.TestCase):
+    def test_yaml_site_serves(self):
+        fx = Fixture()
+        try:
+            with open(os.path.join(fx.root, "hello.txt"), "w") as f:
+                f.write("hello yaml\n")
+            srv = ConfServer(lambda port: f"listen:\n  - address: 127.0.0.1\n    port: {port}\n"
+                                          f"servers:\n  - root: {fx.root}\n    access_log: 'off'\n",
+                             suffix=".yaml").start()
+            try:
+                r = request(srv.port, "/hello.txt")
+                self.assertEqual((r.status, r.body), (200, b"hello yaml\n"))
+            finally:
+                srv.stop()
+        finally:
+            fx.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()

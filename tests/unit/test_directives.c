@@ -1,0 +1,1206 @@
+/* tests/unit/test_directives.c: config files of both syntaxes through conf_read into the model, -T round trips, errors, -t warnings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/directives.h"
+#include "config/dump.h"
+#include "config/model.h"
+
+/* ---- fixture: a temp dir with real document roots ------------------------ */
+
+static char tmp[64]; /* mkdtemp's dir; every file a test writes goes here */
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    return s;
+}
+
+/* text with every "@D" replaced by the temp dir (malloc'd). */
+static char *expand(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, "@D")); p += 2)
+        n++;
+    char *out = malloc(strlen(text) + n * strlen(tmp) + 1), *o = out;
+    assert_non_null(out);
+    for (const char *p = text; *p;) {
+        if (p[0] == '@' && p[1] == 'D') {
+            o = stpcpy(o, tmp);
+            p += 2;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void write_raw(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Writes template text (with "@D") to tmp/name; returns the path (malloc'd). */
+static char *write_conf(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", tmp, name);
+    char *body = expand(text);
+    write_raw(path, body);
+    free(body);
+    return path;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *buf = NULL;
+    size_t cap = 0;
+    FILE *m = open_memstream(&buf, &cap);
+    assert_non_null(m);
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        fputc(ch, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
+static cfg *load(const char *name, const char *text)
+{
+    char err[1024] = "";
+    char *path = write_conf(name, text);
+    cfg *c = conf_read(path, err, sizeof err);
+    if (!c)
+        fail_msg("%s: unexpected error: %s", name, err);
+    free(path);
+    return c;
+}
+
+static char *dump(const cfg *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    cfg_dump(c, f);
+    fclose(f);
+    return buf;
+}
+
+static void mkdir_in(const char *rel, mode_t mode)
+{
+    char *p = xasprintf("%s/%s", tmp, rel);
+    assert_int_equal(mkdir(p, mode), 0);
+    assert_int_equal(chmod(p, mode), 0); /* past the umask */
+    free(p);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    chmod(path, 0700); /* an unreadable test dir must still go */
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(tmp, "/tmp/ephttpd-directives-XXXXXX");
+    if (!mkdtemp(tmp))
+        return -1;
+    mkdir_in("www", 0755);
+    mkdir_in("www/img", 0755);
+    mkdir_in("data", 0755);
+    mkdir_in("spa", 0755);
+    char *mime = xasprintf("%s/mime.types", tmp);
+    write_raw(mime, "text/html html htm\ntext/css css\nimage/png png\n");
+    free(mime);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- the model: one site that sets everything ---------------------------- */
+
+/* Every global, two listeners, two servers, every location kind and every
+ * rule. "methods" comes before "autoindex_format" on purpose: a one-byte
+ * bool written as an int used to wipe the methods after it. */
+static const char site_conf[] =
+    "# a site that sets everything\n"
+    "workers = 2;\n"
+    "user = \"root\";\n"
+    "group = \"root\";\n"
+    "worker_connections = 512;\n"
+    "write_queue_threads = 8;\n"
+    "header_timeout = \"500ms\";\n"
+    "keepalive_timeout = \"2m\";\n"
+    "send_timeout = 30;\n"
+    "shutdown_timeout = \"1h\";\n"
+    "max_header_size = \"32k\";\n"
+    "max_uri_length = \"4k\";\n"
+    "max_body_size = \"2g\";\n"
+    "keepalive_requests = 50;\n"
+    "small_file_max = 0;\n"
+    "open_file_cache = 1000;\n"
+    "open_file_cache_valid = \"90s\";\n"
+    "mime_types = \"@D/mime.types\";\n"
+    "default_type = \"text/plain\";\n"
+    "error_log = \"@D/error.log\";\n"
+    "log_level = \"debug\";\n"
+    "pid_file = \"@D/ephttpd.pid\";\n"
+    "listen = (\n"
+    "  { address = \"127.0.0.1\"; port = 8081; backlog = 64; reuseport = true; deferred = false;\n"
+    "    default_server = \"b.example\"; },\n"
+    "  { address = \"::1\"; port = 8082; }\n"
+    ");\n"
+    "servers = (\n"
+    "  {\n"
+    "    names = [ \"A.Example\", \"*.a.example\", \"\" ];\n"
+    "    access_log = \"@D/access.log\";\n"
+    "    root = \"@D/www\";\n"
+    "    index = [ \"index.htm\", \"index.html\" ];\n"
+    "    autoindex = true;\n"
+    "    methods = [ \"GET\", \"HEAD\", \"OPTIONS\" ];\n"
+    "    autoindex_format = \"json\";\n"
+    "    add_header = { X-Frame-Options = \"DENY\"; X-Two = \"2\"; };\n"
+    "    expires = \"1h\";\n"
+    "    etag = false;\n"
+    "    precompressed = [ \"br\", \"gzip\" ];\n"
+    "    access = [ \"allow 10.0.0.0/8\", \"allow ::1\", \"deny all\" ];\n"
+    "    error_page = ( { codes = [ 404, 410 ]; uri = \"/404.html\"; }, { codes = 500; uri = \"/5xx.html\"; } );\n"
+    "    symlinks = \"follow\";\n"
+    "    offload = \"always\";\n"
+    "    sendfile_chunk = \"512k\";\n"
+    "    locations = (\n"
+    "      { match = \"= /healthz\"; return = { status = 200; body = \"ok\\n\"; }; },\n"
+    "      { match = \"^~ /img/\"; alias = \"@D/data/\"; expires = \"off\"; autoindex = false; },\n"
+    "      { match = \"/old/\"; return = { status = 301; url = \"https://b.example$request_uri\"; }; },\n"
+    "      { match = \"~ \\\\.php$\"; return = 403; },\n"
+    "      { match = \"~* \\\\.(png|jpe?g)$\"; expires = \"30d\"; etag = true;\n"
+    "        add_header = { Cache-Control = \"public\"; }; },\n"
+    "      { match = \"/api/\"; methods = [ \"GET\", \"POST\", \"DELETE\" ]; return = { status = 204; }; },\n"
+    "      { match = \"/spa/\"; root = \"@D\"; try_files = [ \"$uri\", \"$uri/\", \"/spa/index.html\" ];\n"
+    "        index = [ ]; symlinks = \"off\"; offload = \"auto\"; sendfile_chunk = \"64k\";\n"
+    "        autoindex_format = \"html\"; precompressed = [ \"zstd\" ]; },\n"
+    "      { match = \"/private/\"; access = [ \"allow 192.168.0.0/16\", \"deny all\" ];\n"
+    "        error_page = ( { codes = 403; uri = \"/denied.html\"; } ); try_files = [ \"$uri\", \"=404\" ]; }\n"
+    "    );\n"
+    "  },\n"
+    "  {\n"
+    "    names = [ \"b.example\" ];\n"
+    "    listen_on = [ \"127.0.0.1:8081\" ];\n"
+    "    root = \"@D/www/img\";\n"
+    "  }\n"
+    ");\n";
+
+/* The same site in YAML: cfg_dump must print it byte for byte the same. */
+static const char site_yaml[] =
+    "# a site that sets everything\n"
+    "workers: 2\n"
+    "user: root\n"
+    "group: root\n"
+    "worker_connections: 512\n"
+    "write_queue_threads: 8\n"
+    "header_timeout: 500ms\n"
+    "keepalive_timeout: 2m\n"
+    "send_timeout: 30\n"
+    "shutdown_timeout: 1h\n"
+    "max_header_size: 32k\n"
+    "max_uri_length: 4k\n"
+    "max_body_size: 2g\n"
+    "keepalive_requests: 50\n"
+    "small_file_max: 0\n"
+    "open_file_cache: 1000\n"
+    "open_file_cache_valid: 90s\n"
+    "mime_types: @D/mime.types\n"
+    "default_type: text/plain\n"
+    "error_log: @D/error.log\n"
+    "log_level: debug\n"
+    "pid_file: @D/ephttpd.pid\n"
+    "listen:\n"
+    "  - address: 127.0.0.1\n"
+    "    port: 8081\n"
+    "    backlog: 64\n"
+    "    reuseport: true\n"
+    "    deferred: false\n"
+    "    default_server: b.example\n"
+    "  - { address: \"::1\", port: 8082 }\n"
+    "servers:\n"
+    "  - names: [A.Example, \"*.a.example\", \"\"]\n"
+    "    access_log: @D/access.log\n"
+    "    root: @D/www\n"
+    "    index: [index.htm, index.html]\n"
+    "    autoindex: true\n"
+    "    methods: [GET, HEAD, OPTIONS]\n"
+    "    autoindex_format: json\n"
+    "    add_header:\n"
+    "      X-Frame-Options: DENY\n"
+    "      X-Two: \"2\"\n"
+    "    expires: 1h\n"
+    "    etag: false\n"
+    "    precompressed: [br, gzip]\n"
+    "    access: [allow 10.0.0.0/8, allow ::1, deny all]\n"
+    "    error_page:\n"
+    "      - { codes: [404, 410], uri: /404.html }\n"
+    "      - { codes: 500, uri: /5xx.html }\n"
+    "    symlinks: follow\n"
+    "    offload: always\n"
+    "    sendfile_chunk: 512k\n"
+    "    locations:\n"
+    "      - match: = /healthz\n"
+    "        return: { status: 200, body: \"ok\\n\" }\n"
+    "      - { match: ^~ /img/, alias: @D/data/, expires: off, autoindex: false }\n"
+    "      - match: /old/\n"
+    "        return:\n"
+    "          status: 301\n"
+    "          url: https://b.example$request_uri\n"
+    "      - { match: '~ \\.php$', return: 403 }\n"
+    "      - match: '~* \\.(png|jpe?g)$'\n"
+    "        expires: 30d\n"
+    "        etag: true\n"
+    "        add_header: { Cache-Control: public }\n"
+    "      - { match: /api/, methods: [GET, POST, DELETE], return: { status: 204 } }\n"
+    "      - match: /spa/\n"
+    "        root: @D\n"
+    "        try_files: [$uri, $uri/, /spa/index.html]\n"
+    "        index: []\n"
+    "        symlinks: \"off\"\n"
+    "        offload: auto\n"
+    "        sendfile_chunk: 64k\n"
+    "        autoindex_format: html\n"
+    "        precompressed: zstd\n"
+    "      - match: /private/\n"
+    "        access: [allow 192.168.0.0/16, deny all]\n"
+    "        error_page: [{ codes: 403, uri: /denied.html }]\n"
+    "        try_files: [$uri, \"=404\"]\n"
+    "  - names: [b.example]\n"
+    "    listen_on: 127.0.0.1:8081\n"
+    "    root: @D/www/img\n";
+
+static void test_globals(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    char *www = expand("@D/www");
+    assert_int_equal(c->workers, 2);
+    assert_string_equal(c->user, "root");
+    assert_string_equal(c->group, "root");
+    assert_int_equal(c->worker_connections, 512);
+    assert_int_equal(c->wq_threads, 8);
+    assert_int_equal(c->header_timeout_ms, 500);
+    assert_int_equal(c->keepalive_timeout_ms, 120000);
+    assert_int_equal(c->send_timeout_ms, 30000);
+    assert_int_equal(c->shutdown_timeout_ms, 3600000);
+    assert_int_equal(c->max_header_size, 32768);
+    assert_int_equal(c->max_uri_len, 4096);
+    assert_int_equal(c->max_body_size, 2LL << 30);
+    assert_int_equal(c->keepalive_requests, 50);
+    assert_int_equal(c->small_file_max, 0);
+    assert_int_equal(c->open_file_cache, 1000);
+    assert_int_equal(c->open_file_cache_valid_ms, 90000);
+    assert_non_null(c->mime);
+    assert_string_equal(c->default_type, "text/plain");
+    assert_int_equal(c->log_level, LOGL_DEBUG);
+    assert_non_null(strstr(c->pid_file, "/ephttpd.pid"));
+    assert_non_null(strstr(c->error_log, "/error.log"));
+    assert_non_null(strstr(c->source, "/site.conf"));
+    /* Every distinct root and alias directory, once. */
+    assert_int_equal(c->ndirs, 4);
+    assert_string_equal(c->dirs[c->servers[0].r.dir], www);
+    free(www);
+    cfg_free(c);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    cfg *c = load("min.conf", "servers = ( { root = \"@D/www\"; } );\n");
+    /* No listen: the command line's 0.0.0.0:8080 stays. */
+    assert_int_equal(c->nlistens, 1);
+    assert_string_equal(c->listens[0].addr, "0.0.0.0");
+    assert_int_equal(c->listens[0].port, 8080);
+    assert_int_equal(c->workers, 1);
+    assert_null(c->user);
+    assert_null(c->mime_types);
+    assert_null(c->mime);
+    assert_int_equal(c->keepalive_timeout_ms, 75000);
+    assert_int_equal(c->max_body_size, 1 << 20);
+    assert_string_equal(c->default_type, "application/octet-stream");
+    assert_string_equal(c->error_log, "-");
+    assert_int_equal(c->log_level, LOGL_INFO);
+    const cfg_server *s = &c->servers[0];
+    assert_int_equal(s->nnames, 0);
+    assert_string_equal(s->access_log, "off");
+    assert_int_equal(s->r.nindex, 1);
+    assert_string_equal(s->r.index[0], "index.html");
+    assert_false(s->r.autoindex);
+    assert_int_equal(s->r.methods, M_GET | M_HEAD);
+    assert_int_equal(s->r.expires, CFG_EXPIRES_OFF);
+    assert_true(s->r.etag);
+    assert_int_equal(s->r.nenc, 0);
+    assert_int_equal(s->r.links, FILE_LINKS_BENEATH);
+    assert_false(s->r.offload_always);
+    assert_int_equal(s->r.sendfile_chunk, 1 << 20);
+    cfg_free(c);
+
+    c = load("auto.conf", "workers = \"auto\";\nservers = ( { root = \"@D/www\"; } );\n");
+    assert_int_equal(c->workers, 0);
+    assert_true(cfg_worker_count(c) >= 1);
+    cfg_free(c);
+}
+
+static void test_listeners(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    assert_int_equal(c->nlistens, 2);
+    const cfg_listen *l = &c->listens[0];
+    assert_string_equal(l->addr, "127.0.0.1");
+    assert_int_equal(l->port, 8081);
+    assert_int_equal(l->backlog, 64);
+    assert_true(l->reuseport);
+    assert_false(l->deferred);
+    assert_string_equal(l->default_name, "b.example");
+    assert_int_equal(l->default_server, 1);
+    char *where = expand("@D/site.conf:24");
+    assert_string_equal(l->where, where);
+    free(where);
+    l = &c->listens[1];
+    assert_string_equal(l->addr, "::1");
+    assert_int_equal(l->port, 8082);
+    assert_int_equal(l->backlog, 511);
+    assert_false(l->reuseport);
+    assert_true(l->deferred);
+    assert_null(l->default_name);
+    assert_int_equal(l->default_server, 0); /* the first server on it */
+    /* Server 0 has no listen_on: every listener. Server 1 only the first. */
+    assert_int_equal(c->servers[0].nlistens, 2);
+    assert_int_equal(c->servers[1].nlistens, 1);
+    assert_int_equal(c->servers[1].listens[0], 0);
+    assert_int_equal(c->servers[1].nlisten_refs, 1);
+    cfg_free(c);
+
+    /* The reference forms: a port alone, [v6]:port. */
+    c = load("refs.conf", "listen = ( { port = 81; }, { address = \"::\"; port = 82; } );\n"
+                          "servers = ( { root = \"@D/www\"; listen_on = [ \"82\" ]; },\n"
+                          "            { root = \"@D/www\"; listen_on = \"[::]:82\"; },\n"
+                          "            { root = \"@D/www\"; listen_on = \"0.0.0.0:81\"; } );\n");
+    assert_int_equal(c->servers[0].nlistens, 1);
+    assert_int_equal(c->servers[0].listens[0], 1);
+    assert_int_equal(c->servers[1].listens[0], 1);
+    assert_int_equal(c->servers[2].listens[0], 0);
+    assert_int_equal(c->listens[0].default_server, 2);
+    assert_int_equal(c->listens[1].default_server, 0);
+    cfg_free(c);
+}
+
+static void test_servers_and_locations(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    assert_int_equal(c->nservers, 2);
+    const cfg_server *s = &c->servers[0];
+    assert_int_equal(s->nnames, 3);
+    assert_string_equal(s->names[0], "a.example"); /* lower-cased */
+    assert_string_equal(s->names[1], "*.a.example");
+    assert_string_equal(s->names[2], "");
+    assert_non_null(strstr(s->access_log, "/access.log"));
+    static const struct {
+        loc_kind kind;
+        const char *pattern;
+    } want[] = {
+        { LOC_EXACT, "/healthz" },      { LOC_PREFIX_NOREGEX, "/img/" },
+        { LOC_PREFIX, "/old/" },        { LOC_REGEX, "\\.php$" },
+        { LOC_REGEX_ICASE, "\\.(png|jpe?g)$" },
+        { LOC_PREFIX, "/api/" },        { LOC_PREFIX, "/spa/" },
+        { LOC_PREFIX, "/private/" },
+    };
+    assert_int_equal(s->nlocs, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < s->nlocs; i++) {
+        assert_int_equal(s->locs[i].kind, want[i].kind);
+        assert_string_equal(s->locs[i].pattern, want[i].pattern);
+        bool regex = want[i].kind == LOC_REGEX || want[i].kind == LOC_REGEX_ICASE;
+        assert_true((s->locs[i].re != NULL) == regex);
+        assert_non_null(s->locs[i].where);
+    }
+    char *where = expand("@D/site.conf:47");
+    assert_string_equal(s->locs[0].where, where);
+    free(where);
+    assert_string_equal(c->servers[1].names[0], "b.example");
+    assert_int_equal(c->servers[1].nlocs, 0);
+    cfg_free(c);
+}
+
+static void test_server_rules(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    const cfg_rules *r = &c->servers[0].r;
+    char *www = expand("@D/www");
+    assert_string_equal(r->root, www);
+    assert_null(r->alias);
+    assert_int_equal(r->nindex, 2);
+    assert_string_equal(r->index[0], "index.htm");
+    assert_string_equal(r->index[1], "index.html");
+    assert_true(r->autoindex);
+    assert_true(r->autoindex_json);
+    assert_int_equal(r->methods, M_GET | M_HEAD | M_OPTIONS);
+    assert_int_equal(r->return_status, 0);
+    assert_int_equal(r->nheaders, 2);
+    assert_string_equal(r->headers[0].name, "X-Frame-Options");
+    assert_string_equal(r->headers[0].value, "DENY");
+    assert_string_equal(r->headers[1].value, "2");
+    assert_int_equal(r->expires, 3600);
+    assert_false(r->etag);
+    assert_int_equal(r->nenc, 2);
+    assert_int_equal(r->enc[0], ENC_BR);
+    assert_int_equal(r->enc[1], ENC_GZIP);
+    assert_int_equal(r->nacl, 3);
+    char net[64];
+    assert_true(r->acl[0].allow);
+    cidr_format(&r->acl[0].net, net, sizeof net);
+    assert_string_equal(net, "10.0.0.0/8");
+    assert_true(r->acl[1].allow);
+    cidr_format(&r->acl[1].net, net, sizeof net);
+    assert_string_equal(net, "::1");
+    assert_false(r->acl[2].allow);
+    assert_int_equal(r->acl[2].net.family, 0); /* all */
+    assert_int_equal(r->nerror_pages, 3);
+    assert_int_equal(r->error_pages[0].status, 404);
+    assert_int_equal(r->error_pages[1].status, 410);
+    assert_string_equal(r->error_pages[1].uri, "/404.html");
+    assert_int_equal(r->error_pages[2].status, 500);
+    assert_string_equal(r->error_pages[2].uri, "/5xx.html");
+    assert_int_equal(r->ntry_files, 0);
+    assert_int_equal(r->links, FILE_LINKS_ALL);
+    assert_true(r->offload_always);
+    assert_int_equal(r->sendfile_chunk, 512 * 1024);
+    free(www);
+    cfg_free(c);
+}
+
+static void test_location_rules_and_inheritance(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    const cfg_server *s = &c->servers[0];
+    const cfg_rules *sr = &s->r;
+
+    /* = /healthz sets only return; everything else is the server's. */
+    const cfg_rules *r = &s->locs[0].r;
+    assert_int_equal(r->set, R_RETURN);
+    assert_int_equal(r->return_status, 200);
+    assert_string_equal(r->return_text, "ok\n");
+    assert_ptr_equal(r->root, sr->root);
+    assert_int_equal(r->dir, sr->dir);
+    assert_ptr_equal(r->index, sr->index);
+    assert_int_equal(r->nindex, 2);
+    assert_true(r->autoindex && r->autoindex_json);
+    assert_int_equal(r->methods, sr->methods);
+    assert_ptr_equal(r->headers, sr->headers);
+    assert_int_equal(r->expires, 3600);
+    assert_false(r->etag);
+    assert_int_equal(r->nenc, 2);
+    assert_ptr_equal(r->acl, sr->acl);
+    assert_ptr_equal(r->error_pages, sr->error_pages);
+    assert_int_equal(r->links, FILE_LINKS_ALL);
+    assert_true(r->offload_always);
+    assert_int_equal(r->sendfile_chunk, 512 * 1024);
+
+    /* ^~ /img/: alias replaces the root; expires off. */
+    r = &s->locs[1].r;
+    char *data = expand("@D/data/");
+    assert_string_equal(r->alias, data);
+    assert_null(r->root);
+    assert_string_equal(c->dirs[r->dir], data);
+    assert_int_equal(r->expires, CFG_EXPIRES_OFF);
+    assert_false(r->autoindex);
+    assert_false(r->etag); /* inherited */
+    free(data);
+
+    /* /old/: a redirect. */
+    r = &s->locs[2].r;
+    assert_int_equal(r->return_status, 301);
+    assert_string_equal(r->return_text, "https://b.example$request_uri");
+
+    /* ~ \.php$: the integer shorthand, no text. */
+    r = &s->locs[3].r;
+    assert_int_equal(r->return_status, 403);
+    assert_null(r->return_text);
+
+    /* ~* images: its own headers, expires, etag. */
+    r = &s->locs[4].r;
+    assert_int_equal(r->set, R_EXPIRES | R_ETAG | R_HEADERS);
+    assert_int_equal(r->expires, 30 * 86400);
+    assert_true(r->etag);
+    assert_int_equal(r->nheaders, 1);
+    assert_string_equal(r->headers[0].name, "Cache-Control");
+
+    /* /api/: more methods, allowed because of the return. */
+    r = &s->locs[5].r;
+    assert_int_equal(r->methods, M_GET | M_POST | M_DELETE);
+    assert_int_equal(r->return_status, 204);
+
+    /* /spa/: its own root, try_files, empty index, and the enum rules. */
+    r = &s->locs[6].r;
+    assert_string_equal(r->root, tmp);
+    assert_int_equal(r->ntry_files, 3);
+    assert_string_equal(r->try_files[0], "$uri");
+    assert_string_equal(r->try_files[2], "/spa/index.html");
+    assert_int_equal(r->nindex, 0);
+    assert_int_equal(r->links, FILE_LINKS_NONE);
+    assert_false(r->offload_always);
+    assert_int_equal(r->sendfile_chunk, 64 * 1024);
+    assert_true(r->autoindex); /* inherited, while the format is its own */
+    assert_false(r->autoindex_json);
+    assert_int_equal(r->nenc, 1);
+    assert_int_equal(r->enc[0], ENC_ZSTD);
+    assert_int_equal(r->methods, M_GET | M_HEAD | M_OPTIONS); /* not wiped by the format */
+
+    /* /private/: access, error_page, try_files with a status. */
+    r = &s->locs[7].r;
+    assert_int_equal(r->nacl, 2);
+    assert_true(r->acl[0].allow);
+    assert_false(r->acl[1].allow);
+    assert_int_equal(r->nerror_pages, 1);
+    assert_int_equal(r->error_pages[0].status, 403);
+    assert_string_equal(r->error_pages[0].uri, "/denied.html");
+    assert_string_equal(r->try_files[1], "=404");
+
+    /* The second server keeps the built-in defaults. */
+    r = &c->servers[1].r;
+    assert_int_equal(r->methods, M_GET | M_HEAD);
+    assert_true(r->etag);
+    assert_int_equal(r->nindex, 1);
+    cfg_free(c);
+}
+
+/* ---- sizes and durations ------------------------------------------------- */
+
+static void test_sizes_and_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *setting, *value;
+        int64_t want;
+    } rows[] = {
+        { "max_body_size", "0", 0 },
+        { "max_body_size", "12345", 12345 },
+        { "max_body_size", "\"12345\"", 12345 },
+        { "max_body_size", "\"8k\"", 8192 },
+        { "max_body_size", "\"8K\"", 8192 },
+        { "max_body_size", "\"3m\"", 3 << 20 },
+        { "max_body_size", "\"5g\"", 5LL << 30 },
+        { "max_body_size", "10000000000L", 10000000000LL },
+        { "small_file_max", "\"1m\"", 1 << 20 },
+        { "header_timeout", "5", 5000 },
+        { "header_timeout", "\"5\"", 5000 },
+        { "header_timeout", "\"250ms\"", 250 },
+        { "header_timeout", "\"2m\"", 120000 },
+        { "header_timeout", "\"1h\"", 3600000 },
+        { "header_timeout", "\"1d\"", 86400000 },
+        { "keepalive_timeout", "0", 0 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *text = xasprintf("%s = %s;\nservers = ( { root = \"@D/www\"; } );\n", rows[i].setting,
+                               rows[i].value);
+        cfg *c = load("size.conf", text);
+        int64_t got = strcmp(rows[i].setting, "max_body_size") == 0    ? c->max_body_size
+                      : strcmp(rows[i].setting, "small_file_max") == 0 ? (int64_t)c->small_file_max
+                      : strcmp(rows[i].setting, "header_timeout") == 0 ? c->header_timeout_ms
+                                                                        : c->keepalive_timeout_ms;
+        if (got != rows[i].want)
+            fail_msg("%s = %s: got %lld, want %lld", rows[i].setting, rows[i].value, (long long)got,
+                     (long long)rows[i].want);
+        cfg_free(c);
+        free(text);
+    }
+    /* Rules: sendfile_chunk (a size) and expires (a duration kept in seconds). */
+    static const struct {
+        const char *rule, *value;
+        int64_t want;
+    } rules[] = {
+        { "sendfile_chunk", "4096", 4096 },
+        { "sendfile_chunk", "\"16k\"", 16384 },
+        { "sendfile_chunk", "\"1g\"", 1 << 30 },
+        { "expires", "0", 0 },
+        { "expires", "60", 60 },
+        { "expires", "\"90s\"", 90 },
+        { "expires", "\"2w\"", 14 * 86400 },
+        { "expires", "\"1y\"", 365 * 86400 },
+        { "expires", "\"off\"", CFG_EXPIRES_OFF },
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        char *text = xasprintf("servers = ( { root = \"@D/www\"; %s = %s; } );\n", rules[i].rule,
+                               rules[i].value);
+        cfg *c = load("rule.conf", text);
+        const cfg_rules *r = &c->servers[0].r;
+        int64_t got = rules[i].rule[0] == 's' ? (int64_t)r->sendfile_chunk : r->expires;
+        if (got != rules[i].want)
+            fail_msg("%s = %s: got %lld, want %lld", rules[i].rule, rules[i].value, (long long)got,
+                     (long long)rules[i].want);
+        cfg_free(c);
+        free(text);
+    }
+}
+
+/* ---- dumps --------------------------------------------------------------- */
+
+/* Dump c, read the dump back, and dump again: the same text. */
+static void assert_round_trip(const cfg *c, const char *name)
+{
+    char *first = dump(c);
+    char *path = xasprintf("%s/%s", tmp, name);
+    write_raw(path, first);
+    char err[1024] = "";
+    cfg *again = conf_read(path, err, sizeof err);
+    if (!again)
+        fail_msg("the dump does not read back: %s\n%s", err, first);
+    char *second = dump(again);
+    assert_string_equal(second, first);
+    free(second);
+    cfg_free(again);
+    free(path);
+    free(first);
+}
+
+static void test_yaml_dumps_like_libconfig(void **state)
+{
+    (void)state;
+    cfg *a = load("site.conf", site_conf);
+    cfg *b = load("site.yaml", site_yaml);
+    char *da = dump(a), *db = dump(b);
+    assert_string_equal(db, da);
+    /* Spot checks that the dump holds what it should. */
+    assert_non_null(strstr(da, "workers = 2;\n"));
+    assert_non_null(strstr(da, "header_timeout = \"500ms\";\n"));
+    assert_non_null(strstr(da, "keepalive_timeout = \"2m\";\n"));   /* the largest exact unit */
+    assert_non_null(strstr(da, "send_timeout = \"30s\";\n"));
+    assert_non_null(strstr(da, "expires = \"30d\";\n"));
+    assert_non_null(strstr(da, "max_body_size = \"2g\";\n"));
+    assert_non_null(strstr(da, "default_server = \"b.example\";"));
+    assert_non_null(strstr(da, "match = \"~* \\\\.(png|jpe?g)$\";"));
+    assert_non_null(strstr(da, "return = { status = 200; body = \"ok\\n\"; };"));
+    assert_non_null(strstr(da, "expires = \"off\";"));
+    assert_non_null(strstr(da, "access = [ \"allow 10.0.0.0/8\", \"allow ::1\", \"deny all\" ];"));
+    free(da);
+    free(db);
+    cfg_free(a);
+    cfg_free(b);
+}
+
+static void test_dump_round_trip(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    assert_round_trip(c, "rt1.conf");
+    cfg_free(c);
+    c = load("site.yaml", site_yaml);
+    assert_round_trip(c, "rt2.conf");
+    cfg_free(c);
+    /* Defaults only, "auto" workers, a server whose root comes from "/". */
+    c = load("min.conf", "workers = \"auto\";\n"
+                         "servers = ( { locations = ( { match = \"/\"; root = \"@D/www\"; } ); } );\n");
+    assert_null(c->servers[0].r.root);
+    assert_round_trip(c, "rt3.conf");
+    char *d = dump(c);
+    assert_non_null(strstr(d, "workers = \"auto\";\n"));
+    assert_null(strstr(d, "try_files")); /* an empty list could not be read back */
+    free(d);
+    cfg_free(c);
+    /* Strings that need escapes. */
+    c = load("esc.conf", "servers = ( { root = \"@D/www\"; locations = ( { match = \"= /q\";\n"
+                         "  return = { status = 200; body = \"a \\\"quoted\\\" \\\\ back\\tslash\\n\"; }; } ); } );\n");
+    assert_string_equal(c->servers[0].locs[0].r.return_text, "a \"quoted\" \\ back\tslash\n");
+    assert_round_trip(c, "rt4.conf");
+    cfg_free(c);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;  /* file name in tmp: .conf or .yaml */
+    const char *text;  /* with @D */
+    int line, col;     /* expected position; col 0: none; line 0: "FILE: " */
+    const char *want;  /* the setting, quoted, or another substring */
+    const char *want2; /* a second substring, or NULL */
+} err_case;
+
+static const err_case err_cases[] = {
+    /* unknown, misplaced, duplicated */
+    { "e.conf", "workers = 1;\nkeepalive_timout = 5;\n", 2, 0, "unknown setting \"keepalive_timout\"",
+      "did you mean \"keepalive_timeout\"?" },
+    { "e.conf", "bogus_thing = 1;\n", 1, 0, "unknown setting \"bogus_thing\" in the top level", NULL },
+    { "e.conf", "servers = ( {\n  root = \"@D/www\";\n  alias = \"@D/data\";\n} );\n", 3, 0,
+      "\"alias\" is not allowed in a server", "only in a location" },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n  port = 80; } );\n", 2, 0, "\"port\" is not allowed in a server",
+      NULL },
+    { "e.conf", "root = \"@D/www\";\n", 1, 0, "\"root\" is not allowed in the top level", NULL },
+    /* libconfig refuses a repeated name within one group itself (see
+     * test_errors for one that comes from an include). */
+    { "e.conf", "workers = 1;\nworkers = 2;\n", 2, 0, "duplicate setting name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/\";\n"
+                "  stauts = 1; } ); } );\n", 3, 0, "unknown setting \"stauts\" in a location", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { stauts = 200; }; } );\n", 2, 0,
+      "unknown setting \"stauts\" in return", "did you mean \"status\"" },
+    /* types */
+    { "e.conf", "worker_connections = \"many\";\n", 1, 0, "\"worker_connections\": expected an integer, got a string",
+      NULL },
+    { "e.conf", "user = [ \"a\" ];\n", 1, 0, "\"user\": expected a string, got a list", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n index = ( \"a\",\n 5 ); } );\n", 3, 0,
+      "\"index\": expected a string, got an integer", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; etag = \"yes\"; } );\n", 1, 0,
+      "\"etag\": expected true or false, got \"yes\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; autoindex = 1; } );\n", 1, 0,
+      "\"autoindex\": expected true or false, got \"1\"", NULL },
+    { "e.conf", "servers = \"x\";\n", 1, 0, "\"servers\": expected a list of groups", "got a string" },
+    { "e.conf", "servers = ( { root = \"@D/www\"; add_header = [ \"X\" ]; } );\n", 1, 0,
+      "\"add_header\": expected a group", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; add_header = { X-A = 1; }; } );\n", 1, 0,
+      "\"add_header\": \"X-A\": expected a string, got an integer", NULL },
+    { "e.conf", "header_timeout = true;\n", 1, 0, "\"header_timeout\": expected a duration, got a boolean", NULL },
+    { "e.conf", "workers = \"lots\";\n", 1, 0, "\"workers\": expected a number or \"auto\"", NULL },
+    { "e.conf", "workers = 1.5;\n", 1, 0, "\"workers\": expected an integer, got a number", NULL },
+    /* units and ranges */
+    { "e.conf", "max_body_size = \"10x\";\n", 1, 0, "\"max_body_size\": bad size \"10x\"", NULL },
+    { "e.conf", "max_body_size = \"10kb\";\n", 1, 0, "\"max_body_size\": bad size \"10kb\"", NULL },
+    { "e.conf", "max_body_size = \"-1\";\n", 1, 0, "\"max_body_size\": bad size \"-1\"", NULL },
+    { "e.conf", "header_timeout = \"10x\";\n", 1, 0, "\"header_timeout\": bad duration \"10x\"", NULL },
+    { "e.conf", "header_timeout = \"2d\";\n", 1, 0, "\"header_timeout\": bad duration \"2d\"", "at most 86400s" },
+    { "e.conf", "header_timeout = 0;\n", 1, 0, "\"header_timeout\": 0 is too short", NULL },
+    { "e.conf", "worker_connections = 1;\n", 1, 0, "\"worker_connections\": 1 is out of range (16 to 1000000)",
+      NULL },
+    { "e.conf", "listen = ( { port = 70000; } );\n", 1, 0, "\"port\": 70000 is out of range (1 to 65535)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; sendfile_chunk = \"2g\"; } );\n", 1, 0,
+      "\"sendfile_chunk\": 2g is out of range", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; sendfile_chunk = 100; } );\n", 1, 0,
+      "\"sendfile_chunk\": 100 is out of range", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; return = 99; } );\n", 1, 0, "\"return\": 99 is out of range",
+      NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404, 200 ]; uri = \"/e\"; } ); } );\n",
+      2, 0, "\"codes\": 200 is out of range (400 to 599)", NULL },
+    { "e.conf", "max_uri_length = \"16k\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "\"max_header_size\" (16384) must exceed \"max_uri_length\" (16384)", NULL },
+    /* values */
+    { "e.conf", "log_level = \"loud\";\n", 1, 0, "\"log_level\": unknown level \"loud\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; symlinks = \"maybe\"; } );\n", 1, 0,
+      "\"symlinks\": unknown value \"maybe\"", "\"within_root\", \"follow\", \"off\"" },
+    { "e.conf", "servers = ( { root = \"@D/www\"; methods = [ \"GET\", \"BREW\" ]; } );\n", 1, 0,
+      "\"methods\": unknown method \"BREW\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; methods = []; } );\n", 1, 0, "\"methods\": the list is empty",
+      NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; precompressed = [ \"lz4\" ]; } );\n", 1, 0,
+      "\"precompressed\": unknown encoding \"lz4\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; precompressed = [ \"br\", \"br\" ]; } );\n", 1, 0,
+      "\"precompressed\": \"br\" is listed twice", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; access = [ \"permit all\" ]; } );\n", 1, 0,
+      "\"access\": \"permit all\" must be", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; access = [ \"allow 10.0.0.1/8\" ]; } );\n", 1, 0, "\"access\": ",
+      "10.0.0.1/8" },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { Content-Length = \"1\"; }; } );\n", 2, 0,
+      "\"add_header\": \"Content-Length\" is set by ephttpd itself", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-A = \"a\\nb\"; }; } );\n", 2, 0,
+      "\"add_header\": the value of \"X-A\" has a control character", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    add_header: { X.A: b }\n", 3, 19,
+      "\"add_header\": \"X.A\" is not a header name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = 404; uri = \"e.html\"; } ); } );\n", 2, 0,
+      "\"error_page\": uri \"e.html\" must start with '/'", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = 404; } ); } );\n", 2, 0,
+      "\"error_page\": needs \"codes\" and \"uri\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"$uri\" ]; } );\n", 2, 0,
+      "\"try_files\": give at least one path and a fallback", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"=404\", \"$uri\" ]; } );\n", 2, 0,
+      "\"try_files\": \"=404\" must start with '/' or $uri", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"$uri\", \"=99\" ]; } );\n", 2, 0,
+      "\"try_files\": bad status \"=99\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n names = [ \"a/b\" ]; } );\n", 2, 0,
+      "\"names\": \"a/b\" is not a host name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n names = [ \"a.*.org\" ]; } );\n", 2, 0,
+      "\"names\": \"a.*.org\": only a leading \"*.\" wildcard", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    root: @D/www\n", 3, 5, "\"root\" is set twice",
+      "(first at @D/e.yaml:2:5)" },
+    { "e.conf", "servers = ( { root = \"\"; } );\n", 1, 0, "\"root\": must not be empty", NULL },
+    /* return */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/old\";\n  return = 301; } ); } );\n",
+      3, 0, "\"return\": status 301 needs a \"url\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { status = 200; url = \"/x\"; }; } );\n", 2, 0,
+      "\"return\": \"url\" needs a 3xx status, not 200", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { status = 302; url = \"/x\"; body = \"b\"; }; } );\n",
+      2, 0, "\"return\": a redirect has a \"url\", not a \"body\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { url = \"/x\"; }; } );\n", 2, 0,
+      "\"return\": needs a \"status\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { status = 301; url = \"/x\\r\\nSet-Cookie: a\"; }; } );\n",
+      2, 0, "\"url\": must not contain a line break", NULL },
+    /* locations */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { root = \"@D/www\"; } ); } );\n", 3, 0,
+      "\"locations\": a location needs \"match\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"img/\"; } ); } );\n", 2, 0,
+      "\"match\": \"img/\" must start with '/'", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"= \"; } ); } );\n", 2, 0,
+      "\"match\": empty pattern", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"~ (a\"; } ); } );\n", 3, 0,
+      "\"match\": regex \"(a\": missing closing parenthesis", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"~* \\\\.png$\"; alias = \"@D/data\"; } ); } );\n",
+      3, 0, "\"alias\" is allowed only in prefix and exact locations, not in \"~* \\.png$\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/a/\";\n   root = \"@D/www\";\n"
+                "   alias = \"@D/data/\"; } ); } );\n", 3, 0, "the location sets both \"root\" and \"alias\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/x\"; },\n  { match = \"^~ /x\"; } ); } );\n",
+      4, 0, "location \"/x\" is defined twice (first at @D/e.conf:3)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/up\";\n"
+                "   methods = [ \"GET\", \"POST\" ]; } ); } );\n", 3, 0,
+      "\"methods\": POST, PUT, DELETE and PATCH need a \"return\"", NULL },
+    /* roots */
+    { "e.conf", "servers = (\n { root = \"@D/nope\"; } );\n", 2, 0, "\"root\": \"@D/nope\": No such file or directory",
+      NULL },
+    { "e.conf", "servers = (\n { root = \"@D/mime.types\"; } );\n", 2, 0, "\"root\": \"@D/mime.types\": not a directory",
+      NULL },
+    { "e.conf", "servers = (\n { root = \"www\"; } );\n", 2, 0, "\"root\": \"www\" must be an absolute path", NULL },
+    { "e.conf", "servers = (\n { root = \"@D/www\"; locations = (\n { match = \"/d/\"; alias = \"@D/gone/\"; } ); } );\n",
+      3, 0, "\"alias\": \"@D/gone/\": No such file or directory", NULL },
+    { "e.conf", "servers = (\n { names = [ \"x\" ]; } );\n", 2, 0, "the server has no \"root\"", NULL },
+    /* Locations that do not cover every path: the server needs a root. */
+    { "e.conf", "servers = (\n { locations = ( { match = \"/a/\"; root = \"@D/www\"; } ); } );\n", 2, 0,
+      "the server has no \"root\"", NULL },
+    { "e.conf", "workers = 1;\n", 0, 0, "no server configured", NULL },
+    { "e.conf", "listen = ();\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "no listener configured (\"listen\" is empty)", NULL },
+    /* listeners */
+    { "e.conf", "listen = (\n { port = 80; },\n { address = \"0.0.0.0\"; port = 80; } );\n"
+                "servers = ( { root = \"@D/www\"; } );\n", 3, 0, "\"listen\": 0.0.0.0:80 is declared twice",
+      "(first at @D/e.conf:2)" },
+    { "e.conf", "listen = (\n { address = \"::\"; port = 80; },\n { address = \"0::0\"; port = 80; } );\n"
+                "servers = ( { root = \"@D/www\"; } );\n", 3, 0, "\"listen\": 0::0:80 is declared twice", NULL },
+    { "e.conf", "listen = (\n { address = \"localhost\"; port = 80; } );\n", 2, 0,
+      "\"address\": \"localhost\" is not a numeric IPv4 or IPv6 address", NULL },
+    { "e.conf", "listen = (\n { address = \"::1\"; } );\n", 2, 0, "\"listen\": a listener needs a \"port\"", NULL },
+    { "e.conf", "listen = ( { port = 80; } );\nservers = (\n { root = \"@D/www\"; listen_on = \"127.0.0.1:9\"; } );\n",
+      3, 0, "\"listen_on\": no listener \"127.0.0.1:9\"", NULL },
+    { "e.conf", "listen = ( { port = 80; },\n { port = 81; } );\nservers = (\n { root = \"@D/www\"; listen_on = \"80\"; } );\n",
+      2, 0, "\"listen\": no server uses 0.0.0.0:81", NULL },
+    { "e.conf", "listen = (\n { port = 80; default_server = \"nope\"; } );\n"
+                "servers = ( { names = [ \"a\" ]; root = \"@D/www\"; } );\n", 2, 0,
+      "\"default_server\": no server named \"nope\" on 0.0.0.0:80", NULL },
+    /* globals checked against the system */
+    { "e.conf", "user = \"no-such-user-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "\"user\": no user \"no-such-user-ephttpd\"", NULL },
+    { "e.conf", "group = \"no-such-group-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "\"group\": no group \"no-such-group-ephttpd\"", NULL },
+    /* syntax (the front-ends) */
+    { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "syntax error", NULL },
+    { "e.conf", "include = \"@D/missing.conf\";\n", 1, 0, "include \"@D/missing.conf\": No such file", NULL },
+    /* YAML: the same checks, with columns */
+    { "e.yaml", "workers: 1\nkeepalive_timout: 5\n", 2, 1, "unknown setting \"keepalive_timout\"",
+      "did you mean \"keepalive_timeout\"?" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    alias: @D/data\n", 3, 5, "\"alias\" is not allowed in a server",
+      NULL },
+    { "e.yaml", "listen:\n  - port: eighty\n", 2, 5, "\"port\": expected an integer, got \"eighty\"", NULL },
+    { "e.yaml", "listen:\n  - port: \"80\"\n", 2, 5, "\"port\": expected an integer, got a string", NULL },
+    { "e.yaml", "user:\n  - a\n", 1, 1, "\"user\": expected a string, got a list", NULL },
+    { "e.yaml", "max_body_size: 10x\n", 1, 1, "\"max_body_size\": bad size \"10x\"", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    index: [a, [b]]\n", 3, 16, "\"index\": expected a string, got a list",
+      NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    locations:\n      - match: /x\n        return: 302\n", 5, 9,
+      "\"return\": status 302 needs a \"url\"", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    locations:\n      - match: \"~ (\"\n", 4, 9,
+      "\"match\": regex \"(\"", NULL },
+    { "e.yaml", "servers:\n  - root: @D/nope\n", 2, 5, "\"root\": \"@D/nope\": No such file", NULL },
+    { "e.yaml", "servers:\n  - root: [unclosed\n", 3, 1, "did not find expected", NULL },
+    { "e.yaml", "servers:\n  - root: a\n   bad: b\n", 3, 4, "did not find expected '-' indicator", NULL },
+    { "e.yaml", "workers: 1: 2\n", 1, 11, "mapping values are not allowed", NULL },
+    { "e.yaml", "workers: 1\nworkers: 2\n", 2, 1, "\"workers\" is set twice", "(first at @D/e.yaml:1:1)" },
+    /* A line break in a quoted value stays out of the one-line message. */
+    { "e.yaml", "log_level: \"lo\n\n  ud\"\n", 1, 1, "\"log_level\": unknown level \"lo\\nud\"", NULL },
+    { "e.yaml", "servers:\n  - root: \"/no\n\n    pe\\t\\x01\"\n", 2, 5, "\"root\": \"/no\\npe\\t\\x01\": No such file", NULL },
+};
+
+/* One error case: conf_read fails with one line "FILE:LINE[:COL]: ...",
+ * FILE being e->name's path, or in_file (with @D) for an included file. */
+static void check_error_in(const err_case *e, const char *in_file)
+{
+    char err[1024] = "";
+    char *path = write_conf(e->name, e->text);
+    cfg *c = conf_read(path, err, sizeof err);
+    if (c) {
+        cfg_free(c);
+        fail_msg("accepted:\n%s", e->text);
+    }
+    char *file = in_file ? expand(in_file) : strdup(path);
+    char *want_at = e->line == 0  ? xasprintf("%s: ", file)
+                    : e->col == 0 ? xasprintf("%s:%d: ", file, e->line)
+                                  : xasprintf("%s:%d:%d: ", file, e->line, e->col);
+    free(file);
+    char *want = expand(e->want), *want2 = e->want2 ? expand(e->want2) : NULL;
+    if (strncmp(err, want_at, strlen(want_at)) != 0 || !strstr(err, want) || (want2 && !strstr(err, want2)) ||
+        strchr(err, '\n'))
+        fail_msg("for:\n%s\ngot:  %s\nwant: %s... %s%s%s", e->text, err, want_at, want, want2 ? " ... " : "",
+                 want2 ? want2 : "");
+    free(want);
+    free(want2);
+    free(want_at);
+    free(path);
+}
+
+static void check_error(const err_case *e)
+{
+    check_error_in(e, NULL);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++)
+        check_error(&err_cases[i]);
+    /* A setting repeated by an included file: the error is in that file. */
+    free(write_conf("dup.inc", "# included\nworkers = 2;\n"));
+    static const err_case dup = { "e.conf", "workers = 1;\ninclude = \"@D/dup.inc\";\n", 2, 0,
+                                  "\"workers\" is set twice", "(first at @D/e.conf:1)" };
+    check_error_in(&dup, "@D/dup.inc");
+    /* An error in a YAML file included from a libconfig one. */
+    free(write_conf("bad.yaml", "servers:\n  - root: @D/www\n    etag: maybe\n"));
+    static const err_case yinc = { "e.conf", "include = \"bad.yaml\";\n", 3, 5,
+                                   "\"etag\": expected true or false, got \"maybe\"", NULL };
+    check_error_in(&yinc, "@D/bad.yaml");
+}
+
+static void test_unreadable_root(void **state)
+{
+    (void)state;
+    if (geteuid() == 0)
+        skip(); /* root reads anything */
+    mkdir_in("locked", 0);
+    static const err_case e = { "e.conf", "servers = (\n { root = \"@D/locked\"; } );\n", 2, 0,
+                                "\"root\": \"@D/locked\" cannot be read", "Permission denied" };
+    check_error(&e);
+}
+
+static void test_suggest(void **state)
+{
+    (void)state;
+    assert_string_equal(conf_suggest("keepalive_timout"), "keepalive_timeout");
+    assert_string_equal(conf_suggest("rot"), "root");
+    assert_string_equal(conf_suggest("server"), "servers");
+    assert_string_equal(conf_suggest("autoindx_format"), "autoindex_format");
+    assert_null(conf_suggest("completely_unrelated_name"));
+    assert_null(conf_suggest("zzz"));
+}
+
+/* ---- -t warnings --------------------------------------------------------- */
+
+typedef struct {
+    char lines[8][512];
+    int n;
+} warnings;
+
+static void collect(void *ctx, const char *line)
+{
+    warnings *w = ctx;
+    assert_true(w->n < 8);
+    assert_null(strchr(line, '\n'));
+    snprintf(w->lines[w->n++], sizeof w->lines[0], "%s", line);
+}
+
+static bool warned(const warnings *w, const char *at, const char *what)
+{
+    char *a = expand(at);
+    bool found = false;
+    for (int i = 0; i < w->n; i++)
+        found |= strncmp(w->lines[i], a, strlen(a)) == 0 && strstr(w->lines[i], what);
+    free(a);
+    return found;
+}
+
+static void test_lint(void **state)
+{
+    (void)state;
+    mkdir_in("open", 0777);
+    mkdir_in("sticky", 01777);
+    cfg *c = load("lint.conf", "servers = (\n"
+                               "  { root = \"@D/www\";\n"
+                               "    autoindex = true;\n"
+                               "    locations = (\n"
+                               "      { match = \"/img\"; alias = \"@D/data/\"; },\n"
+                               "      { match = \"/img2/\"; alias = \"@D/data/\"; },\n"
+                               "      { match = \"/open/\"; alias = \"@D/open/\"; },\n"
+                               "      { match = \"/tmp/\"; alias = \"@D/sticky/\"; }\n"
+                               "    ); },\n"
+                               "  { names = [ \"b\" ]; root = \"@D/spa\";\n"
+                               "    locations = (\n"
+                               "      { match = \"/\"; autoindex = true; },\n"
+                               "      { match = \"/x/\"; autoindex = true; }\n"
+                               "    ); }\n"
+                               ");\n");
+    warnings w = { .n = 0 };
+    int n = cfg_lint(c, collect, &w);
+    assert_int_equal(n, w.n);
+    assert_int_equal(n, 4);
+    assert_true(warned(&w, "@D/lint.conf:5: ", "alias"));
+    assert_true(warned(&w, "@D/lint.conf:5: ", "\"/img\""));
+    assert_true(warned(&w, "@D/lint.conf:2: ", "autoindex lists the whole document root"));
+    assert_true(warned(&w, "@D/lint.conf:12: ", "autoindex lists the whole document root"));
+    assert_true(warned(&w, "@D/lint.conf:7: ", "anyone may write to the document root"));
+    cfg_free(c);
+
+    /* A careful configuration: nothing to say. */
+    c = load("lint2.conf", "servers = ( { root = \"@D/www\"; locations = (\n"
+                           "  { match = \"/img/\"; alias = \"@D/data/\"; autoindex = true; },\n"
+                           "  { match = \"= /\"; autoindex = true; } ); } );\n");
+    w.n = 0;
+    assert_int_equal(cfg_lint(c, collect, &w), 0);
+    cfg_free(c);
+}
+
+/* ---- the packaged conf/ephttpd.conf and conf/ephttpd.yaml ---------------- */
+
+/* The repository's top directory, from this file's path (absolute under
+ * CMake, relative to the working directory otherwise). */
+static char *repo_path(const char *rel)
+{
+    const char *me = __FILE__, *tail = strstr(me, "tests/unit/test_directives.c");
+    assert_non_null(tail);
+    if (tail == me)
+        return xasprintf("%s", rel);
+    return xasprintf("%.*s%s", (int)(tail - me), me, rel);
+}
+
+/* dst = src with every `from` replaced by `to` (malloc'd). */
+static char *replace(const char *src, const char *from, const char *to)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    for (const char *p = src, *q; *p; p = q + strlen(from)) {
+        q = strstr(p, from);
+        if (!q) {
+            fputs(p, f);
+            break;
+        }
+        fwrite(p, 1, (size_t)(q - p), f);
+        fputs(to, f);
+    }
+    fclose(f);
+    return out;
+}
+
+/* The packaged file, with the paths of a real system moved into tmp. */
+static char *packaged(const char *rel, const char *name)
+{
+    char *src = repo_path(rel);
+    char *text = slurp(src);
+    char *mime = repo_path("conf/mime.types");
+    if (access(mime, R_OK) != 0) {
+        free(mime);
+        mime = expand("@D/mime.types");
+    }
+    char *www = expand("@D/www"), *inc = expand("@D/conf.d/*.conf");
+    char *t1 = replace(text, "/var/www/html", www);
+    char *t2 = replace(t1, "/etc/ephttpd/mime.types", mime);
+    char *t3 = replace(t2, "ephttpd/conf.d/*.conf", inc);
+    char *t4 = getpwnam("www-data") ? strdup(t3) : replace(t3, "\"www-data\"", "\"root\"");
+    char *t5 = getpwnam("www-data") ? strdup(t4) : replace(t4, "user: www-data", "user: root");
+    char *path = xasprintf("%s/%s", tmp, name);
+    write_raw(path, t5);
+    free(src), free(text), free(mime), free(www), free(inc);
+    free(t1), free(t2), free(t3), free(t4), free(t5);
+    return path;
+}
+
+static void test_packaged_configs(void **state)
+{
+    (void)state;
+    mkdir_in("conf.d", 0755);
+    char *conf = packaged("conf/ephttpd.conf", "packaged.conf");
+    char *yaml = packaged("conf/ephttpd.yaml", "packaged.yaml");
+    char err[1024] = "";
+
+    /* With an empty conf.d first, then with a drop-in vhost in it. */
+    for (int round = 0; round < 2; round++) {
+        cfg *a = conf_read(conf, err, sizeof err);
+        if (!a)
+            fail_msg("conf/ephttpd.conf: %s", err);
+        cfg *b = conf_read(yaml, err, sizeof err);
+        if (!b)
+            fail_msg("conf/ephttpd.yaml: %s", err);
+        char *da = dump(a), *db = dump(b);
+        assert_string_equal(db, da);
+        assert_round_trip(a, "packaged-rt.conf");
+
+        assert_int_equal(a->workers, 0); /* auto */
+        assert_string_equal(a->user, getpwnam("www-data") ? "www-data" : "root");
+        assert_string_equal(a->error_log, "/var/log/ephttpd/error.log");
+        assert_string_equal(a->pid_file, "/run/ephttpd.pid");
+        assert_non_null(a->mime);
+        assert_int_equal(a->nlistens, 2);
+        assert_string_equal(a->listens[0].addr, "0.0.0.0");
+        assert_int_equal(a->listens[0].port, 80);
+        assert_string_equal(a->listens[1].addr, "::");
+        assert_int_equal(a->listens[1].port, 80);
+        const cfg_server *s = &a->servers[0];
+        assert_string_equal(s->access_log, "/var/log/ephttpd/access.log");
+        char *www = expand("@D/www");
+        assert_string_equal(s->r.root, www);
+        free(www);
+        assert_true(s->r.nindex >= 1);
+        assert_int_equal(a->nservers, 1 + round);
+        if (round == 1)
+            assert_string_equal(a->servers[1].names[0], "dropin.example");
+
+        warnings w = { .n = 0 };
+        assert_int_equal(cfg_lint(a, collect, &w), 0);
+        free(da), free(db);
+        cfg_free(a), cfg_free(b);
+        char *drop = write_conf("conf.d/vhost.conf", "servers = ( { names = [ \"dropin.example\" ];\n"
+                                                     "  root = \"@D/spa\"; } );\n");
+        free(drop);
+    }
+    free(conf);
+    free(yaml);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_globals),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_listeners),
+        cmocka_unit_test(test_servers_and_locations),
+        cmocka_unit_test(test_server_rules),
+        cmocka_unit_test(test_location_rules_and_inheritance),
+        cmocka_unit_test(test_sizes_and_durations),
+        cmocka_unit_test(test_yaml_dumps_like_libconfig),
+        cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_unreadable_root),
+        cmocka_unit_test(test_suggest),
+        cmocka_unit_test(test_lint),
+        cmocka_unit_test(test_packaged_configs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
