@@ -34,6 +34,8 @@ int listen_open(const cfg_listen *l, char *err, size_t errlen)
         goto fail;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (l->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        goto fail;
     if (ss.ss_family == AF_INET6) /* "::" means IPv6 only; list 0.0.0.0 too for both */
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     /* HTTP clients speak first, so the kernel queues a connection only once

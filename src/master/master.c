@@ -29,7 +29,7 @@ typedef struct {
 
 typedef struct {
     const cfg *cfg;
-    int *listen_fds;
+    int *listen_fds;  /* nlisten x nslots: row i is worker slot i's sockets */
     size_t nlisten;
     int *rootfds;
     slot *slots;
@@ -41,20 +41,29 @@ typedef struct {
 static int master_open(master *m, char *err, size_t errlen)
 {
     const cfg *c = m->cfg;
-    m->listen_fds = calloc(c->nlistens, sizeof(int));
+    size_t slots = (size_t)m->nslots;
+    m->listen_fds = calloc(c->nlistens * slots, sizeof(int));
     m->rootfds = calloc(c->ndirs ? c->ndirs : 1, sizeof(int));
     if (!m->listen_fds || !m->rootfds) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    for (size_t i = 0; i < c->nlistens * slots; i++)
+        m->listen_fds[i] = -1;
     for (size_t i = 0; i < c->ndirs; i++)
         m->rootfds[i] = -1;
-    for (size_t i = 0; i < c->nlistens; i++) {
-        m->listen_fds[i] = listen_open(&c->listens[i], err, errlen);
-        if (m->listen_fds[i] < 0)
-            return -1;
-        m->nlisten++;
-    }
+    /* A shared listener: one socket in every slot's row. A reuseport
+     * listener: a socket per slot, kept by the master across respawns so
+     * that the connections queued on it wait for the next worker. */
+    m->nlisten = c->nlistens;
+    for (size_t i = 0; i < c->nlistens; i++)
+        for (size_t s = 0; s < slots; s++) {
+            int fd = s == 0 || c->listens[i].reuseport ? listen_open(&c->listens[i], err, errlen)
+                                                       : m->listen_fds[i];
+            if (fd < 0)
+                return -1;
+            m->listen_fds[s * c->nlistens + i] = fd;
+        }
     /* Every root and alias directory, opened once: workers resolve beneath them. */
     for (size_t i = 0; i < c->ndirs; i++) {
         m->rootfds[i] = open(c->dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -80,7 +89,7 @@ static void master_spawn(master *m, int i)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
             _exit(0);
-        _exit(worker_run(m->cfg, m->listen_fds, m->nlisten, m->rootfds));
+        _exit(worker_run(m->cfg, m->listen_fds + (size_t)i * m->nlisten, m->nlisten, m->rootfds));
     }
     m->slots[i] = (slot){ .pid = pid, .started_ms = time_now_ms(), .respawn_ms = -1,
                           .fails = m->slots[i].fails };
@@ -198,8 +207,12 @@ static void master_loop(master *m)
 
 static void master_close(master *m)
 {
-    for (size_t i = 0; i < m->nlisten; i++)
-        close(m->listen_fds[i]);
+    for (size_t s = 0; m->listen_fds && s < (size_t)m->nslots; s++)
+        for (size_t i = 0; i < m->nlisten; i++) {
+            int fd = m->listen_fds[s * m->nlisten + i];
+            if (fd >= 0 && (s == 0 || m->cfg->listens[i].reuseport))
+                close(fd);
+        }
     for (size_t i = 0; m->rootfds && i < m->cfg->ndirs; i++)
         if (m->rootfds[i] >= 0)
             close(m->rootfds[i]);

@@ -109,6 +109,16 @@ conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer, size_t li
     return c;
 }
 
+void conn_drop_file(conn *c)
+{
+    if (c->fce)
+        fc_release(&c->w->fc, c->fce);
+    else if (c->fd >= 0)
+        close(c->fd);
+    c->fce = NULL;
+    c->fd = -1;
+}
+
 static void conn_log(conn *c)
 {
     if (c->status == 0)
@@ -138,9 +148,7 @@ static void conn_release(conn *c)
     conn_log(c);
     free(c->listing);
     c->listing = NULL;
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    conn_drop_file(c);
     close(c->io.fd); /* also drops it from the epoll set */
     conn_release_buffers(c);
     if (c->live_prev)
@@ -244,10 +252,7 @@ void conn_error(conn *c, int status, bool close_after)
         c->keep_alive = false;
         c->framing_error = true;
     }
-    if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
+    conn_drop_file(c);
     c->status = status;
     size_t blen;
     const char *body = resp_error_body(status, &blen);
@@ -668,10 +673,7 @@ static void conn_finish_response(conn *c)
     conn_log(c);
     free(c->listing);
     c->listing = NULL;
-    if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
+    conn_drop_file(c);
     c->mem = NULL;
     c->mem_len = c->mem_sent = 0;
     c->fend = c->foff = 0;

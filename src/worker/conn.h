@@ -14,6 +14,7 @@
 #include "http/response.h"
 #include "http/static.h"
 #include "util/arena.h"
+#include "worker/fcache.h"
 #include "worker/timer.h"
 #include "worker/worker.h"
 #include "worker/wq.h"
@@ -64,6 +65,8 @@ typedef struct conn {
     char *scratch;      /* relative path and try_files/sibling names */
     size_t scratch_len;
     char *listing;      /* malloc'd autoindex body being sent, or NULL */
+    bool fc_try;        /* this lookup may use and fill the open-file cache */
+    fc_entry *fce;      /* c->fd belongs to this open-file cache entry; NULL: c->fd is ours */
 
     void *block;     /* arena block, NULL while idle */
     arena ar;
@@ -104,6 +107,8 @@ void conn_error(conn *c, int status, bool close_after);
 void conn_start_send(conn *c);
 /* Hand c->task to the write queue; the connection waits in CS_TASK. */
 void conn_submit(conn *c);
+/* Close the response's file, or give its cache entry back. */
+void conn_drop_file(conn *c);
 /* Run the state machine (after a task completes). */
 void conn_drive(conn *c);
 

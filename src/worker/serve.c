@@ -239,10 +239,8 @@ static void serve_file(conn *c, static_req *q)
             c->fend = r.last + 1;
         }
     }
-    if (c->fend == 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
+    if (c->fend == 0)
+        conn_drop_file(c);
     conn_start_send(c);
 }
 
@@ -281,6 +279,8 @@ void serve_lookup_done(conn *c)
     } else if (q->listing) {
         serve_listing(c, q);
     } else {
+        if (c->fc_try && !c->fce)
+            c->fce = fc_put(&c->w->fc, c->rules->dir, c->rules->links, q->path, &q->res, c->w->now_ms);
         serve_file(c, q);
     }
     free(q->out.data);
@@ -329,6 +329,20 @@ static void serve_lookup(conn *c)
     if (r->nenc && !c->err_status)
         q->nenc = static_negotiate(r->enc, r->nenc, c->info.accept_encoding.p, c->info.accept_encoding.len,
                                    q->enc);
+    /* The open-file cache holds plain lookups: no try_files list, no sibling choice. */
+    c->fc_try = w->fc.cap && !r->ntry_files && !q->nenc;
+    if (c->fc_try) {
+        fc_entry *e = fc_get(&w->fc, r->dir, r->links, rel, w->now_ms);
+        if (e) {
+            c->fce = e;
+            q->status = 200;
+            q->res = (file_result){ .fd = e->fd, .st = e->st, .status = 200, .index = e->index };
+            q->name = e->index >= 0 ? r->index[e->index] : q->path;
+            q->nread = -1;
+            serve_lookup_done(c);
+            return;
+        }
+    }
     if (w->cached_open && !r->offload_always) {
         if (static_lookup(q, FILE_CACHED_ONLY) != FILE_WOULDBLOCK) {
             w->stats.open_loop++;

@@ -235,7 +235,8 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     /* One slot per connection: a connection has at most one task in flight. */
     if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections) < 0)
         return -1;
-    if (worker_open_logs(w, c) < 0 || !(w->loc_scratch = loc_scratch_new()))
+    if (worker_open_logs(w, c) < 0 || !(w->loc_scratch = loc_scratch_new()) ||
+        fc_init(&w->fc, (size_t)c->open_file_cache, c->open_file_cache_valid_ms) < 0)
         return -1;
     w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
     w->has_cachestat = true; /* until the first call says ENOSYS */
@@ -271,9 +272,10 @@ static void worker_destroy(worker *w)
         w->free_conns = c->next;
         free(c);
     }
-    log_info("worker exiting: %llu requests; lookups %llu on loop, %llu queued; small reads %llu "
-             "on loop, %llu queued; sendfile chunks %llu on loop, %llu queued",
-             (unsigned long long)w->stats.requests, (unsigned long long)w->stats.open_loop,
+    log_info("worker exiting: %llu requests; open-file cache %llu hits; lookups %llu on loop, %llu "
+             "queued; small reads %llu on loop, %llu queued; sendfile chunks %llu on loop, %llu queued",
+             (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
+             (unsigned long long)w->stats.open_loop,
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
              (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
              (unsigned long long)w->stats.send_queue);
@@ -282,6 +284,7 @@ static void worker_destroy(worker *w)
     free(w->alogs);
     free(w->srv_alog);
     loc_scratch_free(w->loc_scratch);
+    fc_destroy(&w->fc);
     arena_pool_destroy(&w->arenas);
     if (w->sigio.fd >= 0)
         close(w->sigio.fd);
@@ -291,11 +294,14 @@ static void worker_destroy(worker *w)
 
 /* The listening sockets are opened once by the master and shared by every
  * worker, each registering them with EPOLLEXCLUSIVE so that a new connection
- * wakes one worker, not all. We prefer this to SO_REUSEPORT because
- * reuseport gives each worker a private accept queue: when a worker exits on
- * reload or stop, the connections waiting in its queue are reset. With one
- * shared queue owned by the master, workers can come and go without a single
- * connection being refused. */
+ * wakes one worker, not all. We prefer this to SO_REUSEPORT by default
+ * because reuseport gives each worker a private accept queue: in nginx, when
+ * a worker exits on reload or stop, the connections waiting in its queue are
+ * reset. With one shared queue owned by the master, workers can come and go
+ * without a single connection being refused. A listener with "reuseport"
+ * gets a socket per worker slot instead (spreading load evenly when one
+ * worker would otherwise win most wake-ups); the master keeps each one open
+ * across respawns, so its queue waits for the slot's next worker. */
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds)
 {
     worker *w = malloc(sizeof *w);

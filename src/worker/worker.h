@@ -8,6 +8,7 @@
 
 #include "config/model.h"
 #include "log/access.h"
+#include "worker/fcache.h"
 #include "util/arena.h"
 #include "util/time.h"
 #include "worker/loop.h"
@@ -42,6 +43,7 @@ typedef struct worker {
     size_t nalogs;
     access_log **srv_alog;    /* per cfg server: its log, or NULL ("off") */
     void *loc_scratch;        /* for loc_match */
+    fcache fc;                /* open-file cache (open_file_cache entries) */
     timer_list t_header, t_keepalive, t_send, t_linger;
     int64_t now_ms;
     time_t now_sec;

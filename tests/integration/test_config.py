@@ -3,8 +3,11 @@ and every per-location rule, plus -t, -T and --explain."""
 import gzip
 import json
 import os
+import re
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness
@@ -316,3 +319,68 @@ class YamlServerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OpenFileCacheAndReuseportTest(unittest.TestCase):
+    """open_file_cache keeps descriptors open for open_file_cache_valid;
+    reuseport gives each worker slot its own listening socket."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        cls.path = os.path.join(cls.fx.root, "cached.txt")
+        with open(cls.path, "w") as f:
+            f.write("version 1\n")
+        root = cls.fx.root
+
+        def conf(port):
+            return (f"workers = 2;\nopen_file_cache = 64;\nopen_file_cache_valid = \"500ms\";\n"
+                    f"listen = ( {{ address = \"127.0.0.1\"; port = {port}; reuseport = true; }} );\n"
+                    f"servers = ( {{ root = \"{root}\"; access_log = \"off\"; }} );\n")
+        cls.server = ConfServer(conf).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.fx.cleanup()
+
+    def test_cache_serves_and_revalidates(self):
+        for _ in range(20):
+            self.assertEqual(request(self.server.port, "/cached.txt").body, b"version 1\n")
+        tmp = self.path + ".new"
+        with open(tmp, "w") as f:
+            f.write("version 2!\n")
+        os.rename(tmp, self.path)          # a new inode: the cached fd still has the old file
+        deadline = time.monotonic() + 5
+        body = b""
+        while time.monotonic() < deadline and body != b"version 2!\n":
+            body = request(self.server.port, "/cached.txt").body
+            time.sleep(0.05)
+        self.assertEqual(body, b"version 2!\n", "the cache never revalidated")
+        self.assertEqual(request(self.server.port, "/missing.txt").status, 404)
+
+    def test_reuseport_sockets(self):
+        def listening(pid):
+            inodes = set()
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if link.startswith("socket:"):
+                    inodes.add(link)
+            return inodes
+        # the master holds one listening socket per worker slot
+        self.assertGreaterEqual(len(listening(self.server.pid)), 2)
+        for _ in range(30):
+            self.assertEqual(request(self.server.port, "/cached.txt").status, 200)
+
+    def test_hits_reported(self):
+        # each worker logs its cache hits when it exits; a restart shows them
+        for _ in range(10):
+            request(self.server.port, "/cached.txt")
+        self.server.stop(signal.SIGQUIT)
+        log = self.server.stderr_text()
+        hits = [int(m) for m in re.findall(r"open-file cache (\d+) hits", log)]
+        self.assertTrue(hits and sum(hits) > 0, log[-2000:])
+        self.__class__.server = self.server.start()

@@ -406,12 +406,13 @@ static void test_nowait_probes(void **state)
      * assert, but the probes must agree with each other. */
     assert_int_equal(fsync(res.fd), 0);
     posix_fadvise(res.fd, 0, 0, POSIX_FADV_DONTNEED);
-    /* cachestat first: a NOWAIT probe that misses may start readahead, and
-     * the pages under read then count as present. */
-    int cs_after = cs == 1 ? file_range_cachestat(res.fd, 0, 1) : -1;
+    /* A NOWAIT read that misses still submits readahead (RWF_NOWAIT is not
+     * IOCB_NOIO), and on a fast device the page can be back before the read
+     * looks again, so even right after cachestat() said "evicted" the probe
+     * may find it. What must hold is that the probe and a read agree. */
+    if (cs == 1)
+        printf("cachestat after POSIX_FADV_DONTNEED: %d\n", file_range_cachestat(res.fd, 0, 1));
     bool cached = file_range_cached(res.fd, 0, 1);
-    if (cs_after == 0)
-        assert_false(cached);
     n = file_read_nowait(res.fd, buf, 1, 0);
     printf("after POSIX_FADV_DONTNEED: first page %s\n", cached ? "still cached" : "evicted");
     if (!cached) {
