@@ -592,7 +592,8 @@ static bool header_name_ok(const char *name)
     if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z')))
         return false;
     for (const char *p = name; *p; p++)
-        if (!is_tchar((unsigned char)*p) || strchr("!#$%&'*+.^`|~", *p))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
             return false;
     return true;
 }

@@ -50,14 +50,15 @@ int cfg_lint(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx)
     int n = 0;
     for (size_t i = 0; i < c->nservers; i++) {
         const cfg_server *s = &c->servers[i];
-        if (s->r.autoindex && s->r.root)
+        /* With a return nothing is listed; without a root there is no tree. */
+        if (s->r.autoindex && s->r.root && !s->r.return_status)
             n += emit(warn, ctx, s->where, "autoindex lists the whole document root", s->r.root);
         for (size_t j = 0; j < s->nlocs; j++) {
             const cfg_location *l = &s->locs[j];
             n += lint_alias(l, warn, ctx);
             bool prefix = l->kind == LOC_PREFIX || l->kind == LOC_PREFIX_NOREGEX;
             if (l->r.autoindex && (l->r.set & R_AUTOINDEX) && prefix && strcmp(l->pattern, "/") == 0 &&
-                !(l->r.set & R_ALIAS))
+                !(l->r.set & R_ALIAS) && l->r.root && !l->r.return_status)
                 n += emit(warn, ctx, l->where, "autoindex lists the whole document root", l->r.root);
         }
     }

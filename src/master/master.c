@@ -15,6 +15,7 @@
 
 #include "log/log.h"
 #include "master/listen.h"
+#include "master/priv.h"
 #include "util/time.h"
 #include "worker/worker.h"
 
@@ -36,7 +37,13 @@ typedef struct {
     int nslots;
     int sigfd;
     bool stopping;
+    priv_target priv;
 } master;
+
+static int master_drop(const void *arg)
+{
+    return priv_drop(arg);
+}
 
 static int master_open(master *m, char *err, size_t errlen)
 {
@@ -89,7 +96,8 @@ static void master_spawn(master *m, int i)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
             _exit(0);
-        _exit(worker_run(m->cfg, m->listen_fds + (size_t)i * m->nlisten, m->nlisten, m->rootfds));
+        _exit(worker_run(m->cfg, m->listen_fds + (size_t)i * m->nlisten, m->nlisten, m->rootfds,
+                         master_drop, &m->priv));
     }
     m->slots[i] = (slot){ .pid = pid, .started_ms = time_now_ms(), .respawn_ms = -1,
                           .fails = m->slots[i].fails };
@@ -238,11 +246,14 @@ int master_run(const cfg *c)
     m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     m.nslots = cfg_worker_count(c);
     m.slots = calloc((size_t)m.nslots, sizeof *m.slots);
-    if (m.sigfd < 0 || !m.slots || master_open(&m, err, sizeof err) < 0) {
+    if (m.sigfd < 0 || !m.slots || priv_resolve(c, &m.priv, err, sizeof err) < 0 ||
+        master_open(&m, err, sizeof err) < 0) {
         log_error("%s", m.sigfd < 0 || !m.slots ? strerror(errno) : err);
         master_close(&m);
         return 1;
     }
+    if (c->user && !m.priv.change)
+        log_warn("\"user\" %s is ignored: only a master running as root can switch users", c->user);
     for (int i = 0; i < m.nslots; i++)
         master_spawn(&m, i);
     if (c->source)

@@ -302,11 +302,18 @@ static void worker_destroy(worker *w)
  * gets a socket per worker slot instead (spreading load evenly when one
  * worker would otherwise win most wake-ups); the master keeps each one open
  * across respawns, so its queue waits for the slot's next worker. */
-int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds)
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
+               int (*after_init)(const void *arg), const void *arg)
 {
     worker *w = malloc(sizeof *w);
     if (!w || worker_init(w, c, listen_fds, nlisten, dirfds) < 0) {
         log_error("worker initialisation failed: %s", strerror(errno));
+        return 1;
+    }
+    if (after_init && after_init(arg) < 0) {
+        log_error("worker cannot switch user: %s", strerror(errno));
+        worker_destroy(w);
+        free(w);
         return 1;
     }
     log_debug("worker started; cached lookups on the loop: %s", w->cached_open ? "yes" : "no");

@@ -66,9 +66,12 @@ typedef struct worker {
 } worker;
 
 /* Run a worker until it is told to stop. listen_fds and dirfds (one per
- * cfg->dirs entry) were opened by the master and stay owned by it. Returns
- * the process exit status. */
-int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds);
+ * cfg->dirs entry) were opened by the master and stay owned by it.
+ * after_init(arg), when given, runs once the worker has opened its logs and
+ * before it serves (the master drops privileges there); failing it ends the
+ * worker. Returns the process exit status. */
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
+               int (*after_init)(const void *arg), const void *arg);
 
 /* Called by connections: a slot was freed, accepting may resume. */
 void worker_conn_released(worker *w);

@@ -68,6 +68,9 @@ class ConfigBase(unittest.TestCase):
         for rel, data in files.items():
             with open(os.path.join(root, rel), "wb") as f:
                 f.write(data)
+        cls.big = os.urandom(300 * 1024 + 17)
+        with open(os.path.join(cls.www, "big.bin"), "wb") as f:
+            f.write(cls.big)
         with open(os.path.join(cls.www, "app.js.gz"), "wb") as f:
             f.write(gzip.compress(files["www/app.js"]))
         os.symlink("/etc/hostname", os.path.join(cls.www, "outside-link"))
@@ -110,7 +113,8 @@ servers = (
       {{ match = "~ \\\\.js$"; precompressed = [ "gzip" ]; }},
       {{ match = "^~ /app/"; alias = "{cls.spa}/"; try_files = [ "$uri", "/app/index.html" ]; }},
       {{ match = "^~ /strict/"; alias = "{cls.spa}/"; try_files = [ "$uri", "=404" ]; }},
-      {{ match = "/links/"; alias = "{cls.www}/"; symlinks = "follow"; }}
+      {{ match = "/links/"; alias = "{cls.www}/"; symlinks = "follow"; }},
+      {{ match = "^~ /queued/"; alias = "{cls.www}/"; offload = "always"; sendfile_chunk = "4k"; }}
     );
   }}
 );
@@ -218,6 +222,13 @@ class LocationRuleTest(ConfigBase):
         r = self.get("/nope.html")
         self.assertEqual((r.status, r.body), (404, b"custom not found\n"))
         self.assertEqual(r.headers["content-type"], "text/html")
+
+    def test_offload_always_small_chunks(self):
+        r = self.get("/queued/big.bin")
+        self.assertEqual((r.status, len(r.body)), (200, len(self.big)))
+        self.assertEqual(r.body, self.big)
+        r = self.get("/queued/big.bin", headers={"Range": "bytes=5000-70000"})
+        self.assertEqual((r.status, r.body), (206, self.big[5000:70001]))
 
     def test_symlink_policy(self):
         self.assertEqual(self.get("/outside-link").status, 403)
@@ -384,3 +395,44 @@ class OpenFileCacheAndReuseportTest(unittest.TestCase):
         hits = [int(m) for m in re.findall(r"open-file cache (\d+) hits", log)]
         self.assertTrue(hits and sum(hits) > 0, log[-2000:])
         self.__class__.server = self.server.start()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "switching users needs root")
+class UserTest(unittest.TestCase):
+    def test_workers_run_as_configured_user(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        fx = Fixture()
+        try:
+            for d in (fx.base, fx.root):
+                os.chmod(d, 0o755)
+            with open(os.path.join(fx.root, "u.txt"), "w") as f:
+                f.write("as nobody\n")
+            os.chmod(os.path.join(fx.root, "u.txt"), 0o644)
+            root = fx.root
+            srv = ConfServer(lambda port: f'user = "nobody";\nworkers = 2;\n'
+                                          f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                                          f'servers = ( {{ root = "{root}"; access_log = "off"; }} );\n').start()
+            try:
+                self.assertEqual(request(srv.port, "/u.txt").body, b"as nobody\n")
+                self.assertTrue(harness.wait_until(lambda: len(srv.workers()) == 2, 5))
+                for pid in srv.workers():
+                    with open("/proc/%d/status" % pid) as f:
+                        uids = [l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))]
+                    self.assertEqual(uids[0], [str(nobody.pw_uid)] * 4)
+                    self.assertEqual(uids[1], [str(nobody.pw_gid)] * 4)
+                with open("/proc/%d/status" % srv.pid) as f:
+                    self.assertIn("Uid:\t0\t", f.read())   # the master keeps root for reloads
+            finally:
+                srv.stop()
+        finally:
+            fx.cleanup()
+
+    def test_unknown_user_refused(self):
+        d = tempfile.mkdtemp()
+        conf = os.path.join(d, "a.conf")
+        with open(conf, "w") as f:
+            f.write(f'user = "no-such-user-x";\nservers = ( {{ root = "{d}"; }} );\n')
+        rc, out, err = run_cli("-t", "-c", conf)
+        self.assertEqual(rc, 1)
+        self.assertIn('"user": no user "no-such-user-x"', err)

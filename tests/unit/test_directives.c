@@ -1070,7 +1070,9 @@ static void test_lint(void **state)
     /* A careful configuration: nothing to say. */
     c = load("lint2.conf", "servers = ( { root = \"@D/www\"; locations = (\n"
                            "  { match = \"/img/\"; alias = \"@D/data/\"; autoindex = true; },\n"
-                           "  { match = \"= /\"; autoindex = true; } ); } );\n");
+                           "  { match = \"= /\"; autoindex = true; } ); },\n"
+                           "  { names = [ \"r\" ]; locations = (\n"
+                           "  { match = \"/\"; autoindex = true; return = 404; } ); } );\n");
     w.n = 0;
     assert_int_equal(cfg_lint(c, collect, &w), 0);
     cfg_free(c);
