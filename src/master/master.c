@@ -15,6 +15,7 @@
 
 #include "log/log.h"
 #include "master/listen.h"
+#include "master/pidfile.h"
 #include "master/priv.h"
 #include "util/time.h"
 #include "worker/worker.h"
@@ -37,6 +38,8 @@ typedef struct {
     int nslots;
     int sigfd;
     bool stopping;
+    bool graceful;      /* stopping by QUIT: workers get shutdown_timeout */
+    int64_t stop_deadline;
     priv_target priv;
 } master;
 
@@ -155,9 +158,15 @@ static void master_on_signal(master *m, int sig)
     case SIGTERM:
     case SIGINT:
     case SIGQUIT:
-        if (!m->stopping)
+        if (!m->stopping || (m->graceful && sig != SIGQUIT))
             log_info("%s: stopping %d worker(s)", sig == SIGQUIT ? "graceful stop" : "fast stop",
                      master_alive(m));
+        if (!m->stopping || (m->graceful && sig != SIGQUIT)) {
+            /* A graceful stop lets downloads finish within shutdown_timeout;
+             * a fast stop gives workers STOP_GRACE_MS to close. */
+            m->graceful = sig == SIGQUIT;
+            m->stop_deadline = time_now_ms() + (m->graceful ? m->cfg->shutdown_timeout_ms : STOP_GRACE_MS);
+        }
         m->stopping = true;
         master_signal_all(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
         break;
@@ -187,11 +196,9 @@ static int master_next_wait(const master *m, int64_t now)
 
 static void master_loop(master *m)
 {
-    int64_t stop_deadline = -1;
     while (!m->stopping || master_alive(m) > 0) {
         int64_t now = time_now_ms();
-        if (m->stopping && stop_deadline < 0)
-            stop_deadline = now + STOP_GRACE_MS;
+        int64_t stop_deadline = m->stop_deadline;
         int wait = m->stopping ? (int)(stop_deadline > now ? stop_deadline - now : 0)
                                : master_next_wait(m, now);
         struct pollfd p = { .fd = m->sigfd, .events = POLLIN };
@@ -202,10 +209,16 @@ static void master_loop(master *m)
                 master_on_signal(m, (int)si.ssi_signo);
         }
         now = time_now_ms();
-        if (m->stopping && stop_deadline >= 0 && now >= stop_deadline && master_alive(m) > 0) {
-            log_error("workers still running after %d ms; killing them", STOP_GRACE_MS);
-            master_signal_all(m, SIGKILL);
-            stop_deadline = now + STOP_GRACE_MS;
+        if (m->stopping && now >= m->stop_deadline && master_alive(m) > 0) {
+            if (m->graceful) {
+                log_warn("workers still busy after shutdown_timeout; stopping them fast");
+                m->graceful = false;
+                master_signal_all(m, SIGTERM);
+            } else {
+                log_error("workers still running after %d ms; killing them", STOP_GRACE_MS);
+                master_signal_all(m, SIGKILL);
+            }
+            m->stop_deadline = now + STOP_GRACE_MS;
         }
         for (int i = 0; !m->stopping && i < m->nslots; i++)
             if (m->slots[i].pid == 0 && m->slots[i].respawn_ms >= 0 && m->slots[i].respawn_ms <= now)
@@ -246,9 +259,13 @@ int master_run(const cfg *c)
     m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     m.nslots = cfg_worker_count(c);
     m.slots = calloc((size_t)m.nslots, sizeof *m.slots);
+    /* The pid file first: a second master must not even try to bind. */
     if (m.sigfd < 0 || !m.slots || priv_resolve(c, &m.priv, err, sizeof err) < 0 ||
+        (c->pid_file && pidfile_write(c->pid_file, err, sizeof err) < 0) ||
         master_open(&m, err, sizeof err) < 0) {
         log_error("%s", m.sigfd < 0 || !m.slots ? strerror(errno) : err);
+        if (c->pid_file)
+            pidfile_remove(c->pid_file);
         master_close(&m);
         return 1;
     }
@@ -264,6 +281,8 @@ int master_run(const cfg *c)
         log_info("ephttpd %s serving %s on %s:%u with %d worker(s)", EP_VERSION, c->servers[0].r.root,
                  c->listens[0].addr, c->listens[0].port, m.nslots);
     master_loop(&m);
+    if (c->pid_file)
+        pidfile_remove(c->pid_file);
     master_close(&m);
     log_info("stopped");
     return 0;

@@ -436,3 +436,48 @@ class UserTest(unittest.TestCase):
         rc, out, err = run_cli("-t", "-c", conf)
         self.assertEqual(rc, 1)
         self.assertIn('"user": no user "no-such-user-x"', err)
+
+
+class PidFileAndShutdownTest(unittest.TestCase):
+    def setUp(self):
+        self.fx = Fixture()
+        with open(os.path.join(self.fx.root, "big.bin"), "wb") as f:
+            f.truncate(256 * 1024 * 1024)
+        self.pid_path = os.path.join(self.fx.base, "ephttpd.pid")
+        root, pid_path = self.fx.root, self.pid_path
+        self.conf = lambda port: (f'pid_file = "{pid_path}";\nshutdown_timeout = "1s";\n'
+                                  f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                                  f'servers = ( {{ root = "{root}"; access_log = "off"; }} );\n')
+
+    def tearDown(self):
+        self.fx.cleanup()
+
+    def test_pid_file_written_checked_removed(self):
+        srv = ConfServer(self.conf).start()
+        try:
+            with open(self.pid_path) as f:
+                self.assertEqual(f.read(), "%d\n" % srv.pid)
+            # a second master with the same pid file is refused at once
+            p = subprocess.run([harness.binary(), "-c", srv.conf_path], capture_output=True, text=True,
+                               timeout=10)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("already running as pid %d" % srv.pid, p.stderr)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertFalse(os.path.exists(self.pid_path))
+
+    def test_shutdown_timeout_bounds_graceful_stop(self):
+        srv = ConfServer(self.conf).start()
+        try:
+            c = harness.RawConn(srv.port)
+            c.send(harness.build_request("GET", "/big.bin"))   # never read: the send stalls
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            os.kill(srv.pid, signal.SIGQUIT)
+            srv.proc.wait(15)
+            elapsed = time.monotonic() - t0
+            self.assertGreaterEqual(elapsed, 0.8, "the download was cut before shutdown_timeout")
+            self.assertLess(elapsed, 8, "graceful stop took %.1f s despite shutdown_timeout 1s" % elapsed)
+            c.close()
+        finally:
+            srv.stop()

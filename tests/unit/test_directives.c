@@ -555,8 +555,17 @@ static void test_location_rules_and_inheritance(void **state)
     assert_int_equal(r->return_status, 403);
     assert_null(r->return_text);
 
+    cfg_free(c);
+}
+
+static void test_location_own_rules(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    const cfg_server *s = &c->servers[0];
+
     /* ~* images: its own headers, expires, etag. */
-    r = &s->locs[4].r;
+    const cfg_rules *r = &s->locs[4].r;
     assert_int_equal(r->set, R_EXPIRES | R_ETAG | R_HEADERS);
     assert_int_equal(r->expires, 30 * 86400);
     assert_true(r->etag);
@@ -1195,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_servers_and_locations),
         cmocka_unit_test(test_server_rules),
         cmocka_unit_test(test_location_rules_and_inheritance),
+        cmocka_unit_test(test_location_own_rules),
         cmocka_unit_test(test_sizes_and_durations),
         cmocka_unit_test(test_yaml_dumps_like_libconfig),
         cmocka_unit_test(test_dump_round_trip),
