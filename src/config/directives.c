@@ -138,8 +138,11 @@ static const char *a_kind(const cfg_node *n)
 
 /* ------------------------------------------------------------------ scalars */
 
+/* The want_* helpers set *out even when they fail, so that no caller can
+ * read an indeterminate value (and the optimiser can see that). */
 static int want_string(apply_ctx *a, const cfg_node *n, const char **out)
 {
+    *out = "";
     if (n->kind != NODE_SCALAR || (n->sc != SC_STRING && n->sc != SC_PLAIN))
         return fail(a, n, "\"%s\": expected a string, got %s", setting_name(a, n), a_kind(n));
     *out = n->text;
@@ -149,6 +152,7 @@ static int want_string(apply_ctx *a, const cfg_node *n, const char **out)
 static int want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out)
 {
     char *end;
+    *out = 0;
     if (n->kind != NODE_SCALAR || (n->sc != SC_INT && n->sc != SC_PLAIN))
         return fail(a, n, "\"%s\": expected an integer, got %s", setting_name(a, n), a_kind(n));
     errno = 0;

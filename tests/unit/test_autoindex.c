@@ -151,8 +151,8 @@ static void test_html_rows(void **state)
         "<tr><td><a href=\"empty\">empty</a></td><td>2026-11-24 12:34</td><td>0</td></tr>\n",
         "<tr><td><a href=\"sub/\">sub/</a></td><td>2026-11-24 12:34</td><td>-</td></tr>\n",
         "<tr><td><a href=\"b%20dir/\">b dir/</a></td><td>2026-11-24 12:34</td><td>-</td></tr>\n",
-        "<tr><td><a href=\"link-to-sub/\">link-to-sub/</a></td><td>2026-11-24 12:34</td>"
-        "<td>-</td></tr>\n",
+        ("<tr><td><a href=\"link-to-sub/\">link-to-sub/</a></td><td>2026-11-24 12:34</td>"
+         "<td>-</td></tr>\n"),
         "<tr><td><a href=\"../\">../</a></td><td></td><td>-</td></tr>\n",
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
