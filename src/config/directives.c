@@ -102,10 +102,7 @@ __attribute__((format(printf, 3, 4))) static int fail(apply_ctx *a, const cfg_no
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (n->col > 0)
-        snprintf(a->err, a->errlen, "%s:%d:%d: %s", n->file, n->line, n->col, msg);
-    else
-        snprintf(a->err, a->errlen, "%s:%d: %s", n->file, n->line, msg);
+    node_error(a->err, a->errlen, n->file, n->line, n->col, msg);
     one_line(a->err, a->errlen);
     return -1;
 }

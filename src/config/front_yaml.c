@@ -54,7 +54,7 @@ static int y_fail(y_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->file, m->line + 1, m->column + 1, msg);
+    node_error(c->err, c->errlen, c->file, (int)m->line + 1, (int)m->column + 1, msg);
     return -1;
 }
 

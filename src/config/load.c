@@ -49,10 +49,7 @@ static void ld_err_at(ld_ctx *c, const cfg_node *at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (at->col > 0)
-        snprintf(c->err, c->errlen, "%s:%d:%d: %s", at->file, at->line, at->col, msg);
-    else
-        snprintf(c->err, c->errlen, "%s:%d: %s", at->file, at->line, msg);
+    node_error(c->err, c->errlen, at->file, at->line, at->col, msg);
 }
 
 /* A pattern as shown in an error: control characters (a YAML "\n", say)

@@ -1,6 +1,7 @@
 /* config/node.c: building and freeing the neutral config tree. */
 #include "config/node.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,4 +126,12 @@ const char *node_kind_name(const cfg_node *n)
         break;
     }
     return "value";
+}
+
+void node_error(char *err, size_t errlen, const char *file, int line, int col, const char *msg)
+{
+    if (col > 0)
+        snprintf(err, errlen, "%s:%d:%d: %s", file, line, col, msg);
+    else
+        snprintf(err, errlen, "%s:%d: %s", file, line, msg);
 }

@@ -58,6 +58,10 @@ int node_add(cfg_node *parent, cfg_node *kid);
 /* The first child of a group with that name, or NULL. */
 cfg_node *node_get(const cfg_node *group, const char *name);
 
+/* The one error format of every config message: "FILE:LINE: msg", or
+ * "FILE:LINE:COL: msg" when col > 0. */
+void node_error(char *err, size_t errlen, const char *file, int line, int col, const char *msg);
+
 /* "group", "list" or "string"/"integer"/... for error messages. */
 const char *node_kind_name(const cfg_node *n);
 

@@ -1,5 +1,6 @@
 /* http/autoindex.c: directory listings as HTML or JSON, built on write-queue threads. */
 #include "http/autoindex.h"
+#include "util/grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,33 +37,13 @@ typedef struct {
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Make room for need more bytes at *p (elem bytes each, cap in elements),
- * doubling. Returns 0, or -1 with errno = ENOMEM. */
-static int grow(void **p, size_t *cap, size_t used, size_t need, size_t elem)
-{
-    size_t c = *cap ? *cap : 64;
-
-    if (need <= *cap - used)
-        return 0;
-    while (need > c - used) {
-        if (c > SIZE_MAX / 2 / elem)
-            return errno = ENOMEM, -1;
-        c *= 2;
-    }
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return errno = ENOMEM, -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 static int list_add(ai_list *l, const char *name, const struct stat *st)
 {
     size_t n = strlen(name);
 
-    if (grow((void **)&l->v, &l->cap, l->n, 1, sizeof *l->v) != 0 ||
-        grow((void **)&l->names, &l->ncap, l->nlen, n + 1, 1) != 0)
+    if (ep_grow((void **)&l->v, &l->cap, l->n, 1, sizeof *l->v) != 0 ||
+        ep_grow((void **)&l->names, &l->ncap, l->nlen, n + 1, 1) != 0)
         return -1;
     memcpy(l->names + l->nlen, name, n + 1);
     l->v[l->n++] = (ai_entry){
@@ -149,7 +130,7 @@ static void put(writer *w, const char *s, size_t n)
     if (w->oom)
         return;
     /* + 1 keeps room for the NUL that follows the text. */
-    if (n >= b->cap - b->len && grow((void **)&b->data, &b->cap, b->len, n + 1, 1) != 0) {
+    if (n >= b->cap - b->len && ep_grow((void **)&b->data, &b->cap, b->len, n + 1, 1) != 0) {
         w->oom = true;
         return;
     }

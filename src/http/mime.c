@@ -1,5 +1,6 @@
 /* http/mime.c: extension to Content-Type, from the built-in table or a loaded mime.types. */
 #include "http/mime.h"
+#include "util/grow.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -233,25 +234,6 @@ __attribute__((format(printf, 2, 3))) static void load_err(mime_loader *ld, cons
     va_end(ap);
 }
 
-/* Room for need more elements of elem bytes at *p, doubling. 0 or -1. */
-static int grow(void **p, size_t *cap, size_t used, size_t need, size_t elem)
-{
-    size_t c = *cap ? *cap : 64;
-
-    if (need <= *cap - used)
-        return 0;
-    while (need > c - used) {
-        if (c > SIZE_MAX / 2 / elem)
-            return -1;
-        c *= 2;
-    }
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 /* Copy s (n bytes, folded when lower) into the pool; its offset, or
  * SIZE_MAX when out of memory. */
@@ -259,7 +241,7 @@ static size_t pool_add(mime_loader *ld, const char *s, size_t n, bool lower)
 {
     size_t off = ld->plen;
 
-    if (grow((void **)&ld->pool, &ld->pcap, ld->plen, n + 1, 1) != 0)
+    if (ep_grow((void **)&ld->pool, &ld->pcap, ld->plen, n + 1, 1) != 0)
         return SIZE_MAX;
     for (size_t i = 0; i < n; i++)
         ld->pool[off + i] = lower ? (char)fold((unsigned char)s[i]) : s[i];
@@ -310,7 +292,7 @@ static int parse_line(mime_loader *ld, char *line)
     for (char *ext; (ext = strtok_r(NULL, MIME_SPACE, &save)) != NULL;) {
         if (ext[0] == '#')
             break; /* a trailing comment */
-        if (grow((void **)&ld->refs, &ld->cap, ld->n, 1, sizeof *ld->refs) != 0)
+        if (ep_grow((void **)&ld->refs, &ld->cap, ld->n, 1, sizeof *ld->refs) != 0)
             goto oom;
         size_t ext_off = pool_add(ld, ext, strlen(ext), true);
         if (ext_off == SIZE_MAX)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -481,3 +482,55 @@ class PidFileAndShutdownTest(unittest.TestCase):
             c.close()
         finally:
             srv.stop()
+
+
+def _ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(_ipv6_loopback(), "no IPv6 loopback")
+class ListenerTest(unittest.TestCase):
+    """IPv4 and IPv6 listeners, servers bound to some of them, default_server."""
+
+    def test_two_listeners(self):
+        fx = Fixture()
+        try:
+            a, b = os.path.join(fx.base, "a"), os.path.join(fx.base, "b")
+            for d, text in ((a, "site a\n"), (b, "site b\n")):
+                os.makedirs(d)
+                with open(os.path.join(d, "index.html"), "w") as f:
+                    f.write(text)
+            p6 = harness.free_port()
+
+            def conf(port):
+                return (f'listen = ( {{ address = "127.0.0.1"; port = {port}; }},\n'
+                        f'  {{ address = "::1"; port = {p6}; default_server = "b.test"; }} );\n'
+                        f'servers = ( {{ names = [ "a.test" ]; root = "{a}"; access_log = "off"; }},\n'
+                        f'  {{ names = [ "b.test" ]; root = "{b}"; access_log = "off"; '
+                        f'listen_on = [ "[::1]:{p6}" ]; }} );\n')
+            srv = ConfServer(conf).start()
+            try:
+                # IPv4: only server a listens there, so even Host b.test gets a
+                self.assertEqual(request(srv.port, "/", host="b.test").body, b"site a\n")
+                # IPv6: both servers; unknown Host goes to the default_server b
+                s = socket.create_connection(("::1", p6), timeout=5)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: nobody\r\nConnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                s.close()
+                self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
+                self.assertTrue(data.endswith(b"site b\n"), data[-100:])
+            finally:
+                srv.stop()
+        finally:
+            fx.cleanup()
