@@ -25,7 +25,7 @@ step "ASan + UBSan: every test"
 build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DEP_ASAN=ON
 (cd "$top/build-asan" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" ctest -j"$jobs" --output-on-failure)
+        LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" EP_RELOADS=100 ctest -j"$jobs" --output-on-failure)
 
 step "TSan: unit tests and the write-queue stress test"
 build "$top/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DEP_TSAN=ON

@@ -14,6 +14,7 @@
 #include "config/model.h"
 #include "http/explain.h"
 #include "log/log.h"
+#include "master/control.h"
 #include "master/master.h"
 #include "util/time.h"
 
@@ -23,12 +24,15 @@ static const char usage_text[] =
     "Usage: ephttpd -r DIR [options]     serve DIR (quick mode, no config file)\n"
     "       ephttpd [-c FILE] [-t|-T] [-d] run, test or print a configuration\n"
     "       ephttpd --explain HOST URI [-c FILE]\n"
+    "       ephttpd -s reload|quit|stop|reopen [-c FILE]\n"
     "Serve static files over HTTP/1.1.\n"
     "\n"
     "  -c, --config FILE         configuration file, libconfig or .yaml/.yml\n"
     "                            (default " EP_CONF_PATH " when -r is not given)\n"
     "  -t, --test                check the configuration, print warnings, exit\n"
     "  -T, --dump                check it and print it with every default filled in\n"
+    "  -s, --signal CMD          tell the running master (named by pid_file) to\n"
+    "                            reload (waits for its verdict), quit, stop or reopen\n"
     "      --explain HOST URI    show the server, location, rules and outcome a\n"
     "                            request for URI with Host HOST would get\n"
     "  -r, --root DIR            document root (quick mode)\n"
@@ -55,6 +59,7 @@ static const struct option long_opts[] = {
     { "config", required_argument, NULL, 'c' },
     { "test", no_argument, NULL, 't' },
     { "dump", no_argument, NULL, 'T' },
+    { "signal", required_argument, NULL, 's' },
     { "explain", required_argument, NULL, OPT_EXPLAIN },
     { "root", required_argument, NULL, 'r' },
     { "workers", required_argument, NULL, 'w' },
@@ -154,6 +159,7 @@ typedef struct {
     const char *config;  /* -c */
     bool test, dump;     /* -t, -T */
     const char *explain_host, *explain_uri;
+    const char *signal;  /* -s */
     const char *quick;   /* the first quick-mode flag given, for the -c conflict message */
     bool debug;
 } cli;
@@ -188,6 +194,30 @@ static cfg *load_config(cfg *quick, const cli *o, int *rc)
         c->log_level = LOGL_DEBUG;
     cfg_free(quick);
     return c;
+}
+
+/* -s: the pid file comes from the configuration. A reload is checked here
+ * first, so a broken file is reported with its line and the master is not
+ * disturbed; the other commands must work even when the file is broken. */
+static int signal_master(const cli *o)
+{
+    const char *path = o->config ? o->config : EP_CONF_PATH;
+    char err[1024];
+    cfg *c = conf_read(path, err, sizeof err);
+    if (!c && strcmp(o->signal, "reload") == 0) {
+        fprintf(stderr, "ephttpd: %s\nephttpd: reload not sent; the running configuration stays\n", err);
+        return 1;
+    }
+    if (c && !c->pid_file) {
+        fprintf(stderr, "ephttpd: -s: %s sets no pid_file, so the master cannot be found\n", path);
+        cfg_free(c);
+        return 1;
+    }
+    if (!c)
+        fprintf(stderr, "ephttpd: warning: %s; using the pid file %s\n", err, EP_PID_PATH);
+    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, 120000);
+    cfg_free(c);
+    return rc;
 }
 
 static int run(cfg *c, const cli *o)
@@ -226,7 +256,7 @@ int main(int argc, char **argv)
     cli o = { 0 };
     opterr = 0;
     int opt, rc = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":c:tTr:w:a:p:dhV", long_opts, NULL)) != -1) {
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":c:s:tTr:w:a:p:dhV", long_opts, NULL)) != -1) {
         if (opt == 'h') {
             fputs(usage_text, stdout);
             goto out;
@@ -239,6 +269,8 @@ int main(int argc, char **argv)
             rc = usage_error("option \"%s\" needs a value", argv[optind - 1]);
         } else if (opt == 'c') {
             o.config = optarg;
+        } else if (opt == 's') {
+            o.signal = optarg;
         } else if (opt == 't' || opt == 'T') {
             o.test |= opt == 't';
             o.dump |= opt == 'T';
@@ -258,6 +290,10 @@ int main(int argc, char **argv)
         rc = usage_error("unexpected argument \"%s\"", argv[optind]);
     if (rc)
         goto out;
+    if (o.signal) {
+        rc = signal_master(&o);
+        goto out;
+    }
     if (o.config || !c->servers[0].r.root) {
         cfg *file = load_config(c, &o, &rc);
         if (!file)

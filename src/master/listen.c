@@ -55,3 +55,23 @@ fail:
         close(fd);
     return -1;
 }
+
+bool listen_same(const cfg_listen *a, const cfg_listen *b)
+{
+    unsigned char x[16], y[16];
+    int fa = strchr(a->addr, ':') ? AF_INET6 : AF_INET, fb = strchr(b->addr, ':') ? AF_INET6 : AF_INET;
+    return fa == fb && a->port == b->port && a->reuseport == b->reuseport &&
+           inet_pton(fa, a->addr, x) == 1 && inet_pton(fb, b->addr, y) == 1 &&
+           memcmp(x, y, fa == AF_INET ? 4 : 16) == 0;
+}
+
+int listen_tune(int fd, const cfg_listen *l, char *err, size_t errlen)
+{
+    int defer = l->deferred ? 1 : 0;
+    /* listen() again on a listening socket only changes its backlog. */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) < 0 || listen(fd, l->backlog) < 0) {
+        snprintf(err, errlen, "listen on %s:%u: %s", l->addr, l->port, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

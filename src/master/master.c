@@ -1,8 +1,7 @@
-/* master/master.c: forks the workers, restarts the ones that die, forwards signals. */
+/* master/master.c: forks the workers, restarts the ones that die, reloads by generations, forwards signals. */
 #include "master/master.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,34 +12,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config/directives.h"
 #include "log/log.h"
-#include "master/listen.h"
+#include "master/control.h"
+#include "master/gen.h"
+#include "master/notify.h"
 #include "master/pidfile.h"
-#include "master/priv.h"
 #include "util/time.h"
 #include "worker/worker.h"
 
 #define STOP_GRACE_MS 10000 /* fast stop: SIGKILL what is still alive after this */
 
 typedef struct {
-    pid_t pid;          /* 0: not running */
-    int64_t started_ms;
-    int64_t respawn_ms; /* when to start again, -1: not scheduled */
-    unsigned fails;     /* consecutive early deaths, for back-off */
-} slot;
-
-typedef struct {
-    const cfg *cfg;
-    int *listen_fds;  /* nlisten x nslots: row i is worker slot i's sockets */
-    size_t nlisten;
-    int *rootfds;
-    slot *slots;
-    int nslots;
+    generation *cur;      /* the generation that serves */
+    generation *retiring; /* older ones whose workers are finishing */
+    unsigned next_id;
     int sigfd;
     bool stopping;
-    bool graceful;      /* stopping by QUIT: workers get shutdown_timeout */
+    bool graceful;        /* stopping by QUIT: workers get shutdown_timeout */
+    bool debug;           /* started with -d: reloads keep debug logging */
     int64_t stop_deadline;
-    priv_target priv;
 } master;
 
 static int master_drop(const void *arg)
@@ -48,130 +39,191 @@ static int master_drop(const void *arg)
     return priv_drop(arg);
 }
 
-static int master_open(master *m, char *err, size_t errlen)
-{
-    const cfg *c = m->cfg;
-    size_t slots = (size_t)m->nslots;
-    m->listen_fds = calloc(c->nlistens * slots, sizeof(int));
-    m->rootfds = calloc(c->ndirs ? c->ndirs : 1, sizeof(int));
-    if (!m->listen_fds || !m->rootfds) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < c->nlistens * slots; i++)
-        m->listen_fds[i] = -1;
-    for (size_t i = 0; i < c->ndirs; i++)
-        m->rootfds[i] = -1;
-    /* A shared listener: one socket in every slot's row. A reuseport
-     * listener: a socket per slot, kept by the master across respawns so
-     * that the connections queued on it wait for the next worker. */
-    m->nlisten = c->nlistens;
-    for (size_t i = 0; i < c->nlistens; i++)
-        for (size_t s = 0; s < slots; s++) {
-            int fd = s == 0 || c->listens[i].reuseport ? listen_open(&c->listens[i], err, errlen)
-                                                       : m->listen_fds[i];
-            if (fd < 0)
-                return -1;
-            m->listen_fds[s * c->nlistens + i] = fd;
-        }
-    /* Every root and alias directory, opened once: workers resolve beneath them. */
-    for (size_t i = 0; i < c->ndirs; i++) {
-        m->rootfds[i] = open(c->dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (m->rootfds[i] < 0) {
-            snprintf(err, errlen, "directory \"%s\": %s", c->dirs[i], strerror(errno));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void master_spawn(master *m, int i)
+static void master_spawn(master *m, generation *g, int i)
 {
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork: %s; retrying in 1 s", strerror(errno));
-        m->slots[i].respawn_ms = time_now_ms() + 1000;
+        g->slots[i].respawn_ms = time_now_ms() + 1000;
         return;
     }
     if (pid == 0) {
         close(m->sigfd);
+        /* A worker keeps only its own generation's sockets: a listener the
+         * new configuration dropped must close when the old workers go. */
+        for (generation *o = m->retiring; o; o = o->next)
+            if (o != g)
+                gen_close_fds(o);
+        if (m->cur != g)
+            gen_close_fds(m->cur);
         /* A worker must not outlive its master. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
             _exit(0);
-        _exit(worker_run(m->cfg, m->listen_fds + (size_t)i * m->nlisten, m->nlisten, m->rootfds,
-                         master_drop, &m->priv));
+        _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds,
+                         master_drop, &g->priv));
     }
-    m->slots[i] = (slot){ .pid = pid, .started_ms = time_now_ms(), .respawn_ms = -1,
-                          .fails = m->slots[i].fails };
-    log_debug("worker %d started", (int)pid);
-}
-
-static void master_signal_all(master *m, int sig)
-{
-    for (int i = 0; i < m->nslots; i++)
-        if (m->slots[i].pid > 0)
-            kill(m->slots[i].pid, sig);
+    g->slots[i] = (slot){ .pid = pid, .started_ms = time_now_ms(), .respawn_ms = -1,
+                          .fails = g->slots[i].fails };
+    log_debug("worker %d of generation %u started", (int)pid, g->id);
 }
 
 static int master_alive(const master *m)
 {
-    int n = 0;
-    for (int i = 0; i < m->nslots; i++)
-        n += m->slots[i].pid > 0;
+    int n = gen_alive(m->cur);
+    for (generation *o = m->retiring; o; o = o->next)
+        n += gen_alive(o);
     return n;
 }
 
-/* A worker that dies unexpectedly is replaced; one that keeps dying right
- * after start is replaced with growing delays (100 ms doubling up to 5 s). */
+static void master_signal_all(master *m, int sig)
+{
+    gen_signal(m->cur, sig);
+    for (generation *o = m->retiring; o; o = o->next)
+        gen_signal(o, sig);
+}
+
+/* A worker of the serving generation that dies is replaced; one that keeps
+ * dying right after start is replaced with growing delays (100 ms doubling up
+ * to 5 s). A retiring generation is freed when its last worker is gone. */
+static void master_reaped(master *m, pid_t pid, int status)
+{
+    for (generation **pp = &m->retiring; *pp; pp = &(*pp)->next)
+        for (int i = 0; i < (*pp)->nslots; i++)
+            if ((*pp)->slots[i].pid == pid) {
+                generation *o = *pp;
+                o->slots[i].pid = 0;
+                if (gen_alive(o) == 0) {
+                    log_info("generation %u finished", o->id);
+                    *pp = o->next;
+                    gen_free(o);
+                }
+                return;
+            }
+    generation *g = m->cur;
+    for (int i = 0; i < g->nslots; i++) {
+        slot *s = &g->slots[i];
+        if (s->pid != pid)
+            continue;
+        s->pid = 0;
+        if (m->stopping)
+            return;
+        int64_t now = time_now_ms();
+        if (WIFSIGNALED(status))
+            log_error("worker %d died on signal %d; restarting", (int)pid, WTERMSIG(status));
+        else
+            log_error("worker %d exited with status %d; restarting", (int)pid, WEXITSTATUS(status));
+        s->fails = now - s->started_ms < 1000 ? s->fails + 1 : 0;
+        int64_t delay = s->fails ? 100LL << (s->fails > 6 ? 6 : s->fails - 1) : 0;
+        s->respawn_ms = now + (delay > 5000 ? 5000 : delay);
+        return;
+    }
+}
+
 static void master_reap(master *m)
 {
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (int i = 0; i < m->nslots; i++) {
-            slot *s = &m->slots[i];
-            if (s->pid != pid)
-                continue;
-            s->pid = 0;
-            if (m->stopping)
-                break;
-            int64_t now = time_now_ms();
-            if (WIFSIGNALED(status))
-                log_error("worker %d died on signal %d; restarting", (int)pid, WTERMSIG(status));
-            else
-                log_error("worker %d exited with status %d; restarting", (int)pid,
-                          WEXITSTATUS(status));
-            s->fails = now - s->started_ms < 1000 ? s->fails + 1 : 0;
-            int64_t delay = s->fails ? 100LL << (s->fails > 6 ? 6 : s->fails - 1) : 0;
-            s->respawn_ms = now + (delay > 5000 ? 5000 : delay);
-        }
-    }
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        master_reaped(m, pid, status);
 }
 
-static void master_on_signal(master *m, int sig)
+/* Tell the process that asked for the reload (ephttpd -s reload) how it went. */
+static void master_ack(pid_t to, bool ok)
 {
-    switch (sig) {
+    if (to <= 0 || to == getpid())
+        return;
+    union sigval v = { .sival_int = ok ? 1 : 0 };
+    sigqueue(to, CONTROL_ACK_SIGNAL, v);
+}
+
+static void master_refuse(pid_t from, const char *why)
+{
+    log_error("reload refused, the running configuration stays: %s", why);
+    notify_send("READY=1\nSTATUS=reload refused; serving the previous configuration");
+    master_ack(from, false);
+}
+
+/* SIGHUP: build and start a complete new generation, then retire the old. */
+static void master_reload(master *m, pid_t from)
+{
+    generation *old = m->cur;
+    char err[1024];
+    if (!old->cfg->source) {
+        master_refuse(from, "nothing to reload without a configuration file (started with -r)");
+        return;
+    }
+    notify_reloading("reloading the configuration");
+    cfg *c = conf_read(old->cfg->source, err, sizeof err);
+    if (!c) {
+        master_refuse(from, err);
+        return;
+    }
+    if (m->debug)
+        c->log_level = LOGL_DEBUG;
+    generation *g = gen_open(c, true, m->next_id, old, err, sizeof err);
+    if (!g || priv_resolve(c, &g->priv, err, sizeof err) < 0) {
+        if (g)
+            gen_free(g);
+        else
+            cfg_free(c);
+        master_refuse(from, err);
+        return;
+    }
+    m->next_id++;
+    m->cur = g;
+    for (int i = 0; i < g->nslots; i++)
+        master_spawn(m, g, i);
+    /* The old workers stop accepting and finish; shared sockets stay open
+     * in the new generation, so nothing queued on them is lost. */
+    old->retiring = true;
+    old->deadline = time_now_ms() + old->cfg->shutdown_timeout_ms;
+    old->next = m->retiring;
+    m->retiring = old;
+    gen_signal(old, SIGQUIT);
+    if (gen_alive(old) == 0) {
+        m->retiring = old->next;
+        gen_free(old);
+    }
+    log_set_level(c->log_level);
+    log_info("reloaded %s: generation %u serves with %d worker(s)", c->source, g->id, g->nslots);
+    notify_send("READY=1\nSTATUS=serving, configuration generation %u", g->id);
+    master_ack(from, true);
+}
+
+static void master_stop(master *m, int sig)
+{
+    if (!m->stopping || (m->graceful && sig != SIGQUIT)) {
+        log_info("%s: stopping %d worker(s)", sig == SIGQUIT ? "graceful stop" : "fast stop",
+                 master_alive(m));
+        notify_send("STOPPING=1\nSTATUS=stopping");
+        /* A graceful stop lets downloads finish within shutdown_timeout;
+         * a fast stop gives workers STOP_GRACE_MS to close. */
+        m->graceful = sig == SIGQUIT;
+        m->stop_deadline =
+            time_now_ms() + (m->graceful ? m->cur->cfg->shutdown_timeout_ms : STOP_GRACE_MS);
+    }
+    m->stopping = true;
+    master_signal_all(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
+}
+
+static void master_on_signal(master *m, const struct signalfd_siginfo *si)
+{
+    switch ((int)si->ssi_signo) {
     case SIGCHLD:
         master_reap(m);
         break;
     case SIGTERM:
     case SIGINT:
     case SIGQUIT:
-        if (!m->stopping || (m->graceful && sig != SIGQUIT))
-            log_info("%s: stopping %d worker(s)", sig == SIGQUIT ? "graceful stop" : "fast stop",
-                     master_alive(m));
-        if (!m->stopping || (m->graceful && sig != SIGQUIT)) {
-            /* A graceful stop lets downloads finish within shutdown_timeout;
-             * a fast stop gives workers STOP_GRACE_MS to close. */
-            m->graceful = sig == SIGQUIT;
-            m->stop_deadline = time_now_ms() + (m->graceful ? m->cfg->shutdown_timeout_ms : STOP_GRACE_MS);
-        }
-        m->stopping = true;
-        master_signal_all(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
+        master_stop(m, (int)si->ssi_signo);
         break;
     case SIGHUP:
-        log_info("SIGHUP: nothing to reload without a configuration file");
+        /* Only ephttpd -s reload (sigqueue with our value) waits for an answer. */
+        if (!m->stopping)
+            master_reload(m, si->ssi_code == SI_QUEUE && si->ssi_int == CONTROL_RELOAD_MAGIC
+                                 ? (pid_t)si->ssi_pid
+                                 : 0);
         break;
     case SIGUSR1:
         if (log_reopen() < 0)
@@ -181,73 +233,102 @@ static void master_on_signal(master *m, int sig)
     }
 }
 
+/* How long poll may sleep: until a respawn, a retiring deadline or the stop deadline. */
 static int master_next_wait(const master *m, int64_t now)
 {
     int64_t wait = -1;
-    for (int i = 0; i < m->nslots; i++) {
-        if (m->slots[i].pid == 0 && m->slots[i].respawn_ms >= 0) {
-            int64_t d = m->slots[i].respawn_ms - now;
-            d = d < 0 ? 0 : d;
-            wait = wait < 0 || d < wait ? d : wait;
+#define EARLIEST(t)                                              \
+    do {                                                         \
+        int64_t d_ = (t) - now;                                  \
+        d_ = d_ < 0 ? 0 : d_;                                    \
+        wait = wait < 0 || d_ < wait ? d_ : wait;                \
+    } while (0)
+    if (m->stopping)
+        EARLIEST(m->stop_deadline);
+    for (int i = 0; !m->stopping && i < m->cur->nslots; i++)
+        if (m->cur->slots[i].pid == 0 && m->cur->slots[i].respawn_ms >= 0)
+            EARLIEST(m->cur->slots[i].respawn_ms);
+    for (const generation *o = m->retiring; o; o = o->next)
+        EARLIEST(o->deadline);
+#undef EARLIEST
+    return wait > 60000 ? 60000 : (int)wait;
+}
+
+static void master_deadlines(master *m, int64_t now)
+{
+    if (m->stopping && now >= m->stop_deadline && master_alive(m) > 0) {
+        if (m->graceful) {
+            log_warn("workers still busy after shutdown_timeout; stopping them fast");
+            m->graceful = false;
+            master_signal_all(m, SIGTERM);
+        } else {
+            log_error("workers still running after %d ms; killing them", STOP_GRACE_MS);
+            master_signal_all(m, SIGKILL);
         }
+        m->stop_deadline = now + STOP_GRACE_MS;
     }
-    return (int)wait;
+    for (generation *o = m->retiring; o; o = o->next)
+        if (now >= o->deadline) {
+            log_warn("generation %u still busy after %s; %s", o->id,
+                     o->forced ? "a fast stop" : "shutdown_timeout",
+                     o->forced ? "killing its workers" : "stopping its workers fast");
+            gen_signal(o, o->forced ? SIGKILL : SIGTERM);
+            o->forced = true;
+            o->deadline = now + STOP_GRACE_MS;
+        }
+    for (int i = 0; !m->stopping && i < m->cur->nslots; i++)
+        if (m->cur->slots[i].pid == 0 && m->cur->slots[i].respawn_ms >= 0 &&
+            m->cur->slots[i].respawn_ms <= now)
+            master_spawn(m, m->cur, i);
 }
 
 static void master_loop(master *m)
 {
     while (!m->stopping || master_alive(m) > 0) {
-        int64_t now = time_now_ms();
-        int64_t stop_deadline = m->stop_deadline;
-        int wait = m->stopping ? (int)(stop_deadline > now ? stop_deadline - now : 0)
-                               : master_next_wait(m, now);
         struct pollfd p = { .fd = m->sigfd, .events = POLLIN };
-        int r = poll(&p, 1, wait);
+        int r = poll(&p, 1, master_next_wait(m, time_now_ms()));
         if (r > 0) {
             struct signalfd_siginfo si;
             while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                master_on_signal(m, (int)si.ssi_signo);
+                master_on_signal(m, &si);
         }
-        now = time_now_ms();
-        if (m->stopping && now >= m->stop_deadline && master_alive(m) > 0) {
-            if (m->graceful) {
-                log_warn("workers still busy after shutdown_timeout; stopping them fast");
-                m->graceful = false;
-                master_signal_all(m, SIGTERM);
-            } else {
-                log_error("workers still running after %d ms; killing them", STOP_GRACE_MS);
-                master_signal_all(m, SIGKILL);
-            }
-            m->stop_deadline = now + STOP_GRACE_MS;
-        }
-        for (int i = 0; !m->stopping && i < m->nslots; i++)
-            if (m->slots[i].pid == 0 && m->slots[i].respawn_ms >= 0 && m->slots[i].respawn_ms <= now)
-                master_spawn(m, i);
+        master_deadlines(m, time_now_ms());
     }
 }
 
 static void master_close(master *m)
 {
-    for (size_t s = 0; m->listen_fds && s < (size_t)m->nslots; s++)
-        for (size_t i = 0; i < m->nlisten; i++) {
-            int fd = m->listen_fds[s * m->nlisten + i];
-            if (fd >= 0 && (s == 0 || m->cfg->listens[i].reuseport))
-                close(fd);
-        }
-    for (size_t i = 0; m->rootfds && i < m->cfg->ndirs; i++)
-        if (m->rootfds[i] >= 0)
-            close(m->rootfds[i]);
+    while (m->retiring) {
+        generation *o = m->retiring;
+        m->retiring = o->next;
+        gen_free(o);
+    }
+    gen_free(m->cur);
+    m->cur = NULL;
     if (m->sigfd >= 0)
         close(m->sigfd);
-    free(m->listen_fds);
-    free(m->rootfds);
-    free(m->slots);
 }
 
-int master_run(const cfg *c)
+static void master_started(const master *m)
 {
-    master m = { .cfg = c, .sigfd = -1 };
-    char err[512];
+    const cfg *c = m->cur->cfg;
+    if (c->user && !m->cur->priv.change)
+        log_warn("\"user\" %s is ignored: only a master running as root can switch users", c->user);
+    if (c->source)
+        log_info("ephttpd %s serving %s (%zu server(s)) on %s:%u%s with %d worker(s)", EP_VERSION,
+                 c->source, c->nservers, c->listens[0].addr, c->listens[0].port,
+                 c->nlistens > 1 ? " and more" : "", m->cur->nslots);
+    else
+        log_info("ephttpd %s serving %s on %s:%u with %d worker(s)", EP_VERSION, c->servers[0].r.root,
+                 c->listens[0].addr, c->listens[0].port, m->cur->nslots);
+    notify_send("READY=1\nSTATUS=serving, configuration generation %u\nMAINPID=%d", m->cur->id,
+                (int)getpid());
+}
+
+int master_run(cfg *c)
+{
+    master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG };
+    char err[1024];
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */
     sigset_t set;
@@ -257,29 +338,30 @@ int master_run(const cfg *c)
         sigaddset(&set, sigs[i]);
     sigprocmask(SIG_BLOCK, &set, NULL);
     m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    m.nslots = cfg_worker_count(c);
-    m.slots = calloc((size_t)m.nslots, sizeof *m.slots);
     /* The pid file first: a second master must not even try to bind. */
-    if (m.sigfd < 0 || !m.slots || priv_resolve(c, &m.priv, err, sizeof err) < 0 ||
-        (c->pid_file && pidfile_write(c->pid_file, err, sizeof err) < 0) ||
-        master_open(&m, err, sizeof err) < 0) {
-        log_error("%s", m.sigfd < 0 || !m.slots ? strerror(errno) : err);
-        if (c->pid_file)
+    bool pid_ok = false;
+    if (m.sigfd < 0) {
+        snprintf(err, sizeof err, "signalfd: %s", strerror(errno));
+    } else if (!c->pid_file || pidfile_write(c->pid_file, err, sizeof err) == 0) {
+        pid_ok = true;
+        m.cur = gen_open(c, false, 1, NULL, err, sizeof err);
+        if (m.cur && priv_resolve(c, &m.cur->priv, err, sizeof err) < 0) {
+            gen_free(m.cur);
+            m.cur = NULL;
+        }
+    }
+    if (!m.cur) {
+        log_error("%s", err);
+        notify_send("STATUS=failed to start: %s", err);
+        if (c->pid_file && pid_ok)
             pidfile_remove(c->pid_file);
-        master_close(&m);
+        if (m.sigfd >= 0)
+            close(m.sigfd);
         return 1;
     }
-    if (c->user && !m.priv.change)
-        log_warn("\"user\" %s is ignored: only a master running as root can switch users", c->user);
-    for (int i = 0; i < m.nslots; i++)
-        master_spawn(&m, i);
-    if (c->source)
-        log_info("ephttpd %s serving %s (%zu server(s)) on %s:%u%s with %d worker(s)", EP_VERSION,
-                 c->source, c->nservers, c->listens[0].addr, c->listens[0].port,
-                 c->nlistens > 1 ? " and more" : "", m.nslots);
-    else
-        log_info("ephttpd %s serving %s on %s:%u with %d worker(s)", EP_VERSION, c->servers[0].r.root,
-                 c->listens[0].addr, c->listens[0].port, m.nslots);
+    for (int i = 0; i < m.cur->nslots; i++)
+        master_spawn(&m, m.cur, i);
+    master_started(&m);
     master_loop(&m);
     if (c->pid_file)
         pidfile_remove(c->pid_file);

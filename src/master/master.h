@@ -5,7 +5,8 @@
 #include "config/model.h"
 
 /* Open the listeners and roots of c, start its workers and supervise them
- * until told to stop. Returns the process exit status. */
-int master_run(const cfg *c);
+ * until told to stop; on SIGHUP read c->source again and replace the workers
+ * by a new generation. c stays the caller's. Returns the exit status. */
+int master_run(cfg *c);
 
 #endif

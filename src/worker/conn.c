@@ -664,7 +664,8 @@ static void conn_next_request(conn *c)
         c->need_parse = false;
         if (!c->can_read)
             conn_release_buffers(c);
-        timer_arm(&w->t_keepalive, &c->timer, w->now_ms);
+        /* A retiring worker keeps an idle connection only for a short grace. */
+        timer_arm(w->graceful ? &w->t_linger : &w->t_keepalive, &c->timer, w->now_ms);
     }
 }
 
@@ -761,9 +762,16 @@ void conn_shutdown(conn *c, bool graceful)
 {
     if (c->closed)
         return;
-    if (!graceful || c->state == CS_IDLE) {
+    if (!graceful) {
         conn_close(c);
         return;
     }
-    c->keep_alive = false; /* finish what is in flight, then close */
+    /* Graceful (reload or QUIT): a response in flight finishes as promised
+     * (its head may already say keep-alive); the next request gets
+     * "Connection: close". An idle connection is not cut at once, since its
+     * client may be sending a request this very moment: it gets a short
+     * grace, and a request arriving in it is answered, then the connection
+     * closes. */
+    if (c->state == CS_IDLE)
+        timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
 }

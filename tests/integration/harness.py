@@ -37,6 +37,14 @@ SECRET = b"TOP-SECRET-7f3a9c1e: this must never be served\n"
 RANDOM_SIZE = 1024 * 1024
 
 
+def sanitized():
+    """True when the binary under test was built with a sanitizer: its memory
+    figures (ASan's quarantine, TSan's shadow) say nothing about our own."""
+    with open(binary(), "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
 def binary():
     """Path of the binary under test (EPHTTPD_BIN, else build/ephttpd)."""
     path = os.environ.get("EPHTTPD_BIN") or os.path.join(REPO, "build", "ephttpd")
@@ -804,3 +812,27 @@ def location_path(location):
     """The path+query part of a Location header (absolute URL or path)."""
     u = urllib.parse.urlsplit(location)
     return u.path + ("?" + u.query if u.query else "")
+
+
+# ---------------------------------------------------------------- config mode
+
+class ConfServer(Server):
+    """A server started with -c FILE; template(port) gives the file's text."""
+
+    def __init__(self, template, suffix=".conf", **kw):
+        super().__init__(root=None, **kw)
+        self.template = template
+        self.suffix = suffix
+        self.conf_path = None
+
+    def _command(self, port):
+        self.conf_path = os.path.join(self.workdir, "ephttpd" + self.suffix)
+        with open(self.conf_path, "w") as f:
+            f.write(self.template(port))
+        return [binary(), "-c", self.conf_path] + self.args
+
+
+def run_cli(*args, timeout=10):
+    p = subprocess.run([binary()] + [str(a) for a in args], capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr

@@ -12,29 +12,7 @@ import time
 import unittest
 
 import harness
-from harness import Fixture, Server, request
-
-
-class ConfServer(Server):
-    """A server started with -c FILE; template(port, fixture_root) gives the text."""
-
-    def __init__(self, template, suffix=".conf", **kw):
-        super().__init__(root=None, **kw)
-        self.template = template
-        self.suffix = suffix
-        self.conf_path = None
-
-    def _command(self, port):
-        self.conf_path = os.path.join(self.workdir, "ephttpd" + self.suffix)
-        with open(self.conf_path, "w") as f:
-            f.write(self.template(port))
-        return [harness.binary(), "-c", self.conf_path] + self.args
-
-
-def run_cli(*args, timeout=10):
-    p = subprocess.run([harness.binary()] + [str(a) for a in args], capture_output=True,
-                       text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+from harness import ConfServer, Fixture, request, run_cli
 
 
 class ConfigBase(unittest.TestCase):

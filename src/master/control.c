@@ -1,0 +1,88 @@
+/* master/control.c: -s: find the master by its pid file, signal it, and for a reload wait for its verdict. */
+#include "master/control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "master/pidfile.h"
+
+static const struct {
+    const char *name;
+    int sig;
+} commands[] = {
+    { "reload", SIGHUP },
+    { "quit", SIGQUIT },
+    { "stop", SIGTERM },
+    { "reopen", SIGUSR1 },
+};
+
+/* Wait for the master's answer to our SIGHUP. */
+static int wait_ack(pid_t master, int timeout_ms)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, CONTROL_ACK_SIGNAL);
+    struct timespec left = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+    for (;;) {
+        siginfo_t si;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int s = sigtimedwait(&set, &si, &left);
+        if (s == CONTROL_ACK_SIGNAL && si.si_pid == master)
+            return si.si_value.sival_int == 1 ? 0 : 1;
+        if (s < 0 && errno == EAGAIN)
+            return -1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long long spent = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+        long long rest = (long long)left.tv_sec * 1000000000LL + left.tv_nsec - spent;
+        if (rest <= 0)
+            return -1;
+        left.tv_sec = (time_t)(rest / 1000000000LL);
+        left.tv_nsec = (long)(rest % 1000000000LL);
+    }
+}
+
+int control_run(const char *pid_file, const char *cmd, int timeout_ms)
+{
+    int sig = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            sig = commands[i].sig;
+    if (!sig) {
+        fprintf(stderr, "ephttpd: -s: unknown command \"%s\" (reload, quit, stop or reopen)\n", cmd);
+        return 2;
+    }
+    pid_t pid = pidfile_running(pid_file);
+    if (pid <= 0) {
+        fprintf(stderr, "ephttpd: -s %s: no running ephttpd: pid file \"%s\" is missing or stale\n", cmd,
+                pid_file);
+        return 1;
+    }
+    /* Blocked before the HUP goes out, so the answer cannot be missed. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, CONTROL_ACK_SIGNAL);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    union sigval v = { .sival_int = CONTROL_RELOAD_MAGIC };
+    if ((sig == SIGHUP ? sigqueue(pid, sig, v) : kill(pid, sig)) < 0) {
+        fprintf(stderr, "ephttpd: -s %s: signalling pid %d: %s\n", cmd, (int)pid, strerror(errno));
+        return 1;
+    }
+    if (sig != SIGHUP) {
+        printf("ephttpd: sent %s to the master (pid %d)\n", cmd, (int)pid);
+        return 0;
+    }
+    int r = wait_ack(pid, timeout_ms);
+    if (r == 0) {
+        printf("ephttpd: reloaded: the new configuration is serving (pid %d)\n", (int)pid);
+        return 0;
+    }
+    if (r > 0)
+        fprintf(stderr, "ephttpd: the master (pid %d) refused the reload and keeps the running "
+                        "configuration; its error log says why\n", (int)pid);
+    else
+        fprintf(stderr, "ephttpd: no answer from the master (pid %d) within %d ms\n", (int)pid, timeout_ms);
+    return 1;
+}

@@ -1,0 +1,21 @@
+/* master/control.h: ephttpd -s reload|quit|stop|reopen: signalling the running master. */
+#ifndef EP_MASTER_CONTROL_H
+#define EP_MASTER_CONTROL_H
+
+#include <signal.h>
+
+/* -s reload sends its SIGHUP with sigqueue() and this value; only such a
+ * sender gets an answer, so a plain kill -HUP (systemd, a shell) is never
+ * sent a signal it does not expect. */
+#define CONTROL_RELOAD_MAGIC 0x65706864
+
+/* The master answers that sender with this signal (sigqueue value: 1 = the
+ * new generation serves, 0 = refused). */
+#define CONTROL_ACK_SIGNAL SIGUSR2
+
+/* Signal the master named in pid_file. For "reload", wait (up to timeout_ms)
+ * for its answer. Prints one line saying what happened and returns the exit
+ * status: 0 done, 1 no master or refused, 2 unknown command. */
+int control_run(const char *pid_file, const char *cmd, int timeout_ms);
+
+#endif

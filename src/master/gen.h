@@ -1,0 +1,53 @@
+/* master/gen.h: a generation: one validated configuration with its sockets, directories and worker slots. */
+#ifndef EP_MASTER_GEN_H
+#define EP_MASTER_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/model.h"
+#include "master/priv.h"
+
+typedef struct {
+    pid_t pid;          /* 0: not running */
+    int64_t started_ms;
+    int64_t respawn_ms; /* when to start again, -1: not scheduled */
+    unsigned fails;     /* consecutive early deaths, for back-off */
+} slot;
+
+/* A reload builds a new generation completely before anything changes; the
+ * running one is never edited, only retired: its workers finish and exit,
+ * and then it is freed. */
+typedef struct generation {
+    cfg *cfg;
+    bool owns_cfg;
+    unsigned id;
+    int *listen_fds;    /* nlisten x nslots: row s is slot s's sockets */
+    size_t nlisten;
+    int *dirfds;        /* one per cfg->dirs entry */
+    slot *slots;
+    int nslots;
+    priv_target priv;
+    bool retiring;      /* told to finish; never respawned */
+    bool forced;        /* retiring workers were sent TERM after shutdown_timeout */
+    int64_t deadline;   /* retiring: when to force them */
+    struct generation *next;
+} generation;
+
+/* A generation for c (slots not started). prev, when given, is the running
+ * generation: listeners it shares with c are passed on (duplicated), never
+ * closed and reopened, so no connection is refused. Returns NULL with one
+ * line in err; nothing stays open then, and c is still the caller's. */
+generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev, char *err,
+                     size_t errlen);
+
+/* Close every descriptor of g (in a worker of another generation, or on free). */
+void gen_close_fds(generation *g);
+void gen_free(generation *g);
+
+/* Workers of g still running. */
+int gen_alive(const generation *g);
+void gen_signal(const generation *g, int sig);
+
+#endif
