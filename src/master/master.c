@@ -2,6 +2,7 @@
 #include "master/master.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -207,6 +208,27 @@ static void master_stop(master *m, int sig)
     master_signal_all(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
 }
 
+/* Before workers reopen their access logs (USR1, after a rotation), create
+ * any that are missing, as root, and give new ones to the workers' user, so
+ * that workers which dropped privileges can open them. */
+static void master_create_logs(const generation *g)
+{
+    for (size_t i = 0; i < g->cfg->nservers; i++) {
+        const char *path = g->cfg->servers[i].access_log;
+        if (!path || strcmp(path, "off") == 0 || strcmp(path, "-") == 0)
+            continue;
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            if (errno != EEXIST)
+                log_error("access log \"%s\": %s", path, strerror(errno));
+            continue;
+        }
+        if (g->priv.change && fchown(fd, g->priv.uid, g->priv.gid) < 0)
+            log_error("access log \"%s\": chown: %s", path, strerror(errno));
+        close(fd);
+    }
+}
+
 static void master_on_signal(master *m, const struct signalfd_siginfo *si)
 {
     switch ((int)si->ssi_signo) {
@@ -228,6 +250,7 @@ static void master_on_signal(master *m, const struct signalfd_siginfo *si)
     case SIGUSR1:
         if (log_reopen() < 0)
             log_error("reopening the error log: %s", strerror(errno));
+        master_create_logs(m->cur);
         master_signal_all(m, SIGUSR1);
         break;
     }
@@ -312,8 +335,10 @@ static void master_close(master *m)
 static void master_started(const master *m)
 {
     const cfg *c = m->cur->cfg;
-    if (c->user && !m->cur->priv.change)
+    if (c->user && geteuid() != 0)
         log_warn("\"user\" %s is ignored: only a master running as root can switch users", c->user);
+    else if (geteuid() == 0 && !m->cur->priv.change)
+        log_warn("workers run as root%s", c->source ? ", as the configuration says" : " (quick mode; -c with \"user\" to change)");
     if (c->source)
         log_info("ephttpd %s serving %s (%zu server(s)) on %s:%u%s with %d worker(s)", EP_VERSION,
                  c->source, c->nservers, c->listens[0].addr, c->listens[0].port,

@@ -11,11 +11,18 @@
 int priv_resolve(const cfg *c, priv_target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    if (!c->user || geteuid() != 0)
+    if (geteuid() != 0)
         return 0; /* only root can switch; an unprivileged master's workers stay as they are */
-    struct passwd *pw = getpwnam(c->user);
+    /* Started as root from a configuration file, workers never stay root
+     * unless it says user = "root". Quick mode (-r, no file) is a developer's
+     * tool: its workers switch only when "user" is given. */
+    const char *user = c->user ? c->user : c->source ? PRIV_DEFAULT_USER : NULL;
+    if (!user)
+        return 0;
+    struct passwd *pw = getpwnam(user);
     if (!pw) {
-        snprintf(err, errlen, "\"user\": no user \"%s\" on this system", c->user);
+        snprintf(err, errlen, "%s%s\"user\": no user \"%s\" on this system%s", c->source ? c->source : "",
+                 c->source ? ": " : "", user, c->user ? "" : " (the default when started as root; set \"user\")");
         return -1;
     }
     t->uid = pw->pw_uid;
@@ -29,6 +36,8 @@ int priv_resolve(const cfg *c, priv_target *t, char *err, size_t errlen)
         t->gid = gr->gr_gid;
     }
     snprintf(t->user, sizeof t->user, "%s", pw->pw_name);
+    if (pw->pw_uid == 0) /* user = "root", said explicitly: allowed */
+        return 0;
     t->change = true;
     return 0;
 }

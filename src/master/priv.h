@@ -7,6 +7,8 @@
 
 #include "config/model.h"
 
+#define PRIV_DEFAULT_USER "www-data"
+
 typedef struct {
     bool change;   /* switch identity in each worker */
     uid_t uid;
@@ -14,9 +16,10 @@ typedef struct {
     char user[64];
 } priv_target;
 
-/* Decide, in the master, whom workers become: the configured user (and its
- * group, or the configured group) when the master runs as root. Returns 0, or
- * -1 with one line in err. */
+/* Decide, in the master, whom workers become when it runs as root: the
+ * configured user (and its group, or the configured group); with a
+ * configuration file that names none, PRIV_DEFAULT_USER. Returns 0, or -1
+ * with one line in err. */
 int priv_resolve(const cfg *c, priv_target *t, char *err, size_t errlen);
 
 /* In a new worker, after it opened its logs: drop to t for good. Returns 0,

@@ -422,6 +422,9 @@ class Fixture:
 
     def __init__(self):
         self.base = tempfile.mkdtemp(prefix="ephttpd-test-")
+        # Started as root with a configuration file, workers run as www-data:
+        # they must be able to reach the tree (mkdtemp makes it 0700).
+        os.chmod(self.base, 0o755)
         try:
             self._build()
         except BaseException:

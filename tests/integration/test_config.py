@@ -376,6 +376,15 @@ class OpenFileCacheAndReuseportTest(unittest.TestCase):
         self.__class__.server = self.server.start()
 
 
+def _user_exists(name):
+    import pwd
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 @unittest.skipUnless(os.geteuid() == 0, "switching users needs root")
 class UserTest(unittest.TestCase):
     def test_workers_run_as_configured_user(self):
@@ -406,6 +415,33 @@ class UserTest(unittest.TestCase):
                 srv.stop()
         finally:
             fx.cleanup()
+
+    def _worker_uids(self, user_line):
+        fx = Fixture()
+        try:
+            root = fx.root
+            srv = ConfServer(lambda port: f'{user_line}\n'
+                                          f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                                          f'servers = ( {{ root = "{root}"; access_log = "off"; }} );\n').start()
+            try:
+                self.assertTrue(harness.wait_until(lambda: len(srv.workers()) == 1, 5))
+                with open("/proc/%d/status" % srv.workers()[0]) as f:
+                    return [l.split()[1] for l in f if l.startswith("Uid:")][0], srv.stderr_text()
+            finally:
+                srv.stop()
+        finally:
+            fx.cleanup()
+
+    @unittest.skipUnless(_user_exists("www-data"), "no www-data user")
+    def test_default_user_is_www_data(self):
+        import pwd
+        uid, _ = self._worker_uids("")
+        self.assertEqual(uid, str(pwd.getpwnam("www-data").pw_uid))
+
+    def test_root_only_when_said(self):
+        uid, log = self._worker_uids('user = "root";')
+        self.assertEqual(uid, "0")
+        self.assertIn("workers run as root, as the configuration says", log)
 
     def test_unknown_user_refused(self):
         d = tempfile.mkdtemp()

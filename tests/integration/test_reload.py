@@ -325,10 +325,13 @@ class ManyReloadsTest(ReloadBase):
         for i in range(20):   # warm up: allocator pools settle
             reload_once(i)
         harness.wait_until(lambda: len(self.server.workers()) == 1, 10)
+        time.sleep(0.5)
         fd0, rss0 = fds(), rss_kb()
         for i in range(n):
             reload_once(i)
         self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == 1, 20))
+        # the master frees a retired generation when it reaps its last worker
+        harness.wait_until(lambda: fds() <= fd0, 5)
         fd1, rss1 = fds(), rss_kb()
         print("\n%d reloads: master fds %d -> %d, VmRSS %d -> %d kB" % (n, fd0, fd1, rss0, rss1))
         self.assertEqual(fd1, fd0)
