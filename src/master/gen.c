@@ -69,7 +69,7 @@ generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev,
     for (size_t i = 0; i < c->ndirs; i++)
         g->dirfds[i] = -1;
     for (int i = 0; i < g->nslots; i++)
-        g->slots[i].respawn_ms = -1;
+        g->slots[i] = (slot){ .respawn_ms = -1, .ctl = -1 };
     /* A shared listener: one socket in every slot's row. A reuseport
      * listener: a socket per slot, kept by the master across respawns so
      * that the connections queued on it wait for the slot's next worker. */
@@ -97,6 +97,11 @@ generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev,
 
 void gen_close_fds(generation *g)
 {
+    for (int i = 0; g->slots && i < g->nslots; i++)
+        if (g->slots[i].ctl >= 0) {
+            close(g->slots[i].ctl);
+            g->slots[i].ctl = -1;
+        }
     for (size_t s = 0; g->listen_fds && s < (size_t)g->nslots; s++)
         for (size_t i = 0; i < g->nlisten; i++) {
             int *fd = &g->listen_fds[s * g->nlisten + i];
@@ -116,6 +121,9 @@ void gen_free(generation *g)
     if (!g)
         return;
     gen_close_fds(g);
+    for (int i = 0; g->slots && i < g->nslots; i++)
+        if (g->slots[i].ctl >= 0)
+            close(g->slots[i].ctl);
     free(g->listen_fds);
     free(g->dirfds);
     free(g->slots);

@@ -14,6 +14,8 @@ typedef struct {
     int64_t started_ms;
     int64_t respawn_ms; /* when to start again, -1: not scheduled */
     unsigned fails;     /* consecutive early deaths, for back-off */
+    int ctl;            /* read end of the worker's control pipe, -1: closed */
+    bool ready;         /* the worker said it accepts connections */
 } slot;
 
 /* A reload builds a new generation completely before anything changes; the

@@ -32,6 +32,8 @@ typedef struct {
     bool stopping;
     bool graceful;        /* stopping by QUIT: workers get shutdown_timeout */
     bool debug;           /* started with -d: reloads keep debug logging */
+    bool announce;        /* READY=1 (and the reload's answer) once settled */
+    pid_t ack_pid;        /* ephttpd -s reload waiting for the answer, 0: none */
     int64_t stop_deadline;
 } master;
 
@@ -42,14 +44,19 @@ static int master_drop(const void *arg)
 
 static void master_spawn(master *m, generation *g, int i)
 {
-    pid_t pid = fork();
+    int ctl[2];
+    pid_t pid = pipe2(ctl, O_CLOEXEC) < 0 ? -1 : fork();
     if (pid < 0) {
-        log_error("fork: %s; retrying in 1 s", strerror(errno));
+        log_error("starting a worker: %s; retrying in 1 s", strerror(errno));
         g->slots[i].respawn_ms = time_now_ms() + 1000;
         return;
     }
     if (pid == 0) {
         close(m->sigfd);
+        close(ctl[0]);
+        for (int k = 0; k < g->nslots; k++)
+            if (g->slots[k].ctl >= 0)
+                close(g->slots[k].ctl);
         /* A worker keeps only its own generation's sockets: a listener the
          * new configuration dropped must close when the old workers go. */
         for (generation *o = m->retiring; o; o = o->next)
@@ -62,10 +69,13 @@ static void master_spawn(master *m, generation *g, int i)
         if (getppid() == 1)
             _exit(0);
         _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds,
-                         master_drop, &g->priv));
+                         master_drop, &g->priv, ctl[1]));
     }
+    close(ctl[1]);
+    if (g->slots[i].ctl >= 0)
+        close(g->slots[i].ctl);
     g->slots[i] = (slot){ .pid = pid, .started_ms = time_now_ms(), .respawn_ms = -1,
-                          .fails = g->slots[i].fails };
+                          .fails = g->slots[i].fails, .ctl = ctl[0] };
     log_debug("worker %d of generation %u started", (int)pid, g->id);
 }
 
@@ -94,6 +104,9 @@ static void master_reaped(master *m, pid_t pid, int status)
             if ((*pp)->slots[i].pid == pid) {
                 generation *o = *pp;
                 o->slots[i].pid = 0;
+                if (o->slots[i].ctl >= 0)
+                    close(o->slots[i].ctl);
+                o->slots[i].ctl = -1;
                 if (gen_alive(o) == 0) {
                     log_info("generation %u finished", o->id);
                     *pp = o->next;
@@ -107,6 +120,10 @@ static void master_reaped(master *m, pid_t pid, int status)
         if (s->pid != pid)
             continue;
         s->pid = 0;
+        s->ready = false;
+        if (s->ctl >= 0)
+            close(s->ctl);
+        s->ctl = -1;
         if (m->stopping)
             return;
         int64_t now = time_now_ms();
@@ -187,9 +204,48 @@ static void master_reload(master *m, pid_t from)
         gen_free(old);
     }
     log_set_level(c->log_level);
-    log_info("reloaded %s: generation %u serves with %d worker(s)", c->source, g->id, g->nslots);
-    notify_send("READY=1\nSTATUS=serving, configuration generation %u", g->id);
-    master_ack(from, true);
+    log_info("reloading %s: generation %u starting %d worker(s)", c->source, g->id, g->nslots);
+    /* Answered once every new worker accepts and every old one has stopped
+     * accepting (master_settle): only then does a new request surely meet
+     * the new configuration. */
+    if (m->ack_pid && m->ack_pid != from)
+        master_ack(m->ack_pid, true); /* an earlier reload, overtaken by this one */
+    m->ack_pid = from;
+    m->announce = true;
+}
+
+/* A start or reload is complete: tell systemd and whoever asked. */
+static void master_settle(master *m)
+{
+    if (!m->announce || m->stopping)
+        return;
+    for (int i = 0; i < m->cur->nslots; i++)
+        if (!m->cur->slots[i].ready)
+            return;
+    for (const generation *o = m->retiring; o; o = o->next)
+        for (int i = 0; i < o->nslots; i++)
+            if (o->slots[i].ctl >= 0)
+                return;
+    m->announce = false;
+    log_info("generation %u serves with %d worker(s)", m->cur->id, m->cur->nslots);
+    notify_send("READY=1\nSTATUS=serving, configuration generation %u\nMAINPID=%d", m->cur->id,
+                (int)getpid());
+    master_ack(m->ack_pid, true);
+    m->ack_pid = 0;
+}
+
+/* A worker's control pipe spoke: 'R' when it accepts, end-of-file when it no longer does. */
+static void master_ctl(slot *s)
+{
+    char b[16];
+    ssize_t n = read(s->ctl, b, sizeof b);
+    if (n > 0) {
+        s->ready = true;
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(s->ctl);
+        s->ctl = -1;
+        s->ready = false;
+    }
 }
 
 static void master_stop(master *m, int sig)
@@ -305,18 +361,47 @@ static void master_deadlines(master *m, int64_t now)
             master_spawn(m, m->cur, i);
 }
 
+/* The signalfd and every open control pipe; who[i] says which slot p[i+1] is. */
+static size_t master_pollset(master *m, struct pollfd *p, slot **who, size_t cap)
+{
+    size_t n = 0;
+    p[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
+    for (generation *g = m->cur; g; g = g == m->cur ? m->retiring : g->next)
+        for (int i = 0; i < g->nslots && n < cap; i++)
+            if (g->slots[i].ctl >= 0) {
+                who[n - 1] = &g->slots[i];
+                p[n++] = (struct pollfd){ .fd = g->slots[i].ctl, .events = POLLIN };
+            }
+    return n;
+}
+
 static void master_loop(master *m)
 {
+    enum { MAXPOLL = 4096 };
+    struct pollfd *p = malloc(MAXPOLL * sizeof *p);
+    slot **who = malloc(MAXPOLL * sizeof *who);
+    if (!p || !who) {
+        log_error("out of memory");
+        free(p);
+        free(who);
+        return;
+    }
     while (!m->stopping || master_alive(m) > 0) {
-        struct pollfd p = { .fd = m->sigfd, .events = POLLIN };
-        int r = poll(&p, 1, master_next_wait(m, time_now_ms()));
-        if (r > 0) {
+        size_t n = master_pollset(m, p, who, MAXPOLL);
+        int r = poll(p, (nfds_t)n, master_next_wait(m, time_now_ms()));
+        for (size_t i = 1; r > 0 && i < n; i++)
+            if (p[i].revents)
+                master_ctl(who[i - 1]);
+        if (r > 0 && p[0].revents) {
             struct signalfd_siginfo si;
             while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
                 master_on_signal(m, &si);
         }
         master_deadlines(m, time_now_ms());
+        master_settle(m);
     }
+    free(p);
+    free(who);
 }
 
 static void master_close(master *m)
@@ -346,13 +431,11 @@ static void master_started(const master *m)
     else
         log_info("ephttpd %s serving %s on %s:%u with %d worker(s)", EP_VERSION, c->servers[0].r.root,
                  c->listens[0].addr, c->listens[0].port, m->cur->nslots);
-    notify_send("READY=1\nSTATUS=serving, configuration generation %u\nMAINPID=%d", m->cur->id,
-                (int)getpid());
 }
 
 int master_run(cfg *c)
 {
-    master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG };
+    master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG, .announce = true };
     char err[1024];
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */

@@ -110,6 +110,12 @@ static void worker_stop_accepting(worker *w)
     listeners_set(w, false);
     w->accept_paused = true;
     w->accept_resume_ms = -1;
+    /* End-of-file tells the master that no new connection can reach us: a
+     * reload it started is complete once every old worker has said so. */
+    if (w->ctl_fd >= 0) {
+        close(w->ctl_fd);
+        w->ctl_fd = -1;
+    }
 }
 
 static void on_signal(loop_io *io, uint32_t events)
@@ -222,6 +228,7 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
                        const int *dirfds)
 {
     memset(w, 0, sizeof *w);
+    w->ctl_fd = -1;
     w->cfg = c;
     w->dirfds = dirfds;
     w->block_size = conn_block_size(c);
@@ -303,7 +310,7 @@ static void worker_destroy(worker *w)
  * worker would otherwise win most wake-ups); the master keeps each one open
  * across respawns, so its queue waits for the slot's next worker. */
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
-               int (*after_init)(const void *arg), const void *arg)
+               int (*after_init)(const void *arg), const void *arg, int ctl_fd)
 {
     worker *w = malloc(sizeof *w);
     if (!w || worker_init(w, c, listen_fds, nlisten, dirfds) < 0) {
@@ -317,7 +324,10 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
         return 1;
     }
     log_debug("worker started; cached lookups on the loop: %s", w->cached_open ? "yes" : "no");
+    w->ctl_fd = ctl_fd;
     listeners_set(w, true);
+    if (w->ctl_fd >= 0 && write(w->ctl_fd, "R", 1) != 1)
+        log_error("telling the master this worker is ready: %s", strerror(errno));
     worker_loop(w);
     worker_destroy(w);
     free(w);

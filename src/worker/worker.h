@@ -62,6 +62,7 @@ typedef struct worker {
     bool stopping;            /* fast stop */
     bool graceful;            /* finish in-flight requests, accept nothing new */
     loop_io sigio;
+    int ctl_fd;               /* to the master: -1 once closed (not accepting) */
     worker_stats stats;
 } worker;
 
@@ -69,9 +70,11 @@ typedef struct worker {
  * cfg->dirs entry) were opened by the master and stay owned by it.
  * after_init(arg), when given, runs once the worker has opened its logs and
  * before it serves (the master drops privileges there); failing it ends the
- * worker. Returns the process exit status. */
+ * worker. ctl_fd (or -1) tells the master how far the worker is: one byte
+ * once it accepts connections, and end-of-file (the worker closes it) once it
+ * has stopped accepting for good. Returns the process exit status. */
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
-               int (*after_init)(const void *arg), const void *arg);
+               int (*after_init)(const void *arg), const void *arg, int ctl_fd);
 
 /* Called by connections: a slot was freed, accepting may resume. */
 void worker_conn_released(worker *w);

@@ -342,3 +342,44 @@ class ManyReloadsTest(ReloadBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NotifyTest(unittest.TestCase):
+    """systemd's notify protocol, spoken without libsystemd."""
+
+    def test_ready_reloading_stopping(self):
+        fx = Fixture()
+        sock_path = os.path.join(fx.base, "notify.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sock_path)
+        s.settimeout(10)
+        pid_path = os.path.join(fx.base, "pid")
+        root = fx.root
+        srv = ConfServer(lambda port: f'pid_file = "{pid_path}";\n'
+                                      f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                                      f'servers = ( {{ root = "{root}"; access_log = "off"; }} );\n',
+                         env={"NOTIFY_SOCKET": sock_path})
+        try:
+            srv.start()
+
+            def next_msg():
+                return dict(l.split("=", 1) for l in s.recv(4096).decode().split("\n") if l)
+            m = next_msg()
+            self.assertEqual(m.get("READY"), "1", m)
+            self.assertEqual(m.get("MAINPID"), str(srv.pid))
+            self.assertIn("serving", m.get("STATUS", ""))
+            rc, out, err = run_cli("-s", "reload", "-c", srv.conf_path)
+            self.assertEqual(rc, 0, err)
+            m = next_msg()
+            self.assertEqual(m.get("RELOADING"), "1", m)
+            self.assertTrue(m.get("MONOTONIC_USEC", "").isdigit(), m)
+            m = next_msg()
+            self.assertEqual(m.get("READY"), "1", m)
+            self.assertIn("generation 2", m.get("STATUS", ""))
+            os.kill(srv.pid, signal.SIGTERM)
+            m = next_msg()
+            self.assertEqual(m.get("STOPPING"), "1", m)
+        finally:
+            srv.stop()
+            s.close()
+            fx.cleanup()
