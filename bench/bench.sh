@@ -8,6 +8,10 @@
 # CPU 0 and the clients to CPU 1, so the figure is one core's worth of
 # serving. Rounds alternate the servers so that machine noise hits both.
 # Prints requests/s per round, the median, and ephttpd/nginx.
+# Scenario "reload" (not in the default list; run it as
+#   SCENARIOS=reload WORKERS=2 bench/bench.sh 1 10
+# ) drives each server with wrk -c100 keep-alive for SECONDS while the
+# master gets a SIGHUP twice a second, and counts wrk's failed requests.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
 # deferred accept that ephttpd's listeners use by default).
@@ -92,9 +96,17 @@ wait_port() {
     exit 1
 }
 
+# ephttpd runs from a configuration file (as an installed one would, and so
+# that SIGHUP has something to reload); as root its workers are www-data.
+cat >"$WORK/ephttpd.conf" <<EOF
+workers = $WORKERS;
+pid_file = "$WORK/ephttpd.pid";
+listen = ( { address = "127.0.0.1"; port = $PORT_EP; } );
+servers = ( { root = "$ROOT"; access_log = "off"; } );
+EOF
+
 start_servers() {
-    $SRV "$EPHTTPD" -r "$ROOT" -w "$WORKERS" -a 127.0.0.1 -p $PORT_EP --access-log off \
-        2>"$WORK/ephttpd.log" &
+    $SRV "$EPHTTPD" -c "$WORK/ephttpd.conf" 2>"$WORK/ephttpd.log" &
     EP_PID=$!
     $SRV nginx -c "$WORK/nginx.conf" 2>>"$WORK/nginx-error.log" &
     NG_PID=$!
@@ -140,7 +152,33 @@ start_servers
 check_servers
 echo "ephttpd vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
 printf '%-8s %-8s %s\n' scenario server "req/s per round"
+# wrk on the small file while the master gets SIGHUP twice a second.
+reload_run() { # name master-pid port
+    local out="$WORK/reload.$1" hups=0 end=$((SECONDS + SECS))
+    $CLI wrk -t2 -c100 -d"${SECS}s" "http://127.0.0.1:$3/small.html" >"$out" 2>&1 &
+    local wrk=$!
+    sleep 0.3
+    while [ $SECONDS -lt $end ] && kill -0 $wrk 2>/dev/null; do
+        kill -HUP "$2" && hups=$((hups + 1))
+        sleep 0.5
+    done
+    wait $wrk
+    awk -v n="$1" -v h=$hups '
+        /requests in/ {req = $1}
+        /Socket errors/ {gsub(",", ""); err = $4 + $6 + $8 + $10; detail = $0}
+        /Non-2xx/ {bad = $NF}
+        END {printf "%-8s %-8s reloads %3d  requests %8d  failed %6d  (%s%s)\n", "reload", n, h, req,
+             err + bad, detail ? detail : "no socket errors", bad ? ", non-2xx " bad : ""}' "$out"
+}
+
 for sc in $SCENARIOS; do
+    if [ "$sc" = reload ]; then
+        sleep 1
+        reload_run ephttpd "$EP_PID" $PORT_EP
+        reload_run nginx "$NG_PID" $PORT_NG
+        check_servers
+        continue
+    fi
     : >"$WORK/ep.$sc"
     : >"$WORK/ng.$sc"
     for r in $(seq "$ROUNDS"); do
