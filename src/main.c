@@ -15,6 +15,7 @@
 #include "http/explain.h"
 #include "log/log.h"
 #include "master/control.h"
+#include "master/daemon.h"
 #include "master/master.h"
 #include "util/time.h"
 
@@ -31,6 +32,8 @@ static const char usage_text[] =
     "                            (default " EP_CONF_PATH " when -r is not given)\n"
     "  -t, --test                check the configuration, print warnings, exit\n"
     "  -T, --dump                check it and print it with every default filled in\n"
+    "      --daemon              detach and run in the background (for init\n"
+    "                            systems other than systemd); exits once serving\n"
     "  -s, --signal CMD          tell the running master (named by pid_file) to\n"
     "                            reload (waits for its verdict), quit, stop or reopen\n"
     "      --explain HOST URI    show the server, location, rules and outcome a\n"
@@ -53,13 +56,14 @@ static const char usage_text[] =
     "Durations: 500ms, 10s, 2m, 1h (a bare number means seconds).\n";
 
 enum { OPT_ACCESS_LOG = 256, OPT_ERROR_LOG, OPT_HEADER_TO, OPT_KEEPALIVE_TO, OPT_SEND_TO, OPT_OFFLOAD,
-       OPT_EXPLAIN };
+       OPT_EXPLAIN, OPT_DAEMON };
 
 static const struct option long_opts[] = {
     { "config", required_argument, NULL, 'c' },
     { "test", no_argument, NULL, 't' },
     { "dump", no_argument, NULL, 'T' },
     { "signal", required_argument, NULL, 's' },
+    { "daemon", no_argument, NULL, OPT_DAEMON },
     { "explain", required_argument, NULL, OPT_EXPLAIN },
     { "root", required_argument, NULL, 'r' },
     { "workers", required_argument, NULL, 'w' },
@@ -160,6 +164,7 @@ typedef struct {
     bool test, dump;     /* -t, -T */
     const char *explain_host, *explain_uri;
     const char *signal;  /* -s */
+    bool daemon;         /* --daemon */
     const char *quick;   /* the first quick-mode flag given, for the -c conflict message */
     bool debug;
 } cli;
@@ -215,7 +220,7 @@ static int signal_master(const cli *o)
     }
     if (!c)
         fprintf(stderr, "ephttpd: warning: %s; using the pid file %s\n", err, EP_PID_PATH);
-    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, 120000);
+    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, 60000);
     cfg_free(c);
     return rc;
 }
@@ -243,7 +248,10 @@ static int run(cfg *c, const cli *o)
         fprintf(stderr, "ephttpd: error log \"%s\": %s\n", c->error_log, strerror(errno));
         return 1;
     }
-    return master_run(c);
+    if (o->daemon && strcmp(c->error_log, "-") == 0)
+        fprintf(stderr, "ephttpd: warning: --daemon with the error log on standard error: once "
+                        "detached, errors go wherever stderr points\n");
+    return master_run(c, o->daemon ? daemon_detach() : -1);
 }
 
 int main(int argc, char **argv)
@@ -269,6 +277,8 @@ int main(int argc, char **argv)
             rc = usage_error("option \"%s\" needs a value", argv[optind - 1]);
         } else if (opt == 'c') {
             o.config = optarg;
+        } else if (opt == OPT_DAEMON) {
+            o.daemon = true;
         } else if (opt == 's') {
             o.signal = optarg;
         } else if (opt == 't' || opt == 'T') {

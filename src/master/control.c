@@ -2,9 +2,12 @@
 #include "master/control.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "master/pidfile.h"
 
@@ -58,6 +61,16 @@ int control_run(const char *pid_file, const char *cmd, int timeout_ms)
     if (pid <= 0) {
         fprintf(stderr, "ephttpd: -s %s: no running ephttpd: pid file \"%s\" is missing or stale\n", cmd,
                 pid_file);
+        return 1;
+    }
+    /* An unprivileged master may not signal a root process: a root -s
+     * becomes the master's user for the exchange, so the answer can come. */
+    struct stat st;
+    char proc[32];
+    snprintf(proc, sizeof proc, "/proc/%d", (int)pid);
+    if (sig == SIGHUP && geteuid() == 0 && stat(proc, &st) == 0 && st.st_uid != 0 &&
+        (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0)) {
+        fprintf(stderr, "ephttpd: -s reload: becoming the master's user: %s\n", strerror(errno));
         return 1;
     }
     /* Blocked before the HUP goes out, so the answer cannot be missed. */

@@ -16,6 +16,7 @@
 #include "config/directives.h"
 #include "log/log.h"
 #include "master/control.h"
+#include "master/daemon.h"
 #include "master/gen.h"
 #include "master/notify.h"
 #include "master/pidfile.h"
@@ -34,6 +35,7 @@ typedef struct {
     bool debug;           /* started with -d: reloads keep debug logging */
     bool announce;        /* READY=1 (and the reload's answer) once settled */
     pid_t ack_pid;        /* ephttpd -s reload waiting for the answer, 0: none */
+    int ready_fd;         /* --daemon: the parent waiting for us to serve, -1: none */
     int64_t stop_deadline;
 } master;
 
@@ -54,6 +56,8 @@ static void master_spawn(master *m, generation *g, int i)
     if (pid == 0) {
         close(m->sigfd);
         close(ctl[0]);
+        if (m->ready_fd >= 0)
+            close(m->ready_fd);
         for (int k = 0; k < g->nslots; k++)
             if (g->slots[k].ctl >= 0)
                 close(g->slots[k].ctl);
@@ -232,6 +236,10 @@ static void master_settle(master *m)
                 (int)getpid());
     master_ack(m->ack_pid, true);
     m->ack_pid = 0;
+    if (m->ready_fd >= 0) {
+        daemon_ready(m->ready_fd);
+        m->ready_fd = -1;
+    }
 }
 
 /* A worker's control pipe spoke: 'R' when it accepts, end-of-file when it no longer does. */
@@ -433,9 +441,10 @@ static void master_started(const master *m)
                  c->listens[0].addr, c->listens[0].port, m->cur->nslots);
 }
 
-int master_run(cfg *c)
+int master_run(cfg *c, int ready_fd)
 {
-    master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG, .announce = true };
+    master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG, .announce = true,
+                 .ready_fd = ready_fd };
     char err[1024];
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */
@@ -467,6 +476,8 @@ int master_run(cfg *c)
             close(m.sigfd);
         return 1;
     }
+    if (m.ready_fd >= 0)
+        daemon_quiet(strcmp(c->error_log, "-") != 0);
     for (int i = 0; i < m.cur->nslots; i++)
         master_spawn(&m, m.cur, i);
     master_started(&m);
