@@ -404,11 +404,16 @@ class UserTest(unittest.TestCase):
             try:
                 self.assertEqual(request(srv.port, "/u.txt").body, b"as nobody\n")
                 self.assertTrue(harness.wait_until(lambda: len(srv.workers()) == 2, 5))
-                for pid in srv.workers():
+
+                def ids(pid):
                     with open("/proc/%d/status" % pid) as f:
-                        uids = [l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))]
-                    self.assertEqual(uids[0], [str(nobody.pw_uid)] * 4)
-                    self.assertEqual(uids[1], [str(nobody.pw_gid)] * 4)
+                        return [l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))]
+                want = [[str(nobody.pw_uid)] * 4, [str(nobody.pw_gid)] * 4]
+                # a worker switches after opening its logs, before it accepts:
+                # one that has not served yet may still be starting (slowly, under ASan)
+                for pid in srv.workers():
+                    harness.wait_until(lambda: ids(pid) == want, 5)
+                    self.assertEqual(ids(pid), want)
                 with open("/proc/%d/status" % srv.pid) as f:
                     self.assertIn("Uid:\t0\t", f.read())   # the master keeps root for reloads
             finally:
@@ -424,6 +429,8 @@ class UserTest(unittest.TestCase):
                                           f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
                                           f'servers = ( {{ root = "{root}"; access_log = "off"; }} );\n').start()
             try:
+                # the only worker switches before it accepts: once it has answered, it has switched
+                self.assertIn(request(srv.port, "/").status, (200, 403, 404))
                 self.assertTrue(harness.wait_until(lambda: len(srv.workers()) == 1, 5))
                 with open("/proc/%d/status" % srv.workers()[0]) as f:
                     return [l.split()[1] for l in f if l.startswith("Uid:")][0], srv.stderr_text()
