@@ -138,6 +138,9 @@ class ReloadBase(unittest.TestCase):
         self.extra = ""
         self.server = ConfServer(self.conf_text).start()
         self.port = self.server.port
+        # the port accepts (into the kernel's queue) before the workers exist
+        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers, 10))
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
 
     def tearDown(self):
         self.server.stop()
