@@ -253,6 +253,7 @@ void conn_error(conn *c, int status, bool close_after)
         c->framing_error = true;
     }
     conn_drop_file(c);
+    c->nparts = 0;
     c->status = status;
     size_t blen;
     const char *body = resp_error_body(status, &blen);
@@ -581,21 +582,53 @@ static void conn_nodelay(conn *c)
     c->nodelay = true;
 }
 
+/* Queue part i's head and bytes, or after the last part the closing
+ * delimiter. False when the multipart body is complete (or there is none). */
+static bool conn_next_part(conn *c)
+{
+    if (c->nparts == 0 || c->part > c->nparts)
+        return false;
+    ep_str b = ep_str_make(c->boundary, strlen(c->boundary));
+    int64_t size = c->range_size;
+    size_t i = c->part++;
+    c->mem_sent = 0;
+    if (i < c->nparts) {
+        c->mem_len = cond_part_head(c->part_head, sizeof c->part_head, b, c->part_type, &c->parts[i], size);
+        c->foff = c->parts[i].first;
+        c->fend = c->parts[i].last + 1;
+    } else {
+        c->mem_len = cond_multipart_tail(c->part_head, sizeof c->part_head, b);
+        c->foff = c->fend = 0;
+    }
+    c->mem = c->part_head;
+    return true;
+}
+
+void conn_start_parts(conn *c)
+{
+    c->part = 0;
+    conn_next_part(c);
+}
+
 static bool conn_send(conn *c)
 {
     if (!c->can_write)
         return false;
     if (c->fend > c->foff || c->requests > 1)
         conn_nodelay(c);
-    int r = conn_send_mem(c);
-    if (r == 1 && c->fd >= 0)
-        r = conn_send_file(c);
-    if (r < 0) {
-        conn_close(c);
-        return false;
+    for (;;) {
+        int r = conn_send_mem(c);
+        if (r == 1 && c->fd >= 0)
+            r = conn_send_file(c);
+        if (r < 0) {
+            conn_close(c);
+            return false;
+        }
+        if (r == 0)
+            return false;
+        if (!conn_next_part(c))
+            break;
     }
-    if (r == 0)
-        return false;
     conn_finish_response(c);
     return true;
 }
@@ -675,6 +708,7 @@ static void conn_finish_response(conn *c)
     free(c->listing);
     c->listing = NULL;
     conn_drop_file(c);
+    c->nparts = 0;
     c->mem = NULL;
     c->mem_len = c->mem_sent = 0;
     c->fend = c->foff = 0;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "http/file.h"
+#include "http/cond.h"
 #include "http/parser.h"
 #include "http/response.h"
 #include "http/static.h"
@@ -90,6 +91,13 @@ typedef struct conn {
     uint64_t body_bytes;
     int64_t range_size;  /* file size quoted by a 416 */
 
+    /* multipart/byteranges: the parts still to send after the current one */
+    cond_range parts[COND_MAX_RANGES];
+    size_t nparts, part;    /* part: the one whose bytes are being sent */
+    char boundary[COND_BOUNDARY_MAX];
+    const char *part_type;  /* Content-Type inside each part */
+    char part_head[160];    /* the next part's head, or the closing delimiter */
+
     int64_t discard_left;   /* Content-Length body bytes still to skip */
     uint64_t body_skipped;  /* chunked body bytes skipped, against max_body_size */
     hp_chunked chunk;
@@ -107,6 +115,9 @@ void conn_error(conn *c, int status, bool close_after);
 void conn_start_send(conn *c);
 /* Hand c->task to the write queue; the connection waits in CS_TASK. */
 void conn_submit(conn *c);
+/* The multipart response whose parts[] are set: queue part 0's head and bytes. */
+void conn_start_parts(conn *c);
+
 /* Close the response's file, or give its cache entry back. */
 void conn_drop_file(conn *c);
 /* Run the state machine (after a task completes). */

@@ -157,7 +157,8 @@ static void serve_return(conn *c)
     conn_start_send(c);
 }
 
-/* Validators first (RFC 9110 13.2.2), then Range: 200, 206, 304, 412 or 416. */
+/* Validators first (RFC 9110 13.2.2), then Range: 200, 206, 304, 412 or 416.
+ * Several ranges (up to COND_MAX_RANGES after merging) go into c->parts. */
 static int serve_file_status(conn *c, const struct stat *st, cond_range *r)
 {
     char etag[COND_ETAG_MAX];
@@ -170,10 +171,39 @@ static int serve_file_status(conn *c, const struct stat *st, cond_range *r)
     /* Range is defined for GET only; HEAD gets the plain 200 head. */
     if (!c->info.range.p || c->head_only || !cond_if_range_ok(&c->info, tag, st->st_mtime))
         return 200;
-    int n = cond_parse_range(c->info.range, st->st_size, r, 1);
+    int n = cond_parse_range(c->info.range, st->st_size, c->parts, COND_MAX_RANGES);
     if (n == COND_RANGE_UNSATISFIABLE)
         return 416;
-    return n == 1 ? 206 : 200;
+    if (n < 1)
+        return 200;
+    *r = c->parts[0];
+    c->nparts = n > 1 ? (size_t)n : 0;
+    return 206;
+}
+
+/* 206 with several ranges: a multipart/byteranges body of part heads and
+ * file ranges, sent from the file whatever its size. */
+static void serve_multipart(conn *c, resp_fields *f, const char *type, int64_t size, time_t mtime)
+{
+    char ctype[64 + COND_BOUNDARY_MAX];
+    cond_boundary(c->boundary, mtime, size, c->w->stats.requests);
+    snprintf(ctype, sizeof ctype, "multipart/byteranges; boundary=%s", c->boundary);
+    c->part_type = type;
+    c->range_size = size;
+    f->content_type = ctype;
+    f->content_length = cond_multipart_length(ep_str_make(c->boundary, strlen(c->boundary)), type,
+                                              c->parts, c->nparts, size);
+    if (!serve_head(c, 206, f))
+        return;
+    c->mem = NULL;
+    c->mem_len = 0;
+    if (c->head_only) {
+        c->nparts = 0;
+        conn_drop_file(c);
+    } else {
+        conn_start_parts(c);
+    }
+    conn_start_send(c);
 }
 
 static void serve_listing(conn *c, static_req *q)
@@ -196,6 +226,7 @@ static void serve_file(conn *c, static_req *q)
     c->fd = q->res.fd;
     int64_t size = q->res.st.st_size;
     cond_range r = { 0, size - 1 };
+    c->nparts = 0;
     int status = c->err_status ? c->err_status : serve_file_status(c, &q->res.st, &r);
     if (status == 412 || status == 416) {
         c->range_size = size; /* for the 416's Content-Range */
@@ -217,6 +248,10 @@ static void serve_file(conn *c, static_req *q)
         f.content_type = mime_lookup(cf->mime, q->name, strlen(q->name), cf->default_type);
         f.content_length = r.last - r.first + 1;
         f.accept_ranges = !c->err_status;
+        if (status == 206 && c->nparts) {
+            serve_multipart(c, &f, f.content_type, size, q->res.st.st_mtime);
+            return;
+        }
         if (status == 206)
             f.content_range = ep_str_make(crange, cond_content_range(crange, &r, size));
     }
