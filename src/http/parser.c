@@ -335,7 +335,7 @@ int hp_analyze(const hp_request *req, hp_info *info)
 {
     *info = (hp_info){ .content_length = -1 };
     int hosts = 0, tes = 0;
-    bool close = false, keep = false;
+    bool close = false, keep = false, expect_other = false;
     ep_str te = { 0 };
 
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -362,9 +362,12 @@ int hp_analyze(const hp_request *req, hp_info *info)
             apply_connection(h->value, &close, &keep);
             break;
         case H_EXPECT:
-            /* RFC 9110 10.1.1: ignore 100-continue from an HTTP/1.0 client. */
-            if (req->minor >= 1 && IS(h->value, "100-continue"))
-                info->expect_continue = true;
+            /* RFC 9110 10.1.1: ignore 100-continue from an HTTP/1.0 client;
+             * any other expectation cannot be met by a file server (417). */
+            if (IS(h->value, "100-continue"))
+                info->expect_continue = req->minor >= 1;
+            else
+                expect_other = true;
             break;
         case H_SLICE:
             /* First occurrence wins: a later duplicate must not override
@@ -377,6 +380,8 @@ int hp_analyze(const hp_request *req, hp_info *info)
     }
     if (req->minor >= 1 && hosts == 0)
         return 400;
+    if (expect_other)
+        return 417;
     if (tes) {
         if (req->minor == 0 || info->content_length >= 0)
             return 400; /* RFC 9112 6.1/6.3: smuggling vectors, refuse */

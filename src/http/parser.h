@@ -59,7 +59,8 @@ typedef struct {
  * 400 for HTTP/1.1 without Host, more than one Host, Content-Length that is
  * not all digits or overflows, two different Content-Lengths, Content-Length
  * together with Transfer-Encoding, Transfer-Encoding in HTTP/1.0;
- * 501 for a Transfer-Encoding other than "chunked". */
+ * 501 for a Transfer-Encoding other than "chunked", 417 for an Expect other
+ * than 100-continue. */
 int hp_analyze(const hp_request *req, hp_info *info);
 
 /* Incremental skipper for a chunked request body (we never keep bodies). */

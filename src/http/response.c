@@ -40,6 +40,7 @@ static const struct status_text statuses[] = {
     { 413, "Content Too Large", ERR_BODY(413, "Content Too Large") },
     { 414, "URI Too Long", ERR_BODY(414, "URI Too Long") },
     { 416, "Range Not Satisfiable", ERR_BODY(416, "Range Not Satisfiable") },
+    { 417, "Expectation Failed", ERR_BODY(417, "Expectation Failed") },
     { 418, "I'm a teapot", ERR_BODY(418, "I'm a teapot") },
     { 429, "Too Many Requests", ERR_BODY(429, "Too Many Requests") },
     { 431, "Request Header Fields Too Large", ERR_BODY(431, "Request Header Fields Too Large") },

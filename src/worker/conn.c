@@ -238,6 +238,19 @@ resp_fields conn_fields(conn *c)
 
 void conn_start_send(conn *c)
 {
+    /* Expect: 100-continue with a body still to come, and the connection
+     * kept: the client waits for the interim 100 before it sends the body
+     * we must read past, so it goes out ahead of the final response. If the
+     * connection closes instead, the client learns that from the final
+     * response alone and need not send the body at all. */
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (c->expect_continue && c->keep_alive && c->hlen + sizeof cont - 1 <= HBUF_SIZE &&
+        (c->discard_left > (int64_t)(c->rlen - c->consumed) || c->discard_chunked)) {
+        memmove(c->hbuf + sizeof cont - 1, c->hbuf, c->hlen);
+        memcpy(c->hbuf, cont, sizeof cont - 1);
+        c->hlen += sizeof cont - 1;
+    }
+    c->expect_continue = false;
     c->state = CS_SEND;
     c->hsent = c->mem_sent = 0;
     c->body_bytes = 0;
@@ -351,6 +364,24 @@ void conn_submit(conn *c)
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* "OPTIONS * HTTP/1.1": what the server as a whole supports. Any other
+ * method with the asterisk-form is a malformed request. */
+static void conn_options_asterisk(conn *c)
+{
+    if (!ep_str_eq(c->req->method, "OPTIONS")) {
+        conn_error(c, 400, true);
+        return;
+    }
+    resp_fields f = conn_fields(c);
+    f.allow = "GET, HEAD, OPTIONS";
+    f.content_length = 0;
+    c->status = 204;
+    c->hlen = resp_head(c->hbuf, HBUF_SIZE, 204, &f);
+    c->mem = NULL;
+    c->mem_len = 0;
+    conn_start_send(c);
+}
+
 /* A complete head of hlen bytes is in rbuf: decide what to answer. */
 static void conn_handle_request(conn *c, int hlen)
 {
@@ -373,6 +404,7 @@ static void conn_handle_request(conn *c, int hlen)
         conn_error(c, st, true);
         return;
     }
+    c->expect_continue = c->info.expect_continue;
     c->discard_left = c->info.content_length > 0 ? c->info.content_length : 0;
     c->discard_chunked = c->info.chunked;
     c->body_skipped = 0;
@@ -384,6 +416,10 @@ static void conn_handle_request(conn *c, int hlen)
     ep_str host;
     if (r->target.len > w->cfg->max_uri_len) {
         conn_error(c, 414, true);
+        return;
+    }
+    if (ep_str_eq(r->target, "*")) { /* asterisk-form: OPTIONS only (RFC 9112 3.2.4) */
+        conn_options_asterisk(c);
         return;
     }
     if (uri_split(r->target, &host, &c->raw_path, &c->query) != 0) {

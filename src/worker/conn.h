@@ -53,6 +53,7 @@ typedef struct conn {
     bool keep_alive, head_only, need_parse, discard_chunked;
     bool nodelay;    /* TCP_NODELAY is set */
     bool framing_error; /* answered with an error that ends the connection */
+    bool expect_continue; /* Expect: 100-continue: send the interim 100 with the response */
     int requests;
     struct sockaddr_storage peer;
     size_t listen_idx;  /* which listener accepted it: picks the virtual server */

@@ -421,7 +421,9 @@ static const analyze_case analyze_cases[] = {
     { "Connection: keep-alive , upgrade\r\n", 0, 0, -1, false, true, false },
     { "Host: a\r\nExpect: 100-continue\r\n", 1, 0, -1, false, true, true },
     { "Host: a\r\nexpect: 100-Continue\r\n", 1, 0, -1, false, true, true },
-    { "Host: a\r\nExpect: 200-ok\r\n", 1, 0, -1, false, true, false },
+    { "Host: a\r\nExpect: 200-ok\r\n", 1, 417, -1, false, true, false }, /* RFC 9110 10.1.1 */
+    { "Host: a\r\nExpect: 100-continue, x\r\n", 1, 417, -1, false, true, false },
+    { "Expect: teapot\r\n", 0, 417, -1, false, false, false },
     { "Expect: 100-continue\r\n", 0, 0, -1, false, false, false }, /* RFC 9110 10.1.1 */
 };
 
