@@ -12,9 +12,15 @@
 #include "master/listen.h"
 
 /* The fd for listener i, slot s: a socket prev already has, duplicated, or a new one. */
-static int gen_socket(generation *g, size_t i, size_t s, const generation *prev, char *err, size_t errlen)
+static int gen_socket(generation *g, size_t i, size_t s, const generation *prev, listen_pool *pool,
+                      char *err, size_t errlen)
 {
     const cfg_listen *l = &g->cfg->listens[i];
+    /* A socket systemd passed (socket activation) serves slot 0; reuseport's
+     * further slots get sockets of their own. */
+    int passed = pool && s == 0 ? listen_take(pool, l) : -1;
+    if (passed >= 0)
+        return listen_tune(passed, l, err, errlen) < 0 ? (close(passed), -1) : passed;
     for (size_t j = 0; prev && j < prev->nlisten; j++) {
         const cfg_listen *o = &prev->cfg->listens[j];
         if (!listen_same(l, o))
@@ -42,8 +48,8 @@ static void gen_abandon(generation *g)
     gen_free(g);
 }
 
-generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev, char *err,
-                     size_t errlen)
+generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev, listen_pool *pool,
+                     char *err, size_t errlen)
 {
     generation *g = calloc(1, sizeof *g);
     if (!g) {
@@ -75,7 +81,7 @@ generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev,
      * that the connections queued on it wait for the slot's next worker. */
     for (size_t i = 0; i < c->nlistens; i++)
         for (size_t s = 0; s < slots; s++) {
-            int fd = s == 0 || c->listens[i].reuseport ? gen_socket(g, i, s, prev, err, errlen)
+            int fd = s == 0 || c->listens[i].reuseport ? gen_socket(g, i, s, prev, pool, err, errlen)
                                                        : g->listen_fds[i];
             if (fd < 0) {
                 gen_abandon(g);

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "config/model.h"
+#include "master/listen.h"
 #include "master/priv.h"
 
 typedef struct {
@@ -39,10 +40,12 @@ typedef struct generation {
 
 /* A generation for c (slots not started). prev, when given, is the running
  * generation: listeners it shares with c are passed on (duplicated), never
- * closed and reopened, so no connection is refused. Returns NULL with one
+ * closed and reopened, so no connection is refused. pool, when given, holds
+ * sockets systemd passed: a listener takes its match instead of binding.
+ * Returns NULL with one
  * line in err; nothing stays open then, and c is still the caller's. */
-generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev, char *err,
-                     size_t errlen);
+generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev, listen_pool *pool,
+                     char *err, size_t errlen);
 
 /* Close every descriptor of g (in a worker of another generation, or on free). */
 void gen_close_fds(generation *g);

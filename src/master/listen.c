@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -74,4 +76,61 @@ int listen_tune(int fd, const cfg_listen *l, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+void listen_inherit(listen_pool *p)
+{
+    p->n = 0;
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    if (pid && fds && strtol(pid, NULL, 10) == (long)getpid()) {
+        long n = strtol(fds, NULL, 10);
+        for (long i = 0; i < n && p->n < sizeof p->fd / sizeof p->fd[0]; i++)
+            p->fd[p->n++] = 3 + (int)i; /* SD_LISTEN_FDS_START */
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+}
+
+/* Does fd listen on l's address and port? */
+static bool fd_is(int fd, const cfg_listen *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int listening = 0;
+    socklen_t ol = sizeof listening;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) < 0 || !listening)
+        return false;
+    char addr[INET6_ADDRSTRLEN];
+    uint16_t port;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in4->sin_addr, addr, sizeof addr);
+        port = ntohs(in4->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
+        port = ntohs(in6->sin6_port);
+    } else {
+        return false;
+    }
+    cfg_listen probe = *l;
+    probe.addr = addr;
+    probe.port = port;
+    return listen_same(&probe, l);
+}
+
+int listen_take(listen_pool *p, const cfg_listen *l)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        int fd = p->fd[i];
+        if (fd < 0 || !fd_is(fd, l))
+            continue;
+        p->fd[i] = -1;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        return fd;
+    }
+    return -1;
 }

@@ -19,4 +19,18 @@ bool listen_same(const cfg_listen *a, const cfg_listen *b);
  * generation. 0, or -1 with a one-line reason in err. */
 int listen_tune(int fd, const cfg_listen *l, char *err, size_t errlen);
 
+/* Sockets systemd passed (socket activation: LISTEN_PID is us, LISTEN_FDS
+ * counts descriptors from 3). Taken once, at start; the variables are then
+ * removed so that no child sees them. */
+typedef struct {
+    int fd[64];
+    size_t n;
+} listen_pool;
+
+void listen_inherit(listen_pool *p);
+
+/* An inherited socket listening on l's address and port, taken out of the
+ * pool (made non-blocking and close-on-exec), or -1. */
+int listen_take(listen_pool *p, const cfg_listen *l);
+
 #endif

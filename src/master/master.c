@@ -183,7 +183,7 @@ static void master_reload(master *m, pid_t from)
     }
     if (m->debug)
         c->log_level = LOGL_DEBUG;
-    generation *g = gen_open(c, true, m->next_id, old, err, sizeof err);
+    generation *g = gen_open(c, true, m->next_id, old, NULL, err, sizeof err);
     if (!g || priv_resolve(c, &g->priv, err, sizeof err) < 0) {
         if (g)
             gen_free(g);
@@ -461,7 +461,14 @@ int master_run(cfg *c, int ready_fd)
         snprintf(err, sizeof err, "signalfd: %s", strerror(errno));
     } else if (!c->pid_file || pidfile_write(c->pid_file, err, sizeof err) == 0) {
         pid_ok = true;
-        m.cur = gen_open(c, false, 1, NULL, err, sizeof err);
+        listen_pool pool;
+        listen_inherit(&pool);
+        m.cur = gen_open(c, false, 1, NULL, &pool, err, sizeof err);
+        for (size_t i = 0; i < pool.n; i++)
+            if (pool.fd[i] >= 0) { /* passed by systemd, wanted by no listener */
+                log_warn("socket activation: descriptor %d matches no listener; closing it", pool.fd[i]);
+                close(pool.fd[i]);
+            }
         if (m.cur && priv_resolve(c, &m.cur->priv, err, sizeof err) < 0) {
             gen_free(m.cur);
             m.cur = NULL;

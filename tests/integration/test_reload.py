@@ -459,3 +459,45 @@ class UnprivilegedTest(unittest.TestCase):
                 srv.stop()
         finally:
             fx.cleanup()
+
+
+class SocketActivationTest(unittest.TestCase):
+    """systemd's socket activation: the listener comes as descriptor 3 with
+    LISTEN_PID and LISTEN_FDS, and ephttpd uses it instead of binding."""
+
+    def test_listener_from_systemd(self):
+        fx = Fixture()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        port = sock.getsockname()[1]
+        conf = os.path.join(fx.base, "a.conf")
+        with open(conf, "w") as f:
+            f.write(f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                    f'servers = ( {{ root = "{fx.root}"; access_log = "off"; }} );\n')
+        fd = sock.fileno()
+
+        def as_fd3():
+            os.dup2(fd, 3)
+        # the shell's own pid is the one it execs: LISTEN_PID names ephttpd
+        p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1"', harness.binary(), conf],
+                             preexec_fn=as_fd3, pass_fds=(3,), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            # while the test holds the socket listening, a bind of its own would fail:
+            # serving proves ephttpd took the socket it was given
+            self.assertTrue(harness.wait_until(lambda: _get(port) == 200, 10), "no answer")
+            self.assertIsNone(p.poll())
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+            err = p.communicate(timeout=15)[1].decode()
+            sock.close()
+            fx.cleanup()
+        self.assertNotIn("matches no listener", err)
+
+
+def _get(port):
+    try:
+        return request(port, "/file.txt", timeout=2).status
+    except OSError:
+        return None
