@@ -40,13 +40,21 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
         corpus=$(mktemp -d)
         cp -r "$top/tests/fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
         echo "--- $name"
+        status=0
         (cd "$corpus" && "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=1 \
-            "$corpus" 2>&1 | grep -E '^(stat::number_of_executed_units|#[0-9]+ *DONE)|ERROR|SUMMARY' || true)
-        # a crash leaves crash-*/leak-*/timeout-* files behind
-        if ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* >/dev/null 2>&1; then
-            echo "$name found a failing input:"; ls "$corpus"/crash-* "$corpus"/leak-* "$corpus"/timeout-* 2>/dev/null
+            "$corpus" >"$corpus.log" 2>&1) || status=$?
+        grep -E '^(stat::number_of_executed_units|#[0-9]+ *DONE)|ERROR|SUMMARY' "$corpus.log" || true
+        # a failing input makes libFuzzer exit non-zero and leave crash-*,
+        # leak-*, timeout-* or oom-* behind
+        found=$(find "$corpus" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+            -o -name 'oom-*' \) -print)
+        if [ "$status" != 0 ] || [ -n "$found" ]; then
+            echo "$name failed (exit status $status):"
+            tail -40 "$corpus.log"
+            echo "$found"
             exit 1
         fi
+        rm -f "$corpus.log"
         rm -rf "$corpus"
     done
 fi
