@@ -13,6 +13,15 @@
 #include "util/str.h"
 #include "util/time.h"
 
+/* Free a list from dir_want_strlist and pass rc through. */
+static int strlist_done(char **v, size_t n, int rc)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return rc;
+}
+
 int rule_methods(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {
     (void)d;
@@ -167,10 +176,7 @@ int rule_precompressed(apply_ctx *a, const directive *d, const cfg_node *n, void
         else
             r->enc[r->nenc++] = (uint8_t)k;
     }
-    for (size_t i = 0; i < nv; i++)
-        free(v[i]);
-    free(v);
-    return rc;
+    return strlist_done(v, nv, rc);
 }
 
 int rule_access(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
@@ -199,10 +205,7 @@ int rule_access(apply_ctx *a, const directive *d, const cfg_node *n, void *field
         else
             r->nacl++;
     }
-    for (size_t i = 0; i < nv; i++)
-        free(v[i]);
-    free(v);
-    return rc;
+    return strlist_done(v, nv, rc);
 }
 
 int rule_codes(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
