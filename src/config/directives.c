@@ -218,7 +218,6 @@ static int set_log_level(apply_ctx *a, const directive *d, const cfg_node *n, vo
                              .off = F(cfg_rules, fld), .size = sizeof(((cfg_rules *)0)->fld), .rbit = bit
 #define DAY_MS 86400000LL
 
-static const char *const links_names[] = { "within_root", "follow", "off", NULL };
 _Static_assert(sizeof(enum file_links) == sizeof(int), "symlinks is stored as an int");
 static const char *const offload_names[] = { "auto", "always", NULL };
 static const char *const aiformat_names[] = { "html", "json", NULL };
@@ -303,7 +302,7 @@ static const directive table[] = {
     { RULE("error_page", T_CUSTOM, error_pages, R_ERROR_PAGES), .set = rule_error_pages },
     { RULE("try_files", T_STRLIST, try_files, R_TRY_FILES), .off_n = F(cfg_rules, ntry_files),
       .set = rule_try_files },
-    { RULE("symlinks", T_ENUM, links, R_LINKS), .names = links_names },
+    { RULE("symlinks", T_ENUM, links, R_LINKS), .names = cfg_links_names },
     { RULE("offload", T_ENUM, offload_always, R_OFFLOAD), .names = offload_names },
     { RULE("sendfile_chunk", T_SIZE, sendfile_chunk, R_SENDFILE_CHUNK), .min = 4096, .max = 1 << 30 },
     /* inside return = { ... } */

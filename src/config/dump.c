@@ -70,12 +70,11 @@ static void ind(FILE *f, int depth)
 
 static void put_methods(FILE *f, unsigned m)
 {
-    static const char *const names[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH" };
-    const char *v[EP_ARRAY_LEN(names)];
+    const char *v[CFG_NMETHODS];
     size_t n = 0;
-    for (size_t i = 0; i < EP_ARRAY_LEN(names); i++)
+    for (size_t i = 0; i < CFG_NMETHODS; i++)
         if (m & (1u << i))
-            v[n++] = names[i];
+            v[n++] = cfg_method_names[i];
     put_strs(f, (char *const *)v, n);
 }
 
@@ -132,8 +131,6 @@ static void put_error_pages(FILE *f, int d, const cfg_rules *r)
 /* The rules in `mask` (a location: those it sets; a server: all). */
 static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
 {
-    static const char *const enc[] = { "", "zstd", "br", "gzip" };
-    static const char *const links[] = { "within_root", "follow", "off" };
 #define LINE(bit, ...)                  \
     if (mask & (bit)) {                 \
         ind(f, d);                      \
@@ -155,7 +152,7 @@ static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
     if (mask & R_PRECOMPRESSED) {
         const char *v[CFG_MAX_ENCODINGS];
         for (size_t i = 0; i < r->nenc; i++)
-            v[i] = enc[r->enc[i]];
+            v[i] = cfg_encoding_names[r->enc[i]];
         ind(f, d);
         fputs("precompressed = ", f);
         put_strs(f, (char *const *)v, r->nenc);
@@ -165,7 +162,7 @@ static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
     if (mask & R_ERROR_PAGES)
         put_error_pages(f, d, r);
     LINE(R_TRY_FILES, fputs("try_files = ", f); put_strs(f, r->try_files, r->ntry_files));
-    LINE(R_LINKS, fprintf(f, "symlinks = \"%s\";\n", links[r->links]));
+    LINE(R_LINKS, fprintf(f, "symlinks = \"%s\";\n", cfg_links_names[r->links]));
     LINE(R_OFFLOAD, fprintf(f, "offload = \"%s\";\n", r->offload_always ? "always" : "auto"));
     LINE(R_SENDFILE_CHUNK, fputs("sendfile_chunk = ", f); put_size(f, r->sendfile_chunk));
 #undef LINE

@@ -15,6 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *const cfg_method_names[CFG_NMETHODS] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE",
+                                                     "PATCH" };
+const char *const cfg_encoding_names[CFG_MAX_ENCODINGS + 1] = { "", "zstd", "br", "gzip" };
+const char *const cfg_links_names[4] = { "within_root", "follow", "off", NULL };
+
 static char index_html[] = "index.html";
 static char *default_index[] = { index_html };
 
@@ -323,6 +328,14 @@ static int check_locations(cfg *c, cfg_server *s, char *err, size_t errlen)
     return 0;
 }
 
+bool cfg_same_addr(const char *a, const char *b)
+{
+    unsigned char x[16], y[16];
+    int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+    return (strchr(b, ':') ? AF_INET6 : AF_INET) == fam && inet_pton(fam, a, x) == 1 &&
+           inet_pton(fam, b, y) == 1 && memcmp(x, y, fam == AF_INET ? 4 : 16) == 0;
+}
+
 /* "addr:port", "[v6]:port" or "port": does listener l match ref? */
 static bool listen_ref_matches(const cfg_listen *l, const char *ref)
 {
@@ -337,10 +350,7 @@ static bool listen_ref_matches(const cfg_listen *l, const char *ref)
         return false;
     memcpy(addr, ref, alen);
     addr[alen] = '\0';
-    unsigned char a1[16], a2[16];
-    int fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
-    return strtoul(colon + 1, NULL, 10) == l->port && inet_pton(fam, addr, a1) == 1 &&
-           inet_pton(fam, l->addr, a2) == 1 && memcmp(a1, a2, fam == AF_INET ? 4 : 16) == 0;
+    return strtoul(colon + 1, NULL, 10) == l->port && cfg_same_addr(addr, l->addr);
 }
 
 static int bind_servers(cfg *c, cfg_server *s, char *err, size_t errlen)
@@ -376,13 +386,6 @@ static bool server_on(const cfg_server *s, size_t listen)
     return false;
 }
 
-static bool same_addr(const char *a, const char *b)
-{
-    unsigned char x[16], y[16];
-    int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
-    return (strchr(b, ':') ? AF_INET6 : AF_INET) == fam && inet_pton(fam, a, x) == 1 &&
-           inet_pton(fam, b, y) == 1 && memcmp(x, y, fam == AF_INET ? 4 : 16) == 0;
-}
 
 static int check_listeners(cfg *c, char *err, size_t errlen)
 {
@@ -396,7 +399,7 @@ static int check_listeners(cfg *c, char *err, size_t errlen)
             return -1;
         }
         for (size_t j = 0; j < k; j++)
-            if (c->listens[j].port == l->port && same_addr(c->listens[j].addr, l->addr)) {
+            if (c->listens[j].port == l->port && cfg_same_addr(c->listens[j].addr, l->addr)) {
                 snprintf(err, errlen, "%s\"listen\": %s:%u is declared twice (first at %s)",
                          at(l->where, w, sizeof w), l->addr, l->port,
                          c->listens[j].where ? c->listens[j].where : "the command line");

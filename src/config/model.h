@@ -30,7 +30,9 @@ typedef enum {
     LOC_REGEX_ICASE,
 } loc_kind;
 
-/* Methods, as a bit set. */
+/* Methods, as a bit set: bit i is cfg_method_names[i]. */
+#define CFG_NMETHODS 7
+extern const char *const cfg_method_names[CFG_NMETHODS];
 enum {
     M_GET = 1u << 0,
     M_HEAD = 1u << 1,
@@ -41,9 +43,14 @@ enum {
     M_PATCH = 1u << 6,
 };
 
-/* Precompressed encodings; a rule lists them in the order of preference. */
+/* Precompressed encodings; a rule lists them in the order of preference.
+ * cfg_encoding_names[e] is the Content-Encoding token ("" for 0). */
 typedef enum { ENC_ZSTD = 1, ENC_BR, ENC_GZIP } cfg_encoding;
 #define CFG_MAX_ENCODINGS 3
+extern const char *const cfg_encoding_names[CFG_MAX_ENCODINGS + 1];
+
+/* The "symlinks" values, indexed by enum file_links; NULL-terminated. */
+extern const char *const cfg_links_names[4];
 
 typedef struct {
     char *name, *value;
@@ -188,6 +195,10 @@ int cfg_set_str(char **field, const char *value);
  * servers, compile regexes and collect cfg.dirs; on error write one line into
  * err and return -1. */
 int cfg_validate(cfg *c, char *err, size_t errlen);
+
+/* True when two numeric addresses are the same address ("::1" and
+ * "0:0::1" are; an IPv4 and an IPv6 address never are). */
+bool cfg_same_addr(const char *a, const char *b);
 
 /* Number of workers to start: workers, or the number of online cores. */
 int cfg_worker_count(const cfg *c);

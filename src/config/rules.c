@@ -25,7 +25,6 @@ static int strlist_done(char **v, size_t n, int rc)
 int rule_methods(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {
     (void)d;
-    static const char *const names[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH" };
     char **v;
     size_t nv;
     if (dir_want_strlist(a, n, &v, &nv) < 0)
@@ -34,9 +33,9 @@ int rule_methods(apply_ctx *a, const directive *d, const cfg_node *n, void *fiel
     int rc = 0;
     for (size_t i = 0; i < nv; i++) {
         size_t k = 0;
-        while (k < EP_ARRAY_LEN(names) && strcmp(v[i], names[k]) != 0)
+        while (k < CFG_NMETHODS && strcmp(v[i], cfg_method_names[k]) != 0)
             k++;
-        if (k == EP_ARRAY_LEN(names) && rc == 0)
+        if (k == CFG_NMETHODS && rc == 0)
             rc = dir_fail(a, n, "\"methods\": unknown method \"%s\" (GET, HEAD, OPTIONS, POST, PUT, DELETE, PATCH)",
                       v[i]);
         m |= 1u << k;
@@ -154,7 +153,6 @@ int rule_expires(apply_ctx *a, const directive *d, const cfg_node *n, void *fiel
 int rule_precompressed(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {
     (void)d, (void)field;
-    static const char *const names[] = { NULL, "zstd", "br", "gzip" };
     cfg_rules *r = a->base[B_RULES];
     char **v;
     size_t nv;
@@ -164,12 +162,12 @@ int rule_precompressed(apply_ctx *a, const directive *d, const cfg_node *n, void
     r->nenc = 0;
     for (size_t i = 0; i < nv && rc == 0; i++) {
         size_t k = 1;
-        while (k < EP_ARRAY_LEN(names) && strcmp(v[i], names[k]) != 0)
+        while (k <= CFG_MAX_ENCODINGS && strcmp(v[i], cfg_encoding_names[k]) != 0)
             k++;
         bool dup = false;
         for (size_t j = 0; j < r->nenc; j++)
             dup |= r->enc[j] == k;
-        if (k == EP_ARRAY_LEN(names))
+        if (k > CFG_MAX_ENCODINGS)
             rc = dir_fail(a, n, "\"precompressed\": unknown encoding \"%s\" (zstd, br or gzip)", v[i]);
         else if (dup)
             rc = dir_fail(a, n, "\"precompressed\": \"%s\" is listed twice", v[i]);

@@ -44,21 +44,28 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
         return;
     }
     const char *dir = c->dirs[r->dir];
-    const char *rel = path;
-    if (r->alias)
-        rel = path + strlen(l->pattern);
-    char relbuf[8192], scratch[16384];
-    snprintf(relbuf, sizeof relbuf, "%s%s", rel[0] == '/' ? "" : "/", rel);
+    /* Laid out as a worker's: two parts for the lookup, one for the alias path. */
+    size_t part = c->max_uri_len + 256;
+    char *scratch = malloc(3 * part), *relbuf = scratch + 2 * part;
+    if (!scratch) {
+        fputs("  outcome:   500 (out of memory)\n", out);
+        return;
+    }
+    if (!r->alias)
+        snprintf(relbuf, part, "%s", path);
+    else
+        loc_alias_path(l, path, strlen(path), relbuf, part); /* path <= max_uri_len: it fits */
     int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         fprintf(out, "  outcome:   500 (cannot open %s)\n", dir);
+        free(scratch);
         return;
     }
     static_req q = { .dirfd = dirfd, .links = r->links, .path = relbuf, .uri = path,
                      .index = (const char *const *)r->index, .nindex = r->nindex,
                      .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
                      .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
-                     .scratch = scratch, .scratch_len = sizeof scratch };
+                     .scratch = scratch, .scratch_len = 2 * part };
     static_lookup(&q, 0);
     close(dirfd);
     if (q.status == 200 && q.listing)
@@ -73,6 +80,7 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
     if (q.res.fd >= 0)
         close(q.res.fd);
     free(q.out.data);
+    free(scratch);
 }
 
 int explain(const cfg *c, const char *host, const char *uri, FILE *out)

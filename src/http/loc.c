@@ -240,3 +240,16 @@ size_t loc_server(const cfg *c, size_t listen, const char *host, size_t hostlen)
     }
     return wild;
 }
+
+bool loc_alias_path(const cfg_location *l, const char *path, size_t len, char *out, size_t cap)
+{
+    size_t pl = strlen(l->pattern);
+    const char *rest = path + (pl <= len ? pl : len);
+    size_t rl = len - (size_t)(rest - path), lead = rest[0] != '/';
+    if (lead + rl + 1 > cap)
+        return false;
+    out[0] = '/';
+    memcpy(out + lead, rest, rl);
+    out[lead + rl] = '\0';
+    return true;
+}

@@ -9,12 +9,11 @@
 
 #include "config/model.h"
 
-static const char *const enc_names[] = { "", "zstd", "br", "gzip" };
 static const char *const enc_suffix[] = { "", ".zst", ".br", ".gz" };
 
 const char *static_encoding_name(int enc)
 {
-    return enc > 0 && enc <= 3 ? enc_names[enc] : "";
+    return enc > 0 && enc <= CFG_MAX_ENCODINGS ? cfg_encoding_names[enc] : "";
 }
 
 /* The q-value the Accept-Encoding list gives token (or "*"), 1000 = 1.0;

@@ -60,11 +60,7 @@ fail:
 
 bool listen_same(const cfg_listen *a, const cfg_listen *b)
 {
-    unsigned char x[16], y[16];
-    int fa = strchr(a->addr, ':') ? AF_INET6 : AF_INET, fb = strchr(b->addr, ':') ? AF_INET6 : AF_INET;
-    return fa == fb && a->port == b->port && a->reuseport == b->reuseport &&
-           inet_pton(fa, a->addr, x) == 1 && inet_pton(fb, b->addr, y) == 1 &&
-           memcmp(x, y, fa == AF_INET ? 4 : 16) == 0;
+    return a->port == b->port && a->reuseport == b->reuseport && cfg_same_addr(a->addr, b->addr);
 }
 
 int listen_tune(int fd, const cfg_listen *l, char *err, size_t errlen)

@@ -19,9 +19,8 @@ static void serve_route(conn *c);
 
 static unsigned method_bit(ep_str m)
 {
-    static const char *const names[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH" };
-    for (size_t i = 0; i < EP_ARRAY_LEN(names); i++)
-        if (ep_str_eq(m, names[i]))
+    for (size_t i = 0; i < CFG_NMETHODS; i++)
+        if (ep_str_eq(m, cfg_method_names[i]))
             return 1u << i;
     return 0;
 }
@@ -29,13 +28,12 @@ static unsigned method_bit(ep_str m)
 /* "GET, HEAD" for the Allow header; GET always brings HEAD along. */
 static const char *allow_list(unsigned m, char *buf, size_t len)
 {
-    static const char *const names[] = { "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH" };
     if (m & M_GET)
         m |= M_HEAD;
     buf[0] = '\0';
-    for (size_t i = 0; i < EP_ARRAY_LEN(names); i++)
+    for (size_t i = 0; i < CFG_NMETHODS; i++)
         if (m & (1u << i))
-            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", names[i]);
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", cfg_method_names[i]);
     return buf;
 }
 
@@ -344,16 +342,11 @@ static void serve_lookup(conn *c)
     static_req *q = &c->task.sq;
     const char *rel = c->path;
     if (r->alias) { /* the location's prefix is replaced by the alias directory */
-        size_t pl = strlen(c->loc->pattern);
-        rel = c->path + (pl <= c->path_len ? pl : c->path_len);
-        size_t rl = strlen(rel);
-        if (rl + 2 > c->scratch_len / 3) {
+        char *dst = c->scratch + 2 * (c->scratch_len / 3);
+        if (!loc_alias_path(c->loc, c->path, c->path_len, dst, c->scratch_len / 3)) {
             serve_error(c, 404);
             return;
         }
-        char *dst = c->scratch + 2 * (c->scratch_len / 3);
-        dst[0] = '/';
-        memcpy(dst + (rel[0] != '/'), rel, rl + 1);
         rel = dst;
     }
     *q = (static_req){ .dirfd = w->dirfds[r->dir], .links = r->links, .path = rel, .uri = c->path,
