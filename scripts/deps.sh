@@ -3,6 +3,9 @@
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libcmocka-dev libconfig-dev libyaml-dev libpcre2-dev
       python3 curl clang libclang-rt-14-dev)
+# the Debian package and its test: build, lint, verify the units and man
+# pages, rotate logs
+pkgs+=(dpkg-dev debhelper lintian systemd man-db logrotate)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx-light wrk apache2-utils)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/test.sh: install what is missing, build, and run every test:
-# the full suite (warnings fatal), again under ASan+UBSan, the write-queue
-# stress test under TSan, and a bounded libFuzzer run of every fuzz target.
+# the full suite (warnings fatal), the Debian package (built, linted,
+# installed, served, purged; as root only), again under ASan+UBSan, the
+# write-queue stress test under TSan, and a bounded libFuzzer run of every
+# fuzz target.
 # FUZZ_SECONDS (default 20) bounds each fuzz target; SKIP_FUZZ=1 skips them.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +22,13 @@ build() { # dir, cmake options...
 step "build and test (RelWithDebInfo, -Werror)"
 build "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd "$top/build" && ctest -j"$jobs" --output-on-failure)
+
+step "Debian package: build, lintian, install, serve, purge"
+if [ "$(id -u)" -eq 0 ]; then
+    "$top/tests/package/test_deb.py" "$top/build-deb"
+else
+    echo "skipped: the package test installs with dpkg and needs root"
+fi
 
 step "ASan + UBSan: every test"
 build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DEP_ASAN=ON

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,39 +14,58 @@
 static struct {
     int fd;
     enum log_level level;
+    bool created; /* log_open made the file: log_give_to may hand it over */
     char path[4096];
-} sink = { 2, LOGL_INFO, "" };
+} sink = { 2, LOGL_INFO, false, "" };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
-static int open_path(const char *path)
+static int open_path(const char *path, bool *created)
 {
+    *created = false;
     if (!path || !*path || strcmp(path, "-") == 0)
         return 2;
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        *created = true;
+        return fd;
+    }
+    return errno == EEXIST ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
 }
 
 int log_open(const char *path, enum log_level level)
 {
-    int fd = open_path(path);
+    bool created;
+    int fd = open_path(path, &created);
     if (fd < 0)
         return -1;
     if (sink.fd > 2)
         close(sink.fd);
     sink.fd = fd;
     sink.level = level;
+    sink.created = created;
     snprintf(sink.path, sizeof sink.path, "%s", path && *path ? path : "-");
     return 0;
+}
+
+int log_give_to(uid_t uid, gid_t gid)
+{
+    if (!sink.created || sink.fd <= 2)
+        return 0;
+    return fchown(sink.fd, uid, gid);
 }
 
 int log_reopen(void)
 {
     if (sink.fd <= 2)
         return 0;
-    int fd = open_path(sink.path);
+    bool created;
+    int fd = open_path(sink.path, &created);
     if (fd < 0)
         return -1;
-    /* dup2 keeps the descriptor number, so forked workers that share it switch too. */
+    /* dup2 keeps the descriptor number, which stderr redirects and the
+     * workers forked later rely on. Running workers hold their own copy of
+     * the old one: each reopens too, on the USR1 the master passes on. */
     dup2(fd, sink.fd);
     close(fd);
     return 0;

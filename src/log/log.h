@@ -2,6 +2,8 @@
 #ifndef EP_LOG_LOG_H
 #define EP_LOG_LOG_H
 
+#include <sys/types.h>
+
 enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 
 /* The error log is the one process-wide sink: it is set up once in main()
@@ -9,6 +11,9 @@ enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
  * loop thread. Write-queue tasks never log. path "-" or NULL means stderr. */
 int log_open(const char *path, enum log_level level);
 int log_reopen(void);
+/* If log_open created the file, give it to uid:gid, so that workers that
+ * switched to that user can reopen it after a rotation. Returns 0 or -1. */
+int log_give_to(uid_t uid, gid_t gid);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_level_parse(const char *name, enum log_level *out);

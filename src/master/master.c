@@ -166,6 +166,32 @@ static void master_refuse(pid_t from, const char *why)
     master_ack(from, false);
 }
 
+/* Workers open their logs as root but reopen them (USR1, after a rotation)
+ * as the user they switched to. So before workers start, and before they
+ * reopen, the master creates the logs that are missing and gives new ones to
+ * that user, as logrotate's "create" does. */
+static void master_create_log(const generation *g, const char *path)
+{
+    if (!path || strcmp(path, "off") == 0 || strcmp(path, "-") == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        if (errno != EEXIST)
+            log_error("log \"%s\": %s", path, strerror(errno));
+        return;
+    }
+    if (g->priv.change && fchown(fd, g->priv.uid, g->priv.gid) < 0)
+        log_error("log \"%s\": chown: %s", path, strerror(errno));
+    close(fd);
+}
+
+static void master_create_logs(const generation *g)
+{
+    master_create_log(g, g->cfg->error_log);
+    for (size_t i = 0; i < g->cfg->nservers; i++)
+        master_create_log(g, g->cfg->servers[i].access_log);
+}
+
 /* SIGHUP: build and start a complete new generation, then retire the old. */
 static void master_reload(master *m, pid_t from)
 {
@@ -194,6 +220,7 @@ static void master_reload(master *m, pid_t from)
     }
     m->next_id++;
     m->cur = g;
+    master_create_logs(g);
     for (int i = 0; i < g->nslots; i++)
         master_spawn(m, g, i);
     /* The old workers stop accepting and finish; shared sockets stay open
@@ -272,27 +299,6 @@ static void master_stop(master *m, int sig)
     master_signal_all(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
 }
 
-/* Before workers reopen their access logs (USR1, after a rotation), create
- * any that are missing, as root, and give new ones to the workers' user, so
- * that workers which dropped privileges can open them. */
-static void master_create_logs(const generation *g)
-{
-    for (size_t i = 0; i < g->cfg->nservers; i++) {
-        const char *path = g->cfg->servers[i].access_log;
-        if (!path || strcmp(path, "off") == 0 || strcmp(path, "-") == 0)
-            continue;
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-        if (fd < 0) {
-            if (errno != EEXIST)
-                log_error("access log \"%s\": %s", path, strerror(errno));
-            continue;
-        }
-        if (g->priv.change && fchown(fd, g->priv.uid, g->priv.gid) < 0)
-            log_error("access log \"%s\": chown: %s", path, strerror(errno));
-        close(fd);
-    }
-}
-
 static void master_on_signal(master *m, const struct signalfd_siginfo *si)
 {
     switch ((int)si->ssi_signo) {
@@ -312,9 +318,9 @@ static void master_on_signal(master *m, const struct signalfd_siginfo *si)
                                  : 0);
         break;
     case SIGUSR1:
+        master_create_logs(m->cur);
         if (log_reopen() < 0)
             log_error("reopening the error log: %s", strerror(errno));
-        master_create_logs(m->cur);
         master_signal_all(m, SIGUSR1);
         break;
     }
@@ -485,6 +491,9 @@ int master_run(cfg *c, int ready_fd)
     }
     if (m.ready_fd >= 0)
         daemon_quiet(strcmp(c->error_log, "-") != 0);
+    if (m.cur->priv.change && log_give_to(m.cur->priv.uid, m.cur->priv.gid) < 0)
+        log_error("error log: chown: %s", strerror(errno));
+    master_create_logs(m.cur);
     for (int i = 0; i < m.cur->nslots; i++)
         master_spawn(&m, m.cur, i);
     master_started(&m);

@@ -141,6 +141,8 @@ static void on_signal(loop_io *io, uint32_t events)
             }
             break;
         case SIGUSR1:
+            if (log_reopen() < 0)
+                log_error("reopening the error log: %s", strerror(errno));
             for (size_t i = 0; i < w->nalogs; i++)
                 if (access_log_reopen(&w->alogs[i]) < 0)
                     log_error("reopening access log \"%s\": %s", w->alogs[i].path, strerror(errno));

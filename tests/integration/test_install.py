@@ -16,6 +16,7 @@ EXPECTED = [
     "etc/ephttpd.conf", "etc/ephttpd/mime.types", "etc/ephttpd/conf.d", "etc/logrotate.d/ephttpd",
     "sbin/ephttpd", "systemd/system/ephttpd.service", "systemd/system/ephttpd.socket",
     "man/man8/ephttpd.8", "man/man5/ephttpd.conf.5", "doc/ephttpd/examples/ephttpd.yaml", "log/ephttpd",
+    "share/ephttpd/html/index.html",
 ]
 
 

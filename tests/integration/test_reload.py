@@ -273,16 +273,48 @@ class ReloadTest(ReloadBase):
         rc, out, err = self.s("bogus")
         self.assertEqual(rc, 2)
 
+    @staticmethod
+    def worker_fileset(pid):
+        """The (device, inode) of every file a worker holds open."""
+        held = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                st = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            held.add((st.st_dev, st.st_ino))
+        return held
+
+    def worker_files(self):
+        return set().union(*(self.worker_fileset(pid) for pid in self.server.workers()))
+
     def test_s_reopen_and_quit(self):
         log = os.path.join(self.fx.base, "access.log")
-        self.rewrite(text=self.conf_text().replace('access_log = "off"', f'access_log = "{log}"'))
-        self.assertEqual(self.s("reload")[0], 0)
+        elog = os.path.join(self.fx.base, "error.log")
+        self.server.stop()  # a new error log takes a restart
+        self.server = ConfServer(lambda port: self.conf_text(port)
+                                 .replace('access_log = "off"', f'access_log = "{log}"')
+                                 .replace('error_log = "-"', f'error_log = "{elog}"')).start()
+        self.port = self.server.port
+        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers, 10))
         request(self.port, "/page.txt")
         self.assertTrue(harness.wait_until(lambda: os.path.exists(log) and os.path.getsize(log) > 0, 5))
+        if os.geteuid() == 0:  # the logs belong to the workers' user, who reopens them
+            worker_uid = os.stat(f"/proc/{self.server.workers()[0]}").st_uid
+            self.assertNotEqual(worker_uid, 0)
+            for path in (log, elog):
+                self.assertEqual(os.stat(path).st_uid, worker_uid, path)
+        old = {(os.stat(p).st_dev, os.stat(p).st_ino) for p in (log, elog)}
+        self.assertLessEqual(old, self.worker_files())
         os.rename(log, log + ".1")
+        os.rename(elog, elog + ".1")
         rc, out, err = self.s("reopen")
         self.assertEqual(rc, 0, err)
-        time.sleep(0.3)
+        new = lambda: {(os.stat(p).st_dev, os.stat(p).st_ino) for p in (log, elog) if os.path.exists(p)}
+        # every worker moved to the new error and access logs, and none kept the old ones
+        self.assertTrue(harness.wait_until(
+            lambda: len(new()) == 2 and all(new() <= self.worker_fileset(pid) for pid in self.server.workers())
+            and not old & self.worker_files(), 5), "workers still hold the rotated logs")
         request(self.port, "/page.txt?after-rotation")
         self.assertTrue(harness.wait_until(
             lambda: os.path.exists(log) and "after-rotation" in open(log).read(), 5))

@@ -276,13 +276,10 @@ static void test_lookup_builtin(void **state)
 
 /* ---- conf/mime.types ----------------------------------------------------- */
 
-/* The shipped file, found from this source file's place in the tree. */
+/* The shipped file; tests/CMakeLists.txt gives the source directory. */
 static void conf_path(char *out, size_t cap)
 {
-    const char *slash = strrchr(__FILE__, '/');
-    int dir = slash ? (int)(slash - __FILE__) : 0;
-
-    snprintf(out, cap, "%.*s%s../../conf/mime.types", dir, __FILE__, slash ? "/" : "");
+    snprintf(out, cap, "%s/conf/mime.types", EP_SOURCE_DIR);
 }
 
 static mime_table *load_conf(void)
