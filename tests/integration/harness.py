@@ -839,3 +839,9 @@ def run_cli(*args, timeout=10):
     p = subprocess.run([binary()] + [str(a) for a in args], capture_output=True,
                        text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+def read_text(path):
+    """A file's text, with the file closed again."""
+    with open(path, errors="replace") as f:
+        return f.read()
