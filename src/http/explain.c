@@ -36,6 +36,21 @@ static void rules_summary(const cfg_rules *r, FILE *out)
     fprintf(out, "%s\n", r->etag ? "" : ", no etag");
 }
 
+/* "200, the file DIR/REL[NAME]": one '/' between the parts, whatever the
+ * root or alias ends with. */
+static void explain_file(FILE *out, const char *dir, const char *rel, const char *name,
+                         const char *note)
+{
+    size_t n = strlen(dir);
+    while (n > 0 && dir[n - 1] == '/')
+        n--;
+    while (*rel == '/')
+        rel++;
+    size_t rl = strlen(rel);
+    fprintf(out, "  outcome:   200, the file %.*s/%s%s%s%s\n", (int)n, dir, rel,
+            *name && rl && rel[rl - 1] != '/' ? "/" : "", name, note);
+}
+
 static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, const char *path, FILE *out)
 {
     if (r->return_status) {
@@ -70,9 +85,10 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
     close(dirfd);
     if (q.status == 200 && q.listing)
         fprintf(out, "  outcome:   200, a directory listing of %s%s\n", dir, relbuf);
-    else if (q.status == 200)
-        fprintf(out, "  outcome:   200, the file %s%s%s\n", dir, q.name == q.path ? relbuf : q.name,
-                q.name == q.path || q.name[0] == '/' ? "" : " (index)");
+    else if (q.status == 200 && (q.name == q.path || q.name[0] == '/'))
+        explain_file(out, dir, q.name == q.path ? relbuf : q.name, "", "");
+    else if (q.status == 200) /* an index name, in the directory relbuf names */
+        explain_file(out, dir, relbuf, q.name, " (index)");
     else if (q.status == STATIC_FALLBACK)
         fprintf(out, "  outcome:   no try_files candidate exists: fallback %s\n", r->try_files[r->ntry_files - 1]);
     else

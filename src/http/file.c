@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -45,19 +47,131 @@ static unsigned long long resolve_flags(enum file_links links, unsigned flags)
     return r;
 }
 
-/* openat2 that retries what the kernel says is worth retrying. Returns the
- * fd, or -1 with errno; EAGAIN survives only for RESOLVE_CACHED (the lookup
- * needs I/O) or a persistent rename race. */
-static int open_retry(int dirfd, const char *path, const struct open_how *how)
+/* ---- without openat2 ------------------------------------------------------ */
+
+#define WALK_DEPTH 64 /* directories held open at once while walking */
+#define WALK_LINKS 40 /* symlinks followed in one lookup, the kernel's own limit */
+
+/* Follows the symlink `name` in cur: its target, then what was left of the
+ * path, become the path still to walk. */
+static int walk_link(int cur, const char *name, const char *rest, char *todo, int *nlinks)
+{
+    char target[PATH_MAX], next[PATH_MAX];
+
+    if (++*nlinks > WALK_LINKS)
+        return ELOOP;
+    ssize_t n = readlinkat(cur, name, target, sizeof target - 1);
+    if (n < 0)
+        return errno;
+    target[n] = '\0';
+    if (target[0] == '/')
+        return EXDEV; /* RESOLVE_BENEATH refuses absolute targets too */
+    if (snprintf(next, sizeof next, "%s%s", target, rest) >= (int)sizeof next)
+        return ENAMETOOLONG;
+    memcpy(todo, next, strlen(next) + 1);
+    return 0;
+}
+
+/* Where openat2 is missing (before Linux 5.6) or filtered out (seccomp:
+ * systemd's RestrictSUIDSGID, some container profiles), the same rules by
+ * hand: one component at a time with O_NOFOLLOW, symlinks read and walked
+ * here, and a step above dirfd or to an absolute target refused with EXDEV,
+ * as RESOLVE_BENEATH does (FILE_LINKS_NONE: any symlink is ELOOP). Paths
+ * are normalised, so only a symlink could leave the root; FILE_LINKS_ALL
+ * allows that, and gets a plain openat. Returns the fd, or -1 with errno. */
+static int walk_open(int dirfd, const char *path, int flags, enum file_links links)
+{
+    if (links == FILE_LINKS_ALL)
+        return openat(dirfd, path, flags);
+    char todo[PATH_MAX], name[NAME_MAX + 1];
+    int stack[WALK_DEPTH], depth = 0, nlinks = 0, fd = -1, err = 0;
+    if (snprintf(todo, sizeof todo, "%s", path) >= (int)sizeof todo)
+        err = ENAMETOOLONG;
+    for (char *p = todo; !err;) {
+        int cur = depth ? stack[depth - 1] : dirfd;
+        while (*p == '/')
+            p++;
+        char *end = strchrnul(p, '/'), *rest = end;
+        while (*rest == '/')
+            rest++;
+        size_t len = (size_t)(end - p);
+        if (len == 0 || (len == 1 && p[0] == '.')) {
+            if (*rest) {
+                p = rest;
+                continue;
+            }
+            if ((fd = openat(cur, ".", flags)) < 0) /* nothing left: this directory */
+                err = errno;
+            break;
+        }
+        if (len > NAME_MAX) {
+            err = ENAMETOOLONG;
+            break;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            if (depth == 0)
+                err = EXDEV;
+            else
+                close(stack[--depth]);
+            p = rest;
+            continue;
+        }
+        struct stat st;
+        if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            err = errno;
+        } else if (S_ISLNK(st.st_mode)) {
+            err = links == FILE_LINKS_NONE ? ELOOP : walk_link(cur, name, end, todo, &nlinks);
+            p = todo;
+        } else if (!*rest) { /* the last component: a trailing '/' asks for a directory */
+            if ((fd = openat(cur, name, flags | O_NOFOLLOW | (*end ? O_DIRECTORY : 0))) < 0)
+                err = errno;
+            break;
+        } else if (!S_ISDIR(st.st_mode)) {
+            err = ENOTDIR;
+        } else if (depth == WALK_DEPTH) {
+            err = ENAMETOOLONG;
+        } else if ((stack[depth] = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+            err = errno;
+        } else {
+            depth++;
+            p = rest;
+        }
+    }
+    while (depth > 0)
+        close(stack[--depth]);
+    if (fd < 0)
+        errno = err;
+    return fd;
+}
+
+/* ---- with openat2 --------------------------------------------------------- */
+
+/* openat2 that retries what the kernel says is worth retrying, and walks by
+ * hand where there is no openat2. Returns the fd, or -1 with errno; EAGAIN
+ * survives only for RESOLVE_CACHED (the lookup needs I/O) or a persistent
+ * rename race. */
+static int open_retry(int dirfd, const char *path, const struct open_how *how,
+                      enum file_links links, unsigned flags)
 {
     int tries = 0;
 
+    if (flags & FILE_NO_OPENAT2)
+        return walk_open(dirfd, path, (int)how->flags, links);
     for (;;) {
         int fd = sys_openat2(dirfd, path, how);
         if (fd >= 0)
             return fd;
         if (errno == EINTR)
             continue;
+        if (errno == ENOSYS) {
+            if (how->resolve & RESOLVE_CACHED) {
+                errno = EAGAIN; /* no cached lookups here: the write queue walks */
+                return -1;
+            }
+            return walk_open(dirfd, path, (int)how->flags, links);
+        }
         if (errno == EAGAIN && !(how->resolve & RESOLVE_CACHED) &&
             ++tries < FILE_BENEATH_RETRIES)
             continue;
@@ -119,13 +233,14 @@ static int finish_regular(int fd, const struct stat *st, file_result *res, int i
  * leave this directory. A missing index, or one that is a directory, moves
  * on to the next name; anything else decides. */
 static int open_index(int dirfd, const char *const *index, size_t nindex,
-                      const struct open_how *how, file_result *res)
+                      const struct open_how *how, enum file_links links, unsigned flags,
+                      file_result *res)
 {
     bool cached = how->resolve & RESOLVE_CACHED;
 
     for (size_t i = 0; i < nindex; i++) {
         struct stat st;
-        int fd = open_retry(dirfd, index[i], how);
+        int fd = open_retry(dirfd, index[i], how, links, flags);
         if (fd < 0) {
             int e = errno, status = errno_status(e, cached);
             if (status == 404)
@@ -170,7 +285,7 @@ int file_open(int rootfd, const char *path, const char *const *index, size_t nin
     if (*rel == '\0')
         rel = ".";
 
-    fd = open_retry(rootfd, rel, &how);
+    fd = open_retry(rootfd, rel, &how, links, flags);
     if (fd < 0) {
         int e = errno, status = errno_status(e, flags & FILE_CACHED_ONLY);
         return fail(res, status, e);
@@ -185,7 +300,7 @@ int file_open(int rootfd, const char *path, const char *const *index, size_t nin
             close(fd);
             return fail(res, 301, 0);
         }
-        return open_index(fd, index, nindex, &how, res);
+        return open_index(fd, index, nindex, &how, links, flags, res);
     }
     return finish_regular(fd, &st, res, -1);
 }
@@ -276,5 +391,5 @@ int file_open_dir(int rootfd, const char *path, enum file_links links, unsigned 
     };
     while (*path == '/')
         path++;
-    return open_retry(rootfd, *path ? path : ".", &how);
+    return open_retry(rootfd, *path ? path : ".", &how, links, flags);
 }

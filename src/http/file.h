@@ -14,6 +14,7 @@
 
 enum file_flags {
     FILE_CACHED_ONLY = 1u << 0, /* openat2 RESOLVE_CACHED: never wait on a disk */
+    FILE_NO_OPENAT2 = 1u << 1,  /* resolve by hand, as where openat2 is missing (tests) */
 };
 
 enum file_links {

@@ -272,7 +272,18 @@ class ToolsTest(unittest.TestCase):
                                     f'locations = ( {{ match = "= /h"; return = 204; }} ); }} );\n')
         rc, out, err = run_cli("--explain", "a.test", "/", "-c", conf)
         self.assertEqual(rc, 0, err)
-        self.assertIn("index.html", out)
+        root = self.root.rstrip("/")
+        self.assertIn(f"  outcome:   200, the file {root}/index.html (index)\n", out)
+        os.makedirs(os.path.join(self.root, "sub"), exist_ok=True)
+        with open(os.path.join(self.root, "sub", "index.html"), "w") as f:
+            f.write("sub\n")
+        alias = self.write("alias.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; '
+                                         f'locations = ( {{ match = "/al/"; alias = "{root}/"; }} ); }} );\n')
+        for uri, want in (("/sub/", f"{root}/sub/index.html (index)"), ("/sub/index.html", f"{root}/sub/index.html"),
+                          ("/al/sub/", f"{root}/sub/index.html (index)"), ("/al/index.html", f"{root}/index.html")):
+            rc, out, err = run_cli("--explain", "a.test", uri, "-c", alias)
+            self.assertEqual(rc, 0, err)
+            self.assertIn(f"  outcome:   200, the file {want}\n", out, uri)
         rc, out, err = run_cli("--explain", "a.test", "/h", "-c", conf)
         self.assertIn('location:  "= /h"', out)
         self.assertIn("return 204", out)
