@@ -325,7 +325,11 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
         free(w);
         return 1;
     }
-    log_debug("worker started; cached lookups on the loop: %s", w->cached_open ? "yes" : "no");
+    if (w->cached_open)
+        log_debug("worker started; cached lookups on the loop: yes");
+    else /* once per worker: an admin should know why the queue does every lookup */
+        log_info("worker started; openat2 with RESOLVE_CACHED is unavailable here (a kernel "
+                 "before 5.12, or a seccomp filter): every file lookup goes to the write queue");
     w->ctl_fd = ctl_fd;
     listeners_set(w, true);
     if (w->ctl_fd >= 0 && write(w->ctl_fd, "R", 1) != 1)
