@@ -96,17 +96,15 @@ def build(out):
 
 
 def check_contents(deb):
-    names = []
-    for line in run(["dpkg-deb", "-c", deb]).stdout.splitlines():
-        path = line.split(None, 5)[5].split(" -> ")[0]
-        if path != "./":
-            names.append(path[2:] if path.startswith("./") else path)
-    missing, extra = sorted(set(FILES) - set(names)), sorted(set(names) - set(FILES))
-    check(not missing and not extra, "file list: missing %s, unexpected %s" % (missing, extra))
-    mode = {}
+    mode = {}  # path -> (permissions, owner), from one listing
     for line in run(["dpkg-deb", "-c", deb]).stdout.splitlines():
         f = line.split(None, 5)
-        mode[f[5][2:]] = (f[0], f[1])
+        path = f[5].split(" -> ")[0]
+        if path != "./":
+            mode[path[2:] if path.startswith("./") else path] = (f[0], f[1])
+    names = list(mode)
+    missing, extra = sorted(set(FILES) - set(names)), sorted(set(names) - set(FILES))
+    check(not missing and not extra, "file list: missing %s, unexpected %s" % (missing, extra))
     check(mode["usr/sbin/ephttpd"] == ("-rwxr-xr-x", "root/root"), "binary mode %s" % (mode["usr/sbin/ephttpd"],))
 
     ctl = tempfile.mkdtemp(prefix="ephttpd-ctl-")
