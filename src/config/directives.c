@@ -239,6 +239,8 @@ static const directive table[] = {
       .off = F(cfg, send_timeout_ms), .min = 1, .max = DAY_MS },
     { .name = "shutdown_timeout", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
       .off = F(cfg, shutdown_timeout_ms), .min = 0, .max = DAY_MS },
+    { .name = "stop_timeout", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
+      .off = F(cfg, stop_timeout_ms), .min = 0, .max = DAY_MS },
     { .name = "max_header_size", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
       .off = F(cfg, max_header_size), .min = 1024, .max = 1 << 20 },
     { .name = "max_uri_length", .where = X_TOP, .base = B_CFG, .type = T_SIZE,

@@ -226,6 +226,7 @@ static void put_globals(FILE *f, const cfg *c)
     fputs("keepalive_timeout = ", f), put_duration(f, c->keepalive_timeout_ms);
     fputs("send_timeout = ", f), put_duration(f, c->send_timeout_ms);
     fputs("shutdown_timeout = ", f), put_duration(f, c->shutdown_timeout_ms);
+    fputs("stop_timeout = ", f), put_duration(f, c->stop_timeout_ms);
     fputs("max_header_size = ", f), put_size(f, c->max_header_size);
     fputs("max_uri_length = ", f), put_size(f, c->max_uri_len);
     fputs("max_body_size = ", f), put_size(f, (uint64_t)c->max_body_size);

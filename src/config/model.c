@@ -59,6 +59,7 @@ cfg *cfg_new(void)
     c->keepalive_timeout_ms = 75000;
     c->send_timeout_ms = 60000;
     c->shutdown_timeout_ms = 60000;
+    c->stop_timeout_ms = 5000;
     c->max_header_size = 16384;
     c->max_uri_len = 8192;
     c->max_body_size = 1 << 20;
