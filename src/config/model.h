@@ -144,6 +144,10 @@ typedef struct {
     char *where;
 } cfg_server;
 
+/* The exit status for a configuration that cannot be used (sysexits'
+ * EX_CONFIG): systemd's unit does not restart on it (RestartPreventExitStatus). */
+#define EP_EXIT_CONFIG 78
+
 /* One generation of settings. Built and validated completely before use,
  * then never modified: workers only read it. */
 typedef struct {

@@ -14,8 +14,10 @@
 #define CONTROL_ACK_SIGNAL SIGUSR2
 
 /* Signal the master named in pid_file. For "reload", wait (up to timeout_ms)
- * for its answer. Prints one line saying what happened and returns the exit
+ * for its answer. Prints what happened (for a refusal, the master's reason) and returns the exit
  * status: 0 done, 1 no master or refused, 2 unknown command. */
-int control_run(const char *pid_file, const char *cmd, int timeout_ms);
+/* error_log (or NULL) is the master's error log, where a refused reload's
+ * reason is found to print it. */
+int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms);
 
 #endif
