@@ -372,8 +372,14 @@ static void master_reload(master *m)
     m->pending = g;
     m->pending_deadline = time_now_ms() + START_LIMIT_MS;
     log_info("reloading %s: generation %u starting %d worker(s)", c->source, g->id, g->nslots);
-    for (int i = 0; i < g->nslots; i++)
+    for (int i = 0; i < g->nslots; i++) {
         master_spawn(m, g, i);
+        if (g->slots[i].pid <= 0) { /* a pending generation is never respawned */
+            snprintf(err, sizeof err, "starting a worker: %s", strerror(errno));
+            master_abort_pending(m, err);
+            return;
+        }
+    }
 }
 
 /* A HUP: start a reload, or, while one is starting, queue one more (several
