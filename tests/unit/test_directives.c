@@ -163,6 +163,7 @@ static const char site_conf[] =
     "keepalive_timeout = \"2m\";\n"
     "send_timeout = 30;\n"
     "shutdown_timeout = \"1h\";\n"
+    "stop_timeout = \"15s\";\n"
     "max_header_size = \"32k\";\n"
     "max_uri_length = \"4k\";\n"
     "max_body_size = \"2g\";\n"
@@ -232,6 +233,7 @@ static const char site_yaml[] =
     "keepalive_timeout: 2m\n"
     "send_timeout: 30\n"
     "shutdown_timeout: 1h\n"
+    "stop_timeout: 15s\n"
     "max_header_size: 32k\n"
     "max_uri_length: 4k\n"
     "max_body_size: 2g\n"
@@ -318,6 +320,7 @@ static void test_globals(void **state)
     assert_int_equal(c->keepalive_timeout_ms, 120000);
     assert_int_equal(c->send_timeout_ms, 30000);
     assert_int_equal(c->shutdown_timeout_ms, 3600000);
+    assert_int_equal(c->stop_timeout_ms, 15000);
     assert_int_equal(c->max_header_size, 32768);
     assert_int_equal(c->max_uri_len, 4096);
     assert_int_equal(c->max_body_size, 2LL << 30);
@@ -351,6 +354,8 @@ static void test_defaults(void **state)
     assert_null(c->mime_types);
     assert_null(c->mime);
     assert_int_equal(c->keepalive_timeout_ms, 75000);
+    assert_int_equal(c->shutdown_timeout_ms, 60000);
+    assert_int_equal(c->stop_timeout_ms, 5000);
     assert_int_equal(c->max_body_size, 1 << 20);
     assert_string_equal(c->default_type, "application/octet-stream");
     assert_string_equal(c->error_log, "-");
@@ -389,7 +394,7 @@ static void test_listeners(void **state)
     assert_false(l->deferred);
     assert_string_equal(l->default_name, "b.example");
     assert_int_equal(l->default_server, 1);
-    char *where = expand("@D/site.conf:24");
+    char *where = expand("@D/site.conf:25");
     assert_string_equal(l->where, where);
     free(where);
     l = &c->listens[1];
@@ -450,7 +455,7 @@ static void test_servers_and_locations(void **state)
         assert_true((s->locs[i].re != NULL) == regex);
         assert_non_null(s->locs[i].where);
     }
-    char *where = expand("@D/site.conf:47");
+    char *where = expand("@D/site.conf:48");
     assert_string_equal(s->locs[0].where, where);
     free(where);
     assert_string_equal(c->servers[1].names[0], "b.example");
@@ -794,6 +799,7 @@ static void test_yaml_dumps_like_libconfig(void **state)
     assert_non_null(strstr(da, "header_timeout = \"500ms\";\n"));
     assert_non_null(strstr(da, "keepalive_timeout = \"2m\";\n"));   /* the largest exact unit */
     assert_non_null(strstr(da, "send_timeout = \"30s\";\n"));
+    assert_non_null(strstr(da, "shutdown_timeout = \"1h\";\nstop_timeout = \"15s\";\n"));
     assert_non_null(strstr(da, "expires = \"30d\";\n"));
     assert_non_null(strstr(da, "max_body_size = \"2g\";\n"));
     assert_non_null(strstr(da, "default_server = \"b.example\";"));
@@ -840,19 +846,19 @@ static void test_dump_origins(void **state)
     cfg *c = load("site.conf", site_conf);
     char *site = expand("@D/site.conf");
     assert_string_equal(c->servers[0].from.file, site);
-    assert_int_equal(c->servers[0].from.line, 29);
-    assert_int_equal(c->servers[0].locs[0].from.line, 47);
-    char *d = dump(c), *want = xasprintf("servers = (\n  # from %s:29\n  {\n", site);
+    assert_int_equal(c->servers[0].from.line, 30);
+    assert_int_equal(c->servers[0].locs[0].from.line, 48);
+    char *d = dump(c), *want = xasprintf("servers = (\n  # from %s:30\n  {\n", site);
     assert_non_null(strstr(d, want));
     free(want);
-    want = xasprintf("    locations = (\n      # from %s:47\n      {\n", site);
+    want = xasprintf("    locations = (\n      # from %s:48\n      {\n", site);
     assert_non_null(strstr(d, want));
     free(d), free(want), free(site);
     cfg_free(c);
     /* YAML: the line of the block's first key. */
     c = load("site.yaml", site_yaml);
-    assert_int_equal(c->servers[0].from.line, 32);
-    assert_int_equal(c->servers[1].from.line, 79);
+    assert_int_equal(c->servers[0].from.line, 33);
+    assert_int_equal(c->servers[1].from.line, 80);
     cfg_free(c);
 
     /* A server from an included file names that file, not the top one. */
