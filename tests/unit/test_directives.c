@@ -1068,7 +1068,7 @@ static const err_case err_cases[] = {
     { "e.conf", "group = \"no-such-group-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
       "\"group\": no group \"no-such-group-ephttpd\"", NULL },
     /* syntax (the front-ends) */
-    { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "syntax error", NULL },
+    { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "\"user\" has no value", "expected a value after '='" },
     { "e.conf", "include = \"@D/missing.conf\";\n", 1, 0, "include \"@D/missing.conf\": No such file", NULL },
     /* YAML: the same checks, with columns */
     { "e.yaml", "workers: 1\nkeepalive_timout: 5\n", 2, 1, "unknown setting \"keepalive_timout\"",
