@@ -1,4 +1,4 @@
-/* config/dump.c: -T, the effective configuration with every default filled in, in libconfig syntax, each block under a comment naming its file and line. */
+/* config/dump.c: -T, the effective configuration in libconfig syntax, each block under a "# from FILE:LINE" comment. */
 #include "config/dump.h"
 
 #include <inttypes.h>
