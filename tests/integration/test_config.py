@@ -215,6 +215,23 @@ class LocationRuleTest(ConfigBase):
         self.assertEqual(r.status, 200)
 
 
+ORIGIN = re.compile(r"^ *# from (.*:[0-9]+)$")
+
+
+def origins(dump):
+    """The FILE:LINE of each "# from" comment of a -T dump, in order."""
+    return [m.group(1) for m in map(ORIGIN.match, dump.splitlines()) if m]
+
+
+def origin_lines(dump, below=False):
+    """The line numbers of a dump's "# from" comments (or of the lines below them)."""
+    return [i + 1 + below for i, line in enumerate(dump.splitlines()) if ORIGIN.match(line)]
+
+
+def without_origins(dump):
+    return "".join(line for line in dump.splitlines(True) if not ORIGIN.match(line.rstrip("\n")))
+
+
 class ToolsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ephttpd-conf-")
@@ -265,10 +282,15 @@ class ToolsTest(unittest.TestCase):
         rc1, out1, err1 = run_cli("-T", "-c", conf)
         rc2, out2, err2 = run_cli("-T", "-c", yaml)
         self.assertEqual((rc1, rc2), (0, 0), err1 + err2)
-        self.assertEqual(out1, out2)
+        # Each server and location says where it was defined; apart from
+        # those comments the two dumps are the same.
+        self.assertEqual(origins(out1), [f"{conf}:3", f"{conf}:3"])
+        self.assertEqual(origins(out2), [f"{yaml}:6", f"{yaml}:9"])
+        self.assertEqual(without_origins(out1), without_origins(out2))
         again = self.write("b.conf", out1)
         rc3, out3, err3 = run_cli("-T", "-c", again)
-        self.assertEqual((rc3, out3), (0, out1), err3)
+        self.assertEqual((rc3, without_origins(out3)), (0, without_origins(out1)), err3)
+        self.assertEqual(origins(out3), [f"{again}:{n}" for n in origin_lines(out1, below=True)])
 
     def test_explain(self):
         conf = self.write("a.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; '
