@@ -84,6 +84,22 @@ static bool print_reason(const char *error_log, off_t from, pid_t master)
     return true;
 }
 
+/* Does pid block sig (an ephttpd master reads its signals by signalfd)?
+ * Only then is sig safe to send: unblocked, a real-time signal kills. */
+static bool blocks(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    unsigned long long mask = 0;
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "SigBlk: %llx", &mask) == 1;
+    if (f)
+        fclose(f);
+    return found && (mask >> (sig - 1)) & 1;
+}
+
 int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms)
 {
     int sig = 0;
@@ -117,11 +133,14 @@ int control_run(const char *pid_file, const char *cmd, const char *error_log, in
     sigprocmask(SIG_BLOCK, &set, NULL);
     off_t log_from = log_end(error_log);
     union sigval v = { .sival_int = CONTROL_RELOAD_MAGIC };
-    if ((sig == SIGHUP ? sigqueue(pid, sig, v) : kill(pid, sig)) < 0) {
+    if (sig == SIGHUP && blocks(pid, CONTROL_RELOAD_SIGNAL))
+        sig = CONTROL_RELOAD_SIGNAL;
+    bool reload = sig == SIGHUP || sig == CONTROL_RELOAD_SIGNAL;
+    if ((reload ? sigqueue(pid, sig, v) : kill(pid, sig)) < 0) {
         fprintf(stderr, "ephttpd: -s %s: signalling pid %d: %s\n", cmd, (int)pid, strerror(errno));
         return 1;
     }
-    if (sig != SIGHUP) {
+    if (!reload) {
         printf("ephttpd: sent %s to the master (pid %d)\n", cmd, (int)pid);
         return 0;
     }

@@ -9,6 +9,12 @@
  * sent a signal it does not expect. */
 #define CONTROL_RELOAD_MAGIC 0x65706864
 
+/* ... and sends it as this real-time signal, which the kernel queues once
+ * per sender: several -s reload at once each reach the master and each get
+ * an answer, where their SIGHUPs would merge into one. A master that does
+ * not block it (an older one) is sent SIGHUP instead. */
+#define CONTROL_RELOAD_SIGNAL (SIGRTMIN + 1)
+
 /* The master answers that sender with this signal (sigqueue value: 1 = the
  * new generation serves, 0 = refused). */
 #define CONTROL_ACK_SIGNAL SIGUSR2

@@ -460,6 +460,15 @@ static void master_reopen(master *m)
 
 static void master_on_signal(master *m, const struct signalfd_siginfo *si)
 {
+    if ((int)si->ssi_signo == CONTROL_RELOAD_SIGNAL) { /* ephttpd -s reload, queued per sender */
+        if (si->ssi_int != CONTROL_RELOAD_MAGIC)
+            return;
+        if (m->stopping)
+            waiters_answer(&(waiters){ .pid = { (pid_t)si->ssi_pid }, .n = 1 }, false);
+        else
+            master_hup(m, (pid_t)si->ssi_pid);
+        return;
+    }
     switch ((int)si->ssi_signo) {
     case SIGCHLD:
         master_reap(m);
@@ -651,7 +660,7 @@ int master_run(cfg *c, int ready_fd)
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */
     sigset_t set;
     sigemptyset(&set);
-    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1 };
+    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, CONTROL_RELOAD_SIGNAL };
     for (size_t i = 0; i < EP_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
     sigprocmask(SIG_BLOCK, &set, NULL);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,6 +140,7 @@ int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen)
     }
     if (pid == 0) {
         close(fds[0]);
+        prctl(PR_SET_NAME, "ephttpd-check"); /* not a worker, to whoever lists the master's children */
         _exit(dirs_as_user(c, p, fds[1]));
     }
     close(fds[1]);
