@@ -64,6 +64,13 @@ def free_port():
         s.close()
 
 
+# How long a test waits for something that must happen (a server ready, a
+# connection closed, a worker replaced, a log line written). Generous, since a
+# loaded CI machine can be late by seconds; free when it is fast, because
+# every such wait polls and returns as soon as the condition holds.
+PATIENCE = float(os.environ.get("EP_PATIENCE", "60"))
+
+
 def wait_until(pred, timeout, interval=0.02):
     """Poll pred() until it returns a true value or timeout; return the last value."""
     deadline = time.monotonic() + timeout
@@ -108,13 +115,15 @@ def _comm(pid):
         return ""
 
 
-def children_of(pid):
-    """Live (non-zombie) child processes of pid, but for the short-lived
-    "ephttpd-check" a master forks to check roots as the workers' user."""
+def children_of(pid, zombies=False):
+    """Live (non-zombie, unless zombies=True) child processes of pid, but for
+    the short-lived "ephttpd-check" a master forks to check roots as the
+    workers' user."""
     out = []
     for p in _all_pids():
         st = proc_stat(p)
-        if st and st["ppid"] == pid and st["state"] != "Z" and _comm(p) != "ephttpd-check":
+        if (st and st["ppid"] == pid and (zombies or st["state"] != "Z")
+                and _comm(p) != "ephttpd-check"):
             out.append(p)
     return sorted(out)
 
@@ -187,7 +196,7 @@ class Server:
         if env:
             e.update(env)
         self.env = e
-        self.ready_timeout = ready_timeout or float(os.environ.get("EP_READY_TIMEOUT", "5"))
+        self.ready_timeout = ready_timeout or float(os.environ.get("EP_READY_TIMEOUT", PATIENCE))
         self.long_opts = long_opts
         self.proc = None
         self.port = None
@@ -252,7 +261,7 @@ class Server:
     def workers(self):
         return children_of(self.proc.pid) if self.alive() else []
 
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+    def stop(self, sig=signal.SIGTERM, timeout=PATIENCE):
         """Ask the master to stop; SIGKILL the whole group after timeout.
         Returns the master's own exit status, or None if it had to be killed."""
         if self.proc is None:
@@ -280,10 +289,10 @@ class Server:
         except (ProcessLookupError, PermissionError):
             pass
         try:
-            self.proc.wait(5)
+            self.proc.wait(PATIENCE)
         except subprocess.TimeoutExpired:
             pass
-        wait_until(lambda: not live_in_group(self.proc.pid), 3)
+        wait_until(lambda: not live_in_group(self.proc.pid), PATIENCE)
         self._stderr_cache = self._read(self.stderr_path)
         self._stdout_cache = self._read(self.stdout_path)
         _LIVE.discard(self)
@@ -595,7 +604,7 @@ def build_request(method="GET", target="/", version="HTTP/1.1", headers=(),
 class RawConn:
     """A client TCP connection that sends exact bytes and parses responses."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+    def __init__(self, port, host="127.0.0.1", timeout=PATIENCE):
         self.timeout = timeout
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -643,7 +652,7 @@ class RawConn:
             self.send(data[i:i + n])
             i += n
             if delay and i < len(data):
-                time.sleep(delay)
+                time.sleep(delay)   # a slow client is what the caller tests, not a wait for the server
 
     def _fill(self, deadline):
         """Receive more bytes into self.buf. False on EOF (or RST). Raises
@@ -755,7 +764,9 @@ class RawConn:
             return False
 
     def extra_bytes(self, wait=0.3):
-        """Bytes that arrive within `wait` seconds (b'' if none; sets self.eof on EOF)."""
+        """Bytes that arrive within `wait` seconds (b'' if none; sets self.eof on EOF).
+        A fixed window on purpose: it shows that nothing MORE arrives, which
+        no deadline can prove; a slow machine only makes the check weaker."""
         if not self.buf and not self.eof:
             r, _, _ = select.select([self.sock], [], [], wait)
             if r:
@@ -765,7 +776,7 @@ class RawConn:
 
 
 def request(port, target, method="GET", headers=(), version="HTTP/1.1",
-            host="127.0.0.1", close=True, timeout=10.0, body=b""):
+            host="127.0.0.1", close=True, timeout=PATIENCE, body=b""):
     """One request on a fresh raw connection; returns the Response."""
     hdrs = list(headers.items() if isinstance(headers, dict) else headers)
     if close and version == "HTTP/1.1":
@@ -844,7 +855,7 @@ class ConfServer(Server):
         return [binary(), "-c", self.conf_path] + self.args
 
 
-def run_cli(*args, timeout=10):
+def run_cli(*args, timeout=PATIENCE):
     p = subprocess.run([binary()] + [str(a) for a in args], capture_output=True,
                        text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr

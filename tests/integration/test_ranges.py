@@ -142,7 +142,7 @@ class RangeTest(SharedServerTestCase):
 
     def test_multipart_beyond_4gib_and_keepalive(self):
         a = (4 << 30) - 3
-        with RawConn(self.port, timeout=20) as c:
+        with RawConn(self.port) as c:
             c.send(build_request("GET", "/huge.bin",
                                  headers=[("Range", "bytes=%d-%d,-4" % (a, a + 5))]))
             r = c.read_response()

@@ -21,6 +21,9 @@ class LoadClient:
     or a malformed or non-200 response. A response with "Connection: close"
     is not a failure: the client reconnects, as wrk and browsers do."""
 
+    # a request unanswered this long is lost (a loaded machine may be slow)
+    STALL = harness.PATIENCE
+
     def __init__(self, port, path, n=100):
         self.port, self.path, self.n = port, path, n
         self.ok = self.failed = 0
@@ -109,8 +112,8 @@ class LoadClient:
                     self._readable(sel, s, st)
             now = time.monotonic()
             for key in list(sel.get_map().values()):
-                if now - key.data["t"] > 10:
-                    self._fail(sel, key.fileobj, "no answer within 10 s")
+                if now - key.data["t"] > self.STALL:
+                    self._fail(sel, key.fileobj, "no answer within %g s" % self.STALL)
         sel.close()
 
     def __enter__(self):
@@ -119,7 +122,8 @@ class LoadClient:
 
     def __exit__(self, *exc):
         self.stop.set()
-        self.thread.join(30)
+        # outstanding requests are still answered, or failed after STALL
+        self.thread.join(self.STALL + 30)
 
 
 class ReloadBase(unittest.TestCase):
@@ -141,7 +145,8 @@ class ReloadBase(unittest.TestCase):
         self.server = ConfServer(self.conf_text).start()
         self.port = self.server.port
         # the port accepts (into the kernel's queue) before the workers exist
-        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers, 10))
+        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers,
+                                           harness.PATIENCE))
         self.assertEqual(request(self.port, "/page.txt").status, 200)
 
     def tearDown(self):
@@ -174,15 +179,25 @@ class ReloadUnderLoadTest(ReloadBase):
     def test_reloads_under_load_lose_nothing(self):
         roots = [self.a, self.b]
         reloads = 0
+        seconds = float(os.environ.get("EP_RELOAD_SECONDS", "6"))
         with LoadClient(self.port, "/page.txt", n=100) as load:
-            time.sleep(0.5)
-            deadline = time.monotonic() + float(os.environ.get("EP_RELOAD_SECONDS", "6"))
-            while time.monotonic() < deadline:
+            # the load is under way before the first reload
+            self.assertTrue(harness.wait_until(lambda: load.ok >= load.n, harness.PATIENCE),
+                            "the load never got going: %d answers, %r" % (load.ok, load.errors))
+            t0 = time.monotonic()
+            # for `seconds`, and on a slow machine until there were enough
+            # reloads and requests for the result to mean something
+            while ((time.monotonic() - t0 < seconds or reloads < 8 or load.ok <= 1000)
+                   and time.monotonic() - t0 < seconds + harness.PATIENCE):
                 self.rewrite(root=roots[(reloads + 1) % 2])
                 os.kill(self.server.pid, signal.SIGHUP)
                 reloads += 1
-                time.sleep(0.5)
-            time.sleep(0.5)
+                time.sleep(0.5)   # the pace of the reloads, not a wait for the server
+            # the load goes on across the last reload
+            ok = load.ok
+            self.assertTrue(harness.wait_until(lambda: load.ok >= ok + load.n, harness.PATIENCE),
+                            "the load stalled after the last reload: %r" % load.errors)
+        self.assertFalse(load.thread.is_alive(), "the load client never finished")
         self.assertGreaterEqual(reloads, 8)
         self.assertGreater(load.ok, 1000, "load too small to mean anything: %d" % load.ok)
         self.assertEqual(load.failed, 0, "failed requests over %d reloads: %r" % (reloads, load.errors))
@@ -190,7 +205,8 @@ class ReloadUnderLoadTest(ReloadBase):
         self.assertGreater(load.bodies.get(b"generation A\n", 0), 0, load.bodies)
         self.assertGreater(load.bodies.get(b"generation B\n", 0), 0, load.bodies)
         self.assertEqual(set(load.bodies), {b"generation A\n", b"generation B\n"})
-        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers, 15),
+        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers,
+                                           harness.PATIENCE),
                         "old generations never finished: %r" % self.server.workers())
 
 
@@ -213,7 +229,8 @@ class ReloadTest(ReloadBase):
         self.assertIn('did you mean "shutdown_timeout"', err)
         # a HUP sent directly is refused by the master, which logs why
         os.kill(self.server.pid, signal.SIGHUP)
-        self.assertTrue(harness.wait_until(lambda: "reload refused" in self.server.stderr_text(), 5))
+        self.assertTrue(harness.wait_until(lambda: "reload refused" in self.server.stderr_text(),
+                                           harness.PATIENCE))
         self.assertIn("shutdown_timout", self.server.stderr_text())
         self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
         self.assertEqual(self.server.workers(), workers)
@@ -230,12 +247,14 @@ class ReloadTest(ReloadBase):
             rc, out, err = self.s("reload")
             self.assertEqual(rc, 1, out + err)
             self.assertIn("refused", err)
-            self.assertTrue(harness.wait_until(lambda: "Address already in use" in self.server.stderr_text(), 5))
+            self.assertTrue(harness.wait_until(lambda: "Address already in use" in self.server.stderr_text(),
+                                               harness.PATIENCE))
             self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
         finally:
             blocker.close()
 
-    def test_listener_added_and_dropped(self):
+    def _add_then_drop_listener(self):
+        """Reload with a second listener, serve on it, reload without it: its port."""
         extra_port = harness.free_port()
         text = self.conf_text().replace(
             "listen = ( ", f'listen = ( {{ address = "127.0.0.1"; port = {extra_port}; }}, ')
@@ -244,14 +263,30 @@ class ReloadTest(ReloadBase):
         self.assertEqual(request(extra_port, "/page.txt").status, 200)
         self.rewrite(text=self.conf_text())
         self.assertEqual(self.s("reload")[0], 0)
+        return extra_port
+
+    def test_listener_added_and_dropped(self):
+        self._add_then_drop_listener()
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+    # New workers close every other generation's sockets, so once the old
+    # workers stop accepting, a dropped listener is gone (issue 11).
+    def test_dropped_listener_closes(self):
+        extra_port = self._add_then_drop_listener()
 
         def closed():
-            try:
-                socket.create_connection(("127.0.0.1", extra_port), timeout=1).close()
+            # No listening socket is left on the port, and a connection is
+            # refused. Not a connect timeout: that is what a listener nobody
+            # accepts from gives once its queue is full (each probe that
+            # connects fills it a little), and what a loaded machine gives.
+            if _listening("127.0.0.1", extra_port):
                 return False
-            except OSError:
+            try:
+                socket.create_connection(("127.0.0.1", extra_port), timeout=harness.PATIENCE).close()
+                return False
+            except ConnectionRefusedError:
                 return True
-        self.assertTrue(harness.wait_until(closed, 15), "a dropped listener still accepts")
+        self.assertTrue(harness.wait_until(closed, harness.PATIENCE), "a dropped listener still accepts")
         self.assertEqual(request(self.port, "/page.txt").status, 200)
 
     def test_t_does_not_disturb_a_running_server(self):
@@ -264,8 +299,11 @@ class ReloadTest(ReloadBase):
         os.kill(before[0], signal.SIGKILL)
         t0 = time.monotonic()
         self.assertTrue(harness.wait_until(
-            lambda: len(self.server.workers()) == self.workers and before[0] not in self.server.workers(), 5))
-        self.assertLess(time.monotonic() - t0, 1.5)
+            lambda: len(self.server.workers()) == self.workers and before[0] not in self.server.workers(),
+            harness.PATIENCE))
+        # at once (a worker that dies young waits 100 ms); the longest
+        # backoff, 5 s, is what a loaded machine must still be told from
+        self.assertLess(time.monotonic() - t0, 4.0)
         self.assertEqual(request(self.port, "/page.txt").status, 200)
 
     def test_s_without_master(self):
@@ -299,9 +337,12 @@ class ReloadTest(ReloadBase):
                                  .replace('access_log = "off"', f'access_log = "{log}"')
                                  .replace('error_log = "-"', f'error_log = "{elog}"')).start()
         self.port = self.server.port
-        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers, 10))
-        request(self.port, "/page.txt")
-        self.assertTrue(harness.wait_until(lambda: os.path.exists(log) and os.path.getsize(log) > 0, 5))
+        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == self.workers,
+                                           harness.PATIENCE))
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+        # the access log is written up to a second after the request
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(log) and os.path.getsize(log) > 0,
+                                           harness.PATIENCE))
         if os.geteuid() == 0:  # the logs belong to the workers' user, who reopens them
             worker_uid = os.stat(f"/proc/{self.server.workers()[0]}").st_uid
             self.assertNotEqual(worker_uid, 0)
@@ -317,13 +358,13 @@ class ReloadTest(ReloadBase):
         # every worker moved to the new error and access logs, and none kept the old ones
         self.assertTrue(harness.wait_until(
             lambda: len(new()) == 2 and all(new() <= self.worker_fileset(pid) for pid in self.server.workers())
-            and not old & self.worker_files(), 5), "workers still hold the rotated logs")
-        request(self.port, "/page.txt?after-rotation")
+            and not old & self.worker_files(), harness.PATIENCE), "workers still hold the rotated logs")
+        self.assertEqual(request(self.port, "/page.txt?after-rotation").status, 200)
         self.assertTrue(harness.wait_until(
-            lambda: os.path.exists(log) and "after-rotation" in harness.read_text(log), 5))
+            lambda: os.path.exists(log) and "after-rotation" in harness.read_text(log), harness.PATIENCE))
         rc, out, err = self.s("quit")
         self.assertEqual(rc, 0, err)
-        self.server.proc.wait(15)
+        self.server.proc.wait(harness.PATIENCE)
         self.assertEqual(self.server.proc.returncode, 0)
         self.assertFalse(os.path.exists(self.pid_path))
 
@@ -368,16 +409,19 @@ class ManyReloadsTest(ReloadBase):
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 0, "reload %d: %s" % (i, p.stderr))
 
+        def settled():
+            # the master frees a retired generation when it reaps its last
+            # worker: one child left, and no zombie waiting to be reaped
+            return len(harness.children_of(pid, zombies=True)) == 1 and len(self.server.workers()) == 1
+
         for i in range(20):   # warm up: allocator pools settle
             reload_once(i)
-        harness.wait_until(lambda: len(self.server.workers()) == 1, 10)
-        time.sleep(0.5)
+        self.assertTrue(harness.wait_until(settled, harness.PATIENCE), "retired generations never finished")
         fd0, rss0 = fds(), rss_kb()
         for i in range(n):
             reload_once(i)
-        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == 1, 20))
-        # the master frees a retired generation when it reaps its last worker
-        harness.wait_until(lambda: fds() <= fd0, 5)
+        self.assertTrue(harness.wait_until(settled, harness.PATIENCE), "retired generations never finished")
+        harness.wait_until(lambda: fds() <= fd0, harness.PATIENCE)
         fd1, rss1 = fds(), rss_kb()
         print("\n%d reloads: master fds %d -> %d, VmRSS %d -> %d kB" % (n, fd0, fd1, rss0, rss1))
         self.assertEqual(fd1, fd0)
@@ -398,7 +442,7 @@ class NotifyTest(unittest.TestCase):
         sock_path = os.path.join(fx.base, "notify.sock")
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         s.bind(sock_path)
-        s.settimeout(10)
+        s.settimeout(harness.PATIENCE)
         pid_path = os.path.join(fx.base, "pid")
         root = fx.root
         srv = ConfServer(lambda port: f'pid_file = "{pid_path}";\n'
@@ -445,7 +489,7 @@ class DaemonTest(unittest.TestCase):
                         f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
                         f'servers = ( {{ root = "{fx.root}"; access_log = "off"; }} );\n')
             p = subprocess.run([harness.binary(), "-c", conf, "--daemon"], capture_output=True, text=True,
-                               timeout=20)
+                               timeout=harness.PATIENCE)
             self.assertEqual(p.returncode, 0, p.stderr)
             try:
                 # serving the moment the command returned
@@ -455,13 +499,16 @@ class DaemonTest(unittest.TestCase):
                 self.assertNotEqual(os.getsid(pid), os.getsid(0))   # its own session
                 # a second daemon on the same pid file fails, with the reason, and a non-zero status
                 p2 = subprocess.run([harness.binary(), "-c", conf, "--daemon"], capture_output=True,
-                                    text=True, timeout=20)
+                                    text=True, timeout=harness.PATIENCE)
                 self.assertEqual(p2.returncode, 1)
-                self.assertIn("already running", open(os.path.join(fx.base, "error.log")).read())
+                elog = os.path.join(fx.base, "error.log")
+                # the daemonised child writes the reason; do not race its write
+                self.assertTrue(harness.wait_until(lambda: "already running" in harness.read_text(elog),
+                                                   harness.PATIENCE), harness.read_text(elog))
             finally:
                 rc, out, err = run_cli("-s", "stop", "-c", conf)
                 self.assertEqual(rc, 0, err)
-                self.assertTrue(harness.wait_until(lambda: not os.path.exists(pid_path), 10))
+                self.assertTrue(harness.wait_until(lambda: not os.path.exists(pid_path), harness.PATIENCE))
         finally:
             fx.cleanup()
 
@@ -524,18 +571,25 @@ class SocketActivationTest(unittest.TestCase):
         try:
             # while the test holds the socket listening, a bind of its own would fail:
             # serving proves ephttpd took the socket it was given
-            self.assertTrue(harness.wait_until(lambda: _get(port) == 200, 10), "no answer")
+            self.assertTrue(harness.wait_until(lambda: _get(port) == 200, harness.PATIENCE), "no answer")
             self.assertIsNone(p.poll())
         finally:
             os.killpg(p.pid, signal.SIGTERM)
-            err = p.communicate(timeout=15)[1].decode()
+            err = p.communicate(timeout=harness.PATIENCE)[1].decode()
             sock.close()
             fx.cleanup()
         self.assertNotIn("matches no listener", err)
 
 
+def _listening(host, port):
+    """True if /proc/net/tcp has a listening socket on host:port."""
+    want = "%08X:%04X" % (int.from_bytes(socket.inet_aton(host), "little"), port)
+    with open("/proc/net/tcp") as f:
+        return any(l.split()[1] == want and l.split()[3] == "0A" for l in f.readlines()[1:])
+
+
 def _get(port):
     try:
-        return request(port, "/file.txt", timeout=2).status
+        return request(port, "/file.txt", timeout=10).status
     except OSError:
         return None

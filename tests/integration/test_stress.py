@@ -28,7 +28,7 @@ from harness import SharedServerTestCase, Server, ServerTestCase, Fixture
 TOTAL = int(os.environ.get("EP_STRESS_REQUESTS", "20000"))
 SECONDS = float(os.environ.get("EP_STRESS_SECONDS", "60"))
 CONNS = int(os.environ.get("EP_STRESS_CONNS", "64"))
-STALL = 15.0   # seconds without progress on one connection = failure
+STALL = harness.PATIENCE   # seconds without progress on one connection = failure
 
 _STATUS_RE = re.compile(rb"^HTTP/1\.1 (\d{3}) ")
 
@@ -94,7 +94,7 @@ class StressTest(SharedServerTestCase):
         sys.stderr.write("\n[stress] seed=%d requests=%d conns=%d seconds=%g\n"
                          % (seed, TOTAL, CONNS, SECONDS))
         rng = random.Random(seed)
-        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == 4, 5),
+        self.assertTrue(harness.wait_until(lambda: len(self.server.workers()) == 4, harness.PATIENCE),
                         "expected 4 workers, got %r" % self.server.workers())
         workers_before = self.server.workers()
 
@@ -106,7 +106,7 @@ class StressTest(SharedServerTestCase):
         started_req = completed_req = nconns = 0
         t_start = time.monotonic()
         t_stop_new = t_start + SECONDS
-        t_hard = t_stop_new + 30
+        t_hard = t_stop_new + STALL + 30   # a stalled connection is reported as such first
 
         def fail(c, msg):
             failures.append("%s: %s" % (c.describe(), msg))
@@ -126,7 +126,7 @@ class StressTest(SharedServerTestCase):
         def open_conn():
             nonlocal started_req, nconns, seq
             expected, stream, close_at_end = self.make_script(rng)
-            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=harness.PATIENCE)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s.setblocking(False)
             nconns += 1

@@ -22,11 +22,14 @@ typedef struct {
     int rounds;
     int *finished;
     atomic_int *gate; /* when set, work() waits until it opens */
+    atomic_int *started; /* when set, work() counts itself in before it waits */
 } test_task;
 
 static void work(wq_task *t)
 {
     test_task *k = EP_CONTAINER_OF(t, test_task, base);
+    if (k->started)
+        atomic_fetch_add(k->started, 1);
     while (k->gate && atomic_load(k->gate) == 0)
         usleep(100);
     k->value = k->id * 1000 + k->rounds;
@@ -41,6 +44,15 @@ static void done(wq_task *t)
         return;
     }
     (*k->finished)++;
+}
+
+/* Poll (a loaded machine may be slow to schedule the pool's thread) until
+ * *n reaches want; a minute is a failure. */
+static void wait_count(atomic_int *n, int want)
+{
+    for (int ms = 0; atomic_load(n) < want && ms < 60000; ms++)
+        usleep(1000);
+    assert_int_equal(atomic_load(n), want);
 }
 
 static void run_until(loop *lp, int *finished, int want)
@@ -75,7 +87,7 @@ static void test_bounded(void **state)
     (void)state;
     loop lp;
     wq q;
-    atomic_int gate = 0;
+    atomic_int gate = 0, started = 0;
     assert_int_equal(loop_init(&lp, 64), 0);
     assert_int_equal(wq_init(&q, &lp, 1, 4), 0);
     static test_task tasks[6];
@@ -84,10 +96,11 @@ static void test_bounded(void **state)
     int accepted = 0;
     for (int i = 0; i < 6; i++) {
         tasks[i] = (test_task){ .base = { work, done, NULL }, .q = &q, .id = i, .rounds = ROUNDS - 1,
-                                .finished = &finished, .gate = &gate };
+                                .finished = &finished, .gate = &gate, .started = &started };
         if (wq_submit(&q, &tasks[i].base) == 0)
             accepted++;
-        usleep(20000); /* let the thread take the first task off the ring */
+        if (i == 0)
+            wait_count(&started, 1); /* the thread took the first task off the ring */
     }
     assert_int_equal(accepted, 5);
     atomic_store(&gate, 1);
