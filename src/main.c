@@ -17,6 +17,8 @@
 #include "master/control.h"
 #include "master/daemon.h"
 #include "master/master.h"
+#include "master/preflight.h"
+#include "master/priv.h"
 #include "util/time.h"
 
 #define EXIT_USAGE 2
@@ -192,7 +194,7 @@ static cfg *load_config(cfg *quick, const cli *o, int *rc)
         fprintf(stderr, "ephttpd: %s\n", err);
         if (!o->config && access(path, F_OK) < 0)
             fprintf(stderr, "ephttpd: give a document root with -r DIR, or a configuration with -c FILE\n");
-        *rc = 1;
+        *rc = EP_EXIT_CONFIG;
         return NULL;
     }
     if (o->debug)
@@ -201,17 +203,32 @@ static cfg *load_config(cfg *quick, const cli *o, int *rc)
     return c;
 }
 
+/* What a start or reload would open or check beyond the file itself (logs,
+ * roots as the workers' user), without creating anything. Returns 0, or
+ * -1 with one line in err. */
+static int check_environment(const cfg *c, char *err, size_t errlen)
+{
+    priv_target p;
+    if (priv_resolve(c, &p, err, errlen) < 0 || preflight_logs(c, &p, true, false, err, errlen) < 0 ||
+        preflight_dirs(c, &p, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
 /* -s: the pid file comes from the configuration. A reload is checked here
- * first, so a broken file is reported with its line and the master is not
- * disturbed; the other commands must work even when the file is broken. */
+ * first, so a broken file (or a log that cannot be opened) is reported with
+ * its line and the master is not disturbed; the other commands must work
+ * even when the file is broken. */
 static int signal_master(const cli *o)
 {
     const char *path = o->config ? o->config : EP_CONF_PATH;
     char err[1024];
     cfg *c = conf_read(path, err, sizeof err);
-    if (!c && strcmp(o->signal, "reload") == 0) {
+    bool reload = strcmp(o->signal, "reload") == 0;
+    if (reload && (!c || check_environment(c, err, sizeof err) < 0)) {
         fprintf(stderr, "ephttpd: %s\nephttpd: reload not sent; the running configuration stays\n", err);
-        return 1;
+        cfg_free(c);
+        return EP_EXIT_CONFIG;
     }
     if (c && !c->pid_file) {
         fprintf(stderr, "ephttpd: -s: %s sets no pid_file, so the master cannot be found\n", path);
@@ -220,7 +237,7 @@ static int signal_master(const cli *o)
     }
     if (!c)
         fprintf(stderr, "ephttpd: warning: %s; using the pid file %s\n", err, EP_PID_PATH);
-    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, 60000);
+    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, c ? c->error_log : NULL, 60000);
     cfg_free(c);
     return rc;
 }
@@ -230,7 +247,7 @@ static int run(cfg *c, const cli *o)
     char err[1024];
     if (!c->source && cfg_validate(c, err, sizeof err) < 0) {
         fprintf(stderr, "ephttpd: %s\n", err);
-        return 1;
+        return EP_EXIT_CONFIG;
     }
     if (o->explain_host)
         return explain(c, o->explain_host, o->explain_uri, stdout);
@@ -239,14 +256,19 @@ static int run(cfg *c, const cli *o)
         return 0;
     }
     if (o->test) {
+        if (check_environment(c, err, sizeof err) < 0) {
+            fprintf(stderr, "ephttpd: %s\n", err);
+            return EP_EXIT_CONFIG;
+        }
         int n = cfg_lint(c, warn_line, NULL);
         printf("ephttpd: configuration %s is valid%s\n", c->source ? c->source : "from the command line",
                n ? " (with warnings above)" : "");
         return 0;
     }
     if (log_open(c->error_log, c->log_level) < 0) {
-        fprintf(stderr, "ephttpd: error log \"%s\": %s\n", c->error_log, strerror(errno));
-        return 1;
+        fprintf(stderr, "ephttpd: %s%s\"error_log\" \"%s\": %s\n", c->source ? c->source : "",
+                c->source ? ": " : "", c->error_log, strerror(errno));
+        return EP_EXIT_CONFIG;
     }
     if (o->daemon && strcmp(c->error_log, "-") == 0)
         fprintf(stderr, "ephttpd: warning: --daemon with the error log on standard error: once "

@@ -54,6 +54,14 @@ static char *where_of(const cfg_node *n)
     return strdup(buf);
 }
 
+/* A block's origin for -T: the file and line alone, so that both syntaxes
+ * print the same kind of comment. 0, or -1 on OOM. */
+static int origin_of(const cfg_node *n, cfg_origin *o)
+{
+    o->line = n->line;
+    return (o->file = strdup(n->file)) ? 0 : -1;
+}
+
 static int one_listen(apply_ctx *a, const cfg_node *g)
 {
     cfg *c = a->c;
@@ -116,7 +124,7 @@ static int one_server(apply_ctx *a, const cfg_node *g)
     cfg_server *s = &c->servers[c->nservers++];
     memset(s, 0, sizeof *s);
     cfg_rules_defaults(&s->r);
-    if (!(s->where = where_of(g)) || cfg_set_str(&s->access_log, "off") < 0)
+    if (!(s->where = where_of(g)) || origin_of(g, &s->from) < 0 || cfg_set_str(&s->access_log, "off") < 0)
         return dir_oom(a, g);
     a->base[B_SERVER] = s;
     a->base[B_RULES] = &s->r;
@@ -168,7 +176,7 @@ static int one_location(apply_ctx *a, const cfg_node *g)
     cfg_location *l = &s->locs[s->nlocs++];
     memset(l, 0, sizeof *l);
     l->r.dir = -1;
-    if (!(l->where = where_of(g)))
+    if (!(l->where = where_of(g)) || origin_of(g, &l->from) < 0)
         return dir_oom(a, g);
     if (!node_get(g, "match"))
         return dir_fail(a, g, "\"locations\": a location needs \"match\" (e.g. \"/images/\", \"= /\", \"~ \\\\.png$\")");

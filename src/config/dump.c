@@ -1,4 +1,4 @@
-/* config/dump.c: -T, the effective configuration with every default filled in, in libconfig syntax. */
+/* config/dump.c: -T, the effective configuration in libconfig syntax, each block under a "# from FILE:LINE" comment. */
 #include "config/dump.h"
 
 #include <inttypes.h>
@@ -168,11 +168,32 @@ static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
 #undef LINE
 }
 
+/* "# from FILE:LINE" on its own line before a block, so that with include
+ * an administrator sees which file defined it. libconfig skips comments,
+ * so the dump still reads back; a control character in the name (a
+ * newline would end the comment and let the rest be read as settings) is
+ * written as \xNN. Nothing for a block from the command line. */
+static void put_origin(FILE *f, int d, const cfg_origin *o)
+{
+    if (!o->file)
+        return;
+    ind(f, d);
+    fputs("# from ", f);
+    for (const unsigned char *p = (const unsigned char *)o->file; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+    fprintf(f, ":%d\n", o->line);
+}
+
 static void put_location(FILE *f, const cfg_location *l)
 {
     static const char *const mod[] = { "= ", "", "^~ ", "~ ", "~* " };
     char match[4096];
     snprintf(match, sizeof match, "%s%s", mod[l->kind], l->pattern);
+    put_origin(f, 3, &l->from);
     ind(f, 3);
     fputs("{\n", f);
     ind(f, 4);
@@ -186,6 +207,7 @@ static void put_location(FILE *f, const cfg_location *l)
 
 static void put_server(FILE *f, const cfg_server *s)
 {
+    put_origin(f, 1, &s->from);
     fputs("  {\n    names = ", f);
     put_strs(f, s->names, s->nnames);
     if (s->nlisten_refs) {

@@ -1,5 +1,6 @@
 /* config/front_libconfig.c: libconfig text to the neutral node tree (config/node.h). */
 #include "config/front.h"
+#include "config/lc_diag.h"
 
 #include <libconfig.h>
 #include <stdarg.h>
@@ -158,6 +159,33 @@ static bool lc_check_nul(lc_ctx *c, const char *text, size_t len)
     return false;
 }
 
+/* libconfig's own words are "syntax error" and the line it had reached,
+ * often past the mistake; lc_diagnose says what and where when it can. Its
+ * other errors (duplicate setting name, mismatched element type in array,
+ * cannot open include file) name the right line already. */
+static void lc_syntax_error(lc_ctx *c, const config_t *cfg, const char *text)
+{
+    const char *src = config_error_file(cfg), *etext = config_error_text(cfg);
+    const char *efile = lc_file(c, src);
+    int line = config_error_line(cfg) > 0 ? config_error_line(cfg) : 1;
+    char msg[224];
+
+    if (!efile)
+        efile = c->file;
+    if (!etext)
+        etext = "syntax error";
+    if (strcmp(etext, "syntax error") != 0) {
+        lc_err(c, efile, line, "%s", etext);
+        return;
+    }
+    /* An error in a file of libconfig's own @include: not text we have. */
+    int at = src ? 0 : lc_diagnose(text, line, msg, sizeof msg);
+    if (at > 0)
+        lc_err(c, efile, at, "%s", msg);
+    else
+        lc_err(c, efile, line, "syntax error on this line or shortly before it");
+}
+
 static cfg_node *lc_parse(lc_ctx *c, config_t *cfg, const char *text)
 {
     if (c->dir) {
@@ -171,10 +199,7 @@ static cfg_node *lc_parse(lc_ctx *c, config_t *cfg, const char *text)
         free(dir);
     }
     if (!config_read_string(cfg, text)) {
-        const char *efile = lc_file(c, config_error_file(cfg));
-        const char *etext = config_error_text(cfg);
-        lc_err(c, efile ? efile : c->file, config_error_line(cfg) > 0 ? config_error_line(cfg) : 1,
-               "%s", etext ? etext : "syntax error");
+        lc_syntax_error(c, cfg, text);
         return NULL;
     }
     return lc_convert(c, config_root_setting(cfg), 0);

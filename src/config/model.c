@@ -129,6 +129,7 @@ void cfg_free_servers(cfg *c)
             rules_free(&s->locs[j].r);
             free(s->locs[j].pattern);
             free(s->locs[j].where);
+            free(s->locs[j].from.file);
         }
         free(s->locs);
         rules_free(&s->r);
@@ -137,6 +138,7 @@ void cfg_free_servers(cfg *c)
         free(s->listens);
         free(s->access_log);
         free(s->where);
+        free(s->from.file);
     }
     free(c->servers);
     c->servers = NULL;

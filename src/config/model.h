@@ -21,6 +21,13 @@ typedef struct {
     char *where;       /* "file:line" of its definition, or NULL (command line) */
 } cfg_listen;
 
+/* Where a server or location block was defined, so that -T can say which
+ * file (of several, with include) each block came from. */
+typedef struct {
+    char *file; /* the path as the loader opened it; NULL: the command line */
+    int line;   /* 1-based line of the block (its first key in YAML) */
+} cfg_origin;
+
 /* Location kinds, in nginx's notation: "= /x", "^~ /x", "/x", "~ re", "~* re". */
 typedef enum {
     LOC_EXACT,
@@ -126,7 +133,8 @@ typedef struct {
     loc_kind kind;
     char *pattern;   /* path or regex, without the modifier */
     void *re;        /* pcre2_code *, compiled by cfg_validate for regexes */
-    char *where;     /* "file:line", or NULL */
+    char *where;     /* "file:line" (":col" in YAML) for messages, or NULL */
+    cfg_origin from;
     cfg_rules r;
 } cfg_location;
 
@@ -141,8 +149,13 @@ typedef struct {
     cfg_rules r;
     cfg_location *locs;
     size_t nlocs;
-    char *where;
+    char *where;             /* as in cfg_location */
+    cfg_origin from;
 } cfg_server;
+
+/* The exit status for a configuration that cannot be used (sysexits'
+ * EX_CONFIG): systemd's unit does not restart on it (RestartPreventExitStatus). */
+#define EP_EXIT_CONFIG 78
 
 /* One generation of settings. Built and validated completely before use,
  * then never modified: workers only read it. */

@@ -17,7 +17,7 @@ static int open_target(const char *path, bool *own)
     if (strcmp(path, "-") == 0)
         return 1;
     *own = true;
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 }
 
 int access_log_open(access_log *al, const char *path, size_t bufsize)

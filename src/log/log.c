@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,8 +17,9 @@ static struct {
     int fd;
     enum log_level level;
     bool created; /* log_open made the file: log_give_to may hand it over */
+    bool journal; /* stderr is systemd's journal: errors and warnings go there too */
     char path[4096];
-} sink = { 2, LOGL_INFO, false, "" };
+} sink = { 2, LOGL_INFO, false, false, "" };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -25,12 +28,25 @@ static int open_path(const char *path, bool *created)
     *created = false;
     if (!path || !*path || strcmp(path, "-") == 0)
         return 2;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
     if (fd >= 0) {
         *created = true;
         return fd;
     }
     return errno == EEXIST ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+}
+
+/* systemd sets JOURNAL_STREAM to "device:inode" of the stream it connected
+ * to stderr; a match means stderr is the journal (not a pipe or file the
+ * administrator redirected it to). */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 int log_open(const char *path, enum log_level level)
@@ -44,6 +60,7 @@ int log_open(const char *path, enum log_level level)
     sink.fd = fd;
     sink.level = level;
     sink.created = created;
+    sink.journal = fd != 2 && stderr_is_journal();
     snprintf(sink.path, sizeof sink.path, "%s", path && *path ? path : "-");
     return 0;
 }
@@ -105,6 +122,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
     line[n++] = '\n';
     /* One write per line: lines from several processes never interleave. */
     ssize_t w = write(sink.fd, line, (size_t)n);
+    /* Why a service failed belongs in the journal, as nginx's [emerg] lines
+     * are: "<3>" and "<4>" give the journal the priority; the journal adds
+     * time and pid itself. */
+    if (sink.journal && level <= LOGL_WARN) {
+        const char *msg = line + 20; /* past "YYYY/MM/DD HH:MM:SS " */
+        char pri[4] = { '<', level == LOGL_ERROR ? '3' : '4', '>', '\0' };
+        struct iovec iov[2] = { { pri, 3 }, { (void *)msg, (size_t)n - 20 } };
+        w = writev(2, iov, 2);
+    }
     (void)w;
     errno = saved;
 }

@@ -2,6 +2,8 @@
 #include "master/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +49,58 @@ static int wait_ack(pid_t master, int timeout_ms)
     }
 }
 
-int control_run(const char *pid_file, const char *cmd, int timeout_ms)
+/* Where the error log ends now, so that a refusal's reason can be found
+ * among the lines the master writes after our HUP; -1: no file to read. */
+static off_t log_end(const char *error_log)
+{
+    struct stat st;
+    if (!error_log || strcmp(error_log, "-") == 0 || stat(error_log, &st) < 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return st.st_size;
+}
+
+/* Print the master's reason for refusing our reload: its "reload refused"
+ * line written since from. Returns true if one was found. */
+static bool print_reason(const char *error_log, off_t from, pid_t master)
+{
+    static const char mark[] = "reload refused, the running configuration stays: ";
+    int fd = from < 0 ? -1 : open(error_log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[65536];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char who[96];
+    snprintf(who, sizeof who, " %d: %s", (int)master, mark);
+    const char *found = NULL;
+    for (const char *p = buf; (p = strstr(p, who)); p++)
+        found = p + strlen(who);
+    if (!found)
+        return false;
+    fprintf(stderr, "ephttpd: %.*s\n", (int)strcspn(found, "\n"), found);
+    return true;
+}
+
+/* Does pid block sig (an ephttpd master reads its signals by signalfd)?
+ * Only then is sig safe to send: unblocked, a real-time signal kills. */
+static bool blocks(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    unsigned long long mask = 0;
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "SigBlk: %llx", &mask) == 1;
+    if (f)
+        fclose(f);
+    return found && (mask >> (sig - 1)) & 1;
+}
+
+int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms)
 {
     int sig = 0;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -78,12 +131,16 @@ int control_run(const char *pid_file, const char *cmd, int timeout_ms)
     sigemptyset(&set);
     sigaddset(&set, CONTROL_ACK_SIGNAL);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    off_t log_from = log_end(error_log);
     union sigval v = { .sival_int = CONTROL_RELOAD_MAGIC };
-    if ((sig == SIGHUP ? sigqueue(pid, sig, v) : kill(pid, sig)) < 0) {
+    if (sig == SIGHUP && blocks(pid, CONTROL_RELOAD_SIGNAL))
+        sig = CONTROL_RELOAD_SIGNAL;
+    bool reload = sig == SIGHUP || sig == CONTROL_RELOAD_SIGNAL;
+    if ((reload ? sigqueue(pid, sig, v) : kill(pid, sig)) < 0) {
         fprintf(stderr, "ephttpd: -s %s: signalling pid %d: %s\n", cmd, (int)pid, strerror(errno));
         return 1;
     }
-    if (sig != SIGHUP) {
+    if (!reload) {
         printf("ephttpd: sent %s to the master (pid %d)\n", cmd, (int)pid);
         return 0;
     }
@@ -92,9 +149,10 @@ int control_run(const char *pid_file, const char *cmd, int timeout_ms)
         printf("ephttpd: reloaded: the new configuration is serving (pid %d)\n", (int)pid);
         return 0;
     }
+    if (r > 0 && !print_reason(error_log, log_from, pid))
+        fprintf(stderr, "ephttpd: the master (pid %d) refused the reload; its error log says why\n", (int)pid);
     if (r > 0)
-        fprintf(stderr, "ephttpd: the master (pid %d) refused the reload and keeps the running "
-                        "configuration; its error log says why\n", (int)pid);
+        fprintf(stderr, "ephttpd: reload refused; the running configuration stays (pid %d)\n", (int)pid);
     else
         fprintf(stderr, "ephttpd: no answer from the master (pid %d) within %d ms\n", (int)pid, timeout_ms);
     return 1;

@@ -101,13 +101,8 @@ generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev,
     return g;
 }
 
-void gen_close_fds(generation *g)
+void gen_close_listeners(generation *g)
 {
-    for (int i = 0; g->slots && i < g->nslots; i++)
-        if (g->slots[i].ctl >= 0) {
-            close(g->slots[i].ctl);
-            g->slots[i].ctl = -1;
-        }
     for (size_t s = 0; g->listen_fds && s < (size_t)g->nslots; s++)
         for (size_t i = 0; i < g->nlisten; i++) {
             int *fd = &g->listen_fds[s * g->nlisten + i];
@@ -115,6 +110,16 @@ void gen_close_fds(generation *g)
                 close(*fd);
             *fd = -1;
         }
+}
+
+void gen_close_fds(generation *g)
+{
+    for (int i = 0; g->slots && i < g->nslots; i++)
+        if (g->slots[i].ctl >= 0) {
+            close(g->slots[i].ctl);
+            g->slots[i].ctl = -1;
+        }
+    gen_close_listeners(g);
     for (size_t i = 0; g->dirfds && i < g->cfg->ndirs; i++) {
         if (g->dirfds[i] >= 0)
             close(g->dirfds[i]);
@@ -151,4 +156,12 @@ void gen_signal(const generation *g, int sig)
     for (int i = 0; i < g->nslots; i++)
         if (g->slots[i].pid > 0)
             kill(g->slots[i].pid, sig);
+}
+
+void gen_sigqueue(const generation *g, int sig, int value)
+{
+    union sigval v = { .sival_int = value };
+    for (int i = 0; i < g->nslots; i++)
+        if (g->slots[i].pid > 0)
+            sigqueue(g->slots[i].pid, sig, v);
 }

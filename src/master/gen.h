@@ -17,6 +17,8 @@ typedef struct {
     unsigned fails;     /* consecutive early deaths, for back-off */
     int ctl;            /* read end of the worker's control pipe, -1: closed */
     bool ready;         /* the worker said it accepts connections */
+    bool served;        /* it did once: a later death is not a failed start */
+    char why[512];      /* why it could not start, as it told the master */
 } slot;
 
 /* A reload builds a new generation completely before anything changes; the
@@ -49,10 +51,15 @@ generation *gen_open(cfg *c, bool owns_cfg, unsigned id, const generation *prev,
 
 /* Close every descriptor of g (in a worker of another generation, or on free). */
 void gen_close_fds(generation *g);
+/* Close the master's copies of g's listening sockets: once g's workers have
+ * closed theirs too, a listener no other generation shares is gone. */
+void gen_close_listeners(generation *g);
 void gen_free(generation *g);
 
 /* Workers of g still running. */
 int gen_alive(const generation *g);
 void gen_signal(const generation *g, int sig);
+/* The same with a sigqueue value the workers read (see WORKER_QUIT_STOP). */
+void gen_sigqueue(const generation *g, int sig, int value);
 
 #endif

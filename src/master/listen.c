@@ -1,6 +1,8 @@
 /* master/listen.c: listening sockets for IPv4 and IPv6 addresses. */
 #include "master/listen.h"
 
+#include "log/log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -88,33 +90,62 @@ void listen_inherit(listen_pool *p)
     unsetenv("LISTEN_FDNAMES");
 }
 
-/* Does fd listen on l's address and port? */
-static bool fd_is(int fd, const cfg_listen *l)
+/* The address and port fd is bound to, or false for a socket that is not
+ * an IPv4/IPv6 one. */
+static bool fd_addr(int fd, char *addr, size_t addrlen, uint16_t *port)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int listening = 0;
-    socklen_t ol = sizeof listening;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) < 0 || !listening)
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return false;
-    char addr[INET6_ADDRSTRLEN];
-    uint16_t port;
     if (ss.ss_family == AF_INET) {
         struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in4->sin_addr, addr, sizeof addr);
-        port = ntohs(in4->sin_port);
+        inet_ntop(AF_INET, &in4->sin_addr, addr, (socklen_t)addrlen);
+        *port = ntohs(in4->sin_port);
     } else if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
-        port = ntohs(in6->sin6_port);
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, (socklen_t)addrlen);
+        *port = ntohs(in6->sin6_port);
     } else {
         return false;
     }
+    return true;
+}
+
+/* Does fd listen on l's address and port? */
+static bool fd_is(int fd, const cfg_listen *l)
+{
+    int listening = 0;
+    socklen_t ol = sizeof listening;
+    char addr[INET6_ADDRSTRLEN];
+    uint16_t port;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) < 0 || !listening ||
+        !fd_addr(fd, addr, sizeof addr, &port))
+        return false;
     cfg_listen probe = *l;
     probe.addr = addr;
     probe.port = port;
     return listen_same(&probe, l);
+}
+
+void listen_pool_release(listen_pool *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->fd[i] < 0)
+            continue;
+        char addr[INET6_ADDRSTRLEN] = "?";
+        uint16_t port = 0;
+        if (fd_addr(p->fd[i], addr, sizeof addr, &port))
+            log_warn("socket activation: systemd passed a socket on %s%s%s:%u that no \"listen\" "
+                     "in the configuration names; closing it (make ephttpd.socket and the "
+                     "configuration agree)", strchr(addr, ':') ? "[" : "", addr,
+                     strchr(addr, ':') ? "]" : "", port);
+        else
+            log_warn("socket activation: systemd passed descriptor %d, which is no IPv4 or IPv6 "
+                     "socket; closing it", p->fd[i]);
+        close(p->fd[i]);
+        p->fd[i] = -1;
+    }
 }
 
 int listen_take(listen_pool *p, const cfg_listen *l)

@@ -33,4 +33,7 @@ void listen_inherit(listen_pool *p);
  * pool (made non-blocking and close-on-exec), or -1. */
 int listen_take(listen_pool *p, const cfg_listen *l);
 
+/* Close what no listener took, warning with each socket's address. */
+void listen_pool_release(listen_pool *p);
+
 #endif

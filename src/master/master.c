@@ -20,21 +20,39 @@
 #include "master/gen.h"
 #include "master/notify.h"
 #include "master/pidfile.h"
+#include "master/preflight.h"
 #include "util/time.h"
 #include "worker/worker.h"
 
-#define STOP_GRACE_MS 10000 /* fast stop: SIGKILL what is still alive after this */
+#define STOP_GRACE_MS 10000  /* fast stop: SIGKILL what is still alive after this */
+#define START_LIMIT_MS 30000 /* new workers must all accept within this */
+#define MAX_WAITERS 64
+
+/* ephttpd -s reload processes waiting for a verdict. */
+typedef struct {
+    pid_t pid[MAX_WAITERS];
+    int n;
+} waiters;
 
 typedef struct {
     generation *cur;      /* the generation that serves */
+    generation *pending;  /* a reload's generation, starting: it serves beside cur until all
+                           * its workers accept, and only then does cur retire */
     generation *retiring; /* older ones whose workers are finishing */
     unsigned next_id;
     int sigfd;
+    bool starting;        /* the first generation has not served yet: a failure ends the master */
     bool stopping;
-    bool graceful;        /* stopping by QUIT: workers get shutdown_timeout */
+    bool graceful;        /* stopping by QUIT: workers get stop_timeout */
     bool debug;           /* started with -d: reloads keep debug logging */
     bool announce;        /* READY=1 (and the reload's answer) once settled */
-    pid_t ack_pid;        /* ephttpd -s reload waiting for the answer, 0: none */
+    bool reload_queued;   /* a HUP came while a reload was starting */
+    int status;           /* the exit status */
+    const char *error_log; /* the one opened at start; a reload cannot move it */
+    waiters settle_w;     /* answered once cur serves alone */
+    waiters pending_w;    /* answered by the pending generation's fate */
+    waiters queued_w;     /* for the reload after that */
+    int64_t pending_deadline;
     int ready_fd;         /* --daemon: the parent waiting for us to serve, -1: none */
     int64_t stop_deadline;
 } master;
@@ -43,6 +61,18 @@ static int master_drop(const void *arg)
 {
     return priv_drop(arg);
 }
+
+/* Every generation the master holds: cur, pending, then the retiring ones. */
+static generation *master_gen_next(const master *m, const generation *g)
+{
+    if (g == m->cur)
+        return m->pending ? m->pending : m->retiring;
+    if (g == m->pending)
+        return m->retiring;
+    return g->next;
+}
+
+#define FOR_EACH_GEN(m, g) for (generation *g = (m)->cur; g; g = master_gen_next((m), g))
 
 static void master_spawn(master *m, generation *g, int i)
 {
@@ -58,16 +88,15 @@ static void master_spawn(master *m, generation *g, int i)
         close(ctl[0]);
         if (m->ready_fd >= 0)
             close(m->ready_fd);
+        /* A worker keeps only its own generation's sockets: a listener the
+         * new configuration dropped must close when the old workers go, and
+         * one an aborted reload opened must close with it. */
+        FOR_EACH_GEN(m, o)
+            if (o != g)
+                gen_close_fds(o);
         for (int k = 0; k < g->nslots; k++)
             if (g->slots[k].ctl >= 0)
                 close(g->slots[k].ctl);
-        /* A worker keeps only its own generation's sockets: a listener the
-         * new configuration dropped must close when the old workers go. */
-        for (generation *o = m->retiring; o; o = o->next)
-            if (o != g)
-                gen_close_fds(o);
-        if (m->cur != g)
-            gen_close_fds(m->cur);
         /* A worker must not outlive its master. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
@@ -83,62 +112,206 @@ static void master_spawn(master *m, generation *g, int i)
     log_debug("worker %d of generation %u started", (int)pid, g->id);
 }
 
-static int master_alive(const master *m)
+static int master_alive(master *m)
 {
-    int n = gen_alive(m->cur);
-    for (generation *o = m->retiring; o; o = o->next)
-        n += gen_alive(o);
+    int n = 0;
+    FOR_EACH_GEN(m, g)
+        n += gen_alive(g);
     return n;
 }
 
-static void master_signal_all(master *m, int sig)
+/* Tell the processes that asked for a reload (ephttpd -s reload) how it went. */
+static void waiters_answer(waiters *w, bool ok)
 {
-    gen_signal(m->cur, sig);
-    for (generation *o = m->retiring; o; o = o->next)
-        gen_signal(o, sig);
+    union sigval v = { .sival_int = ok ? 1 : 0 };
+    for (int i = 0; i < w->n; i++)
+        if (w->pid[i] > 0 && w->pid[i] != getpid())
+            sigqueue(w->pid[i], CONTROL_ACK_SIGNAL, v);
+    w->n = 0;
 }
 
-/* A worker of the serving generation that dies is replaced; one that keeps
- * dying right after start is replaced with growing delays (100 ms doubling up
- * to 5 s). A retiring generation is freed when its last worker is gone. */
+static void waiters_add(waiters *w, pid_t pid)
+{
+    if (pid > 0 && w->n < MAX_WAITERS)
+        w->pid[w->n++] = pid;
+}
+
+static void waiters_move(waiters *to, waiters *from)
+{
+    for (int i = 0; i < from->n; i++)
+        waiters_add(to, from->pid[i]);
+    from->n = 0;
+}
+
+static void master_refuse(waiters *w, const char *why)
+{
+    log_error("reload refused, the running configuration stays: %s", why);
+    notify_send("READY=1\nSTATUS=reload refused; serving the previous configuration");
+    waiters_answer(w, false);
+}
+
+/* Put g among the retiring generations: its workers stop accepting (they
+ * close their listening sockets, and so does the master here) and finish
+ * within ms. */
+static void master_retire(master *m, generation *g, int64_t ms)
+{
+    gen_close_listeners(g);
+    g->retiring = true;
+    g->deadline = time_now_ms() + ms;
+    gen_signal(g, SIGQUIT);
+    if (gen_alive(g) == 0) {
+        gen_free(g);
+        return;
+    }
+    g->next = m->retiring;
+    m->retiring = g;
+}
+
+static void master_reload(master *m);
+
+/* The pending generation failed to start: its workers go, cur serves on. */
+static void master_abort_pending(master *m, const char *why)
+{
+    generation *g = m->pending;
+    m->pending = NULL;
+    log_error("generation %u could not start: %s", g->id, why);
+    master_retire(m, g, STOP_GRACE_MS);
+    master_refuse(&m->pending_w, why);
+    if (m->reload_queued && !m->stopping)
+        master_reload(m);
+}
+
+/* Every worker of the pending generation accepts: it becomes the one that
+ * serves, and the old one retires. */
+static void master_promote(master *m)
+{
+    generation *old = m->cur;
+    m->cur = m->pending;
+    m->pending = NULL;
+    master_retire(m, old, old->cfg->shutdown_timeout_ms);
+    log_set_level(m->cur->cfg->log_level);
+    log_info("generation %u accepts; generation %u retires", m->cur->id, old->id);
+    /* Answered once every old worker has stopped accepting (master_settle):
+     * only then does a new request surely meet the new configuration. */
+    waiters_move(&m->settle_w, &m->pending_w);
+    m->announce = true;
+    if (m->reload_queued)
+        master_reload(m);
+}
+
+static bool gen_all_ready(const generation *g)
+{
+    for (int i = 0; i < g->nslots; i++)
+        if (!g->slots[i].ready)
+            return false;
+    return true;
+}
+
+/* What a worker that ended before accepting said, or how it ended. */
+static void slot_reason(const slot *s, int status, char *out, size_t outlen)
+{
+    if (s->why[0])
+        snprintf(out, outlen, "%s", s->why);
+    else if (WIFSIGNALED(status))
+        snprintf(out, outlen, "a new worker died on signal %d at start", WTERMSIG(status));
+    else
+        snprintf(out, outlen, "a new worker exited with status %d at start", WEXITSTATUS(status));
+}
+
+/* Read what a worker said on its control pipe: 'R' when it accepts, 'E' and
+ * a reason when it cannot start; end-of-file when it no longer accepts. */
+static void master_ctl(slot *s)
+{
+    char b[sizeof s->why + 1];
+    ssize_t n;
+    while ((n = read(s->ctl, b, sizeof b - 1)) < 0 && errno == EINTR)
+        ;
+    if (n > 0 && b[0] == 'E') {
+        b[n] = '\0';
+        snprintf(s->why, sizeof s->why, "%s", b + 1);
+    } else if (n > 0) {
+        s->ready = s->served = true;
+    } else {
+        close(s->ctl);
+        s->ctl = -1;
+        s->ready = false;
+    }
+}
+
+static slot *gen_slot(generation *g, pid_t pid)
+{
+    for (int i = 0; g && i < g->nslots; i++)
+        if (g->slots[i].pid == pid)
+            return &g->slots[i];
+    return NULL;
+}
+
+/* A worker ended: forget it, reading first whatever it still said. */
+static void slot_ended(slot *s)
+{
+    s->pid = 0;
+    s->ready = false;
+    while (s->ctl >= 0)
+        master_ctl(s); /* the write end died with the worker: this cannot block */
+}
+
+static void master_reaped_cur(master *m, slot *s, pid_t pid, int status)
+{
+    if (m->stopping)
+        return;
+    if (m->starting && !s->served) {
+        char why[600];
+        slot_reason(s, status, why, sizeof why);
+        log_error("cannot start: %s", why);
+        notify_send("STATUS=failed to start: %s", why);
+        m->status = 1;
+        m->stopping = true; /* the other workers go at once: nothing served yet */
+        m->stop_deadline = time_now_ms() + STOP_GRACE_MS;
+        FOR_EACH_GEN(m, g)
+            gen_signal(g, SIGTERM);
+        return;
+    }
+    int64_t now = time_now_ms();
+    if (WIFSIGNALED(status))
+        log_error("worker %d died on signal %d; restarting", (int)pid, WTERMSIG(status));
+    else
+        log_error("worker %d exited with status %d; restarting%s%s", (int)pid, WEXITSTATUS(status),
+                  s->why[0] ? ": " : "", s->why);
+    /* One that keeps dying right after start is replaced with growing
+     * delays (100 ms doubling up to 5 s). */
+    s->fails = now - s->started_ms < 1000 ? s->fails + 1 : 0;
+    int64_t delay = s->fails ? 100LL << (s->fails > 6 ? 6 : s->fails - 1) : 0;
+    s->respawn_ms = now + (delay > 5000 ? 5000 : delay);
+    s->why[0] = '\0';
+}
+
+/* A worker of the serving generation that dies is replaced; a pending
+ * generation whose worker dies is abandoned; a retiring generation is freed
+ * when its last worker is gone. */
 static void master_reaped(master *m, pid_t pid, int status)
 {
-    for (generation **pp = &m->retiring; *pp; pp = &(*pp)->next)
-        for (int i = 0; i < (*pp)->nslots; i++)
-            if ((*pp)->slots[i].pid == pid) {
-                generation *o = *pp;
-                o->slots[i].pid = 0;
-                if (o->slots[i].ctl >= 0)
-                    close(o->slots[i].ctl);
-                o->slots[i].ctl = -1;
-                if (gen_alive(o) == 0) {
-                    log_info("generation %u finished", o->id);
-                    *pp = o->next;
-                    gen_free(o);
-                }
-                return;
-            }
-    generation *g = m->cur;
-    for (int i = 0; i < g->nslots; i++) {
-        slot *s = &g->slots[i];
-        if (s->pid != pid)
-            continue;
-        s->pid = 0;
-        s->ready = false;
-        if (s->ctl >= 0)
-            close(s->ctl);
-        s->ctl = -1;
-        if (m->stopping)
-            return;
-        int64_t now = time_now_ms();
-        if (WIFSIGNALED(status))
-            log_error("worker %d died on signal %d; restarting", (int)pid, WTERMSIG(status));
-        else
-            log_error("worker %d exited with status %d; restarting", (int)pid, WEXITSTATUS(status));
-        s->fails = now - s->started_ms < 1000 ? s->fails + 1 : 0;
-        int64_t delay = s->fails ? 100LL << (s->fails > 6 ? 6 : s->fails - 1) : 0;
-        s->respawn_ms = now + (delay > 5000 ? 5000 : delay);
+    slot *s;
+    if ((s = gen_slot(m->pending, pid))) {
+        slot_ended(s);
+        char why[600];
+        slot_reason(s, status, why, sizeof why);
+        master_abort_pending(m, why);
         return;
+    }
+    for (generation **pp = &m->retiring; *pp; pp = &(*pp)->next)
+        if ((s = gen_slot(*pp, pid))) {
+            generation *o = *pp;
+            slot_ended(s);
+            if (gen_alive(o) == 0) {
+                log_info("generation %u finished", o->id);
+                *pp = o->next;
+                gen_free(o);
+            }
+            return;
+        }
+    if ((s = gen_slot(m->cur, pid))) {
+        slot_ended(s);
+        master_reaped_cur(m, s, pid, status);
     }
 }
 
@@ -150,136 +323,95 @@ static void master_reap(master *m)
         master_reaped(m, pid, status);
 }
 
-/* Tell the process that asked for the reload (ephttpd -s reload) how it went. */
-static void master_ack(pid_t to, bool ok)
+/* Open or check what the generation needs that can fail, as the master and
+ * as the workers' user, before any of its workers starts. */
+static int master_preflight(const master *m, generation *g, char *err, size_t errlen)
 {
-    if (to <= 0 || to == getpid())
-        return;
-    union sigval v = { .sival_int = ok ? 1 : 0 };
-    sigqueue(to, CONTROL_ACK_SIGNAL, v);
+    bool same_log = strcmp(g->cfg->error_log, m->error_log) == 0;
+    if (priv_resolve(g->cfg, &g->priv, err, errlen) < 0 ||
+        preflight_logs(g->cfg, &g->priv, same_log, true, err, errlen) < 0 ||
+        preflight_dirs(g->cfg, &g->priv, err, errlen) < 0)
+        return -1;
+    if (!same_log)
+        log_warn("%s: \"error_log\" changed to \"%s\": it takes a restart; errors still go to \"%s\"",
+                 g->cfg->source, g->cfg->error_log, m->error_log);
+    return 0;
 }
 
-static void master_refuse(pid_t from, const char *why)
+/* SIGHUP: build a complete new generation and start its workers beside the
+ * serving ones; master_promote retires the old once they all accept. */
+static void master_reload(master *m)
 {
-    log_error("reload refused, the running configuration stays: %s", why);
-    notify_send("READY=1\nSTATUS=reload refused; serving the previous configuration");
-    master_ack(from, false);
-}
-
-/* Workers open their logs as root but reopen them (USR1, after a rotation)
- * as the user they switched to. So before workers start, and before they
- * reopen, the master creates the logs that are missing and gives new ones to
- * that user, as logrotate's "create" does. */
-static void master_create_log(const generation *g, const char *path)
-{
-    if (!path || strcmp(path, "off") == 0 || strcmp(path, "-") == 0)
-        return;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        if (errno != EEXIST)
-            log_error("log \"%s\": %s", path, strerror(errno));
-        return;
-    }
-    if (g->priv.change && fchown(fd, g->priv.uid, g->priv.gid) < 0)
-        log_error("log \"%s\": chown: %s", path, strerror(errno));
-    close(fd);
-}
-
-static void master_create_logs(const generation *g)
-{
-    master_create_log(g, g->cfg->error_log);
-    for (size_t i = 0; i < g->cfg->nservers; i++)
-        master_create_log(g, g->cfg->servers[i].access_log);
-}
-
-/* SIGHUP: build and start a complete new generation, then retire the old. */
-static void master_reload(master *m, pid_t from)
-{
-    generation *old = m->cur;
     char err[1024];
-    if (!old->cfg->source) {
-        master_refuse(from, "nothing to reload without a configuration file (started with -r)");
+    m->reload_queued = false;
+    waiters_move(&m->pending_w, &m->queued_w);
+    if (!m->cur->cfg->source) {
+        master_refuse(&m->pending_w, "nothing to reload without a configuration file (started with -r)");
         return;
     }
     notify_reloading("reloading the configuration");
-    cfg *c = conf_read(old->cfg->source, err, sizeof err);
+    cfg *c = conf_read(m->cur->cfg->source, err, sizeof err);
     if (!c) {
-        master_refuse(from, err);
+        master_refuse(&m->pending_w, err);
         return;
     }
     if (m->debug)
         c->log_level = LOGL_DEBUG;
-    generation *g = gen_open(c, true, m->next_id, old, NULL, err, sizeof err);
-    if (!g || priv_resolve(c, &g->priv, err, sizeof err) < 0) {
-        if (g)
-            gen_free(g);
-        else
-            cfg_free(c);
-        master_refuse(from, err);
+    generation *g = gen_open(c, true, m->next_id, m->cur, NULL, err, sizeof err);
+    if (!g) {
+        cfg_free(c);
+        master_refuse(&m->pending_w, err);
+        return;
+    }
+    if (master_preflight(m, g, err, sizeof err) < 0) {
+        gen_free(g);
+        master_refuse(&m->pending_w, err);
         return;
     }
     m->next_id++;
-    m->cur = g;
-    master_create_logs(g);
-    for (int i = 0; i < g->nslots; i++)
-        master_spawn(m, g, i);
-    /* The old workers stop accepting and finish; shared sockets stay open
-     * in the new generation, so nothing queued on them is lost. */
-    old->retiring = true;
-    old->deadline = time_now_ms() + old->cfg->shutdown_timeout_ms;
-    old->next = m->retiring;
-    m->retiring = old;
-    gen_signal(old, SIGQUIT);
-    if (gen_alive(old) == 0) {
-        m->retiring = old->next;
-        gen_free(old);
-    }
-    log_set_level(c->log_level);
+    m->pending = g;
+    m->pending_deadline = time_now_ms() + START_LIMIT_MS;
     log_info("reloading %s: generation %u starting %d worker(s)", c->source, g->id, g->nslots);
-    /* Answered once every new worker accepts and every old one has stopped
-     * accepting (master_settle): only then does a new request surely meet
-     * the new configuration. */
-    if (m->ack_pid && m->ack_pid != from)
-        master_ack(m->ack_pid, true); /* an earlier reload, overtaken by this one */
-    m->ack_pid = from;
-    m->announce = true;
+    for (int i = 0; i < g->nslots; i++) {
+        master_spawn(m, g, i);
+        if (g->slots[i].pid <= 0) { /* a pending generation is never respawned */
+            snprintf(err, sizeof err, "starting a worker: %s", strerror(errno));
+            master_abort_pending(m, err);
+            return;
+        }
+    }
+}
+
+/* A HUP: start a reload, or, while one is starting, queue one more (several
+ * HUPs then make one reload, and all their senders get its verdict). */
+static void master_hup(master *m, pid_t from)
+{
+    waiters_add(&m->queued_w, from);
+    m->reload_queued = true;
+    if (!m->pending)
+        master_reload(m);
 }
 
 /* A start or reload is complete: tell systemd and whoever asked. */
 static void master_settle(master *m)
 {
-    if (!m->announce || m->stopping)
+    if (m->pending && gen_all_ready(m->pending))
+        master_promote(m);
+    if (!m->announce || m->stopping || !gen_all_ready(m->cur))
         return;
-    for (int i = 0; i < m->cur->nslots; i++)
-        if (!m->cur->slots[i].ready)
-            return;
     for (const generation *o = m->retiring; o; o = o->next)
         for (int i = 0; i < o->nslots; i++)
             if (o->slots[i].ctl >= 0)
                 return;
     m->announce = false;
+    m->starting = false;
     log_info("generation %u serves with %d worker(s)", m->cur->id, m->cur->nslots);
     notify_send("READY=1\nSTATUS=serving, configuration generation %u\nMAINPID=%d", m->cur->id,
                 (int)getpid());
-    master_ack(m->ack_pid, true);
-    m->ack_pid = 0;
+    waiters_answer(&m->settle_w, true);
     if (m->ready_fd >= 0) {
         daemon_ready(m->ready_fd);
         m->ready_fd = -1;
-    }
-}
-
-/* A worker's control pipe spoke: 'R' when it accepts, end-of-file when it no longer does. */
-static void master_ctl(slot *s)
-{
-    char b[16];
-    ssize_t n = read(s->ctl, b, sizeof b);
-    if (n > 0) {
-        s->ready = true;
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        close(s->ctl);
-        s->ctl = -1;
-        s->ready = false;
     }
 }
 
@@ -289,18 +421,54 @@ static void master_stop(master *m, int sig)
         log_info("%s: stopping %d worker(s)", sig == SIGQUIT ? "graceful stop" : "fast stop",
                  master_alive(m));
         notify_send("STOPPING=1\nSTATUS=stopping");
-        /* A graceful stop lets downloads finish within shutdown_timeout;
-         * a fast stop gives workers STOP_GRACE_MS to close. */
+        /* A graceful stop lets responses in flight finish within
+         * stop_timeout; a fast stop gives workers STOP_GRACE_MS to close. */
         m->graceful = sig == SIGQUIT;
         m->stop_deadline =
-            time_now_ms() + (m->graceful ? m->cur->cfg->shutdown_timeout_ms : STOP_GRACE_MS);
+            time_now_ms() + (m->graceful ? m->cur->cfg->stop_timeout_ms : STOP_GRACE_MS);
     }
     m->stopping = true;
-    master_signal_all(m, sig == SIGQUIT ? SIGQUIT : SIGTERM);
+    if (m->pending) {
+        generation *g = m->pending;
+        m->pending = NULL;
+        g->next = m->retiring;
+        m->retiring = g;
+        master_refuse(&m->pending_w, "the server is stopping");
+    }
+    if (m->queued_w.n)
+        master_refuse(&m->queued_w, "the server is stopping");
+    /* WORKER_QUIT_STOP: no generation will follow, idle connections close at once. */
+    FOR_EACH_GEN(m, g) {
+        if (sig == SIGQUIT)
+            gen_sigqueue(g, SIGQUIT, WORKER_QUIT_STOP);
+        else
+            gen_signal(g, SIGTERM);
+    }
+}
+
+static void master_reopen(master *m)
+{
+    char err[1024];
+    if (preflight_logs(m->cur->cfg, &m->cur->priv, strcmp(m->cur->cfg->error_log, m->error_log) == 0,
+                       true, err, sizeof err) < 0)
+        log_error("reopening the logs: %s", err);
+    if (log_reopen() < 0)
+        log_error("reopening the error log: %s", strerror(errno));
+    FOR_EACH_GEN(m, g)
+        gen_signal(g, SIGUSR1);
 }
 
 static void master_on_signal(master *m, const struct signalfd_siginfo *si)
 {
+    if ((int)si->ssi_signo == CONTROL_RELOAD_SIGNAL) { /* ephttpd -s reload, queued per sender */
+        if (si->ssi_int != CONTROL_RELOAD_MAGIC)
+            return;
+        if (m->stopping)
+            waiters_answer(&(waiters){ .pid = { (pid_t)si->ssi_pid }, .n = 1 }, false);
+        else
+            master_hup(m, (pid_t)si->ssi_pid);
+        return;
+    }
     switch ((int)si->ssi_signo) {
     case SIGCHLD:
         master_reap(m);
@@ -313,20 +481,18 @@ static void master_on_signal(master *m, const struct signalfd_siginfo *si)
     case SIGHUP:
         /* Only ephttpd -s reload (sigqueue with our value) waits for an answer. */
         if (!m->stopping)
-            master_reload(m, si->ssi_code == SI_QUEUE && si->ssi_int == CONTROL_RELOAD_MAGIC
-                                 ? (pid_t)si->ssi_pid
-                                 : 0);
+            master_hup(m, si->ssi_code == SI_QUEUE && si->ssi_int == CONTROL_RELOAD_MAGIC
+                              ? (pid_t)si->ssi_pid
+                              : 0);
         break;
     case SIGUSR1:
-        master_create_logs(m->cur);
-        if (log_reopen() < 0)
-            log_error("reopening the error log: %s", strerror(errno));
-        master_signal_all(m, SIGUSR1);
+        master_reopen(m);
         break;
     }
 }
 
-/* How long poll may sleep: until a respawn, a retiring deadline or the stop deadline. */
+/* How long poll may sleep: until a respawn, a start limit, a retiring
+ * deadline or the stop deadline. */
 static int master_next_wait(const master *m, int64_t now)
 {
     int64_t wait = -1;
@@ -338,6 +504,8 @@ static int master_next_wait(const master *m, int64_t now)
     } while (0)
     if (m->stopping)
         EARLIEST(m->stop_deadline);
+    if (m->pending)
+        EARLIEST(m->pending_deadline);
     for (int i = 0; !m->stopping && i < m->cur->nslots; i++)
         if (m->cur->slots[i].pid == 0 && m->cur->slots[i].respawn_ms >= 0)
             EARLIEST(m->cur->slots[i].respawn_ms);
@@ -351,14 +519,21 @@ static void master_deadlines(master *m, int64_t now)
 {
     if (m->stopping && now >= m->stop_deadline && master_alive(m) > 0) {
         if (m->graceful) {
-            log_warn("workers still busy after shutdown_timeout; stopping them fast");
+            log_warn("workers still busy after stop_timeout; stopping them fast");
             m->graceful = false;
-            master_signal_all(m, SIGTERM);
+            FOR_EACH_GEN(m, g)
+                gen_signal(g, SIGTERM);
         } else {
             log_error("workers still running after %d ms; killing them", STOP_GRACE_MS);
-            master_signal_all(m, SIGKILL);
+            FOR_EACH_GEN(m, g)
+                gen_signal(g, SIGKILL);
         }
         m->stop_deadline = now + STOP_GRACE_MS;
+    }
+    if (m->pending && now >= m->pending_deadline) {
+        char why[128];
+        snprintf(why, sizeof why, "its workers did not all accept within %d s", START_LIMIT_MS / 1000);
+        master_abort_pending(m, why);
     }
     for (generation *o = m->retiring; o; o = o->next)
         if (now >= o->deadline) {
@@ -380,7 +555,7 @@ static size_t master_pollset(master *m, struct pollfd *p, slot **who, size_t cap
 {
     size_t n = 0;
     p[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
-    for (generation *g = m->cur; g; g = g == m->cur ? m->retiring : g->next)
+    FOR_EACH_GEN(m, g)
         for (int i = 0; i < g->nslots && n < cap; i++)
             if (g->slots[i].ctl >= 0) {
                 who[n - 1] = &g->slots[i];
@@ -398,13 +573,14 @@ static void master_loop(master *m)
         log_error("out of memory");
         free(p);
         free(who);
+        m->status = 1;
         return;
     }
     while (!m->stopping || master_alive(m) > 0) {
         size_t n = master_pollset(m, p, who, MAXPOLL);
         int r = poll(p, (nfds_t)n, master_next_wait(m, time_now_ms()));
         for (size_t i = 1; r > 0 && i < n; i++)
-            if (p[i].revents)
+            if (p[i].revents && who[i - 1]->ctl == p[i].fd)
                 master_ctl(who[i - 1]);
         if (r > 0 && p[0].revents) {
             struct signalfd_siginfo si;
@@ -425,8 +601,9 @@ static void master_close(master *m)
         m->retiring = o->next;
         gen_free(o);
     }
+    gen_free(m->pending);
     gen_free(m->cur);
-    m->cur = NULL;
+    m->cur = m->pending = NULL;
     if (m->sigfd >= 0)
         close(m->sigfd);
 }
@@ -447,53 +624,60 @@ static void master_started(const master *m)
                  c->listens[0].addr, c->listens[0].port, m->cur->nslots);
 }
 
+/* The first generation: the pid file first (a second master must not even
+ * try to bind), then sockets (systemd's, if it passed any), then what can
+ * fail for the configuration's sake. Returns 0, or an exit status. */
+static int master_open(master *m, cfg *c)
+{
+    char err[1024];
+    int status = 1;
+    if (c->pid_file && pidfile_write(c->pid_file, err, sizeof err) < 0)
+        goto fail;
+    listen_pool pool;
+    listen_inherit(&pool);
+    m->cur = gen_open(c, false, 1, NULL, &pool, err, sizeof err);
+    listen_pool_release(&pool);
+    if (m->cur && master_preflight(m, m->cur, err, sizeof err) < 0) {
+        gen_free(m->cur);
+        m->cur = NULL;
+        status = EP_EXIT_CONFIG;
+    }
+    if (m->cur)
+        return 0;
+    if (c->pid_file)
+        pidfile_remove(c->pid_file);
+fail:
+    log_error("%s", err);
+    notify_send("STATUS=failed to start: %s", err);
+    return status;
+}
+
 int master_run(cfg *c, int ready_fd)
 {
     master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG, .announce = true,
-                 .ready_fd = ready_fd };
-    char err[1024];
+                 .starting = true, .ready_fd = ready_fd, .error_log = c->error_log };
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */
     sigset_t set;
     sigemptyset(&set);
-    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1 };
+    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, CONTROL_RELOAD_SIGNAL };
     for (size_t i = 0; i < EP_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
     sigprocmask(SIG_BLOCK, &set, NULL);
     m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    /* The pid file first: a second master must not even try to bind. */
-    bool pid_ok = false;
     if (m.sigfd < 0) {
-        snprintf(err, sizeof err, "signalfd: %s", strerror(errno));
-    } else if (!c->pid_file || pidfile_write(c->pid_file, err, sizeof err) == 0) {
-        pid_ok = true;
-        listen_pool pool;
-        listen_inherit(&pool);
-        m.cur = gen_open(c, false, 1, NULL, &pool, err, sizeof err);
-        for (size_t i = 0; i < pool.n; i++)
-            if (pool.fd[i] >= 0) { /* passed by systemd, wanted by no listener */
-                log_warn("socket activation: descriptor %d matches no listener; closing it", pool.fd[i]);
-                close(pool.fd[i]);
-            }
-        if (m.cur && priv_resolve(c, &m.cur->priv, err, sizeof err) < 0) {
-            gen_free(m.cur);
-            m.cur = NULL;
-        }
-    }
-    if (!m.cur) {
-        log_error("%s", err);
-        notify_send("STATUS=failed to start: %s", err);
-        if (c->pid_file && pid_ok)
-            pidfile_remove(c->pid_file);
-        if (m.sigfd >= 0)
-            close(m.sigfd);
+        log_error("signalfd: %s", strerror(errno));
         return 1;
+    }
+    int status = master_open(&m, c);
+    if (status) {
+        close(m.sigfd);
+        return status;
     }
     if (m.ready_fd >= 0)
         daemon_quiet(strcmp(c->error_log, "-") != 0);
     if (m.cur->priv.change && log_give_to(m.cur->priv.uid, m.cur->priv.gid) < 0)
         log_error("error log: chown: %s", strerror(errno));
-    master_create_logs(m.cur);
     for (int i = 0; i < m.cur->nslots; i++)
         master_spawn(&m, m.cur, i);
     master_started(&m);
@@ -501,6 +685,6 @@ int master_run(cfg *c, int ready_fd)
     if (c->pid_file)
         pidfile_remove(c->pid_file);
     master_close(&m);
-    log_info("stopped");
-    return 0;
+    log_info(m.status ? "stopped after a failed start" : "stopped");
+    return m.status;
 }

@@ -137,8 +137,12 @@ static void conn_log(conn *c)
         e.user_agent = c->info.user_agent;
     }
     size_t srv = c->srv ? (size_t)(c->srv - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
-    if (w->srv_alog[srv])
+    if (w->srv_alog[srv]) {
         access_log_write(w->srv_alog[srv], &e);
+        /* A line reaches the file at most ALOG_FLUSH_MS after it was written. */
+        if (w->alog_flush_ms < 0)
+            w->alog_flush_ms = w->now_ms + ALOG_FLUSH_MS;
+    }
     c->status = 0;
 }
 
@@ -733,8 +737,12 @@ static void conn_next_request(conn *c)
         c->need_parse = false;
         if (!c->can_read)
             conn_release_buffers(c);
-        /* A retiring worker keeps an idle connection only for a short grace. */
-        timer_arm(w->graceful ? &w->t_linger : &w->t_keepalive, &c->timer, w->now_ms);
+        /* A retiring worker keeps an idle connection only for a short grace;
+         * a stopping server closes it at once. */
+        if (w->stop_idle)
+            conn_close(c);
+        else
+            timer_arm(w->graceful ? &w->t_linger : &w->t_keepalive, &c->timer, w->now_ms);
     }
 }
 
@@ -838,10 +846,13 @@ void conn_shutdown(conn *c, bool graceful)
     }
     /* Graceful (reload or QUIT): a response in flight finishes as promised
      * (its head may already say keep-alive); the next request gets
-     * "Connection: close". An idle connection is not cut at once, since its
-     * client may be sending a request this very moment: it gets a short
-     * grace, and a request arriving in it is answered, then the connection
-     * closes. */
-    if (c->state == CS_IDLE)
+     * "Connection: close". After a reload an idle connection is not cut at
+     * once, since its client may be sending a request this very moment: it
+     * gets a short grace, and a request arriving in it is answered, then the
+     * connection closes. When the whole server stops, nothing would answer
+     * that request anyway, so an idle connection closes at once. */
+    if (c->state == CS_IDLE && c->w->stop_idle)
+        conn_close(c);
+    else if (c->state == CS_IDLE)
         timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
 }

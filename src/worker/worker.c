@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -17,7 +18,7 @@
 #define ACCEPT_BATCH 64         /* accepts per wake-up, so one worker cannot hog a burst */
 #define ACCEPT_PAUSE_MS 100     /* out of descriptors: retry after this long */
 #define LINGER_MS 2000
-#define TICK_MS 1000            /* date refresh and access-log flush */
+#define TICK_MS 1000            /* date refresh */
 
 static void worker_tick(worker *w)
 {
@@ -26,16 +27,23 @@ static void worker_tick(worker *w)
     if (s != w->now_sec) {
         w->now_sec = s;
         time_http_date(s, w->date);
-        for (size_t i = 0; i < w->nalogs; i++)
-            access_log_flush(&w->alogs[i]);
     }
+}
+
+/* Write every buffered access-log line now (the deadline passed, or a QUIT,
+ * a USR1 or the exit wants them on disk). */
+static void worker_flush_logs(worker *w)
+{
+    for (size_t i = 0; i < w->nalogs; i++)
+        access_log_flush(&w->alogs[i]);
+    w->alog_flush_ms = -1;
 }
 
 static void listeners_set(worker *w, bool on)
 {
     for (size_t i = 0; i < w->nlisteners; i++) {
         listener *l = &w->listeners[i];
-        if (l->active == on)
+        if (l->active == on || l->io.fd < 0)
             continue;
         /* EPOLLEXCLUSIVE: see worker_run for why the listeners are shared. */
         if (on ? loop_add(&w->lp, &l->io, EPOLLIN | EPOLLEXCLUSIVE) : loop_del(&w->lp, &l->io))
@@ -108,6 +116,14 @@ static void on_accept(loop_io *io, uint32_t events)
 static void worker_stop_accepting(worker *w)
 {
     listeners_set(w, false);
+    /* Our copies of the listening sockets go too: a listener the new
+     * configuration dropped must close (refusing connections, resetting
+     * what is queued) once the master and every old worker let go of it. */
+    for (size_t i = 0; i < w->nlisteners; i++)
+        if (w->listeners[i].io.fd >= 0) {
+            close(w->listeners[i].io.fd);
+            w->listeners[i].io.fd = -1;
+        }
     w->accept_paused = true;
     w->accept_resume_ms = -1;
     /* End-of-file tells the master that no new connection can reach us: a
@@ -130,8 +146,15 @@ static void on_signal(loop_io *io, uint32_t events)
             w->stopping = true;
             break;
         case SIGQUIT:
+            /* The master sends QUIT with WORKER_QUIT_STOP when the whole
+             * server stops: no new generation will serve, so an idle
+             * connection has nothing to wait for and closes at once. */
+            if (si.ssi_code == SI_QUEUE && si.ssi_int == WORKER_QUIT_STOP)
+                w->stop_idle = true;
+            worker_flush_logs(w);
             if (!w->graceful) {
-                log_info("graceful shutdown: %d connection(s) to finish", w->nconns);
+                log_info("graceful %s: %d connection(s) to finish", w->stop_idle ? "stop" : "retirement",
+                         w->nconns);
                 w->graceful = true;
                 worker_stop_accepting(w);
                 for (conn *c = w->live, *next; c; c = next) {
@@ -141,6 +164,7 @@ static void on_signal(loop_io *io, uint32_t events)
             }
             break;
         case SIGUSR1:
+            worker_flush_logs(w);
             if (log_reopen() < 0)
                 log_error("reopening the error log: %s", strerror(errno));
             for (size_t i = 0; i < w->nalogs; i++)
@@ -165,6 +189,9 @@ static void expire(worker *w, timer_list *tl)
 static int worker_wait_ms(worker *w)
 {
     int64_t ms = TICK_MS - (w->now_ms % TICK_MS);
+    if (w->alog_flush_ms >= 0)
+        ms = w->alog_flush_ms - w->now_ms < ms ? w->alog_flush_ms - w->now_ms : ms;
+    ms = ms < 0 ? 0 : ms;
     ms = timer_wait_ms(&w->t_header, w->now_ms, ms);
     ms = timer_wait_ms(&w->t_keepalive, w->now_ms, ms);
     ms = timer_wait_ms(&w->t_send, w->now_ms, ms);
@@ -184,6 +211,8 @@ static void worker_loop(worker *w)
             break;
         }
         worker_tick(w);
+        if (w->alog_flush_ms >= 0 && w->now_ms >= w->alog_flush_ms)
+            worker_flush_logs(w);
         conn_reap(w);
         expire(w, &w->t_header);
         expire(w, &w->t_keepalive);
@@ -199,7 +228,7 @@ static void worker_loop(worker *w)
 }
 
 /* One buffered log per distinct path, shared by the servers that name it. */
-static int worker_open_logs(worker *w, const cfg *c)
+static int worker_open_logs(worker *w, const cfg *c, char *err, size_t errlen)
 {
     w->alogs = calloc(c->nservers, sizeof *w->alogs);
     w->srv_alog = calloc(c->nservers, sizeof *w->srv_alog);
@@ -216,7 +245,8 @@ static int worker_open_logs(worker *w, const cfg *c)
             continue;
         access_log *al = &w->alogs[w->nalogs];
         if (access_log_open(al, path, 128 * 1024) < 0) {
-            log_error("access log \"%s\": %s", path, strerror(errno));
+            snprintf(err, errlen, "%s%s\"access_log\" \"%s\": %s", c->servers[i].where ? c->servers[i].where : "",
+                     c->servers[i].where ? ": " : "", path, strerror(errno));
             access_log_close(al);
             return -1;
         }
@@ -227,10 +257,11 @@ static int worker_open_logs(worker *w, const cfg *c)
 }
 
 static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nlisten,
-                       const int *dirfds)
+                       const int *dirfds, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
     w->ctl_fd = -1;
+    w->alog_flush_ms = -1;
     w->cfg = c;
     w->dirfds = dirfds;
     w->block_size = conn_block_size(c);
@@ -244,7 +275,9 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     /* One slot per connection: a connection has at most one task in flight. */
     if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections) < 0)
         return -1;
-    if (worker_open_logs(w, c) < 0 || !(w->loc_scratch = loc_scratch_new()) ||
+    if (worker_open_logs(w, c, err, errlen) < 0)
+        return -1;
+    if (!(w->loc_scratch = loc_scratch_new()) ||
         fc_init(&w->fc, (size_t)c->open_file_cache, c->open_file_cache_valid_ms) < 0)
         return -1;
     w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
@@ -301,6 +334,17 @@ static void worker_destroy(worker *w)
     free(w->listeners);
 }
 
+/* A worker that cannot start says why, to its error log and to the master,
+ * which refuses a reload (or fails the start) with that reason. */
+static void worker_failed(int ctl_fd, const char *why)
+{
+    log_error("%s", why);
+    char msg[1100];
+    int n = snprintf(msg, sizeof msg, "E%s", why);
+    if (ctl_fd >= 0 && write(ctl_fd, msg, (size_t)n > sizeof msg - 1 ? sizeof msg - 1 : (size_t)n) < 0)
+        log_error("telling the master why: %s", strerror(errno));
+}
+
 /* The listening sockets are opened once by the master and shared by every
  * worker, each registering them with EPOLLEXCLUSIVE so that a new connection
  * wakes one worker, not all. We prefer this to SO_REUSEPORT by default
@@ -314,13 +358,18 @@ static void worker_destroy(worker *w)
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
                int (*after_init)(const void *arg), const void *arg, int ctl_fd)
 {
-    worker *w = malloc(sizeof *w);
-    if (!w || worker_init(w, c, listen_fds, nlisten, dirfds) < 0) {
-        log_error("worker initialisation failed: %s", strerror(errno));
+    char err[1024] = "";
+    worker *w = calloc(1, sizeof *w);
+    if (!w || worker_init(w, c, listen_fds, nlisten, dirfds, err, sizeof err) < 0) {
+        if (!*err)
+            snprintf(err, sizeof err, "worker initialisation failed: %s", strerror(errno));
+        worker_failed(ctl_fd, err);
+        free(w); /* the process ends now: what init opened goes with it */
         return 1;
     }
     if (after_init && after_init(arg) < 0) {
-        log_error("worker cannot switch user: %s", strerror(errno));
+        snprintf(err, sizeof err, "worker cannot switch user: %s", strerror(errno));
+        worker_failed(ctl_fd, err);
         worker_destroy(w);
         free(w);
         return 1;

@@ -18,6 +18,15 @@
 struct conn;
 struct worker;
 
+/* Buffered access-log lines are written at most this long after the first
+ * of them, as nginx's "flush=" does: a busy worker still makes one write()
+ * per many requests, and a quiet one never sits on a line. */
+#define ALOG_FLUSH_MS 1000
+
+/* The sigqueue value of a QUIT that stops the whole server (a plain QUIT
+ * retires a worker after a reload, while a new generation serves). */
+#define WORKER_QUIT_STOP 0x53544f50
+
 typedef struct {
     loop_io io;
     struct worker *w;
@@ -42,6 +51,7 @@ typedef struct worker {
     access_log *alogs;        /* one per distinct access log path */
     size_t nalogs;
     access_log **srv_alog;    /* per cfg server: its log, or NULL ("off") */
+    int64_t alog_flush_ms;    /* when buffered lines must be written, -1: none buffered */
     void *loc_scratch;        /* for loc_match */
     fcache fc;                /* open-file cache (open_file_cache entries) */
     timer_list t_header, t_keepalive, t_send, t_linger;
@@ -61,6 +71,7 @@ typedef struct worker {
     bool has_cachestat;       /* cachestat() works here; cleared on ENOSYS */
     bool stopping;            /* fast stop */
     bool graceful;            /* finish in-flight requests, accept nothing new */
+    bool stop_idle;           /* graceful stop of the server: idle connections close at once */
     loop_io sigio;
     int ctl_fd;               /* to the master: -1 once closed (not accepting) */
     worker_stats stats;

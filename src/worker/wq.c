@@ -83,12 +83,14 @@ int wq_init(wq *q, loop *lp, int nthreads, size_t capacity)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = 0;
     for (int i = 0; i < nthreads; i++) {
-        if (pthread_create(&q->threads[i], NULL, wq_thread, q) != 0)
+        if ((e = pthread_create(&q->threads[i], NULL, wq_thread, q)) != 0)
             break;
         q->nthreads++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e; /* fewer threads than asked still serve; none cannot */
     return q->nthreads > 0 ? 0 : -1;
 fail:
     if (q->io.fd >= 0)

@@ -100,12 +100,21 @@ def _all_pids():
             yield int(name)
 
 
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def children_of(pid):
-    """Live (non-zombie) child processes of pid."""
+    """Live (non-zombie) child processes of pid, but for the short-lived
+    "ephttpd-check" a master forks to check roots as the workers' user."""
     out = []
     for p in _all_pids():
         st = proc_stat(p)
-        if st and st["ppid"] == pid and st["state"] != "Z":
+        if st and st["ppid"] == pid and st["state"] != "Z" and _comm(p) != "ephttpd-check":
             out.append(p)
     return sorted(out)
 

@@ -104,21 +104,21 @@ class CliTest(ServerTestCase):
         # not among the spec's examples: accept a usage error (2) or a start-up error (1)
         rc, out, err = run_cli(["-r", self.fx.root, "-p", str(harness.free_port()),
                                 "--addr", "999.1.2.3"])
-        self.assertIn(rc, (1, 2), "exit %r, stderr %r" % (rc, err))
+        self.assertIn(rc, (2, 78), "exit %r, stderr %r" % (rc, err))
         self.assertIn("999.1.2.3", err)
         self.assertEqual(len([l for l in err.splitlines() if l.strip()]), 1, err)
 
     def test_nonexistent_root(self):
         path = os.path.join(self.fx.base, "does-not-exist-xyz")
         rc, out, err = run_cli(["-r", path, "--addr", "127.0.0.1", "-p", str(harness.free_port())])
-        self.assertEqual(rc, 1, "exit %r, stderr %r" % (rc, err))
+        self.assertEqual(rc, 78, "exit %r, stderr %r" % (rc, err))
         self.assertIn(path, err)
         self.assertEqual(len([l for l in err.splitlines() if l.strip()]), 1, err)
 
     def test_root_is_a_file(self):
         path = self.fx.path("file.txt")
         rc, out, err = run_cli(["-r", path, "--addr", "127.0.0.1", "-p", str(harness.free_port())])
-        self.assertEqual(rc, 1, "exit %r, stderr %r" % (rc, err))
+        self.assertEqual(rc, 78, "exit %r, stderr %r" % (rc, err))
         self.assertIn(path, err)
 
     def test_long_options(self):

@@ -215,9 +215,29 @@ class LocationRuleTest(ConfigBase):
         self.assertEqual(r.status, 200)
 
 
+ORIGIN = re.compile(r"^ *# from (.*:[0-9]+)$")
+
+
+def origins(dump):
+    """The FILE:LINE of each "# from" comment of a -T dump, in order."""
+    return [m.group(1) for m in map(ORIGIN.match, dump.splitlines()) if m]
+
+
+def origin_lines(dump, below=False):
+    """The line numbers of a dump's "# from" comments (or of the lines below them)."""
+    return [i + 1 + below for i, line in enumerate(dump.splitlines()) if ORIGIN.match(line)]
+
+
+def without_origins(dump):
+    return "".join(line for line in dump.splitlines(True) if not ORIGIN.match(line.rstrip("\n")))
+
+
 class ToolsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ephttpd-conf-")
+        # -t checks the root as the workers' user (www-data) sees it, and
+        # mkdtemp makes the folder 0700
+        os.chmod(self.dir, 0o755)
         self.root = os.path.join(self.dir, "root")
         os.makedirs(self.root)
         with open(os.path.join(self.root, "index.html"), "w") as f:
@@ -238,7 +258,7 @@ class ToolsTest(unittest.TestCase):
     def test_t_unknown_setting(self):
         conf = self.write("a.conf", f'keepalive_timout = 5;\nservers = ( {{ root = "{self.root}"; }} );\n')
         rc, out, err = run_cli("-t", "-c", conf)
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 78)
         self.assertEqual(err.strip().count("\n"), 0, err)
         self.assertIn(conf + ":1:", err)
         self.assertIn('did you mean "keepalive_timeout"', err)
@@ -262,10 +282,15 @@ class ToolsTest(unittest.TestCase):
         rc1, out1, err1 = run_cli("-T", "-c", conf)
         rc2, out2, err2 = run_cli("-T", "-c", yaml)
         self.assertEqual((rc1, rc2), (0, 0), err1 + err2)
-        self.assertEqual(out1, out2)
+        # Each server and location says where it was defined; apart from
+        # those comments the two dumps are the same.
+        self.assertEqual(origins(out1), [f"{conf}:3", f"{conf}:3"])
+        self.assertEqual(origins(out2), [f"{yaml}:6", f"{yaml}:9"])
+        self.assertEqual(without_origins(out1), without_origins(out2))
         again = self.write("b.conf", out1)
         rc3, out3, err3 = run_cli("-T", "-c", again)
-        self.assertEqual((rc3, out3), (0, out1), err3)
+        self.assertEqual((rc3, without_origins(out3)), (0, without_origins(out1)), err3)
+        self.assertEqual(origins(out3), [f"{again}:{n}" for n in origin_lines(out1, below=True)])
 
     def test_explain(self):
         conf = self.write("a.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; '
@@ -296,7 +321,7 @@ class ToolsTest(unittest.TestCase):
     def test_yaml_error_has_line_and_column(self):
         yaml = self.write("a.yaml", "servers:\n  - root: [unclosed\n")
         rc, out, err = run_cli("-t", "-c", yaml)
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 78)
         self.assertRegex(err, r"a\.yaml:\d+:\d+: ")
 
 
@@ -467,7 +492,7 @@ class UserTest(unittest.TestCase):
         with open(conf, "w") as f:
             f.write(f'user = "no-such-user-x";\nservers = ( {{ root = "{d}"; }} );\n')
         rc, out, err = run_cli("-t", "-c", conf)
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 78)
         self.assertIn('"user": no user "no-such-user-x"', err)
 
 
@@ -478,7 +503,7 @@ class PidFileAndShutdownTest(unittest.TestCase):
             f.truncate(256 * 1024 * 1024)
         self.pid_path = os.path.join(self.fx.base, "ephttpd.pid")
         root, pid_path = self.fx.root, self.pid_path
-        self.conf = lambda port: (f'pid_file = "{pid_path}";\nshutdown_timeout = "1s";\n'
+        self.conf = lambda port: (f'pid_file = "{pid_path}";\nstop_timeout = "1s";\n'
                                   f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
                                   f'servers = ( {{ root = "{root}"; access_log = "off"; }} );\n')
 
@@ -499,7 +524,7 @@ class PidFileAndShutdownTest(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
         self.assertFalse(os.path.exists(self.pid_path))
 
-    def test_shutdown_timeout_bounds_graceful_stop(self):
+    def test_stop_timeout_bounds_graceful_stop(self):
         srv = ConfServer(self.conf).start()
         try:
             c = harness.RawConn(srv.port)
@@ -509,8 +534,8 @@ class PidFileAndShutdownTest(unittest.TestCase):
             os.kill(srv.pid, signal.SIGQUIT)
             srv.proc.wait(15)
             elapsed = time.monotonic() - t0
-            self.assertGreaterEqual(elapsed, 0.8, "the download was cut before shutdown_timeout")
-            self.assertLess(elapsed, 8, "graceful stop took %.1f s despite shutdown_timeout 1s" % elapsed)
+            self.assertGreaterEqual(elapsed, 0.8, "the download was cut before stop_timeout")
+            self.assertLess(elapsed, 8, "graceful stop took %.1f s despite stop_timeout 1s" % elapsed)
             c.close()
         finally:
             srv.stop()

@@ -234,9 +234,9 @@ static void test_ym_scalars(void **state)
 static void test_lc_errors(void **state)
 {
     (void)state;
-    lc_fails("a = 1;\nb = ;\n", "t.conf:2: syntax error");
+    lc_fails("a = 1;\nb = ;\n", "t.conf:2: \"b\" has no value (found ';'); expected a value after '='");
     lc_fails("a = 1;\na = 2;\n", "t.conf:2: duplicate setting name");
-    lc_fails("a = {\n", "t.conf:2: syntax error");
+    lc_fails("a = {\n", "t.conf:1: the '{' opened on this line is never closed; expected '}'");
     /* The NUL would otherwise end the text unseen. */
     node_doc d;
     char err[256];
@@ -252,6 +252,68 @@ static void test_lc_errors(void **state)
     assert_null(front_libconfig_parse(&d, "=", 1, "t.conf", err, 5));
     assert_string_equal(err, "t.co");
     node_doc_free(&d);
+}
+
+/* The common mistakes: libconfig 1.5 says "syntax error" at the line it
+ * had reached; the message says what is wrong and points where it is. */
+static void test_lc_syntax_mistakes(void **state)
+{
+    (void)state;
+    /* libconfig takes ';' as optional: its absence is no error at all. */
+    node_doc d;
+    char err[256];
+    node_doc_init(&d);
+    cfg_node *t = lc(&d, "a = 1\nb = \"x\"\nc = [ 1 ]\n", err);
+    assert_non_null(t);
+    node_free(t);
+    node_doc_free(&d);
+    /* A missing ',' between list elements: libconfig stops on the next line. */
+    lc_fails("l = ( { a = 1; }\n      { b = 2; } );\n",
+             "t.conf:1: missing ',' after this element of \"l\"? (then '{' on line 2); expected ',' or ')'");
+    lc_fails("a = [ 1\n  2 ];\n",
+             "t.conf:1: missing ',' after this element of \"a\"? (then 2 on line 2); expected ',' or ']'");
+    /* A missing '='. */
+    lc_fails("a = 1;\nroot \"/srv\";\n",
+             "t.conf:2: \"root\": missing '='? (found \"/srv\"); expected root = value;");
+    /* An unclosed brace: libconfig says the end of the file. */
+    lc_fails("servers = ( {\n  root = \"/srv\";\n);\nworkers = 2;\n",
+             "t.conf:1: the '{' opened on this line is still open at ')' on line 3; expected '}'");
+    lc_fails("a = {\n  b = 1;\n\nc = 2;\n",
+             "t.conf:1: the '{' opened on this line is never closed; expected '}'");
+    lc_fails("s = ( {\n  locations = ( { match = \"/\"; }\n} );\n",
+             "t.conf:2: the '(' of \"locations\" opened on this line is still open at '}' on line 3; "
+             "expected ')'");
+    /* An unclosed quote: the string runs on to the next '"' or the end. */
+    lc_fails("a = \"abc;\nb = 2;\n", "t.conf:1: the string opened on this line is never closed; expected '\"'");
+    lc_fails("a = \"abc;\nb = 2;\nc = \"d\";\n",
+             "t.conf:1: the string opened on this line runs on to line 3 (missing '\"'?); "
+             "expected '\"' before the end of the line");
+    /* YAML in a .conf: "name: value" is libconfig too, but bare words and
+     * nested blocks are not. */
+    lc_fails("workers: 2\nuser: www-data\n",
+             "t.conf:2: \"user\": www-data is not quoted (YAML? this file is read as libconfig); "
+             "expected \"www-data\", a number, true/false, [ ], ( ) or { }");
+    lc_fails("listen:\n  - port: 80\n",
+             "t.conf:1: \"listen\": no value after ':' (YAML? this file is read as libconfig); "
+             "expected listen = value;");
+    /* A trailing comma. */
+    lc_fails("index = [\n  \"a\",\n  \"b\",\n];\n",
+             "t.conf:3: \"index\": trailing ',' before ']' (libconfig allows none); "
+             "expected another element after ','");
+    lc_fails("l = ( 1, 2, );\n",
+             "t.conf:1: \"l\": trailing ',' before ')' (libconfig allows none); "
+             "expected another element after ','");
+    /* Others: an unquoted path, a stray '}', a doubled ';', a group in [ ]. */
+    lc_fails("root = /var/www;\n",
+             "t.conf:1: \"root\": /var/www is not quoted; expected \"/var/www\", a number, true/false, "
+             "[ ], ( ) or { }");
+    lc_fails("a = 1;\n}\n", "t.conf:2: '}' closes nothing (no bracket is open); expected a setting, name = value;");
+    lc_fails("a = 1;;\n", "t.conf:1: a stray ';'; expected a setting name");
+    lc_fails("a = [ { b = 1; } ];\n", "t.conf:1: \"a\": an array [ ] holds only strings, numbers or "
+             "booleans; expected ( ) around a list of groups or lists");
+    /* Where the two readers part ways ("1-2" is two numbers to libconfig),
+     * no guess: libconfig's line, worded as such. */
+    lc_fails("a = 1-2;\n", "t.conf:1: syntax error on this line or shortly before it");
 }
 
 static void test_ym_errors(void **state)
@@ -526,7 +588,7 @@ static void test_libconfig_native_include(void **state)
     /* libconfig's own errors in an included file name that file. */
     put("native2.conf", "a = 1;\n@include \"inc/bad.conf\"\n");
     put("inc/bad.conf", "x = 1;\ny = ;\nz = 3;\n");
-    assert_string_equal(load_err("native2.conf"), "inc/bad.conf:2: syntax error");
+    assert_string_equal(load_err("native2.conf"), "inc/bad.conf:2: syntax error on this line or shortly before it");
 }
 
 int main(void)
@@ -536,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_lc_scalars),
         cmocka_unit_test(test_ym_scalars),
         cmocka_unit_test(test_lc_errors),
+        cmocka_unit_test(test_lc_syntax_mistakes),
         cmocka_unit_test(test_ym_errors),
         cmocka_unit_test(test_ym_empty),
         cmocka_unit_test(test_ym_alias),

@@ -163,6 +163,7 @@ static const char site_conf[] =
     "keepalive_timeout = \"2m\";\n"
     "send_timeout = 30;\n"
     "shutdown_timeout = \"1h\";\n"
+    "stop_timeout = \"15s\";\n"
     "max_header_size = \"32k\";\n"
     "max_uri_length = \"4k\";\n"
     "max_body_size = \"2g\";\n"
@@ -232,6 +233,7 @@ static const char site_yaml[] =
     "keepalive_timeout: 2m\n"
     "send_timeout: 30\n"
     "shutdown_timeout: 1h\n"
+    "stop_timeout: 15s\n"
     "max_header_size: 32k\n"
     "max_uri_length: 4k\n"
     "max_body_size: 2g\n"
@@ -318,6 +320,7 @@ static void test_globals(void **state)
     assert_int_equal(c->keepalive_timeout_ms, 120000);
     assert_int_equal(c->send_timeout_ms, 30000);
     assert_int_equal(c->shutdown_timeout_ms, 3600000);
+    assert_int_equal(c->stop_timeout_ms, 15000);
     assert_int_equal(c->max_header_size, 32768);
     assert_int_equal(c->max_uri_len, 4096);
     assert_int_equal(c->max_body_size, 2LL << 30);
@@ -351,6 +354,8 @@ static void test_defaults(void **state)
     assert_null(c->mime_types);
     assert_null(c->mime);
     assert_int_equal(c->keepalive_timeout_ms, 75000);
+    assert_int_equal(c->shutdown_timeout_ms, 60000);
+    assert_int_equal(c->stop_timeout_ms, 5000);
     assert_int_equal(c->max_body_size, 1 << 20);
     assert_string_equal(c->default_type, "application/octet-stream");
     assert_string_equal(c->error_log, "-");
@@ -389,7 +394,7 @@ static void test_listeners(void **state)
     assert_false(l->deferred);
     assert_string_equal(l->default_name, "b.example");
     assert_int_equal(l->default_server, 1);
-    char *where = expand("@D/site.conf:24");
+    char *where = expand("@D/site.conf:25");
     assert_string_equal(l->where, where);
     free(where);
     l = &c->listens[1];
@@ -450,7 +455,7 @@ static void test_servers_and_locations(void **state)
         assert_true((s->locs[i].re != NULL) == regex);
         assert_non_null(s->locs[i].where);
     }
-    char *where = expand("@D/site.conf:47");
+    char *where = expand("@D/site.conf:48");
     assert_string_equal(s->locs[0].where, where);
     free(where);
     assert_string_equal(c->servers[1].names[0], "b.example");
@@ -682,7 +687,87 @@ static void test_sizes_and_durations(void **state)
 
 /* ---- dumps --------------------------------------------------------------- */
 
-/* Dump c, read the dump back, and dump again: the same text. */
+/* A "# from FILE:LINE" line of the dump: spaces, the comment, digits at the end. */
+static bool is_origin_line(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && line[i] == ' ')
+        i++;
+    if (len - i < 8 || strncmp(line + i, "# from ", 7) != 0)
+        return false;
+    size_t d = len;
+    while (d > i && line[d - 1] >= '0' && line[d - 1] <= '9')
+        d--;
+    return d < len && line[d - 1] == ':';
+}
+
+/* The dump without its origin comments (malloc'd), and how many there were:
+ * the one part of a dump that names the file rather than the settings. */
+static char *strip_origins(const char *text, size_t *n)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    assert_non_null(out);
+    *n = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        size_t whole = len + (nl != NULL); /* with its newline */
+        if (is_origin_line(p, len)) {
+            ++*n;
+        } else {
+            memcpy(o, p, whole);
+            o += whole;
+        }
+        p += whole;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* One origin comment per server and location that came from a file. */
+static size_t origins_in(const cfg *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nservers; i++) {
+        n += c->servers[i].from.file != NULL;
+        for (size_t j = 0; j < c->servers[i].nlocs; j++)
+            n += c->servers[i].locs[j].from.file != NULL;
+    }
+    return n;
+}
+
+/* The dumps of a and b are the same but for the origin comments. */
+static void assert_same_dump(const cfg *a, const cfg *b)
+{
+    char *da = dump(a), *db = dump(b);
+    size_t na, nb;
+    char *sa = strip_origins(da, &na), *sb = strip_origins(db, &nb);
+    assert_string_equal(sb, sa);
+    assert_int_equal(na, origins_in(a));
+    assert_int_equal(nb, origins_in(b));
+    free(da), free(db), free(sa), free(sb);
+}
+
+/* Each origin comment of a dump read back from path names path and the
+ * line right below it, where its block starts. */
+static void assert_origins_point_below(const char *text, const char *path)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        if (is_origin_line(p, (size_t)(nl - p))) {
+            char *want = xasprintf("# from %s:%d\n", path, line + 1);
+            const char *got = strstr(p, "# from ");
+            assert_true(strncmp(got, want, strlen(want)) == 0);
+            free(want);
+        }
+        p = nl + 1;
+    }
+}
+
+/* Dump c, read the dump back, and dump again: the same text, but for the
+ * origins, which now name the dump's file and lines. */
 static void assert_round_trip(const cfg *c, const char *name)
 {
     char *first = dump(c);
@@ -692,8 +777,9 @@ static void assert_round_trip(const cfg *c, const char *name)
     cfg *again = conf_read(path, err, sizeof err);
     if (!again)
         fail_msg("the dump does not read back: %s\n%s", err, first);
+    assert_same_dump(c, again);
     char *second = dump(again);
-    assert_string_equal(second, first);
+    assert_origins_point_below(second, path);
     free(second);
     cfg_free(again);
     free(path);
@@ -705,13 +791,15 @@ static void test_yaml_dumps_like_libconfig(void **state)
     (void)state;
     cfg *a = load("site.conf", site_conf);
     cfg *b = load("site.yaml", site_yaml);
-    char *da = dump(a), *db = dump(b);
-    assert_string_equal(db, da);
+    /* The origins name site.conf and site.yaml, each with its own lines. */
+    assert_same_dump(a, b);
+    char *da = dump(a);
     /* Spot checks that the dump holds what it should. */
     assert_non_null(strstr(da, "workers = 2;\n"));
     assert_non_null(strstr(da, "header_timeout = \"500ms\";\n"));
     assert_non_null(strstr(da, "keepalive_timeout = \"2m\";\n"));   /* the largest exact unit */
     assert_non_null(strstr(da, "send_timeout = \"30s\";\n"));
+    assert_non_null(strstr(da, "shutdown_timeout = \"1h\";\nstop_timeout = \"15s\";\n"));
     assert_non_null(strstr(da, "expires = \"30d\";\n"));
     assert_non_null(strstr(da, "max_body_size = \"2g\";\n"));
     assert_non_null(strstr(da, "default_server = \"b.example\";"));
@@ -720,7 +808,6 @@ static void test_yaml_dumps_like_libconfig(void **state)
     assert_non_null(strstr(da, "expires = \"off\";"));
     assert_non_null(strstr(da, "access = [ \"allow 10.0.0.0/8\", \"allow ::1\", \"deny all\" ];"));
     free(da);
-    free(db);
     cfg_free(a);
     cfg_free(b);
 }
@@ -749,6 +836,65 @@ static void test_dump_round_trip(void **state)
                          "  return = { status = 200; body = \"a \\\"quoted\\\" \\\\ back\\tslash\\n\"; }; } ); } );\n");
     assert_string_equal(c->servers[0].locs[0].r.return_text, "a \"quoted\" \\ back\tslash\n");
     assert_round_trip(c, "rt4.conf");
+    cfg_free(c);
+}
+
+/* -T names the file and line each server and location came from. */
+static void test_dump_origins(void **state)
+{
+    (void)state;
+    cfg *c = load("site.conf", site_conf);
+    char *site = expand("@D/site.conf");
+    assert_string_equal(c->servers[0].from.file, site);
+    assert_int_equal(c->servers[0].from.line, 30);
+    assert_int_equal(c->servers[0].locs[0].from.line, 48);
+    char *d = dump(c), *want = xasprintf("servers = (\n  # from %s:30\n  {\n", site);
+    assert_non_null(strstr(d, want));
+    free(want);
+    want = xasprintf("    locations = (\n      # from %s:48\n      {\n", site);
+    assert_non_null(strstr(d, want));
+    free(d), free(want), free(site);
+    cfg_free(c);
+    /* YAML: the line of the block's first key. */
+    c = load("site.yaml", site_yaml);
+    assert_int_equal(c->servers[0].from.line, 33);
+    assert_int_equal(c->servers[1].from.line, 80);
+    cfg_free(c);
+
+    /* A server from an included file names that file, not the top one. */
+    mkdir_in("inc", 0755);
+    mkdir_in("inc/sites", 0755);
+    free(write_conf("inc/sites/b.conf", "# site b\n\nservers = ( { names = [ \"b\" ]; root = \"@D/www\";\n"
+                                        "  locations = ( { match = \"/x/\"; } ); } );\n"));
+    c = load("inc/main.conf", "servers = ( { names = [ \"a\" ]; root = \"@D/www\"; } );\n"
+                              "include = \"sites/*.conf\";\n");
+    char *main_conf = expand("@D/inc/main.conf"), *b = expand("@D/inc/sites/b.conf");
+    d = dump(c);
+    char *w1 = xasprintf("  # from %s:1\n  {\n    names = [ \"a\" ];", main_conf);
+    char *w2 = xasprintf("  # from %s:3\n  {\n    names = [ \"b\" ];", b);
+    char *w3 = xasprintf("      # from %s:4\n      {\n        match = \"/x/\";", b);
+    assert_non_null(strstr(d, w1));
+    assert_non_null(strstr(d, w2));
+    assert_non_null(strstr(d, w3));
+    assert_round_trip(c, "inc-rt.conf");
+    free(d), free(w1), free(w2), free(w3), free(main_conf), free(b);
+    cfg_free(c);
+
+    /* A newline in a file name cannot end the comment early. */
+    c = load("odd\nname.conf", "servers = ( { root = \"@D/www\"; } );\n");
+    d = dump(c);
+    want = expand("  # from @D/odd\\x0aname.conf:1\n");
+    assert_non_null(strstr(d, want));
+    assert_round_trip(c, "odd-rt.conf");
+    free(d), free(want);
+    cfg_free(c);
+
+    /* The command line's server has no file: no comment. */
+    c = cfg_new();
+    assert_non_null(c);
+    d = dump(c);
+    assert_null(strstr(d, "# from"));
+    free(d);
     cfg_free(c);
 }
 
@@ -922,7 +1068,7 @@ static const err_case err_cases[] = {
     { "e.conf", "group = \"no-such-group-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
       "\"group\": no group \"no-such-group-ephttpd\"", NULL },
     /* syntax (the front-ends) */
-    { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "syntax error", NULL },
+    { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "\"user\" has no value", "expected a value after '='" },
     { "e.conf", "include = \"@D/missing.conf\";\n", 1, 0, "include \"@D/missing.conf\": No such file", NULL },
     /* YAML: the same checks, with columns */
     { "e.yaml", "workers: 1\nkeepalive_timout: 5\n", 2, 1, "unknown setting \"keepalive_timout\"",
@@ -1155,8 +1301,7 @@ static void test_packaged_configs(void **state)
         cfg *b = conf_read(yaml, err, sizeof err);
         if (!b)
             fail_msg("conf/ephttpd.yaml: %s", err);
-        char *da = dump(a), *db = dump(b);
-        assert_string_equal(db, da);
+        assert_same_dump(a, b);
         assert_round_trip(a, "packaged-rt.conf");
 
         assert_int_equal(a->workers, 0); /* auto */
@@ -1181,7 +1326,6 @@ static void test_packaged_configs(void **state)
 
         warnings w = { .n = 0 };
         assert_int_equal(cfg_lint(a, collect, &w), 0);
-        free(da), free(db);
         cfg_free(a), cfg_free(b);
         char *drop = write_conf("conf.d/vhost.conf", "servers = ( { names = [ \"dropin.example\" ];\n"
                                                      "  root = \"@D/spa\"; } );\n");
@@ -1204,6 +1348,7 @@ int main(void)
         cmocka_unit_test(test_sizes_and_durations),
         cmocka_unit_test(test_yaml_dumps_like_libconfig),
         cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_dump_origins),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_unreadable_root),
         cmocka_unit_test(test_suggest),

@@ -1,0 +1,385 @@
+"""Reloads and starts that can never take a site down: a generation's logs,
+roots and workers must all be ready before the old one retires; a refused
+reload says why at once; dropped listeners close; stops are bounded; why a
+service failed reaches systemd's journal."""
+import grp
+import os
+import pwd
+import resource
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+import unittest
+
+import harness
+from harness import ConfServer, Fixture, request, run_cli
+
+EX_CONFIG = 78
+LONG = 60  # generous deadline for anything a busy machine may be slow at
+
+
+def refused(port):
+    """True when nothing listens on port (connection refused)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def tasks_of(uid):
+    """Processes and threads the kernel counts against uid's RLIMIT_NPROC."""
+    n = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                            n += 1
+        except OSError:
+            pass
+    return n
+
+
+class GenBase(unittest.TestCase):
+    """A master from a file the test rewrites; error log in a file."""
+    workers = 1
+
+    def setUp(self):
+        self.fx = Fixture()
+        self.log_dir = os.path.join(self.fx.base, "logs")
+        os.makedirs(self.log_dir)
+        self.error_log = os.path.join(self.log_dir, "error.log")
+        self.pid_path = os.path.join(self.fx.base, "ephttpd.pid")
+        with open(os.path.join(self.fx.root, "page.txt"), "wb") as f:
+            f.write(b"generation A\n")
+        self.settings = {}
+        self.ports = None
+        self.server = None
+
+    def tearDown(self):
+        if self.server:
+            self.server.stop()
+        self.fx.cleanup()
+
+    def conf_text(self, ports=None, **settings):
+        self.ports = ports or self.ports
+        merged = dict(self.settings, **settings)
+        access = merged.pop("access_log", "off")
+        lines = [f"workers = {self.workers};", f'pid_file = "{self.pid_path}";',
+                 f'error_log = "{merged.pop("error_log", self.error_log)}";']
+        lines += [f"{k} = {v};" for k, v in merged.items()]
+        listens = ", ".join(f'{{ address = "127.0.0.1"; port = {p}; }}' for p in self.ports)
+        lines.append(f"listen = ( {listens} );")
+        lines.append(f'servers = ( {{ root = "{self.fx.root}"; access_log = "{access}"; }} );')
+        return "\n".join(lines) + "\n"
+
+    def start(self, **kw):
+        self.server = ConfServer(lambda port: self.conf_text([port]), **kw).start()
+        self.port = self.server.port
+        # the port accepts (into the kernel's queue) before the workers do
+        self.assertTrue(harness.wait_until(lambda: "generation 1 serves" in self.error_text(), LONG),
+                        self.error_text())
+        self.assertEqual(len(self.server.workers()), self.workers)
+        return self.server
+
+    def rewrite(self, text):
+        with open(self.server.conf_path, "w") as f:
+            f.write(text)
+
+    def s(self, cmd):
+        return run_cli("-s", cmd, "-c", self.server.conf_path, timeout=LONG + 30)
+
+    def error_text(self):
+        return harness.read_text(self.error_log) if os.path.exists(self.error_log) else ""
+
+
+class RefusedReloadTest(GenBase):
+    def test_access_log_in_a_missing_folder_is_refused_at_once(self):
+        self.start()
+        workers = self.server.workers()
+        bad = os.path.join(self.fx.base, "site2", "access.log")
+        self.rewrite(self.conf_text(access_log=bad))
+        # ephttpd -t and -s reload check it themselves (exit 78, nothing sent)
+        rc, out, err = run_cli("-t", "-c", self.server.conf_path)
+        self.assertEqual(rc, EX_CONFIG, out + err)
+        self.assertIn('"access_log" "%s"' % bad, err)
+        self.assertIn("its folder does not exist", err)
+        self.assertIn(self.server.conf_path + ":", err)
+        t0 = time.monotonic()
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, EX_CONFIG, out + err)
+        self.assertIn("reload not sent", err)
+        # a HUP from elsewhere (systemd's kill, a shell) is refused by the master
+        os.kill(self.server.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload refused" in self.error_text(), LONG))
+        self.assertLess(time.monotonic() - t0, LONG)
+        self.assertIn(bad, self.error_text())
+        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
+        self.assertEqual(self.server.workers(), workers, "the serving workers were disturbed")
+        self.assertFalse(os.path.exists(os.path.dirname(bad)))
+        # fixed, the next reload goes through
+        self.rewrite(self.conf_text(access_log=os.path.join(self.log_dir, "access.log")))
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 0, out + err)
+        self.assertNotEqual(self.server.workers(), workers)
+
+    def test_a_log_path_that_is_a_fifo_is_refused_without_hanging(self):
+        self.start()
+        fifo = os.path.join(self.log_dir, "access.fifo")
+        os.mkfifo(fifo)
+        self.rewrite(self.conf_text(access_log=fifo))
+        os.kill(self.server.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload refused" in self.error_text(), LONG))
+        self.assertIn(fifo, self.error_text())
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+
+class WorkersThatCannotStartTest(GenBase):
+    """New workers that die at start (here: no thread can be created, as
+    under a tasks limit such as systemd's TasksMax) leave the old
+    generation serving; the reload is refused with their reason."""
+
+    def setUp(self):
+        super().setUp()
+        self.nobody = pwd.getpwnam("nobody")
+        os.chown(self.log_dir, self.nobody.pw_uid, self.nobody.pw_gid)
+        self.work = os.path.join(self.fx.base, "work")
+        os.makedirs(self.work)
+        os.chown(self.work, self.nobody.pw_uid, self.nobody.pw_gid)
+        self.pid_path = os.path.join(self.work, "pid")
+        self.settings = {"write_queue_threads": 1}
+
+    def as_nobody(self):
+        os.setgid(self.nobody.pw_gid)
+        os.setuid(self.nobody.pw_uid)
+
+    def test_reload_refused_when_new_workers_die(self):
+        # room for the master, a worker and its one write-queue thread, and
+        # for one more task: a new worker, but not a thread of its own
+        limit = tasks_of(self.nobody.pw_uid) + 4
+
+        def limited():
+            resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+            self.as_nobody()
+        self.start(workdir=self.work, preexec_fn=limited)
+        workers = self.server.workers()
+        self.rewrite(self.conf_text(write_queue_threads=4))
+        os.kill(self.server.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload refused" in self.error_text(), LONG),
+                        self.error_text())
+        self.assertIn("Resource temporarily unavailable", self.error_text())
+        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
+        self.assertEqual(self.server.workers(), workers)
+        # -s reload hears the refusal at once (non-zero) and prints the
+        # reason (its own task, as nobody, leaves no room for even the fork)
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("Resource temporarily unavailable", err)
+        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
+        self.assertEqual(self.server.workers(), workers)
+
+    def test_start_fails_instead_of_looping(self):
+        limit = tasks_of(self.nobody.pw_uid) + 2  # the master and a worker, no thread
+
+        def limited():
+            resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+            self.as_nobody()
+        conf = os.path.join(self.work, "a.conf")
+        with open(conf, "w") as f:
+            f.write(self.conf_text([harness.free_port()], write_queue_threads=4))
+        p = subprocess.run([harness.binary(), "-c", conf], preexec_fn=limited, capture_output=True,
+                           text=True, timeout=LONG)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("cannot start", self.error_text())
+        self.assertIn("Resource temporarily unavailable", self.error_text())
+
+
+class StartTest(GenBase):
+    def test_unopenable_log_at_start_exits_78_with_the_reason(self):
+        bad = os.path.join(self.fx.base, "nope", "access.log")
+        conf = os.path.join(self.fx.base, "a.conf")
+        with open(conf, "w") as f:
+            f.write(self.conf_text([harness.free_port()], access_log=bad, error_log="-"))
+        p = subprocess.run([harness.binary(), "-c", conf], capture_output=True, text=True, timeout=LONG)
+        self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+        self.assertIn(bad, p.stderr)
+        self.assertIn("its folder does not exist", p.stderr)
+        self.assertFalse(os.path.exists(self.pid_path), "the pid file outlived a failed start")
+
+
+class ListenerTest(GenBase):
+    def test_dropped_listener_refuses_and_rebinds(self):
+        self.start()
+        a, b = self.port, harness.free_port()
+        stop = threading.Event()
+        hung = []
+
+        def client(port):
+            # every connection gets an answer, a refusal or a reset: never a hang
+            while not stop.is_set():
+                try:
+                    request(port, "/page.txt", timeout=LONG)
+                except (ConnectionRefusedError, ConnectionResetError, EOFError):
+                    pass
+                except socket.timeout:
+                    hung.append(port)
+                except OSError:
+                    pass
+        threads = [threading.Thread(target=client, args=(p,), daemon=True) for p in (a, b)]
+        for t in threads:
+            t.start()
+        try:
+            for now, gone in ((b, a), (a, b), (b, a)):
+                self.rewrite(self.conf_text([now]))
+                rc, out, err = self.s("reload")
+                self.assertEqual(rc, 0, out + err)
+                # the moment the reload returns, the dropped port refuses
+                self.assertTrue(refused(gone), "port %d still listens after the reload" % gone)
+                self.assertEqual(request(now, "/page.txt").status, 200)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(LONG + 10)
+        self.assertEqual(hung, [], "connections hung on a listener")
+
+
+class StopTest(GenBase):
+    def test_quit_closes_idle_keepalive_at_once(self):
+        self.settings = {"keepalive_timeout": '"1h"', "stop_timeout": '"1h"'}
+        self.start()
+        c = harness.RawConn(self.port, timeout=LONG)
+        c.send(harness.build_request("GET", "/page.txt"))
+        self.assertEqual(c.read_response().status, 200)   # now idle, kept alive
+        t0 = time.monotonic()
+        os.kill(self.server.pid, signal.SIGQUIT)
+        self.assertEqual(c.sock.recv(1), b"", "the idle connection was not closed")
+        # a retiring worker would give an idle connection a 2 s grace; a
+        # stopping one has nothing to wait for
+        self.assertLess(time.monotonic() - t0, 1.9)
+        self.server.proc.wait(LONG)
+        self.assertEqual(self.server.proc.returncode, 0)
+        c.close()
+
+
+class LogsTest(GenBase):
+    workers = 2
+
+    def test_access_log_lines_reach_the_file_and_flush_on_reopen(self):
+        log = os.path.join(self.log_dir, "access.log")
+        self.settings = {"access_log": log}
+        self.start()
+        request(self.port, "/page.txt?one")
+        self.assertTrue(harness.wait_until(lambda: "?one " in harness.read_text(log), LONG))
+        # a line still in a worker's buffer goes to the old file on USR1
+        request(self.port, "/page.txt?two")
+        os.rename(log, log + ".1")
+        os.kill(self.server.pid, signal.SIGUSR1)
+        self.assertTrue(harness.wait_until(lambda: "?two " in harness.read_text(log + ".1"), LONG))
+        request(self.port, "/page.txt?three")
+        self.assertTrue(harness.wait_until(
+            lambda: os.path.exists(log) and "?three " in harness.read_text(log), LONG))
+
+    def test_error_log_change_needs_a_restart_and_creates_nothing(self):
+        self.start()
+        moved = os.path.join(self.log_dir, "moved.log")
+        self.rewrite(self.conf_text(error_log=moved))
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn('"error_log" changed to "%s": it takes a restart' % moved, self.error_text())
+        self.assertFalse(os.path.exists(moved))
+
+    def test_logs_created_at_reload_are_the_workers_with_the_folder_group(self):
+        os.chown(self.log_dir, 0, grp.getgrnam("adm").gr_gid)
+        self.start()
+        log = os.path.join(self.log_dir, "site.log")
+        self.rewrite(self.conf_text(access_log=log))
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 0, out + err)
+        st = os.stat(log)
+        self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, "www-data")
+        self.assertEqual(grp.getgrgid(st.st_gid).gr_name, "adm")
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+
+
+class JournalTest(GenBase):
+    def test_errors_and_warnings_also_go_to_the_journal(self):
+        stderr_path = os.path.join(self.fx.base, "journal")
+        with open(stderr_path, "wb") as f:
+            st = os.fstat(f.fileno())
+        env = {"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)}
+        srv = ConfServer(lambda port: self.conf_text([port]), env=env)
+        srv.stderr_path = stderr_path
+        self.server = srv
+        srv.start()   # it truncates the file: the same inode, still the journal
+        self.assertTrue(harness.wait_until(lambda: "generation 1 serves" in self.error_text(), LONG))
+        bad = os.path.join(self.fx.base, "gone", "a.log")
+        self.rewrite(self.conf_text([srv.port], access_log=bad))
+        os.kill(srv.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: "reload refused" in harness.read_text(stderr_path), LONG))
+        journal = harness.read_text(stderr_path)
+        self.assertRegex(journal, r"(?m)^<3>\[error\] \d+: reload refused.*%s" % bad)
+        self.assertNotIn("[info]", journal)   # the journal gets errors and warnings only
+
+
+class SocketActivationWarningTest(unittest.TestCase):
+    def test_unused_passed_socket_is_named_by_address(self):
+        fx = Fixture()
+        with open(os.path.join(fx.root, "page.txt"), "wb") as f:
+            f.write(b"x\n")
+        socks = []
+        for _ in range(2):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            s.listen(16)
+            socks.append(s)
+        used, unused = (s.getsockname()[1] for s in socks)
+        conf = os.path.join(fx.base, "a.conf")
+        with open(conf, "w") as f:
+            f.write(f'listen = ( {{ address = "127.0.0.1"; port = {used}; }} );\n'
+                    f'servers = ( {{ root = "{fx.root}"; access_log = "off"; }} );\n')
+
+        def as_fd3_and_4():
+            os.dup2(socks[0].fileno(), 3)
+            os.dup2(socks[1].fileno(), 4)
+        p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=2 exec "$0" -c "$1"', harness.binary(), conf],
+                             preexec_fn=as_fd3_and_4, pass_fds=(3, 4), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            self.assertTrue(harness.wait_until(lambda: _status(used) == 200, LONG))
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+            err = p.communicate(timeout=LONG)[1].decode()
+            for s in socks:
+                s.close()
+            fx.cleanup()
+        self.assertIn("systemd passed a socket on 127.0.0.1:%d" % unused, err)
+
+
+class QueuedReloadsTest(GenBase):
+    def test_concurrent_reloads_all_get_the_verdict(self):
+        self.start()
+        procs = [subprocess.Popen([harness.binary(), "-s", "reload", "-c", self.server.conf_path],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        for p in procs:
+            out, err = p.communicate(timeout=LONG + 30)
+            self.assertEqual(p.returncode, 0, out + err)
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+
+def _status(port):
+    try:
+        return request(port, "/page.txt", timeout=5).status
+    except OSError:
+        return None
+
+
+if __name__ == "__main__":
+    unittest.main()
