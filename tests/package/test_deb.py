@@ -9,14 +9,17 @@ Run as root on a Debian 12 machine that does not have ephttpd installed
 It checks the file list, the conffiles and the dependencies, runs lintian
 (no errors and no warnings; kept tags are overridden in
 packaging/debian/ephttpd.lintian-overrides with the reason), then:
-installs with dpkg -i; checks the log folder, the units (systemd-analyze
-verify), the man pages (man --warnings) and the default site; starts the
-installed binary as root with the installed configuration, moved to a free
-port; fetches pages; rotates the logs with the installed logrotate file
-(whose postrotate runs "ephttpd -s reopen"); reloads and quits with -s;
-reinstalls over an admin's edit (which survives); removes (conffiles and
-logs stay, as policy says) and purges, after which no path the package or
-its scripts made may be left.
+installs with dpkg -i; checks the log folder, /run/ephttpd, the units
+(systemd-analyze verify), the man pages (man --warnings) and the default
+site; enables ephttpd.socket as an admin would; starts the installed binary
+as root with the installed configuration, moved to a free port; fetches
+pages; rotates the logs with the installed logrotate file (whose postrotate
+runs "ephttpd -s reopen"); reloads and quits with -s; reinstalls over an
+admin's edit (which survives); removes (conffiles, logs and enable links
+stay, as policy says) and purges, after which no path the package or its
+scripts made may be left, the socket's sockets.target.wants link included.
+What the test waits for (a log line, a reopen) it polls for, up to
+DEADLINE seconds: it never sleeps a fixed time and then asserts.
 
 /var/www/html gets the default page only if it does not exist, so both
 cases are run, each in a private mount namespace with a scratch /var/www
@@ -45,7 +48,8 @@ FILES = """
 etc/ etc/ephttpd/ etc/ephttpd/conf.d/ etc/ephttpd/mime.types etc/ephttpd.conf
 etc/logrotate.d/ etc/logrotate.d/ephttpd
 lib/ lib/systemd/ lib/systemd/system/ lib/systemd/system/ephttpd.service lib/systemd/system/ephttpd.socket
-usr/ usr/sbin/ usr/sbin/ephttpd usr/share/ usr/share/doc/ usr/share/doc/ephttpd/
+usr/ usr/lib/ usr/lib/tmpfiles.d/ usr/lib/tmpfiles.d/ephttpd.conf
+usr/sbin/ usr/sbin/ephttpd usr/share/ usr/share/doc/ usr/share/doc/ephttpd/
 usr/share/doc/ephttpd/changelog.gz usr/share/doc/ephttpd/copyright
 usr/share/doc/ephttpd/examples/ usr/share/doc/ephttpd/examples/ephttpd.yaml
 usr/share/ephttpd/ usr/share/ephttpd/html/ usr/share/ephttpd/html/index.html
@@ -64,6 +68,13 @@ NOISE = ("/var/lib/dpkg/", "/var/log/dpkg.log", "/var/log/apt/", "/var/cache/", 
          "/var/log/journal/", "/var/tmp/", "/var/lib/systemd/timers/", "/var/lib/systemd/coredump/",
          "/var/log/lastlog", "/var/log/wtmp", "/var/log/btmp")
 SNAPSHOT_ROOTS = ("/etc", "/usr", "/var", "/opt", "/srv")
+PID_DIR = "/run/ephttpd"
+PID_FILE = PID_DIR + "/ephttpd.pid"
+# Every condition the test waits for gets this long: a busy machine (CI, a
+# parallel build) may delay a worker's flush or reopen by seconds.
+DEADLINE = 30
+# The link "systemctl enable ephttpd.socket" makes.
+SOCKET_LINK = "/etc/systemd/system/sockets.target.wants/ephttpd.socket"
 
 
 class Failure(Exception):
@@ -84,6 +95,23 @@ def run(cmd, ok=(0,), **kw):
 
 def say(*a):
     print("---", *a, flush=True)
+
+
+def poll(cond, what, seconds=DEADLINE):
+    """Waits until cond() is true; fails with what once seconds have passed.
+    A test never sleeps a fixed time and then asserts."""
+    end = time.monotonic() + seconds
+    while not cond():
+        check(time.monotonic() < end, "%s (waited %d s)" % (what, seconds))
+        time.sleep(0.05)
+
+
+def file_has(path, data):
+    try:
+        with open(path, "rb") as f:
+            return data in f.read()
+    except FileNotFoundError:
+        return False
 
 
 # ---- the package file ---------------------------------------------------------
@@ -184,7 +212,7 @@ def get(port, path, host="127.0.0.1"):
         c.close()
 
 
-def wait_serving(port, proc, seconds=10):
+def wait_serving(port, proc, seconds=DEADLINE):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         check(proc.poll() is None, "ephttpd exited with %s" % proc.returncode)
@@ -208,6 +236,7 @@ def check_installed(case, shipped_page, before_site):
             check(f.read() == shipped_page, "/var/www/html/index.html is not the default page")
     else:
         check(site_state() == before_site, "the existing /var/www was changed")
+    check(owner(PID_DIR) == "root:root 755", "%s is %s" % (PID_DIR, owner(PID_DIR)))
     run(["/usr/sbin/ephttpd", "-t", "-c", "/etc/ephttpd.conf"])
     run(["systemd-analyze", "verify", "/lib/systemd/system/ephttpd.service",
          "/lib/systemd/system/ephttpd.socket"])
@@ -243,6 +272,20 @@ def systemd_service():
     run(["systemctl", "stop", "ephttpd"])
 
 
+def enable_socket():
+    """An admin opts in to socket activation. Only enabled, not started (the
+    service may hold port 80): what remove and purge must clean up is the link."""
+    run(["systemctl", "enable", "ephttpd.socket"])
+    check(os.path.islink(SOCKET_LINK), "systemctl enable ephttpd.socket made no %s" % SOCKET_LINK)
+    say("systemctl enable ephttpd.socket: %s" % SOCKET_LINK)
+
+
+def unit_links():
+    """Every file under /etc/systemd/system that names an ephttpd unit."""
+    return sorted(os.path.join(top, n) for top, dirs, files in os.walk("/etc/systemd/system")
+                  for n in dirs + files if n.startswith("ephttpd."))
+
+
 def serve(case, shipped_page):
     """The installed binary, as root, with the installed configuration on a free port."""
     port = free_port()
@@ -268,15 +311,16 @@ def serve(case, shipped_page):
         check(workers, "no worker processes")
         for w in workers:
             check(uid_of(w) == pwd.getpwnam("www-data").pw_uid, "worker %s does not run as www-data" % w)
-        time.sleep(1.2)  # workers flush the access log once a second
-        check(b"GET / HTTP/1.1" in open("/var/log/ephttpd/access.log", "rb").read(), "no access log line")
+        # workers flush the access log about once a second
+        poll(lambda: file_has("/var/log/ephttpd/access.log", b"GET / HTTP/1.1"), "no access log line")
+        check(file_has(PID_FILE, b"%d\n" % proc.pid), "%s does not hold the master's pid" % PID_FILE)
         rotate(port, workers)
         run(["/usr/sbin/ephttpd", "-s", "reload", "-c", conf])
         check(get(port, "/")[0] == 200, "not serving after ephttpd -s reload")
         run(["/usr/sbin/ephttpd", "-s", "quit", "-c", conf])
         proc.wait(timeout=30)
         check(proc.returncode == 0, "master exited %d" % proc.returncode)
-        check(not os.path.exists("/run/ephttpd.pid"), "pid file left after quit")
+        check(not os.path.exists(PID_FILE), "pid file left after quit")
         say(case + ": with the unit's capabilities, served / (IPv4 and IPv6) and a 404 with %d workers"
             " as www-data; rotated, reloaded, quit" % len(workers))
     finally:
@@ -337,14 +381,10 @@ def rotate(port, workers):
           % owner("/var/log/ephttpd/access.log"))
     logs = {(os.stat(p).st_dev, os.stat(p).st_ino) for p in ("/var/log/ephttpd/access.log",
                                                              "/var/log/ephttpd/error.log")}
-    end = time.monotonic() + 5
-    while not all(logs <= held(w) for w in workers) and time.monotonic() < end:
-        time.sleep(0.05)
-    check(all(logs <= held(w) for w in workers), "workers did not reopen both logs after rotation")
+    poll(lambda: all(logs <= held(w) for w in workers), "workers did not reopen both logs after rotation")
     get(port, "/rotated")
-    time.sleep(1.2)
-    check(b"GET /rotated" in open("/var/log/ephttpd/access.log", "rb").read(),
-          "the workers did not reopen the access log after rotation")
+    poll(lambda: file_has("/var/log/ephttpd/access.log", b"GET /rotated"),
+         "the workers did not reopen the access log after rotation")
     check(b"GET /rotated" not in open("/var/log/ephttpd/access.log.1", "rb").read(),
           "the workers kept writing to the rotated log")
 
@@ -364,15 +404,22 @@ def remove_and_purge(case, before):
     run(["dpkg", "-r", PKG])
     check(status() == "rc", "status after remove: %s" % status())
     check(not os.path.exists("/usr/sbin/ephttpd"), "binary left after remove")
+    check(not os.path.exists(PID_DIR), "%s left after remove" % PID_DIR)
+    # As for every Debian unit, remove keeps the enable links, which are the
+    # admin's choice (a reinstall enables the socket again); with the unit
+    # files gone they start nothing. Purge removes them.
+    check(os.path.islink(SOCKET_LINK), "remove dropped the admin's %s" % SOCKET_LINK)
     for kept in ("/etc/ephttpd.conf", "/etc/ephttpd/mime.types", "/var/log/ephttpd/access.log"):
         check(os.path.exists(kept), "%s gone after remove (only purge may delete it)" % kept)
     run(["dpkg", "--purge", PKG])
     check(status() in ("not known", "un", "pn"), "status after purge: %s" % status())
+    check(not unit_links(), "unit links or masks left after purge: %s" % unit_links())
     after = snapshot()
     left, lost = sorted(after - before), sorted(before - after)
     check(not left, "left behind after purge: %s" % left)
     check(not lost, "removed by purge but there before install: %s" % lost)
-    say(case + ": remove kept conffiles and logs; purge left nothing behind")
+    say(case + ": remove kept conffiles, logs and enable links; purge left nothing behind,"
+        " sockets.target.wants included")
 
 
 def scenario(deb, case, shipped_page):
@@ -386,6 +433,7 @@ def scenario(deb, case, shipped_page):
     try:
         check_installed(case, shipped_page, before_site)
         systemd_service()
+        enable_socket()
         serve(case, shipped_page)
         upgrade_keeps_edits(deb)
     except BaseException:

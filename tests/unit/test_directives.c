@@ -1307,7 +1307,7 @@ static void test_packaged_configs(void **state)
         assert_int_equal(a->workers, 0); /* auto */
         assert_string_equal(a->user, getpwnam("www-data") ? "www-data" : "root");
         assert_string_equal(a->error_log, "/var/log/ephttpd/error.log");
-        assert_string_equal(a->pid_file, "/run/ephttpd.pid");
+        assert_string_equal(a->pid_file, "/run/ephttpd/ephttpd.pid");
         assert_non_null(a->mime);
         assert_int_equal(a->nlistens, 2);
         assert_string_equal(a->listens[0].addr, "0.0.0.0");
