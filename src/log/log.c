@@ -88,6 +88,15 @@ int log_reopen(void)
     return 0;
 }
 
+void log_startup_error(const char *msg)
+{
+    log_msg(LOGL_ERROR, "%s", msg);
+    /* Whoever started us (a shell, an init script) sees why on its terminal,
+     * as with nginx's [emerg] lines; stderr and the journal have it already. */
+    if (sink.fd != 2 && !sink.journal)
+        dprintf(2, "ephttpd: %s\n", msg);
+}
+
 void log_set_level(enum log_level level) { sink.level = level; }
 enum log_level log_get_level(void) { return sink.level; }
 const char *log_level_name(enum log_level level) { return level_names[level]; }

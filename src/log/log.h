@@ -14,6 +14,9 @@ int log_reopen(void);
 /* If log_open created the file, give it to uid:gid, so that workers that
  * switched to that user can reopen it after a rotation. Returns 0 or -1. */
 int log_give_to(uid_t uid, gid_t gid);
+/* An error that ends the start: logged, and on stderr too when the log is a
+ * file (the journal, or stderr itself, has it already). */
+void log_startup_error(const char *msg);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_level_parse(const char *name, enum log_level *out);

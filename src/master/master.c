@@ -260,9 +260,10 @@ static void master_reaped_cur(master *m, slot *s, pid_t pid, int status)
     if (m->stopping)
         return;
     if (m->starting && !s->served) {
-        char why[600];
+        char why[600], line[640];
         slot_reason(s, status, why, sizeof why);
-        log_error("cannot start: %s", why);
+        snprintf(line, sizeof line, "cannot start: %s", why);
+        log_startup_error(line);
         notify_send("STATUS=failed to start: %s", why);
         m->status = 1;
         m->stopping = true; /* the other workers go at once: nothing served yet */
@@ -630,7 +631,10 @@ static void master_started(const master *m)
 static int master_open(master *m, cfg *c)
 {
     char err[1024];
-    int status = 1;
+    int status = EP_EXIT_CONFIG;
+    if (preflight_pidfile(c, err, sizeof err) < 0)
+        goto fail;
+    status = 1;
     if (c->pid_file && pidfile_write(c->pid_file, err, sizeof err) < 0)
         goto fail;
     listen_pool pool;
@@ -647,7 +651,7 @@ static int master_open(master *m, cfg *c)
     if (c->pid_file)
         pidfile_remove(c->pid_file);
 fail:
-    log_error("%s", err);
+    log_startup_error(err);
     notify_send("STATUS=failed to start: %s", err);
     return status;
 }

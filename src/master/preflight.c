@@ -104,6 +104,21 @@ int preflight_logs(const cfg *c, const priv_target *p, bool error_log, bool crea
     return 0;
 }
 
+int preflight_pidfile(const cfg *c, char *err, size_t errlen)
+{
+    if (!c->pid_file)
+        return 0;
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", c->pid_file);
+    if (access(dirname(copy), W_OK | X_OK) == 0)
+        return 0;
+    int e = errno;
+    snprintf(err, errlen, "%s%s\"pid_file\" \"%s\": cannot be written: %s%s%s", c->source ? c->source : "",
+             c->source ? ": " : "", c->pid_file, strerror(e), e == ENOENT ? ": its folder does not exist" : "",
+             sandbox_hint(e));
+    return -1;
+}
+
 /* In a child that became the workers' user: each directory must be
  * searchable and listable, or every request beneath it would fail. */
 static int dirs_as_user(const cfg *c, const priv_target *p, int out)

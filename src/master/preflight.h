@@ -17,6 +17,10 @@
 int preflight_logs(const cfg *c, const priv_target *p, bool error_log, bool create, char *err,
                    size_t errlen);
 
+/* The pid file's folder must let the master write it. Returns 0, or -1
+ * with one line in err. */
+int preflight_pidfile(const cfg *c, char *err, size_t errlen);
+
 /* Every root and alias directory of c must be readable by the workers'
  * user p (checked in a child that becomes p). Returns 0, or -1 with one
  * line in err. */

@@ -145,24 +145,28 @@ static void on_signal(loop_io *io, uint32_t events)
         case SIGINT:
             w->stopping = true;
             break;
-        case SIGQUIT:
+        case SIGQUIT: {
             /* The master sends QUIT with WORKER_QUIT_STOP when the whole
              * server stops: no new generation will serve, so an idle
-             * connection has nothing to wait for and closes at once. */
-            if (si.ssi_code == SI_QUEUE && si.ssi_int == WORKER_QUIT_STOP)
-                w->stop_idle = true;
+             * connection has nothing to wait for and closes at once. It may
+             * come after a plain QUIT (systemd signalling every process of
+             * the unit, say): the idle connections then close now. */
+            bool stop = si.ssi_code == SI_QUEUE && si.ssi_int == WORKER_QUIT_STOP;
             worker_flush_logs(w);
+            if (w->graceful && (!stop || w->stop_idle))
+                break;
+            w->stop_idle |= stop;
             if (!w->graceful) {
-                log_info("graceful %s: %d connection(s) to finish", w->stop_idle ? "stop" : "retirement",
-                         w->nconns);
+                log_info("graceful %s: %d connection(s) to finish", stop ? "stop" : "retirement", w->nconns);
                 w->graceful = true;
                 worker_stop_accepting(w);
-                for (conn *c = w->live, *next; c; c = next) {
-                    next = c->live_next;
-                    conn_shutdown(c, true);
-                }
+            }
+            for (conn *c = w->live, *next; c; c = next) {
+                next = c->live_next;
+                conn_shutdown(c, true);
             }
             break;
+        }
         case SIGUSR1:
             worker_flush_logs(w);
             if (log_reopen() < 0)

@@ -213,6 +213,20 @@ class StartTest(GenBase):
         self.assertIn("its folder does not exist", p.stderr)
         self.assertFalse(os.path.exists(self.pid_path), "the pid file outlived a failed start")
 
+    def test_pid_file_in_a_missing_folder_is_a_configuration_error(self):
+        self.pid_path = os.path.join(self.fx.base, "run", "ephttpd.pid")
+        conf = os.path.join(self.fx.base, "a.conf")
+        with open(conf, "w") as f:
+            f.write(self.conf_text([harness.free_port()]))
+        rc, out, err = run_cli("-t", "-c", conf)
+        self.assertEqual(rc, EX_CONFIG, out + err)
+        self.assertIn('"pid_file" "%s"' % self.pid_path, err)
+        # at start the error log is a file: the reason reaches the terminal too
+        p = subprocess.run([harness.binary(), "-c", conf], capture_output=True, text=True, timeout=LONG)
+        self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+        self.assertIn("its folder does not exist", p.stderr)
+        self.assertIn("its folder does not exist", self.error_text())
+
 
 class ListenerTest(GenBase):
     def test_dropped_listener_refuses_and_rebinds(self):
@@ -262,6 +276,24 @@ class StopTest(GenBase):
         self.assertEqual(c.sock.recv(1), b"", "the idle connection was not closed")
         # a retiring worker would give an idle connection a 2 s grace; a
         # stopping one has nothing to wait for
+        self.assertLess(time.monotonic() - t0, 1.9)
+        self.server.proc.wait(LONG)
+        self.assertEqual(self.server.proc.returncode, 0)
+        c.close()
+
+    def test_quit_to_every_process_still_closes_idle_at_once(self):
+        # systemd's default KillMode signals the workers too: a worker that
+        # took a plain QUIT first (as if retired) learns from the master's
+        # that the server stops
+        self.settings = {"keepalive_timeout": '"1h"', "stop_timeout": '"1h"'}
+        self.start()
+        c = harness.RawConn(self.port, timeout=LONG)
+        c.send(harness.build_request("GET", "/page.txt"))
+        self.assertEqual(c.read_response().status, 200)
+        t0 = time.monotonic()
+        for pid in self.server.workers() + [self.server.pid]:
+            os.kill(pid, signal.SIGQUIT)
+        self.assertEqual(c.sock.recv(1), b"", "the idle connection was not closed")
         self.assertLess(time.monotonic() - t0, 1.9)
         self.server.proc.wait(LONG)
         self.assertEqual(self.server.proc.returncode, 0)

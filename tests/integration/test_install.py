@@ -64,7 +64,7 @@ class InstallTest(unittest.TestCase):
         text = text.replace('"/var/www/html"', '"%s"' % site)
         text = text.replace('"/etc/ephttpd/mime.types"', '"%s"' % self.find("etc/ephttpd/mime.types"))
         text = text.replace('"/var/log/ephttpd/', '"%s/' % self.find("log/ephttpd"))
-        text = text.replace('"/run/ephttpd.pid"', '"%s/ephttpd.pid"' % self.dest)
+        text = text.replace('"/run/ephttpd/ephttpd.pid"', '"%s/ephttpd.pid"' % self.dest)
         text = re.sub(r"port = 80;", "port = %d;" % port, text)
         text = text.replace('address = "0.0.0.0"', 'address = "127.0.0.1"')
         text = re.sub(r'\{ address = "::"; port = \d+; \},?\n', "", text)
