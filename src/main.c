@@ -209,7 +209,7 @@ static cfg *load_config(cfg *quick, const cli *o, int *rc)
 static int check_environment(const cfg *c, char *err, size_t errlen)
 {
     priv_target p;
-    if (priv_resolve(c, &p, err, errlen) < 0 || preflight_logs(c, &p, true, false, err, errlen) < 0 ||
+    if (priv_resolve(c, &p, err, errlen) < 0 || preflight_logs(c, &p, c->error_log, false, err, errlen) < 0 ||
         preflight_dirs(c, &p, err, errlen) < 0 || preflight_pidfile(c, err, errlen) < 0)
         return -1;
     return 0;

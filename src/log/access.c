@@ -17,7 +17,12 @@ static int open_target(const char *path, bool *own)
     if (strcmp(path, "-") == 0)
         return 1;
     *own = true;
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    /* O_NONBLOCK: a FIFO whose reader went away fails (ENXIO) instead of
+     * blocking a starting worker; writes then block as for a file. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0640);
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
 }
 
 int access_log_open(access_log *al, const char *path, size_t bufsize)

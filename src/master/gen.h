@@ -18,7 +18,7 @@ typedef struct {
     int ctl;            /* read end of the worker's control pipe, -1: closed */
     bool ready;         /* the worker said it accepts connections */
     bool served;        /* it did once: a later death is not a failed start */
-    char why[512];      /* why it could not start, as it told the master */
+    char why[512];      /* why it could not start, as it told the master (WORKER_WHY_MAX) */
 } slot;
 
 /* A reload builds a new generation completely before anything changes; the

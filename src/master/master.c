@@ -21,17 +21,18 @@
 #include "master/notify.h"
 #include "master/pidfile.h"
 #include "master/preflight.h"
+#include "util/grow.h"
 #include "util/time.h"
 #include "worker/worker.h"
 
 #define STOP_GRACE_MS 10000  /* fast stop: SIGKILL what is still alive after this */
 #define START_LIMIT_MS 30000 /* new workers must all accept within this */
-#define MAX_WAITERS 64
+#define SETTLE_LIMIT_MS 10000 /* old workers that have not stopped accepting by then are wedged */
 
 /* ephttpd -s reload processes waiting for a verdict. */
 typedef struct {
-    pid_t pid[MAX_WAITERS];
-    int n;
+    pid_t *pid;
+    size_t n, cap;
 } waiters;
 
 typedef struct {
@@ -49,10 +50,12 @@ typedef struct {
     bool reload_queued;   /* a HUP came while a reload was starting */
     int status;           /* the exit status */
     const char *error_log; /* the one opened at start; a reload cannot move it */
+    const char *pid_file;  /* likewise */
     waiters settle_w;     /* answered once cur serves alone */
     waiters pending_w;    /* answered by the pending generation's fate */
     waiters queued_w;     /* for the reload after that */
     int64_t pending_deadline;
+    int64_t settle_deadline; /* answer settle_w by then even if an old worker is wedged */
     int ready_fd;         /* --daemon: the parent waiting for us to serve, -1: none */
     int64_t stop_deadline;
 } master;
@@ -76,11 +79,18 @@ static generation *master_gen_next(const master *m, const generation *g)
 
 static void master_spawn(master *m, generation *g, int i)
 {
-    int ctl[2];
+    int ctl[2] = { -1, -1 };
     pid_t pid = pipe2(ctl, O_CLOEXEC) < 0 ? -1 : fork();
     if (pid < 0) {
-        log_error("starting a worker: %s; retrying in 1 s", strerror(errno));
+        int e = errno;
+        if (ctl[0] >= 0) {
+            close(ctl[0]);
+            close(ctl[1]);
+        }
+        if (!g->retiring && g == m->cur)
+            log_error("starting a worker: %s; retrying in 1 s", strerror(e));
         g->slots[i].respawn_ms = time_now_ms() + 1000;
+        errno = e;
         return;
     }
     if (pid == 0) {
@@ -94,9 +104,16 @@ static void master_spawn(master *m, generation *g, int i)
         FOR_EACH_GEN(m, o)
             if (o != g)
                 gen_close_fds(o);
-        for (int k = 0; k < g->nslots; k++)
+        for (int k = 0; k < g->nslots; k++) {
             if (g->slots[k].ctl >= 0)
                 close(g->slots[k].ctl);
+            /* Other slots' reuseport sockets are theirs: held here, one the
+             * next configuration drops would never close. */
+            for (size_t j = 0; k != i && j < g->nlisten; j++)
+                if (g->cfg->listens[j].reuseport)
+                    close(g->listen_fds[(size_t)k * g->nlisten + j]);
+        }
+        prctl(PR_SET_NAME, "ephttpd-worker"); /* the pid file's guard knows the master by its name */
         /* A worker must not outlive its master. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
@@ -124,7 +141,7 @@ static int master_alive(master *m)
 static void waiters_answer(waiters *w, bool ok)
 {
     union sigval v = { .sival_int = ok ? 1 : 0 };
-    for (int i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++)
         if (w->pid[i] > 0 && w->pid[i] != getpid())
             sigqueue(w->pid[i], CONTROL_ACK_SIGNAL, v);
     w->n = 0;
@@ -132,13 +149,21 @@ static void waiters_answer(waiters *w, bool ok)
 
 static void waiters_add(waiters *w, pid_t pid)
 {
-    if (pid > 0 && w->n < MAX_WAITERS)
-        w->pid[w->n++] = pid;
+    if (pid <= 0)
+        return;
+    if (ep_grow((void **)&w->pid, &w->cap, w->n, 1, sizeof *w->pid) < 0) {
+        /* cannot wait for the verdict: say no rather than leave it hanging */
+        union sigval v = { .sival_int = 0 };
+        log_error("out of memory: a reload request from pid %d is answered as refused", (int)pid);
+        sigqueue(pid, CONTROL_ACK_SIGNAL, v);
+        return;
+    }
+    w->pid[w->n++] = pid;
 }
 
 static void waiters_move(waiters *to, waiters *from)
 {
-    for (int i = 0; i < from->n; i++)
+    for (size_t i = 0; i < from->n; i++)
         waiters_add(to, from->pid[i]);
     from->n = 0;
 }
@@ -169,13 +194,14 @@ static void master_retire(master *m, generation *g, int64_t ms)
 
 static void master_reload(master *m);
 
-/* The pending generation failed to start: its workers go, cur serves on. */
+/* The pending generation failed to start: its workers go, cur serves on.
+ * Those that already accepted finish their responses as after a reload. */
 static void master_abort_pending(master *m, const char *why)
 {
     generation *g = m->pending;
     m->pending = NULL;
     log_error("generation %u could not start: %s", g->id, why);
-    master_retire(m, g, STOP_GRACE_MS);
+    master_retire(m, g, g->cfg->shutdown_timeout_ms);
     master_refuse(&m->pending_w, why);
     if (m->reload_queued && !m->stopping)
         master_reload(m);
@@ -195,6 +221,7 @@ static void master_promote(master *m)
      * only then does a new request surely meet the new configuration. */
     waiters_move(&m->settle_w, &m->pending_w);
     m->announce = true;
+    m->settle_deadline = time_now_ms() + SETTLE_LIMIT_MS;
     if (m->reload_queued)
         master_reload(m);
 }
@@ -229,8 +256,10 @@ static void master_ctl(slot *s)
     if (n > 0 && b[0] == 'E') {
         b[n] = '\0';
         snprintf(s->why, sizeof s->why, "%s", b + 1);
-    } else if (n > 0) {
+    } else if (n > 0 && b[0] == 'R' && !s->why[0]) {
         s->ready = s->served = true;
+    } else if (n > 0) {
+        log_error("worker %d said something unexpected on its control pipe", (int)s->pid);
     } else {
         close(s->ctl);
         s->ctl = -1;
@@ -328,14 +357,18 @@ static void master_reap(master *m)
  * as the workers' user, before any of its workers starts. */
 static int master_preflight(const master *m, generation *g, char *err, size_t errlen)
 {
-    bool same_log = strcmp(g->cfg->error_log, m->error_log) == 0;
     if (priv_resolve(g->cfg, &g->priv, err, errlen) < 0 ||
-        preflight_logs(g->cfg, &g->priv, same_log, true, err, errlen) < 0 ||
+        preflight_logs(g->cfg, &g->priv, m->error_log, true, err, errlen) < 0 ||
         preflight_dirs(g->cfg, &g->priv, err, errlen) < 0)
         return -1;
-    if (!same_log)
+    /* What a reload cannot move: said, never silently half-applied. */
+    if (strcmp(g->cfg->error_log, m->error_log) != 0)
         log_warn("%s: \"error_log\" changed to \"%s\": it takes a restart; errors still go to \"%s\"",
                  g->cfg->source, g->cfg->error_log, m->error_log);
+    const char *pf = g->cfg->pid_file ? g->cfg->pid_file : "(none)";
+    if (strcmp(pf, m->pid_file ? m->pid_file : "(none)") != 0)
+        log_warn("%s: \"pid_file\" changed to \"%s\": it takes a restart; the pid file stays \"%s\"",
+                 g->cfg->source, pf, m->pid_file ? m->pid_file : "(none)");
     return 0;
 }
 
@@ -400,10 +433,21 @@ static void master_settle(master *m)
         master_promote(m);
     if (!m->announce || m->stopping || !gen_all_ready(m->cur))
         return;
-    for (const generation *o = m->retiring; o; o = o->next)
+    /* Settled when no older worker accepts any more (one that never did,
+     * from an abandoned generation, cannot); a wedged one (stopped, stuck
+     * in the kernel) is not waited for past SETTLE_LIMIT_MS. */
+    bool wedged = time_now_ms() >= m->settle_deadline;
+    for (const generation *o = m->retiring; o && !wedged; o = o->next)
         for (int i = 0; i < o->nslots; i++)
-            if (o->slots[i].ctl >= 0)
+            if (o->slots[i].ctl >= 0 && o->slots[i].served)
                 return;
+    if (wedged)
+        for (const generation *o = m->retiring; o; o = o->next)
+            for (int i = 0; i < o->nslots; i++)
+                if (o->slots[i].ctl >= 0 && o->slots[i].served)
+                    log_warn("worker %d of generation %u has not stopped accepting after %d s; "
+                             "the reload is answered without it", (int)o->slots[i].pid, o->id,
+                             SETTLE_LIMIT_MS / 1000);
     m->announce = false;
     m->starting = false;
     log_info("generation %u serves with %d worker(s)", m->cur->id, m->cur->nslots);
@@ -432,10 +476,16 @@ static void master_stop(master *m, int sig)
     if (m->pending) {
         generation *g = m->pending;
         m->pending = NULL;
+        g->retiring = true;
+        g->deadline = m->stop_deadline;
         g->next = m->retiring;
         m->retiring = g;
         master_refuse(&m->pending_w, "the server is stopping");
     }
+    /* New connections are refused at once: the workers close their copies
+     * of the listening sockets on QUIT, the master closes its own here. */
+    FOR_EACH_GEN(m, g)
+        gen_close_listeners(g);
     if (m->queued_w.n)
         master_refuse(&m->queued_w, "the server is stopping");
     /* WORKER_QUIT_STOP: no generation will follow, idle connections close at once. */
@@ -450,8 +500,7 @@ static void master_stop(master *m, int sig)
 static void master_reopen(master *m)
 {
     char err[1024];
-    if (preflight_logs(m->cur->cfg, &m->cur->priv, strcmp(m->cur->cfg->error_log, m->error_log) == 0,
-                       true, err, sizeof err) < 0)
+    if (preflight_logs(m->cur->cfg, &m->cur->priv, m->error_log, true, err, sizeof err) < 0)
         log_error("reopening the logs: %s", err);
     if (log_reopen() < 0)
         log_error("reopening the error log: %s", strerror(errno));
@@ -464,9 +513,11 @@ static void master_on_signal(master *m, const struct signalfd_siginfo *si)
     if ((int)si->ssi_signo == CONTROL_RELOAD_SIGNAL) { /* ephttpd -s reload, queued per sender */
         if (si->ssi_int != CONTROL_RELOAD_MAGIC)
             return;
-        if (m->stopping)
-            waiters_answer(&(waiters){ .pid = { (pid_t)si->ssi_pid }, .n = 1 }, false);
-        else
+        if (m->stopping) {
+            pid_t from = (pid_t)si->ssi_pid;
+            log_error("reload refused: the server is stopping");
+            waiters_answer(&(waiters){ .pid = &from, .n = 1, .cap = 1 }, false);
+        } else
             master_hup(m, (pid_t)si->ssi_pid);
         return;
     }
@@ -507,6 +558,8 @@ static int master_next_wait(const master *m, int64_t now)
         EARLIEST(m->stop_deadline);
     if (m->pending)
         EARLIEST(m->pending_deadline);
+    if (m->announce && m->settle_w.n)
+        EARLIEST(m->settle_deadline);
     for (int i = 0; !m->stopping && i < m->cur->nslots; i++)
         if (m->cur->slots[i].pid == 0 && m->cur->slots[i].respawn_ms >= 0)
             EARLIEST(m->cur->slots[i].respawn_ms);
@@ -605,6 +658,9 @@ static void master_close(master *m)
     gen_free(m->pending);
     gen_free(m->cur);
     m->cur = m->pending = NULL;
+    free(m->settle_w.pid);
+    free(m->pending_w.pid);
+    free(m->queued_w.pid);
     if (m->sigfd >= 0)
         close(m->sigfd);
 }
@@ -659,7 +715,8 @@ fail:
 int master_run(cfg *c, int ready_fd)
 {
     master m = { .sigfd = -1, .next_id = 2, .debug = c->log_level == LOGL_DEBUG, .announce = true,
-                 .starting = true, .ready_fd = ready_fd, .error_log = c->error_log };
+                 .starting = true, .ready_fd = ready_fd, .error_log = c->error_log,
+                 .pid_file = c->pid_file };
     signal(SIGPIPE, SIG_IGN);
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */
     sigset_t set;
@@ -680,7 +737,8 @@ int master_run(cfg *c, int ready_fd)
     }
     if (m.ready_fd >= 0)
         daemon_quiet(strcmp(c->error_log, "-") != 0);
-    if (m.cur->priv.change && log_give_to(m.cur->priv.uid, m.cur->priv.gid) < 0)
+    if (m.cur->priv.change &&
+        log_give_to(m.cur->priv.uid, preflight_log_group(c->error_log, m.cur->priv.gid)) < 0)
         log_error("error log: chown: %s", strerror(errno));
     for (int i = 0; i < m.cur->nslots; i++)
         master_spawn(&m, m.cur, i);

@@ -38,7 +38,10 @@ pid_t pidfile_running(const char *path)
     if (!fgets(comm, sizeof comm, f))
         comm[0] = '\0';
     fclose(f);
-    return strncmp(comm, "ephttpd", 7) == 0 ? pid : 0;
+    /* Exactly a master: workers name themselves "ephttpd-worker", and
+     * another program whose name merely starts the same is not ours. */
+    comm[strcspn(comm, "\n")] = '\0';
+    return strcmp(comm, "ephttpd") == 0 ? pid : 0;
 }
 
 int pidfile_write(const char *path, char *err, size_t errlen)
@@ -51,7 +54,10 @@ int pidfile_write(const char *path, char *err, size_t errlen)
     char tmp[4200], line[32];
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
     int n = snprintf(line, sizeof line, "%d\n", (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* O_EXCL | O_NOFOLLOW: a link planted in a shared folder must not make
+     * root truncate another file. */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0) {
         snprintf(err, errlen, "pid file \"%s\": %s", path, strerror(errno));
         if (fd >= 0)

@@ -41,7 +41,7 @@ static void log_fail(char *err, size_t errlen, const char *setting, const char *
 /* The group a new log gets: its folder's, as a set-group-ID folder would
  * give it, so /var/log/ephttpd (root:adm) yields www-data:adm 0640, the
  * owner and mode logrotate's "create" gives the rotated files. */
-static gid_t folder_group(const char *path, gid_t fallback)
+gid_t preflight_log_group(const char *path, gid_t fallback)
 {
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", path);
@@ -53,11 +53,17 @@ static int preflight_log(const char *setting, const char *where, const char *pat
                          const priv_target *p, bool create, char *err, size_t errlen)
 {
     if (!create) {
-        /* -t creates nothing: the file must be writable, or its folder must
-         * let the master create it. */
+        /* -t creates nothing: an existing file must open for appending (not
+         * a directory, not a FIFO nobody reads; opening writes nothing), a
+         * missing one must be creatable in its folder. */
         char copy[4096];
         snprintf(copy, sizeof copy, "%s", path);
-        if (access(path, F_OK) == 0 ? access(path, W_OK) == 0 : access(dirname(copy), W_OK | X_OK) == 0)
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd >= 0) {
+            close(fd);
+            return 0;
+        }
+        if (errno == ENOENT && access(dirname(copy), W_OK | X_OK) == 0)
             return 0;
         log_fail(err, errlen, setting, where, path, "cannot be opened for writing", errno);
         return -1;
@@ -65,7 +71,7 @@ static int preflight_log(const char *setting, const char *where, const char *pat
     /* O_NONBLOCK: a FIFO with no reader must be refused (ENXIO), not hang the master. */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0640);
     if (fd >= 0) {
-        if (p->change && fchown(fd, p->uid, folder_group(path, p->gid)) < 0) {
+        if (p->change && fchown(fd, p->uid, preflight_log_group(path, p->gid)) < 0) {
             log_fail(err, errlen, setting, where, path, "giving it to the workers' user", errno);
             close(fd);
             return -1;
@@ -79,18 +85,27 @@ static int preflight_log(const char *setting, const char *where, const char *pat
         log_fail(err, errlen, setting, where, path, "cannot be opened", errno);
         return -1;
     }
+    /* Workers reopen it as their user after a rotation: a file left by an
+     * earlier user (the setting changed) is given to the current one, as
+     * nginx's master does. Only regular files: a FIFO or a device stays. */
+    struct stat st;
+    if (p->change && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid != p->uid &&
+        fchown(fd, p->uid, (gid_t)-1) < 0) {
+        log_fail(err, errlen, setting, where, path, "giving it to the workers' user", errno);
+        close(fd);
+        return -1;
+    }
     close(fd);
     return 0;
 }
 
-int preflight_logs(const cfg *c, const priv_target *p, bool error_log, bool create, char *err,
+int preflight_logs(const cfg *c, const priv_target *p, const char *error_log, bool create, char *err,
                    size_t errlen)
 {
     char where[512] = "";
     if (c->source)
         snprintf(where, sizeof where, "%s: ", c->source);
-    if (error_log && log_is_file(c->error_log) &&
-        preflight_log("error_log", where, c->error_log, p, create, err, errlen) < 0)
+    if (log_is_file(error_log) && preflight_log("error_log", where, error_log, p, create, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < c->nservers; i++) {
         const cfg_server *s = &c->servers[i];

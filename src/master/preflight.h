@@ -8,14 +8,20 @@
 #include "config/model.h"
 #include "master/priv.h"
 
-/* Every log file of c (the error log only if error_log is true: a reload
- * keeps the running one): with create, open it as the master, creating a
- * missing one for the workers' user (mode 0640, the folder's group), as
- * the workers will reopen it after a rotation; without (ephttpd -t), check
- * that this could be done and create nothing. Returns 0, or -1 with one
- * line in err naming the file, the setting and the reason. */
-int preflight_logs(const cfg *c, const priv_target *p, bool error_log, bool create, char *err,
+/* Every access log of c, and error_log (the one in use, which a reload
+ * cannot move; NULL: none): with create, open it as the master, creating a
+ * missing one for the workers' user (mode 0640, the folder's group) and
+ * giving an existing one to that user, as the workers will reopen it after
+ * a rotation; without (ephttpd -t), check that this could be done and
+ * create nothing. Returns 0, or -1 with one line in err naming the file,
+ * the setting and the reason. */
+int preflight_logs(const cfg *c, const priv_target *p, const char *error_log, bool create, char *err,
                    size_t errlen);
+
+/* The group a new log at path gets: its folder's, as a set-group-ID folder
+ * would give it, so that /var/log/ephttpd (root:adm) yields www-data:adm,
+ * what logrotate's "create" makes; fallback if the folder cannot be read. */
+gid_t preflight_log_group(const char *path, gid_t fallback);
 
 /* The pid file's folder must let the master write it. Returns 0, or -1
  * with one line in err. */

@@ -77,7 +77,8 @@ static void on_accept(loop_io *io, uint32_t events)
     (void)events;
     listener *l = EP_CONTAINER_OF(io, listener, io);
     worker *w = l->w;
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
+    /* Closed by a QUIT handled earlier in the same batch of events. */
+    for (int i = 0; i < ACCEPT_BATCH && io->fd >= 0; i++) {
         if (w->nconns >= w->cfg->worker_connections) {
             accept_pause(w, -1);
             return;
@@ -343,9 +344,13 @@ static void worker_destroy(worker *w)
 static void worker_failed(int ctl_fd, const char *why)
 {
     log_error("%s", why);
-    char msg[1100];
-    int n = snprintf(msg, sizeof msg, "E%s", why);
-    if (ctl_fd >= 0 && write(ctl_fd, msg, (size_t)n > sizeof msg - 1 ? sizeof msg - 1 : (size_t)n) < 0)
+    /* One write, under PIPE_BUF: the master reads it whole. A longer
+     * reason (a long path) keeps its start and its end, where the error is. */
+    char msg[WORKER_WHY_MAX];
+    size_t len = strlen(why), room = sizeof msg - 2, head = room / 3;
+    int n = len <= room ? snprintf(msg, sizeof msg, "E%s", why)
+                        : snprintf(msg, sizeof msg, "E%.*s...%s", (int)head, why, why + len - (room - head - 3));
+    if (ctl_fd >= 0 && write(ctl_fd, msg, (size_t)n) < 0)
         log_error("telling the master why: %s", strerror(errno));
 }
 

@@ -27,6 +27,10 @@ struct worker;
  * retires a worker after a reload, while a new generation serves). */
 #define WORKER_QUIT_STOP 0x53544f50
 
+/* The longest message a worker that cannot start sends its master ('E' and
+ * the reason), within PIPE_BUF so that it arrives in one read. */
+#define WORKER_WHY_MAX 512
+
 typedef struct {
     loop_io io;
     struct worker *w;

@@ -6,6 +6,7 @@ import grp
 import os
 import pwd
 import resource
+import shutil
 import signal
 import socket
 import stat
@@ -404,6 +405,130 @@ class QueuedReloadsTest(GenBase):
             out, err = p.communicate(timeout=LONG + 30)
             self.assertEqual(p.returncode, 0, out + err)
         self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+
+class ReviewTest(GenBase):
+    """What a hostile review of the generations found."""
+
+    def test_a_long_reason_from_a_dying_worker_still_refuses_the_reload(self):
+        # 60 access logs in a folder with a 500-byte name: the master checks
+        # them one at a time, but a new worker holding them all runs out of
+        # descriptors, and its reason is longer than one control-pipe read
+        deep = os.path.join(self.fx.base, "a" * 200, "b" * 200, "c" * 100)
+        os.makedirs(deep)
+
+        def few_files():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+        self.start(preexec_fn=few_files)
+        workers = self.server.workers()
+        text = self.conf_text()
+        servers = ", ".join(f'{{ names = [ "s{i}" ]; root = "{self.fx.root}"; '
+                            f'access_log = "{deep}/{i}.log"; }}' for i in range(60))
+        text = text[:text.index("servers = ")] + f"servers = ( {servers} );\n"
+        self.rewrite(text)
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("Too many open files", err)
+        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
+        self.assertEqual(self.server.workers(), workers)
+
+    def test_dropped_reuseport_listener_refuses_while_an_old_worker_finishes(self):
+        self.workers = 2
+        with open(os.path.join(self.fx.root, "big.bin"), "wb") as f:
+            f.truncate(256 * 1024 * 1024)
+        self.start()
+        rp = harness.free_port()
+        text = self.conf_text()
+        with_rp = text.replace("listen = ( ", f'listen = ( {{ address = "127.0.0.1"; port = {rp}; '
+                                              f'reuseport = true; }}, ')
+        self.rewrite(with_rp)
+        self.assertEqual(self.s("reload")[0], 0)
+        slow = harness.RawConn(rp, timeout=LONG)
+        slow.send(harness.build_request("GET", "/big.bin"))   # never read: a worker stays busy
+        select_ok = harness.wait_until(lambda: slow.sock.recv(1, socket.MSG_PEEK), LONG)
+        self.assertTrue(select_ok)
+        self.rewrite(text)
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 0, out + err)
+        self.assertTrue(refused(rp), "a dropped reuseport listener still listens")
+        slow.close()
+
+    def test_quit_refuses_new_connections_while_downloads_finish(self):
+        self.settings = {"stop_timeout": '"1h"'}
+        with open(os.path.join(self.fx.root, "big.bin"), "wb") as f:
+            f.truncate(256 * 1024 * 1024)
+        self.start()
+        slow = harness.RawConn(self.port, timeout=LONG)
+        slow.send(harness.build_request("GET", "/big.bin"))
+        self.assertTrue(harness.wait_until(lambda: slow.sock.recv(1, socket.MSG_PEEK), LONG))
+        os.kill(self.server.pid, signal.SIGQUIT)
+        self.assertTrue(harness.wait_until(lambda: refused(self.port), LONG),
+                        "a stopping server still takes connections")
+        self.assertIsNone(self.server.proc.poll(), "the download in flight was not waited for")
+        slow.close()
+
+    def test_a_hundred_concurrent_reloads_are_all_answered(self):
+        self.start()
+        procs = [subprocess.Popen([harness.binary(), "-s", "reload", "-c", self.server.conf_path],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(100)]
+        codes = [p.wait(LONG + 30) for p in procs]
+        for p in procs:
+            p.communicate()
+        self.assertEqual(codes, [0] * 100)
+
+    def test_logs_follow_a_changed_user(self):
+        log = os.path.join(self.log_dir, "access.log")
+        self.settings = {"access_log": log}
+        self.start()
+        self.assertEqual(pwd.getpwuid(os.stat(log).st_uid).pw_name, "www-data")
+        self.rewrite(self.conf_text(user='"nobody"'))
+        self.assertEqual(self.s("reload")[0], 0)
+        self.assertEqual(pwd.getpwuid(os.stat(log).st_uid).pw_name, "nobody")
+        # so that the workers, now nobody, can reopen it after a rotation
+        os.rename(log, log + ".1")
+        self.assertEqual(self.s("reopen")[0], 0)
+        request(self.port, "/page.txt?after")
+        self.assertTrue(harness.wait_until(
+            lambda: os.path.exists(log) and "?after " in harness.read_text(log), LONG))
+
+    def test_t_refuses_a_log_that_is_a_directory_or_an_unread_fifo(self):
+        self.start()
+        fifo = os.path.join(self.log_dir, "fifo")
+        os.mkfifo(fifo)
+        for bad in (self.log_dir, fifo):
+            self.rewrite(self.conf_text(access_log=bad))
+            rc, out, err = run_cli("-t", "-c", self.server.conf_path)
+            self.assertEqual(rc, EX_CONFIG, out + err)
+            self.assertIn('"access_log" "%s"' % bad, err)
+
+    def test_pid_file_change_warns(self):
+        self.start()
+        moved = os.path.join(self.fx.base, "moved.pid")
+        text = self.conf_text().replace(self.pid_path, moved)
+        self.rewrite(text)
+        os.kill(self.server.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: '"pid_file" changed' in self.error_text(), LONG))
+        self.assertFalse(os.path.exists(moved))
+
+    def test_s_never_signals_a_process_that_is_not_a_master(self):
+        helper = os.path.join(self.fx.base, "ephttpd-helper")
+        shutil.copy("/bin/sleep", helper)
+        p = subprocess.Popen([helper, "600"])
+        try:
+            pid_path = os.path.join(self.fx.base, "x.pid")
+            with open(pid_path, "w") as f:
+                f.write("%d\n" % p.pid)
+            conf = os.path.join(self.fx.base, "x.conf")
+            with open(conf, "w") as f:
+                f.write(self.conf_text([harness.free_port()]).replace(self.pid_path, pid_path))
+            rc, out, err = run_cli("-s", "reload", "-c", conf)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn("no running ephttpd", err)
+            self.assertIsNone(p.poll(), "an unrelated process was signalled")
+        finally:
+            p.kill()
+            p.wait()
 
 
 def _status(port):
