@@ -266,39 +266,32 @@ class ListenerTest(GenBase):
 
 
 class StopTest(GenBase):
-    def test_quit_closes_idle_keepalive_at_once(self):
+    def quit_with_an_idle_connection(self, pids):
+        """QUIT pids while a keep-alive connection idles: it must close at
+        once (a retiring worker would give it a 2 s grace; a stopping one has
+        nothing to wait for), and the master must exit 0."""
         self.settings = {"keepalive_timeout": '"1h"', "stop_timeout": '"1h"'}
         self.start()
         c = harness.RawConn(self.port, timeout=LONG)
         c.send(harness.build_request("GET", "/page.txt"))
         self.assertEqual(c.read_response().status, 200)   # now idle, kept alive
         t0 = time.monotonic()
-        os.kill(self.server.pid, signal.SIGQUIT)
-        self.assertEqual(c.sock.recv(1), b"", "the idle connection was not closed")
-        # a retiring worker would give an idle connection a 2 s grace; a
-        # stopping one has nothing to wait for
-        self.assertLess(time.monotonic() - t0, 1.9)
-        self.server.proc.wait(LONG)
-        self.assertEqual(self.server.proc.returncode, 0)
-        c.close()
-
-    def test_quit_to_every_process_still_closes_idle_at_once(self):
-        # systemd's default KillMode signals the workers too: a worker that
-        # took a plain QUIT first (as if retired) learns from the master's
-        # that the server stops
-        self.settings = {"keepalive_timeout": '"1h"', "stop_timeout": '"1h"'}
-        self.start()
-        c = harness.RawConn(self.port, timeout=LONG)
-        c.send(harness.build_request("GET", "/page.txt"))
-        self.assertEqual(c.read_response().status, 200)
-        t0 = time.monotonic()
-        for pid in self.server.workers() + [self.server.pid]:
+        for pid in pids():
             os.kill(pid, signal.SIGQUIT)
         self.assertEqual(c.sock.recv(1), b"", "the idle connection was not closed")
         self.assertLess(time.monotonic() - t0, 1.9)
         self.server.proc.wait(LONG)
         self.assertEqual(self.server.proc.returncode, 0)
         c.close()
+
+    def test_quit_closes_idle_keepalive_at_once(self):
+        self.quit_with_an_idle_connection(lambda: [self.server.pid])
+
+    def test_quit_to_every_process_still_closes_idle_at_once(self):
+        # systemd's default KillMode signals the workers too: a worker that
+        # took a plain QUIT first (as if retired) learns from the master's
+        # that the server stops
+        self.quit_with_an_idle_connection(lambda: self.server.workers() + [self.server.pid])
 
 
 class LogsTest(GenBase):
