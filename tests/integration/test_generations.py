@@ -97,6 +97,15 @@ class GenBase(unittest.TestCase):
     def s(self, cmd):
         return run_cli("-s", cmd, "-c", self.server.conf_path, timeout=LONG + 30)
 
+    def assert_reload_refused(self, reason, workers):
+        """-s reload exits 1 at once with the master's reason, and the old
+        generation (the same workers) serves on."""
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn(reason, err)
+        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
+        self.assertEqual(self.server.workers(), workers)
+
     def error_text(self):
         return harness.read_text(self.error_log) if os.path.exists(self.error_log) else ""
 
@@ -180,11 +189,7 @@ class WorkersThatCannotStartTest(GenBase):
         self.assertEqual(self.server.workers(), workers)
         # -s reload hears the refusal at once (non-zero) and prints the
         # reason (its own task, as nobody, leaves no room for even the fork)
-        rc, out, err = self.s("reload")
-        self.assertEqual(rc, 1, out + err)
-        self.assertIn("Resource temporarily unavailable", err)
-        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
-        self.assertEqual(self.server.workers(), workers)
+        self.assert_reload_refused("Resource temporarily unavailable", workers)
 
     def test_start_fails_instead_of_looping(self):
         limit = tasks_of(self.nobody.pw_uid) + 2  # the master and a worker, no thread
@@ -419,11 +424,7 @@ class ReviewTest(GenBase):
                             f'access_log = "{deep}/{i}.log"; }}' for i in range(60))
         text = text[:text.index("servers = ")] + f"servers = ( {servers} );\n"
         self.rewrite(text)
-        rc, out, err = self.s("reload")
-        self.assertEqual(rc, 1, out + err)
-        self.assertIn("Too many open files", err)
-        self.assertEqual(request(self.port, "/page.txt").body, b"generation A\n")
-        self.assertEqual(self.server.workers(), workers)
+        self.assert_reload_refused("Too many open files", workers)
 
     def test_dropped_reuseport_listener_refuses_while_an_old_worker_finishes(self):
         self.workers = 2
