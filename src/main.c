@@ -209,7 +209,7 @@ static cfg *load_config(cfg *quick, const cli *o, int *rc)
 static int check_environment(const cfg *c, char *err, size_t errlen)
 {
     priv_target p;
-    if (priv_resolve(c, &p, err, errlen) < 0 || preflight_logs(c, &p, c->error_log, false, err, errlen) < 0 ||
+    if (priv_resolve(c, &p, err, errlen) < 0 || preflight_logs(c, &p, NULL, c->error_log, false, err, errlen) < 0 ||
         preflight_dirs(c, &p, err, errlen) < 0 || preflight_pidfile(c, err, errlen) < 0)
         return -1;
     return 0;
@@ -228,6 +228,14 @@ static int signal_master(const cli *o)
     if (reload && (!c || check_environment(c, err, sizeof err) < 0)) {
         fprintf(stderr, "ephttpd: %s\nephttpd: reload not sent; the running configuration stays\n", err);
         cfg_free(c);
+        return EP_EXIT_CONFIG;
+    }
+    /* The default pid file is a guess that fits only the default
+     * configuration: a broken file of one's own must not reach whichever
+     * master happens to own the default (nginx refuses too). */
+    if (!c && o->config && strcmp(o->config, EP_CONF_PATH) != 0) {
+        fprintf(stderr, "ephttpd: %s\nephttpd: -s %s not sent: the pid file is named in a "
+                        "configuration that cannot be read\n", err, o->signal);
         return EP_EXIT_CONFIG;
     }
     if (c && !c->pid_file) {

@@ -88,16 +88,7 @@ static bool print_reason(const char *error_log, off_t from, pid_t master)
  * Only then is sig safe to send: unblocked, a real-time signal kills. */
 static bool blocks(pid_t pid, int sig)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    unsigned long long mask = 0;
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = sscanf(line, "SigBlk: %llx", &mask) == 1;
-    if (f)
-        fclose(f);
-    return found && (mask >> (sig - 1)) & 1;
+    return (pidfile_sigblk(pid) >> (sig - 1)) & 1;
 }
 
 int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms)

@@ -60,9 +60,25 @@ typedef struct {
     int64_t stop_deadline;
 } master;
 
+/* What a new worker needs to become its user and stay tied to its master. */
+typedef struct {
+    const priv_target *priv;
+    pid_t master_pid;
+} drop_arg;
+
+/* A worker must not outlive its master: the parent-death signal is set
+ * after the user switch too, since the kernel clears it when the
+ * credentials change; a master that died before that is noticed here. */
 static int master_drop(const void *arg)
 {
-    return priv_drop(arg);
+    const drop_arg *d = arg;
+    if (priv_drop(d->priv) < 0)
+        return -1;
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != d->master_pid) {
+        errno = ESRCH;
+        return -1;
+    }
+    return 0;
 }
 
 /* Every generation the master holds: cur, pending, then the retiring ones. */
@@ -80,6 +96,7 @@ static generation *master_gen_next(const master *m, const generation *g)
 static void master_spawn(master *m, generation *g, int i)
 {
     int ctl[2] = { -1, -1 };
+    pid_t self = getpid();
     pid_t pid = pipe2(ctl, O_CLOEXEC) < 0 ? -1 : fork();
     if (pid < 0) {
         int e = errno;
@@ -113,13 +130,13 @@ static void master_spawn(master *m, generation *g, int i)
                 if (g->cfg->listens[j].reuseport)
                     close(g->listen_fds[(size_t)k * g->nlisten + j]);
         }
-        prctl(PR_SET_NAME, "ephttpd-worker"); /* the pid file's guard knows the master by its name */
-        /* A worker must not outlive its master. */
+        prctl(PR_SET_NAME, "ephttpd-worker"); /* not the master, to -s and to ps */
+        drop_arg d = { &g->priv, self };
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() == 1)
+        if (getppid() != self)
             _exit(0);
         _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds,
-                         master_drop, &g->priv, ctl[1]));
+                         master_drop, &d, ctl[1]));
     }
     close(ctl[1]);
     if (g->slots[i].ctl >= 0)
@@ -175,6 +192,17 @@ static void master_refuse(waiters *w, const char *why)
     waiters_answer(w, false);
 }
 
+/* The server stops: every reload still waiting for a verdict is refused
+ * (one promoted but not settled too: nothing will serve it). */
+static void master_refuse_all(master *m, const char *why)
+{
+    if (m->pending_w.n + m->queued_w.n + m->settle_w.n == 0)
+        return;
+    waiters_move(&m->pending_w, &m->queued_w);
+    waiters_move(&m->pending_w, &m->settle_w);
+    master_refuse(&m->pending_w, why);
+}
+
 /* Put g among the retiring generations: its workers stop accepting (they
  * close their listening sockets, and so does the master here) and finish
  * within ms. */
@@ -214,9 +242,9 @@ static void master_promote(master *m)
     generation *old = m->cur;
     m->cur = m->pending;
     m->pending = NULL;
-    master_retire(m, old, old->cfg->shutdown_timeout_ms);
-    log_set_level(m->cur->cfg->log_level);
     log_info("generation %u accepts; generation %u retires", m->cur->id, old->id);
+    master_retire(m, old, old->cfg->shutdown_timeout_ms); /* may free old */
+    log_set_level(m->cur->cfg->log_level);
     /* Answered once every old worker has stopped accepting (master_settle):
      * only then does a new request surely meet the new configuration. */
     waiters_move(&m->settle_w, &m->pending_w);
@@ -296,6 +324,7 @@ static void master_reaped_cur(master *m, slot *s, pid_t pid, int status)
         notify_send("STATUS=failed to start: %s", why);
         m->status = 1;
         m->stopping = true; /* the other workers go at once: nothing served yet */
+        master_refuse_all(m, line);
         m->stop_deadline = time_now_ms() + STOP_GRACE_MS;
         FOR_EACH_GEN(m, g)
             gen_signal(g, SIGTERM);
@@ -358,7 +387,8 @@ static void master_reap(master *m)
 static int master_preflight(const master *m, generation *g, char *err, size_t errlen)
 {
     if (priv_resolve(g->cfg, &g->priv, err, errlen) < 0 ||
-        preflight_logs(g->cfg, &g->priv, m->error_log, true, err, errlen) < 0 ||
+        preflight_logs(g->cfg, &g->priv, m->cur && m->cur != g ? &m->cur->priv : NULL, m->error_log,
+                       true, err, errlen) < 0 ||
         preflight_dirs(g->cfg, &g->priv, err, errlen) < 0)
         return -1;
     /* What a reload cannot move: said, never silently half-applied. */
@@ -429,7 +459,7 @@ static void master_hup(master *m, pid_t from)
 /* A start or reload is complete: tell systemd and whoever asked. */
 static void master_settle(master *m)
 {
-    if (m->pending && gen_all_ready(m->pending))
+    if (m->pending && !m->stopping && gen_all_ready(m->pending))
         master_promote(m);
     if (!m->announce || m->stopping || !gen_all_ready(m->cur))
         return;
@@ -480,14 +510,12 @@ static void master_stop(master *m, int sig)
         g->deadline = m->stop_deadline;
         g->next = m->retiring;
         m->retiring = g;
-        master_refuse(&m->pending_w, "the server is stopping");
     }
+    master_refuse_all(m, "the server is stopping");
     /* New connections are refused at once: the workers close their copies
      * of the listening sockets on QUIT, the master closes its own here. */
     FOR_EACH_GEN(m, g)
         gen_close_listeners(g);
-    if (m->queued_w.n)
-        master_refuse(&m->queued_w, "the server is stopping");
     /* WORKER_QUIT_STOP: no generation will follow, idle connections close at once. */
     FOR_EACH_GEN(m, g) {
         if (sig == SIGQUIT)
@@ -500,7 +528,7 @@ static void master_stop(master *m, int sig)
 static void master_reopen(master *m)
 {
     char err[1024];
-    if (preflight_logs(m->cur->cfg, &m->cur->priv, m->error_log, true, err, sizeof err) < 0)
+    if (preflight_logs(m->cur->cfg, &m->cur->priv, NULL, m->error_log, true, err, sizeof err) < 0)
         log_error("reopening the logs: %s", err);
     if (log_reopen() < 0)
         log_error("reopening the error log: %s", strerror(errno));
@@ -558,7 +586,7 @@ static int master_next_wait(const master *m, int64_t now)
         EARLIEST(m->stop_deadline);
     if (m->pending)
         EARLIEST(m->pending_deadline);
-    if (m->announce && m->settle_w.n)
+    if (m->announce && m->retiring)
         EARLIEST(m->settle_deadline);
     for (int i = 0; !m->stopping && i < m->cur->nslots; i++)
         if (m->cur->slots[i].pid == 0 && m->cur->slots[i].respawn_ms >= 0)
@@ -591,8 +619,8 @@ static void master_deadlines(master *m, int64_t now)
     }
     for (generation *o = m->retiring; o; o = o->next)
         if (now >= o->deadline) {
-            log_warn("generation %u still busy after %s; %s", o->id,
-                     o->forced ? "a fast stop" : "shutdown_timeout",
+            log_warn("generation %u still busy at its deadline (%s); %s", o->id,
+                     o->forced ? "a fast stop" : m->stopping ? "stop_timeout" : "shutdown_timeout",
                      o->forced ? "killing its workers" : "stopping its workers fast");
             gen_signal(o, o->forced ? SIGKILL : SIGTERM);
             o->forced = true;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,20 @@ static pid_t read_pid(const char *path)
     return v > 0 && (*end == '\n' || *end == '\0') ? (pid_t)v : 0;
 }
 
+unsigned long long pidfile_sigblk(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    unsigned long long mask = 0;
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "SigBlk: %llx", &mask) == 1;
+    if (f)
+        fclose(f);
+    return found ? mask : 0;
+}
+
 pid_t pidfile_running(const char *path)
 {
     pid_t pid = read_pid(path);
@@ -38,10 +53,15 @@ pid_t pidfile_running(const char *path)
     if (!fgets(comm, sizeof comm, f))
         comm[0] = '\0';
     fclose(f);
-    /* Exactly a master: workers name themselves "ephttpd-worker", and
-     * another program whose name merely starts the same is not ours. */
+    /* A master: named ephttpd (or a renamed copy, ephttpd-dev say), but not
+     * a worker or a check child, and reading HUP, QUIT and TERM by signalfd
+     * (so blocking them), which another program named alike does not. */
     comm[strcspn(comm, "\n")] = '\0';
-    return strcmp(comm, "ephttpd") == 0 ? pid : 0;
+    if (strncmp(comm, "ephttpd", 7) != 0 || strcmp(comm, "ephttpd-worker") == 0 ||
+        strcmp(comm, "ephttpd-check") == 0)
+        return 0;
+    unsigned long long want = 1ULL << (SIGHUP - 1) | 1ULL << (SIGQUIT - 1) | 1ULL << (SIGTERM - 1);
+    return (pidfile_sigblk(pid) & want) == want ? pid : 0;
 }
 
 int pidfile_write(const char *path, char *err, size_t errlen)

@@ -14,6 +14,9 @@ pid_t pidfile_running(const char *path);
  * Returns 0, or -1 with one line in err. */
 int pidfile_write(const char *path, char *err, size_t errlen);
 
+/* The signals pid blocks (its /proc status SigBlk mask), 0 if unknown. */
+unsigned long long pidfile_sigblk(pid_t pid);
+
 /* Remove path if it still names this process. */
 void pidfile_remove(const char *path);
 

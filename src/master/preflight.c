@@ -7,10 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "util/time.h"
+
+#define CHECK_LIMIT_MS 10000
 
 static bool log_is_file(const char *path)
 {
@@ -49,8 +55,24 @@ gid_t preflight_log_group(const char *path, gid_t fallback)
     return stat(dirname(copy), &st) == 0 ? st.st_gid : fallback;
 }
 
+/* A reload that changed the workers' user gives it the logs the previous
+ * user had, so that the new workers can reopen them after a rotation. Only
+ * a plain file of that user's, reached without a symbolic link and with no
+ * other name: whoever can write a log folder must not make the root master
+ * hand over a file it reaches through a link (CVE-2016-1247's kind). */
+static int give_log(int fd, const char *path, const priv_target *p, const priv_target *prev)
+{
+    struct stat st, lst;
+    if (!p->change || !prev || !prev->change || prev->uid == p->uid || fstat(fd, &st) < 0 ||
+        lstat(path, &lst) < 0 || !S_ISREG(lst.st_mode) || st.st_ino != lst.st_ino ||
+        st.st_dev != lst.st_dev || st.st_nlink != 1 || st.st_uid != prev->uid)
+        return 0;
+    return fchown(fd, p->uid, (gid_t)-1);
+}
+
 static int preflight_log(const char *setting, const char *where, const char *path,
-                         const priv_target *p, bool create, char *err, size_t errlen)
+                         const priv_target *p, const priv_target *prev, bool create, char *err,
+                         size_t errlen)
 {
     if (!create) {
         /* -t creates nothing: an existing file must open for appending (not
@@ -85,12 +107,7 @@ static int preflight_log(const char *setting, const char *where, const char *pat
         log_fail(err, errlen, setting, where, path, "cannot be opened", errno);
         return -1;
     }
-    /* Workers reopen it as their user after a rotation: a file left by an
-     * earlier user (the setting changed) is given to the current one, as
-     * nginx's master does. Only regular files: a FIFO or a device stays. */
-    struct stat st;
-    if (p->change && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid != p->uid &&
-        fchown(fd, p->uid, (gid_t)-1) < 0) {
+    if (give_log(fd, path, p, prev) < 0) {
         log_fail(err, errlen, setting, where, path, "giving it to the workers' user", errno);
         close(fd);
         return -1;
@@ -99,13 +116,13 @@ static int preflight_log(const char *setting, const char *where, const char *pat
     return 0;
 }
 
-int preflight_logs(const cfg *c, const priv_target *p, const char *error_log, bool create, char *err,
-                   size_t errlen)
+int preflight_logs(const cfg *c, const priv_target *p, const priv_target *prev, const char *error_log,
+                   bool create, char *err, size_t errlen)
 {
     char where[512] = "";
     if (c->source)
         snprintf(where, sizeof where, "%s: ", c->source);
-    if (log_is_file(error_log) && preflight_log("error_log", where, error_log, p, create, err, errlen) < 0)
+    if (log_is_file(error_log) && preflight_log("error_log", where, error_log, p, prev, create, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < c->nservers; i++) {
         const cfg_server *s = &c->servers[i];
@@ -113,7 +130,7 @@ int preflight_logs(const cfg *c, const priv_target *p, const char *error_log, bo
             continue;
         if (s->where)
             snprintf(where, sizeof where, "%s: ", s->where);
-        if (preflight_log("access_log", where, s->access_log, p, create, err, errlen) < 0)
+        if (preflight_log("access_log", where, s->access_log, p, prev, create, err, errlen) < 0)
             return -1;
     }
     return 0;
@@ -152,6 +169,41 @@ static int dirs_as_user(const cfg *c, const priv_target *p, int out)
     return 0;
 }
 
+/* The child's verdict: its message on the pipe until end-of-file, within
+ * CHECK_LIMIT_MS (a hung NFS or FUSE root must not hang the master). */
+static int read_verdict(int fd, pid_t pid, char *err, size_t errlen)
+{
+    int64_t deadline = time_now_ms() + CHECK_LIMIT_MS;
+    size_t n = 0;
+    for (;;) {
+        int64_t left = deadline - time_now_ms();
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            kill(pid, SIGKILL); /* reaped by whoever reaps children, later */
+            snprintf(err, errlen, "checking the roots as the workers' user took over %d s (a hung "
+                     "file system?)", CHECK_LIMIT_MS / 1000);
+            return -1;
+        }
+        ssize_t k = read(fd, err + n, errlen - 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || (n += (size_t)k) + 1 >= errlen)
+            break;
+    }
+    err[n] = '\0';
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (n == 0)
+        snprintf(err, errlen, "checking the roots as the workers' user failed");
+    return -1;
+}
+
 int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen)
 {
     if (!p->change)
@@ -169,23 +221,15 @@ int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen)
         return -1;
     }
     if (pid == 0) {
-        close(fds[0]);
+        /* Nothing of the master's (listeners above all) stays open in a
+         * child that might hang on a file system. */
+        dup2(fds[1], 3);
+        close_range(4, ~0U, 0);
         prctl(PR_SET_NAME, "ephttpd-check"); /* not a worker, to whoever lists the master's children */
-        _exit(dirs_as_user(c, p, fds[1]));
+        _exit(dirs_as_user(c, p, 3));
     }
     close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < errlen && ((r = read(fds[0], err + n, errlen - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
-        n += r > 0 ? (size_t)r : 0;
-    err[n] = '\0';
+    int r = read_verdict(fds[0], pid, err, errlen);
     close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    if (n == 0)
-        snprintf(err, errlen, "checking the roots as the workers' user failed");
-    return -1;
+    return r;
 }

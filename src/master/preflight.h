@@ -10,13 +10,14 @@
 
 /* Every access log of c, and error_log (the one in use, which a reload
  * cannot move; NULL: none): with create, open it as the master, creating a
- * missing one for the workers' user (mode 0640, the folder's group) and
- * giving an existing one to that user, as the workers will reopen it after
- * a rotation; without (ephttpd -t), check that this could be done and
- * create nothing. Returns 0, or -1 with one line in err naming the file,
- * the setting and the reason. */
-int preflight_logs(const cfg *c, const priv_target *p, const char *error_log, bool create, char *err,
-                   size_t errlen);
+ * missing one for the workers' user p (mode 0640, the folder's group), and
+ * when a reload changed that user (prev: the running workers' user, or
+ * NULL), giving it the plain files prev owned, since the workers reopen
+ * them after a rotation; without create (ephttpd -t), check that this could
+ * be done and create nothing. Returns 0, or -1 with one line in err naming
+ * the file, the setting and the reason. */
+int preflight_logs(const cfg *c, const priv_target *p, const priv_target *prev, const char *error_log,
+                   bool create, char *err, size_t errlen);
 
 /* The group a new log at path gets: its folder's, as a set-group-ID folder
  * would give it, so that /var/log/ephttpd (root:adm) yields www-data:adm,

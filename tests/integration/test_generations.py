@@ -533,6 +533,87 @@ class ReviewTest(GenBase):
             p.wait()
 
 
+class SecondReviewTest(GenBase):
+    """What a second hostile review found."""
+
+    def test_a_link_planted_in_the_log_folder_is_never_given_away(self):
+        www = pwd.getpwnam("www-data")
+        os.chown(self.log_dir, www.pw_uid, www.pw_gid)   # a careless folder
+        victim = os.path.join(self.fx.base, "victim")
+        with open(victim, "w") as f:
+            f.write("secret\n")
+        os.chmod(victim, 0o600)
+        log = os.path.join(self.log_dir, "access.log")
+        os.symlink(victim, log)
+        self.settings = {"access_log": log}
+        self.start()
+        self.assertEqual(os.stat(victim).st_uid, 0)
+        # nor when a reload changes the workers' user
+        self.rewrite(self.conf_text(user='"nobody"'))
+        self.assertEqual(self.s("reload")[0], 0)
+        self.assertEqual(os.stat(victim).st_uid, 0)
+        self.assertEqual(self.s("reopen")[0], 0)
+        self.assertEqual(os.stat(victim).st_uid, 0)
+
+    def test_workers_of_another_user_do_not_outlive_a_killed_master(self):
+        self.workers = 2
+        self.start()
+        workers = self.server.workers()
+        os.kill(self.server.pid, signal.SIGKILL)
+        self.server.proc.wait(LONG)
+        self.assertTrue(harness.wait_until(lambda: not any(harness.pid_alive(w) for w in workers), LONG),
+                        "workers outlived their master")
+
+    def test_reload_while_every_worker_is_in_back_off(self):
+        logs = os.path.join(self.fx.base, "logs2")
+        os.makedirs(logs)
+        self.settings = {"access_log": os.path.join(logs, "access.log")}
+        self.start()
+        shutil.rmtree(logs)
+        worker = self.server.workers()[0]
+        os.kill(worker, signal.SIGKILL)   # its replacements cannot open the log
+        self.assertTrue(harness.wait_until(
+            lambda: "restarting" in self.error_text() and not self.server.workers(), LONG))
+        self.rewrite(self.conf_text(access_log="off"))
+        rc, out, err = self.s("reload")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("generation 1 retires", self.error_text())
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+    def test_s_with_a_broken_file_of_ones_own_signals_nothing(self):
+        self.start()
+        broken = os.path.join(self.fx.base, "test.conf")
+        with open(broken, "w") as f:
+            f.write("workers = ;\n")
+        rc, out, err = run_cli("-s", "stop", "-c", broken)
+        self.assertEqual(rc, EX_CONFIG, out + err)
+        self.assertIn("not sent", err)
+        self.assertIsNone(self.server.proc.poll())
+        self.assertEqual(request(self.port, "/page.txt").status, 200)
+
+    def test_a_renamed_binary_is_still_a_master_to_s(self):
+        copy = os.path.join(self.fx.base, "ephttpd-dev")
+        shutil.copy(harness.binary(), copy)
+        conf = os.path.join(self.fx.base, "dev.conf")
+        with open(conf, "w") as f:
+            f.write(self.conf_text([harness.free_port()]))
+        p = subprocess.Popen([copy, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            self.assertTrue(harness.wait_until(lambda: "generation 1 serves" in self.error_text(), LONG))
+            rc, out, err = run_cli("-s", "reload", "-c", conf)
+            self.assertEqual(rc, 0, out + err)
+            # and a second start is refused rather than taking the pid file
+            again = subprocess.run([copy, "-c", conf], capture_output=True, text=True, timeout=LONG)
+            self.assertEqual(again.returncode, 1)
+            self.assertIn("already running", again.stderr + self.error_text())
+            with open(self.pid_path) as f:
+                self.assertEqual(int(f.read()), p.pid)
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(LONG)
+
+
 def _status(port):
     try:
         return request(port, "/page.txt", timeout=5).status
