@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/logfile.h"
 #include "util/time.h"
 
 static int open_target(const char *path, bool *own)
@@ -19,7 +20,7 @@ static int open_target(const char *path, bool *own)
     *own = true;
     /* O_NONBLOCK: a FIFO whose reader went away fails (ENXIO) instead of
      * blocking a starting worker; writes then block as for a file. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0640);
+    int fd = logfile_open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0640);
     if (fd >= 0)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;

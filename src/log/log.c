@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+
+#include "util/logfile.h"
 #include <time.h>
 #include <unistd.h>
 
@@ -28,12 +30,12 @@ static int open_path(const char *path, bool *created)
     *created = false;
     if (!path || !*path || strcmp(path, "-") == 0)
         return 2;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    int fd = logfile_open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0640);
     if (fd >= 0) {
         *created = true;
         return fd;
     }
-    return errno == EEXIST ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+    return errno == EEXIST ? logfile_open(path, O_WRONLY | O_APPEND, 0) : -1;
 }
 
 /* systemd sets JOURNAL_STREAM to "device:inode" of the stream it connected

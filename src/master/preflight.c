@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/logfile.h"
 #include "util/time.h"
 
 #define CHECK_LIMIT_MS 10000
@@ -80,7 +81,7 @@ static int preflight_log(const char *setting, const char *where, const char *pat
          * missing one must be creatable in its folder. */
         char copy[4096];
         snprintf(copy, sizeof copy, "%s", path);
-        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        int fd = logfile_open(path, O_WRONLY | O_APPEND | O_NONBLOCK, 0);
         if (fd >= 0) {
             close(fd);
             return 0;
@@ -91,7 +92,7 @@ static int preflight_log(const char *setting, const char *where, const char *pat
         return -1;
     }
     /* O_NONBLOCK: a FIFO with no reader must be refused (ENXIO), not hang the master. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0640);
+    int fd = logfile_open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NONBLOCK, 0640);
     if (fd >= 0) {
         if (p->change && fchown(fd, p->uid, preflight_log_group(path, p->gid)) < 0) {
             log_fail(err, errlen, setting, where, path, "giving it to the workers' user", errno);
@@ -102,7 +103,7 @@ static int preflight_log(const char *setting, const char *where, const char *pat
         return 0;
     }
     if (errno == EEXIST)
-        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+        fd = logfile_open(path, O_WRONLY | O_APPEND | O_NONBLOCK, 0);
     if (fd < 0) {
         log_fail(err, errlen, setting, where, path, "cannot be opened", errno);
         return -1;

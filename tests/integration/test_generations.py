@@ -555,6 +555,30 @@ class SecondReviewTest(GenBase):
         self.assertEqual(self.s("reopen")[0], 0)
         self.assertEqual(os.stat(victim).st_uid, 0)
 
+    def test_a_link_of_the_workers_user_never_steers_a_root_open(self):
+        # what www-data can do in a careless (www-data-owned) log folder:
+        # replace the log with a link of its own to where root may write
+        www = pwd.getpwnam("www-data")
+        os.chown(self.log_dir, www.pw_uid, www.pw_gid)
+        rootonly = os.path.join(self.fx.base, "rootonly")
+        os.makedirs(rootonly, mode=0o700)
+        planted = os.path.join(rootonly, "planted")
+        log = os.path.join(self.log_dir, "access.log")
+        self.settings = {"access_log": log}
+        self.start()
+        os.unlink(log)
+        os.symlink(planted, log)
+        os.lchown(log, www.pw_uid, www.pw_gid)
+        # a respawned worker opens its logs before it becomes www-data
+        os.kill(self.server.workers()[0], signal.SIGKILL)
+        self.assertTrue(harness.wait_until(lambda: "Too many levels of symbolic links" in self.error_text(),
+                                           LONG), self.error_text())
+        os.kill(self.server.pid, signal.SIGUSR1)   # the master's reopen neither
+        rc, out, err = run_cli("-t", "-c", self.server.conf_path)
+        self.assertEqual(rc, EX_CONFIG, out + err)
+        self.assertIn("Too many levels of symbolic links", err)
+        self.assertFalse(os.path.exists(planted), "a root process followed www-data's link")
+
     def test_workers_of_another_user_do_not_outlive_a_killed_master(self):
         self.workers = 2
         self.start()
