@@ -223,6 +223,8 @@ static int signal_master(const cli *o)
 {
     const char *path = o->config ? o->config : EP_CONF_PATH;
     char err[1024];
+    if (!control_known(o->signal))
+        return usage_error("-s: unknown command \"%s\" (reload, quit, stop or reopen)", o->signal);
     cfg *c = conf_read(path, err, sizeof err);
     bool reload = strcmp(o->signal, "reload") == 0;
     if (reload && (!c || check_environment(c, err, sizeof err) < 0)) {

@@ -23,6 +23,14 @@ static const struct {
     { "reopen", SIGUSR1 },
 };
 
+bool control_known(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return true;
+    return false;
+}
+
 /* Wait for the master's answer to our SIGHUP. */
 static int wait_ack(pid_t master, int timeout_ms)
 {

@@ -3,6 +3,7 @@
 #define EP_MASTER_CONTROL_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 /* -s reload sends its SIGHUP with sigqueue() and this value; only such a
  * sender gets an answer, so a plain kill -HUP (systemd, a shell) is never
@@ -22,6 +23,9 @@
 /* Signal the master named in pid_file. For "reload", wait (up to timeout_ms)
  * for its answer. Prints what happened (for a refusal, the master's reason) and returns the exit
  * status: 0 done, 1 no master or refused, 2 unknown command. */
+/* Is cmd one of reload, quit, stop, reopen? */
+bool control_known(const char *cmd);
+
 /* error_log (or NULL) is the master's error log, where a refused reload's
  * reason is found to print it. */
 int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms);

@@ -185,10 +185,12 @@ static void waiters_move(waiters *to, waiters *from)
     from->n = 0;
 }
 
-static void master_refuse(waiters *w, const char *why)
+static void master_refuse(const master *m, waiters *w, const char *why)
 {
     log_error("reload refused, the running configuration stays: %s", why);
-    notify_send("READY=1\nSTATUS=reload refused; serving the previous configuration");
+    /* systemd hears READY=1 again only from a master that served and goes on */
+    if (!m->starting && !m->stopping)
+        notify_send("READY=1\nSTATUS=reload refused; serving the previous configuration");
     waiters_answer(w, false);
 }
 
@@ -200,7 +202,21 @@ static void master_refuse_all(master *m, const char *why)
         return;
     waiters_move(&m->pending_w, &m->queued_w);
     waiters_move(&m->pending_w, &m->settle_w);
-    master_refuse(&m->pending_w, why);
+    master_refuse(m, &m->pending_w, why);
+}
+
+/* The server stops: a reload's starting generation joins the retiring
+ * ones, to be stopped with them by deadline. */
+static void master_drop_pending(master *m, int64_t deadline)
+{
+    generation *g = m->pending;
+    if (!g)
+        return;
+    m->pending = NULL;
+    g->retiring = true;
+    g->deadline = deadline;
+    g->next = m->retiring;
+    m->retiring = g;
 }
 
 /* Put g among the retiring generations: its workers stop accepting (they
@@ -230,7 +246,7 @@ static void master_abort_pending(master *m, const char *why)
     m->pending = NULL;
     log_error("generation %u could not start: %s", g->id, why);
     master_retire(m, g, g->cfg->shutdown_timeout_ms);
-    master_refuse(&m->pending_w, why);
+    master_refuse(m, &m->pending_w, why);
     if (m->reload_queued && !m->stopping)
         master_reload(m);
 }
@@ -324,8 +340,9 @@ static void master_reaped_cur(master *m, slot *s, pid_t pid, int status)
         notify_send("STATUS=failed to start: %s", why);
         m->status = 1;
         m->stopping = true; /* the other workers go at once: nothing served yet */
-        master_refuse_all(m, line);
         m->stop_deadline = time_now_ms() + STOP_GRACE_MS;
+        master_drop_pending(m, m->stop_deadline);
+        master_refuse_all(m, line);
         FOR_EACH_GEN(m, g)
             gen_signal(g, SIGTERM);
         return;
@@ -410,13 +427,14 @@ static void master_reload(master *m)
     m->reload_queued = false;
     waiters_move(&m->pending_w, &m->queued_w);
     if (!m->cur->cfg->source) {
-        master_refuse(&m->pending_w, "nothing to reload without a configuration file (started with -r)");
+        master_refuse(m, &m->pending_w, "nothing to reload without a configuration file (started with -r)");
         return;
     }
-    notify_reloading("reloading the configuration");
+    if (!m->starting)
+        notify_reloading("reloading the configuration");
     cfg *c = conf_read(m->cur->cfg->source, err, sizeof err);
     if (!c) {
-        master_refuse(&m->pending_w, err);
+        master_refuse(m, &m->pending_w, err);
         return;
     }
     if (m->debug)
@@ -424,12 +442,12 @@ static void master_reload(master *m)
     generation *g = gen_open(c, true, m->next_id, m->cur, NULL, err, sizeof err);
     if (!g) {
         cfg_free(c);
-        master_refuse(&m->pending_w, err);
+        master_refuse(m, &m->pending_w, err);
         return;
     }
     if (master_preflight(m, g, err, sizeof err) < 0) {
         gen_free(g);
-        master_refuse(&m->pending_w, err);
+        master_refuse(m, &m->pending_w, err);
         return;
     }
     m->next_id++;
@@ -503,14 +521,7 @@ static void master_stop(master *m, int sig)
             time_now_ms() + (m->graceful ? m->cur->cfg->stop_timeout_ms : STOP_GRACE_MS);
     }
     m->stopping = true;
-    if (m->pending) {
-        generation *g = m->pending;
-        m->pending = NULL;
-        g->retiring = true;
-        g->deadline = m->stop_deadline;
-        g->next = m->retiring;
-        m->retiring = g;
-    }
+    master_drop_pending(m, m->stop_deadline);
     master_refuse_all(m, "the server is stopping");
     /* New connections are refused at once: the workers close their copies
      * of the listening sockets on QUIT, the master closes its own here. */

@@ -3,19 +3,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static pid_t read_pid(const char *path)
+/* The pid in path, and (owner) who wrote the file; 0 for none. A FIFO or
+ * anything but a plain file is none (and must not block us). */
+static pid_t read_pid_owner(const char *path, uid_t *owner)
 {
     char buf[32] = "";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
     if (fd < 0)
         return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    *owner = st.st_uid;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
@@ -23,7 +33,22 @@ static pid_t read_pid(const char *path)
     buf[n] = '\0';
     char *end;
     long v = strtol(buf, &end, 10);
-    return v > 0 && (*end == '\n' || *end == '\0') ? (pid_t)v : 0;
+    return v > 0 && v <= INT_MAX && (*end == '\n' || *end == '\0') ? (pid_t)v : 0;
+}
+
+static pid_t read_pid(const char *path)
+{
+    uid_t owner;
+    return read_pid_owner(path, &owner);
+}
+
+/* The uid pid runs as, or (uid_t)-1. */
+static uid_t proc_uid(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
 }
 
 unsigned long long pidfile_sigblk(pid_t pid)
@@ -42,7 +67,8 @@ unsigned long long pidfile_sigblk(pid_t pid)
 
 pid_t pidfile_running(const char *path)
 {
-    pid_t pid = read_pid(path);
+    uid_t owner = (uid_t)-1;
+    pid_t pid = read_pid_owner(path, &owner);
     if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
         return 0;
     char proc[64], comm[64] = "";
@@ -60,8 +86,11 @@ pid_t pidfile_running(const char *path)
     if (strncmp(comm, "ephttpd", 7) != 0 || strcmp(comm, "ephttpd-worker") == 0 ||
         strcmp(comm, "ephttpd-check") == 0)
         return 0;
+    /* ... and running as whoever wrote the pid file: after a master died
+     * without removing it, another user's process that took the pid and
+     * dressed up as a master is not one. */
     unsigned long long want = 1ULL << (SIGHUP - 1) | 1ULL << (SIGQUIT - 1) | 1ULL << (SIGTERM - 1);
-    return (pidfile_sigblk(pid) & want) == want ? pid : 0;
+    return (pidfile_sigblk(pid) & want) == want && proc_uid(pid) == owner ? pid : 0;
 }
 
 int pidfile_write(const char *path, char *err, size_t errlen)

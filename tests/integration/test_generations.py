@@ -638,6 +638,60 @@ class SecondReviewTest(GenBase):
             p.wait(LONG)
 
 
+FAKE_MASTER = """
+import ctypes, signal, time
+ctypes.CDLL(None).prctl(15, b"ephttpd", 0, 0, 0)   # PR_SET_NAME
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM})
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+class ThirdReviewTest(GenBase):
+    """What a third hostile review found."""
+
+    def test_another_users_look_alike_is_no_master(self):
+        www = pwd.getpwnam("www-data")
+
+        def as_www():
+            os.setgid(www.pw_gid)
+            os.setuid(www.pw_uid)
+        # Debian's interpreter: the one on PATH may be unreadable to www-data
+        fake = subprocess.Popen(["/usr/bin/python3", "-c", FAKE_MASTER], preexec_fn=as_www,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(fake.stdout.readline().strip(), "ready")
+            with open(self.pid_path, "w") as f:     # root's stale pid file, its pid reused
+                f.write("%d\n" % fake.pid)
+            conf = os.path.join(self.fx.base, "a.conf")
+            with open(conf, "w") as f:
+                f.write(self.conf_text([harness.free_port()]))
+            rc, out, err = run_cli("-s", "reload", "-c", conf)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn("no running ephttpd", err)
+            self.assertIsNone(fake.poll())
+            # and the real master starts over the stale file
+            self.server = ConfServer(lambda port: self.conf_text([port])).start()
+            self.assertTrue(harness.wait_until(lambda: "generation 1 serves" in self.error_text(), LONG))
+        finally:
+            fake.kill()
+            fake.wait()
+
+    def test_a_fifo_as_pid_file_blocks_nothing(self):
+        os.mkfifo(self.pid_path)
+        conf = os.path.join(self.fx.base, "a.conf")
+        with open(conf, "w") as f:
+            f.write(self.conf_text([harness.free_port()]))
+        rc, out, err = run_cli("-s", "stop", "-c", conf, timeout=LONG)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("no running ephttpd", err)
+
+    def test_unknown_command_is_a_usage_error_before_the_file_is_read(self):
+        rc, out, err = run_cli("-s", "bogus", "-c", os.path.join(self.fx.base, "missing.conf"))
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn('unknown command "bogus"', err)
+
+
 def _status(port):
     try:
         return request(port, "/page.txt", timeout=5).status
