@@ -217,8 +217,9 @@ static int check_environment(const cfg *c, char *err, size_t errlen)
 
 /* -s: the pid file comes from the configuration. A reload is checked here
  * first, so a broken file (or a log that cannot be opened) is reported with
- * its line and the master is not disturbed; the other commands must work
- * even when the file is broken. */
+ * its line and the master is not disturbed; the other commands work with a
+ * broken default file (falling back to the default pid file), never with a
+ * broken file of one's own. */
 static int signal_master(const cli *o)
 {
     const char *path = o->config ? o->config : EP_CONF_PATH;

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-
-#include "util/logfile.h"
 #include <time.h>
 #include <unistd.h>
+
+#include "util/logfile.h"
 
 static struct {
     int fd;

@@ -23,12 +23,18 @@ static const struct {
     { "reopen", SIGUSR1 },
 };
 
-bool control_known(const char *cmd)
+/* The signal for cmd, or 0 for an unknown command. */
+static int command_signal(const char *cmd)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0)
-            return true;
-    return false;
+            return commands[i].sig;
+    return 0;
+}
+
+bool control_known(const char *cmd)
+{
+    return command_signal(cmd) != 0;
 }
 
 /* Wait for the master's answer to our SIGHUP. */
@@ -101,10 +107,7 @@ static bool blocks(pid_t pid, int sig)
 
 int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms)
 {
-    int sig = 0;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(cmd, commands[i].name) == 0)
-            sig = commands[i].sig;
+    int sig = command_signal(cmd);
     if (!sig) {
         fprintf(stderr, "ephttpd: -s: unknown command \"%s\" (reload, quit, stop or reopen)\n", cmd);
         return 2;

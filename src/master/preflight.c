@@ -24,6 +24,13 @@ static bool log_is_file(const char *path)
     return path && strcmp(path, "off") != 0 && strcmp(path, "-") != 0;
 }
 
+/* The folder path is in, written into buf (dirname edits its argument). */
+static const char *folder_of(const char *path, char buf[4096])
+{
+    snprintf(buf, 4096, "%s", path);
+    return dirname(buf);
+}
+
 /* Under systemd a path outside the unit's writable ones fails with EROFS
  * (ProtectSystem=strict) or EACCES/ENOENT (ProtectHome): say where to look. */
 static const char *sandbox_hint(int err)
@@ -36,11 +43,9 @@ static const char *sandbox_hint(int err)
 static void log_fail(char *err, size_t errlen, const char *setting, const char *where,
                      const char *path, const char *what, int e)
 {
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    const char *dir = dirname(copy);
+    char buf[4096];
     struct stat st;
-    const char *why = e == ENOENT && stat(dir, &st) < 0 ? ": its folder does not exist" : "";
+    const char *why = e == ENOENT && stat(folder_of(path, buf), &st) < 0 ? ": its folder does not exist" : "";
     snprintf(err, errlen, "%s\"%s\" \"%s\": %s: %s%s%s", where, setting, path, what, strerror(e), why,
              sandbox_hint(e));
 }
@@ -50,10 +55,9 @@ static void log_fail(char *err, size_t errlen, const char *setting, const char *
  * owner and mode logrotate's "create" gives the rotated files. */
 gid_t preflight_log_group(const char *path, gid_t fallback)
 {
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
+    char buf[4096];
     struct stat st;
-    return stat(dirname(copy), &st) == 0 ? st.st_gid : fallback;
+    return stat(folder_of(path, buf), &st) == 0 ? st.st_gid : fallback;
 }
 
 /* A reload that changed the workers' user gives it the logs the previous
@@ -79,14 +83,13 @@ static int preflight_log(const char *setting, const char *where, const char *pat
         /* -t creates nothing: an existing file must open for appending (not
          * a directory, not a FIFO nobody reads; opening writes nothing), a
          * missing one must be creatable in its folder. */
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", path);
+        char buf[4096];
         int fd = logfile_open(path, O_WRONLY | O_APPEND | O_NONBLOCK, 0);
         if (fd >= 0) {
             close(fd);
             return 0;
         }
-        if (errno == ENOENT && access(dirname(copy), W_OK | X_OK) == 0)
+        if (errno == ENOENT && access(folder_of(path, buf), W_OK | X_OK) == 0)
             return 0;
         log_fail(err, errlen, setting, where, path, "cannot be opened for writing", errno);
         return -1;
@@ -141,9 +144,8 @@ int preflight_pidfile(const cfg *c, char *err, size_t errlen)
 {
     if (!c->pid_file)
         return 0;
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", c->pid_file);
-    if (access(dirname(copy), W_OK | X_OK) == 0)
+    char buf[4096];
+    if (access(folder_of(c->pid_file, buf), W_OK | X_OK) == 0)
         return 0;
     int e = errno;
     snprintf(err, errlen, "%s%s\"pid_file\" \"%s\": cannot be written: %s%s%s", c->source ? c->source : "",
