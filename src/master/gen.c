@@ -157,11 +157,3 @@ void gen_signal(const generation *g, int sig)
         if (g->slots[i].pid > 0)
             kill(g->slots[i].pid, sig);
 }
-
-void gen_sigqueue(const generation *g, int sig, int value)
-{
-    union sigval v = { .sival_int = value };
-    for (int i = 0; i < g->nslots; i++)
-        if (g->slots[i].pid > 0)
-            sigqueue(g->slots[i].pid, sig, v);
-}

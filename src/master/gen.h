@@ -59,7 +59,5 @@ void gen_free(generation *g);
 /* Workers of g still running. */
 int gen_alive(const generation *g);
 void gen_signal(const generation *g, int sig);
-/* The same with a sigqueue value the workers read (see WORKER_QUIT_STOP). */
-void gen_sigqueue(const generation *g, int sig, int value);
 
 #endif

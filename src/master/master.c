@@ -104,7 +104,7 @@ static void master_spawn(master *m, generation *g, int i)
             close(ctl[0]);
             close(ctl[1]);
         }
-        if (!g->retiring && g == m->cur)
+        if (g == m->cur) /* a pending generation's failure is the reload's verdict */
             log_error("starting a worker: %s; retrying in 1 s", strerror(e));
         g->slots[i].respawn_ms = time_now_ms() + 1000;
         errno = e;
@@ -152,6 +152,12 @@ static int master_alive(master *m)
     FOR_EACH_GEN(m, g)
         n += gen_alive(g);
     return n;
+}
+
+static void master_signal_all(master *m, int sig)
+{
+    FOR_EACH_GEN(m, g)
+        gen_signal(g, sig);
 }
 
 /* Tell the processes that asked for a reload (ephttpd -s reload) how it went. */
@@ -205,18 +211,22 @@ static void master_refuse_all(master *m, const char *why)
     master_refuse(m, &m->pending_w, why);
 }
 
-/* The server stops: a reload's starting generation joins the retiring
- * ones, to be stopped with them by deadline. */
-static void master_drop_pending(master *m, int64_t deadline)
+/* g joins the retiring generations, to be forced at deadline. */
+static void retiring_push(master *m, generation *g, int64_t deadline)
 {
-    generation *g = m->pending;
-    if (!g)
-        return;
-    m->pending = NULL;
     g->retiring = true;
     g->deadline = deadline;
     g->next = m->retiring;
     m->retiring = g;
+}
+
+/* The server stops: a reload's starting generation joins the retiring
+ * ones, to be stopped with them by deadline. */
+static void master_drop_pending(master *m, int64_t deadline)
+{
+    if (m->pending)
+        retiring_push(m, m->pending, deadline);
+    m->pending = NULL;
 }
 
 /* Put g among the retiring generations: its workers stop accepting (they
@@ -225,15 +235,11 @@ static void master_drop_pending(master *m, int64_t deadline)
 static void master_retire(master *m, generation *g, int64_t ms)
 {
     gen_close_listeners(g);
-    g->retiring = true;
-    g->deadline = time_now_ms() + ms;
     gen_signal(g, SIGQUIT);
-    if (gen_alive(g) == 0) {
+    if (gen_alive(g) == 0)
         gen_free(g);
-        return;
-    }
-    g->next = m->retiring;
-    m->retiring = g;
+    else
+        retiring_push(m, g, time_now_ms() + ms);
 }
 
 static void master_reload(master *m);
@@ -343,8 +349,7 @@ static void master_reaped_cur(master *m, slot *s, pid_t pid, int status)
         m->stop_deadline = time_now_ms() + STOP_GRACE_MS;
         master_drop_pending(m, m->stop_deadline);
         master_refuse_all(m, line);
-        FOR_EACH_GEN(m, g)
-            gen_signal(g, SIGTERM);
+        master_signal_all(m, SIGTERM);
         return;
     }
     int64_t now = time_now_ms();
@@ -485,17 +490,15 @@ static void master_settle(master *m)
      * from an abandoned generation, cannot); a wedged one (stopped, stuck
      * in the kernel) is not waited for past SETTLE_LIMIT_MS. */
     bool wedged = time_now_ms() >= m->settle_deadline;
-    for (const generation *o = m->retiring; o && !wedged; o = o->next)
-        for (int i = 0; i < o->nslots; i++)
-            if (o->slots[i].ctl >= 0 && o->slots[i].served)
+    for (const generation *o = m->retiring; o; o = o->next)
+        for (int i = 0; i < o->nslots; i++) {
+            if (o->slots[i].ctl < 0 || !o->slots[i].served)
+                continue;
+            if (!wedged)
                 return;
-    if (wedged)
-        for (const generation *o = m->retiring; o; o = o->next)
-            for (int i = 0; i < o->nslots; i++)
-                if (o->slots[i].ctl >= 0 && o->slots[i].served)
-                    log_warn("worker %d of generation %u has not stopped accepting after %d s; "
-                             "the reload is answered without it", (int)o->slots[i].pid, o->id,
-                             SETTLE_LIMIT_MS / 1000);
+            log_warn("worker %d of generation %u has not stopped accepting after %d s; the reload "
+                     "is answered without it", (int)o->slots[i].pid, o->id, SETTLE_LIMIT_MS / 1000);
+        }
     m->announce = false;
     m->starting = false;
     log_info("generation %u serves with %d worker(s)", m->cur->id, m->cur->nslots);
@@ -524,15 +527,12 @@ static void master_stop(master *m, int sig)
     master_drop_pending(m, m->stop_deadline);
     master_refuse_all(m, "the server is stopping");
     /* New connections are refused at once: the workers close their copies
-     * of the listening sockets on QUIT, the master closes its own here. */
-    FOR_EACH_GEN(m, g)
-        gen_close_listeners(g);
-    /* WORKER_QUIT_STOP: no generation will follow, idle connections close at once. */
+     * of the listening sockets on QUIT, the master closes its own here.
+     * WORKER_STOP_SIGNAL: no generation will follow, idle connections
+     * close at once. */
     FOR_EACH_GEN(m, g) {
-        if (sig == SIGQUIT)
-            gen_sigqueue(g, SIGQUIT, WORKER_QUIT_STOP);
-        else
-            gen_signal(g, SIGTERM);
+        gen_close_listeners(g);
+        gen_signal(g, sig == SIGQUIT ? WORKER_STOP_SIGNAL : SIGTERM);
     }
 }
 
@@ -543,8 +543,7 @@ static void master_reopen(master *m)
         log_error("reopening the logs: %s", err);
     if (log_reopen() < 0)
         log_error("reopening the error log: %s", strerror(errno));
-    FOR_EACH_GEN(m, g)
-        gen_signal(g, SIGUSR1);
+    master_signal_all(m, SIGUSR1);
 }
 
 static void master_on_signal(master *m, const struct signalfd_siginfo *si)
@@ -553,11 +552,11 @@ static void master_on_signal(master *m, const struct signalfd_siginfo *si)
         if (si->ssi_int != CONTROL_RELOAD_MAGIC)
             return;
         if (m->stopping) {
-            pid_t from = (pid_t)si->ssi_pid;
-            log_error("reload refused: the server is stopping");
-            waiters_answer(&(waiters){ .pid = &from, .n = 1, .cap = 1 }, false);
-        } else
+            waiters_add(&m->queued_w, (pid_t)si->ssi_pid);
+            master_refuse_all(m, "the server is stopping");
+        } else {
             master_hup(m, (pid_t)si->ssi_pid);
+        }
         return;
     }
     switch ((int)si->ssi_signo) {
@@ -614,12 +613,10 @@ static void master_deadlines(master *m, int64_t now)
         if (m->graceful) {
             log_warn("workers still busy after stop_timeout; stopping them fast");
             m->graceful = false;
-            FOR_EACH_GEN(m, g)
-                gen_signal(g, SIGTERM);
+            master_signal_all(m, SIGTERM);
         } else {
             log_error("workers still running after %d ms; killing them", STOP_GRACE_MS);
-            FOR_EACH_GEN(m, g)
-                gen_signal(g, SIGKILL);
+            master_signal_all(m, SIGKILL);
         }
         m->stop_deadline = now + STOP_GRACE_MS;
     }
@@ -763,8 +760,9 @@ int master_run(cfg *c, int ready_fd)
     int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, CONTROL_RELOAD_SIGNAL };
     for (size_t i = 0; i < EP_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
     m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    sigaddset(&set, WORKER_STOP_SIGNAL); /* the workers' own; blocked before they exist */
+    sigprocmask(SIG_BLOCK, &set, NULL);
     if (m.sigfd < 0) {
         log_error("signalfd: %s", strerror(errno));
         return 1;

@@ -135,39 +135,46 @@ static void worker_stop_accepting(worker *w)
     }
 }
 
+/* QUIT retires a worker after a reload: a new generation serves, so an
+ * idle connection gets a short grace. WORKER_STOP_SIGNAL (stop) says the
+ * whole server stops: nothing would answer, so an idle connection closes at
+ * once. The stop may follow a plain QUIT (pkill, an init system signalling
+ * every process): the idle connections then close now. */
+static void worker_quit(worker *w, bool stop)
+{
+    worker_flush_logs(w);
+    if (w->graceful && (!stop || w->stop_idle))
+        return;
+    w->stop_idle |= stop;
+    if (!w->graceful) {
+        log_info("graceful %s: %d connection(s) to finish", stop ? "stop" : "retirement", w->nconns);
+        w->graceful = true;
+        worker_stop_accepting(w);
+    }
+    for (conn *c = w->live, *next; c; c = next) {
+        next = c->live_next;
+        conn_shutdown(c, true);
+    }
+}
+
 static void on_signal(loop_io *io, uint32_t events)
 {
     (void)events;
     worker *w = EP_CONTAINER_OF(io, worker, sigio);
     struct signalfd_siginfo si;
     while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if ((int)si.ssi_signo == WORKER_STOP_SIGNAL) {
+            worker_quit(w, true);
+            continue;
+        }
         switch (si.ssi_signo) {
         case SIGTERM:
         case SIGINT:
             w->stopping = true;
             break;
-        case SIGQUIT: {
-            /* The master sends QUIT with WORKER_QUIT_STOP when the whole
-             * server stops: no new generation will serve, so an idle
-             * connection has nothing to wait for and closes at once. It may
-             * come after a plain QUIT (systemd signalling every process of
-             * the unit, say): the idle connections then close now. */
-            bool stop = si.ssi_code == SI_QUEUE && si.ssi_int == WORKER_QUIT_STOP;
-            worker_flush_logs(w);
-            if (w->graceful && (!stop || w->stop_idle))
-                break;
-            w->stop_idle |= stop;
-            if (!w->graceful) {
-                log_info("graceful %s: %d connection(s) to finish", stop ? "stop" : "retirement", w->nconns);
-                w->graceful = true;
-                worker_stop_accepting(w);
-            }
-            for (conn *c = w->live, *next; c; c = next) {
-                next = c->live_next;
-                conn_shutdown(c, true);
-            }
+        case SIGQUIT:
+            worker_quit(w, false);
             break;
-        }
         case SIGUSR1:
             worker_flush_logs(w);
             if (log_reopen() < 0)
@@ -293,6 +300,7 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, WORKER_STOP_SIGNAL);
     w->sigio.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     w->sigio.on_event = on_signal;
     if (w->sigio.fd < 0 || loop_add(&w->lp, &w->sigio, EPOLLIN) < 0)

@@ -2,6 +2,7 @@
 #ifndef EP_WORKER_WORKER_H
 #define EP_WORKER_WORKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -23,9 +24,13 @@ struct worker;
  * per many requests, and a quiet one never sits on a line. */
 #define ALOG_FLUSH_MS 1000
 
-/* The sigqueue value of a QUIT that stops the whole server (a plain QUIT
- * retires a worker after a reload, while a new generation serves). */
-#define WORKER_QUIT_STOP 0x53544f50
+/* The master's word that the whole server stops (a plain QUIT retires a
+ * worker after a reload, while a new generation serves). A real-time signal
+ * of its own, which the kernel never merges with a QUIT still pending (a
+ * QUIT sent with a value would be lost behind a plain one). The master
+ * blocks it before forking, so a worker never dies of it before reading
+ * it from its signalfd. */
+#define WORKER_STOP_SIGNAL (SIGRTMIN + 2)
 
 /* The longest message a worker that cannot start sends its master ('E' and
  * the reason), within PIPE_BUF so that it arrives in one read. */
