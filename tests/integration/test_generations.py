@@ -23,12 +23,15 @@ LONG = 60  # generous deadline for anything a busy machine may be slow at
 
 
 def refused(port):
-    """True when nothing listens on port (connection refused)."""
+    """True when nothing listens on port (connection refused). A reset (the
+    connection was queued on a listener that closed meanwhile) is not yet."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
         return False
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        return False
 
 
 def tasks_of(uid):
