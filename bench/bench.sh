@@ -12,6 +12,9 @@
 #   SCENARIOS=reload WORKERS=2 bench/bench.sh 1 10
 # ) drives each server with wrk -c100 keep-alive for SECONDS while the
 # master gets a SIGHUP twice a second, and counts wrk's failed requests.
+# With BASE=<git revision>, the peer is not nginx but ephttpd built from that
+# revision (in a temporary worktree), so a change is measured against the
+# commit before it, side by side: "nginx" in the output then means the base.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
 # deferred accept that ephttpd's listeners use by default).
@@ -40,6 +43,14 @@ cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 EPHTTPD=$BUILD/ephttpd
 
 WORK=$(mktemp -d /tmp/ephttpd-bench.XXXXXX)
+BASE=${BASE:-}
+if [ -n "$BASE" ]; then
+    git -C "$REPO" worktree add -q --detach "$WORK/base-src" "$BASE"
+    cmake -S "$WORK/base-src" -B "$WORK/base-build" -DCMAKE_BUILD_TYPE=Release -DEP_TESTS=OFF >/dev/null
+    cmake --build "$WORK/base-build" -j"$(nproc)" >/dev/null
+    BASE_BIN=$WORK/base-build/ephttpd
+    git -C "$REPO" worktree remove --force "$WORK/base-src"
+fi
 EP_PID=""
 NG_PID=""
 cleanup() {
@@ -47,6 +58,7 @@ cleanup() {
     [ -n "$NG_PID" ] && kill "$NG_PID" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$WORK"
+    [ -z "$BASE" ] || git -C "$REPO" worktree prune
 }
 trap cleanup EXIT
 
@@ -105,10 +117,16 @@ listen = ( { address = "127.0.0.1"; port = $PORT_EP; } );
 servers = ( { root = "$ROOT"; access_log = "off"; } );
 EOF
 
+sed -e "s/port = $PORT_EP/port = $PORT_NG/" -e "s/ephttpd.pid/base.pid/" "$WORK/ephttpd.conf" >"$WORK/base.conf"
+
 start_servers() {
     $SRV "$EPHTTPD" -c "$WORK/ephttpd.conf" 2>"$WORK/ephttpd.log" &
     EP_PID=$!
-    $SRV nginx -c "$WORK/nginx.conf" 2>>"$WORK/nginx-error.log" &
+    if [ -n "$BASE" ]; then
+        $SRV "$BASE_BIN" -c "$WORK/base.conf" 2>"$WORK/base.log" &
+    else
+        $SRV nginx -c "$WORK/nginx.conf" 2>>"$WORK/nginx-error.log" &
+    fi
     NG_PID=$!
     wait_port $PORT_EP
     wait_port $PORT_NG
@@ -150,7 +168,9 @@ check_servers() {
 
 start_servers
 check_servers
-echo "ephttpd vs nginx $(nginx -v 2>&1 | sed 's/.*\///'), $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
+peer="nginx $(nginx -v 2>&1 | sed 's/.*\///')"
+[ -z "$BASE" ] || peer="ephttpd at $BASE (shown as nginx)"
+echo "ephttpd vs $peer, $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
 printf '%-8s %-8s %s\n' scenario server "req/s per round"
 # wrk on the small file while the master gets SIGHUP twice a second.
 reload_run() { # name master-pid port
