@@ -242,13 +242,15 @@ class TimeoutLogTest(harness.ServerTestCase):
         self.addCleanup(self.fx.cleanup)
         self.access = os.path.join(self.fx.base, "access.log")
         self.errors = os.path.join(self.fx.base, "error.log")
+        self.other_access = os.path.join(self.fx.base, "other-access.log")
         self.server = ConfServer(lambda port: f"""
 workers = 1;
 header_timeout = "300ms";
 error_log = "{self.errors}";
 log_level = "info";
 listen = ( {{ address = "127.0.0.1"; port = {port}; }} );
-servers = ( {{ names = [ "slow.test" ]; root = "{self.fx.root}"; access_log = "{self.access}"; }} );
+servers = ( {{ names = [ "slow.test" ]; root = "{self.fx.root}"; access_log = "{self.access}"; }},
+            {{ names = [ "other.slow" ]; root = "{self.fx.root}"; access_log = "{self.other_access}"; }} );
 """)
         self.addCleanup(self.server.cleanup)
         self.server.start()
@@ -273,6 +275,25 @@ servers = ( {{ names = [ "slow.test" ]; root = "{self.fx.root}"; access_log = "{
         err = self.wait_line(self.errors, lambda ln: "timed out sending its request head" in ln)
         self.assertTrue(err.endswith(', client: 127.0.0.1, server: slow.test, request: "GET /partial\\x22line"'),
                         err)
+
+    def test_408_after_keepalive_belongs_to_the_default_server(self):
+        # the head that timed out never reached a server: the listener's
+        # default logs it, not the server of the request before it
+        with RawConn(self.server.port) as c:
+            c.send(b"GET /file.txt HTTP/1.1\r\nHost: other.slow\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            c.send(b"GET /second")
+            self.assertEqual(c.read_response().status, 408)
+
+        def is_408(ln):
+            m = CLF_RE.match(ln)
+            return m and m.group("status") == "408" and m.group("request") == "GET /second"
+        self.wait_line(self.access, is_408)
+        err = self.wait_line(self.errors, lambda ln: "timed out sending its request head" in ln)
+        self.assertTrue(err.endswith(', server: slow.test, request: "GET /second"'), err)
+        other = harness.read_text(self.other_access)
+        self.assertIn('"GET /file.txt HTTP/1.1" 200', other)
+        self.assertNotIn("408", other)
 
 
 class ErrorContextTest(HostsBase):
