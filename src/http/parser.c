@@ -212,6 +212,17 @@ int hp_parse_request(const char *buf, size_t len, hp_request *req)
     return r == 0 ? (int)(p - start) : r;
 }
 
+ep_str hp_request_line(const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    size_t start = i;
+    while (i < len && buf[i] != '\r' && buf[i] != '\n')
+        i++;
+    return ep_str_make(len ? buf + start : buf, i - start);
+}
+
 /* ---- hp_analyze ---- */
 
 static inline bool is_ows(char c) { return c == ' ' || c == '\t'; }

@@ -43,6 +43,13 @@ typedef struct {
  * line are skipped (RFC 9112 2.2). */
 int hp_parse_request(const char *buf, size_t len, hp_request *req);
 
+/* The request line as far as buf[0..len) holds it, for the logs, which
+ * quote what the client sent even when it was malformed or cut short, as
+ * nginx does: from the first byte after any leading empty lines up to the
+ * first CR or LF (excluded) or the end. A slice of buf; len 0 when nothing
+ * but line ends was read. */
+ep_str hp_request_line(const char *buf, size_t len);
+
 /* Semantics of the parsed head that the connection needs. */
 typedef struct {
     ep_str host;              /* Host value, or len 0 if absent */

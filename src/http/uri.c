@@ -31,38 +31,64 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-/* Checks the authority of an absolute-form target: a non-empty host, an
- * optional all-digit port, and no userinfo (RFC 9110 4.2.4 says to treat
- * userinfo in an http(s) URI as an error: it is a phishing vector). */
-static bool authority_ok(const char *p, size_t n)
+/* A byte of a host name (RFC 3986 reg-name: unreserved, sub-delims, '%'),
+ * or of an IP literal between brackets (the same less '%', plus ':'), as
+ * nginx's ngx_http_validate_host allows. Everything else, '@', '/', '\',
+ * whitespace, control bytes and bytes above 0x7E among them, is refused. */
+static bool host_byte(unsigned char c, bool literal)
 {
-    size_t i = 0;
-
-    if (n == 0)
-        return false;
-    if (p[0] == '[') { /* IP-literal: the port colon comes after ']' */
-        while (i < n && p[i] != ']')
-            i++;
-        if (i == n || i == 1)
-            return false;
-        i++;
-    } else {
-        while (i < n && p[i] != ':')
-            i++;
-        if (i == 0)
-            return false;
-    }
-    for (size_t j = 0; j < n; j++)
-        if (p[j] == '@')
-            return false;
-    if (i == n)
+    if ((unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10)
         return true;
-    if (p[i] != ':')
+    switch (c) {
+    case '-': case '.': case '_': case '~':
+    case '!': case '$': case '&': case '\'': case '(': case ')':
+    case '*': case '+': case ',': case ';': case '=':
+        return true;
+    case '%':
+        return !literal;
+    case ':':
+        return literal;
+    default:
         return false;
-    for (i++; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-    return true;
+    }
+}
+
+int uri_host(ep_str raw, ep_str *name)
+{
+    const char *p = raw.p;
+    size_t n = raw.len, i = 0, end;
+    bool literal = n > 0 && p[0] == '[';
+
+    /* An empty name fails below: nginx refuses an empty Host too. */
+    for (i = literal; i < n && p[i] != (literal ? ']' : ':'); i++) {
+        if (!host_byte((unsigned char)p[i], literal))
+            return 400;
+        if (p[i] == '.' && i > 0 && p[i - 1] == '.')
+            return 400; /* "..": never a name, and a path-traversal lure in $host */
+    }
+    if (literal) {
+        if (i == n || i == 1)
+            return 400; /* "[::1" or "[]" */
+        i++;
+    }
+    end = i;
+    if (i < n) {
+        if (p[i] != ':')
+            return 400; /* "[::1]x" */
+        unsigned port = 0;
+        for (i++; i < n; i++) { /* an empty port is allowed (RFC 3986 3.2.3) */
+            unsigned d = (unsigned char)p[i] - (unsigned)'0';
+            if (d > 9 || (port = port * 10 + d) > 65535)
+                return 400;
+        }
+    }
+    /* "example.org." is the same name, fully qualified: one dot goes. */
+    if (!literal && end > 0 && p[end - 1] == '.')
+        end--;
+    if (end == 0)
+        return 400;
+    *name = ep_str_make(p, end);
+    return 0;
 }
 
 int uri_split(ep_str target, ep_str *host, ep_str *path, ep_str *query)
@@ -88,7 +114,8 @@ int uri_split(ep_str target, ep_str *host, ep_str *path, ep_str *query)
         const char *a = p + skip, *ae = a;
         while (ae < end && *ae != '/' && *ae != '?' && *ae != '#')
             ae++;
-        if (!authority_ok(a, (size_t)(ae - a)))
+        ep_str name;
+        if (uri_host(ep_str_make(a, (size_t)(ae - a)), &name) != 0)
             return 400;
         *host = ep_str_make(a, (size_t)(ae - a));
         p = ae;
@@ -105,6 +132,18 @@ int uri_split(ep_str target, ep_str *host, ep_str *path, ep_str *query)
         *query = ep_str_make(q + 1, (size_t)(f - q - 1));
     }
     return 0;
+}
+
+ep_str uri_origin(ep_str target)
+{
+    if (target.len == 0 || target.p[0] == '/')
+        return target;
+    const char *end = target.p + target.len, *a = memchr(target.p, ':', target.len);
+    if (!a || end - a < 3)
+        return ep_str_make(end, 0); /* not what uri_split accepts */
+    for (a += 3; a < end && *a != '/' && *a != '?' && *a != '#'; a++)
+        ;
+    return ep_str_make(a, (size_t)(end - a));
 }
 
 /* Decodes one segment of path, starting at *ip, onto out at *op, stopping

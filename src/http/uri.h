@@ -9,9 +9,27 @@
 /* Split a request-target into host (absolute-form only, else len 0), path
  * and query (without '?', len 0 when absent). Origin-form "/p?q" and
  * absolute-form "http://host[:port]/p?q" (scheme case-insensitive, http or
- * https; an empty path becomes "/") are accepted; "*" and anything else
- * (authority-form, relative paths) return 400. Returns 0 or 400. */
+ * https; the authority must pass uri_host; an empty path becomes "/") are
+ * accepted; "*" and anything else (authority-form, relative paths, other
+ * schemes, userinfo) return 400. host is the authority as sent, port
+ * included. Returns 0 or 400. */
 int uri_split(ep_str target, ep_str *host, ep_str *path, ep_str *query);
+
+/* The origin-form part of a target uri_split accepted, as $request_uri
+ * quotes it: an origin-form target whole; for the absolute-form what follows
+ * the authority ("/p?q", or "?q" or "" when the path is empty: the caller
+ * puts the "/" in front). */
+ep_str uri_origin(ep_str target);
+
+/* Check a Host header value or an absolute-form authority as nginx's
+ * ngx_http_validate_host does: a reg-name (letters, digits, "-._~", the
+ * sub-delims "!$&'()*+,;=" and '%') or an IP literal in brackets, then an
+ * optional ":port" (digits, at most 65535, may be empty). Refused with 400:
+ * an empty name, "..", '@', '/', '\', whitespace, control and non-ASCII
+ * bytes, anything after "]" but a port. On success *name is the host
+ * without the port and without one trailing dot (an IP literal keeps its
+ * brackets), a slice of raw. Returns 0 or 400. */
+int uri_host(ep_str raw, ep_str *name);
 
 /* Percent-decode path[0..len) into out and normalise it: collapse runs of
  * '/', drop "." segments, resolve ".." segments (after decoding, so "%2e%2e"

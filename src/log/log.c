@@ -114,34 +114,105 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* Appends printf output at *n, never past cap - 1 (the '\n' goes there). */
+static void put_fmt(char *line, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put_fmt(char *line, size_t cap, size_t *n, const char *fmt, ...)
+{
+    if (*n >= cap - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + *n, cap - 1 - *n, fmt, ap);
+    va_end(ap);
+    if (m > 0)
+        *n = *n + (size_t)m < cap - 2 ? *n + (size_t)m : cap - 2;
+}
+
+/* s with quotes, backslashes and bytes outside printable ASCII as \xHH, as
+ * the access log writes it, so a hostile request line cannot forge a line of
+ * its own; cut short (with "...") where it would pass cap - 2. */
+static void put_escaped(char *line, size_t cap, size_t *n, ep_str s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = *n, stop = cap - 2 - 3; /* room for "..." before the closing quote and '\n' */
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        bool esc = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\';
+        if (o + (esc ? 4 : 1) > stop) {
+            if (o <= stop) {
+                memcpy(line + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        if (esc) {
+            line[o++] = '\\';
+            line[o++] = 'x';
+            line[o++] = hex[ch >> 4];
+            line[o++] = hex[ch & 15];
+        } else {
+            line[o++] = (char)ch;
+        }
+    }
+    *n = o;
+}
+
+/* The room a context keeps: a long message is cut to leave it. */
+#define CTX_ROOM 1024
+
+void log_ctx_vmsg(enum log_level level, const log_ctx *ctx, const char *fmt, va_list ap)
 {
     if (level > sink.level)
         return;
     int saved = errno;
-    char line[2048];
+    char line[4096];
     time_t t = time(NULL);
     struct tm tm;
     localtime_r(&t, &tm);
-    int n = (int)strftime(line, sizeof line, "%Y/%m/%d %H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, " [%s] %d: ", level_names[level], (int)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    n = (m < 0) ? n : (n + m > (int)sizeof line - 2 ? (int)sizeof line - 2 : n + m);
+    size_t n = strftime(line, sizeof line, "%Y/%m/%d %H:%M:%S", &tm);
+    put_fmt(line, sizeof line, &n, " [%s] %d: ", level_names[level], (int)getpid());
+    size_t msg_cap = ctx ? sizeof line - CTX_ROOM : sizeof line;
+    int m = vsnprintf(line + n, msg_cap - 1 - n, fmt, ap);
+    if (m > 0)
+        n = n + (size_t)m < msg_cap - 2 ? n + (size_t)m : msg_cap - 2;
+    if (ctx && ctx->client)
+        put_fmt(line, sizeof line, &n, ", client: %s", ctx->client);
+    if (ctx && ctx->server)
+        put_fmt(line, sizeof line, &n, ", server: %s", ctx->server);
+    if (ctx && ctx->request.len) {
+        put_fmt(line, sizeof line, &n, ", request: \"");
+        put_escaped(line, sizeof line, &n, ctx->request);
+        line[n++] = '"';
+    }
     line[n++] = '\n';
     /* One write per line: lines from several processes never interleave. */
-    ssize_t w = write(sink.fd, line, (size_t)n);
+    ssize_t w = write(sink.fd, line, n);
     /* Why a service failed belongs in the journal, as nginx's [emerg] lines
      * are: "<3>" and "<4>" give the journal the priority; the journal adds
      * time and pid itself. */
     if (sink.journal && level <= LOGL_WARN) {
         const char *msg = line + 20; /* past "YYYY/MM/DD HH:MM:SS " */
         char pri[4] = { '<', level == LOGL_ERROR ? '3' : '4', '>', '\0' };
-        struct iovec iov[2] = { { pri, 3 }, { (void *)msg, (size_t)n - 20 } };
+        struct iovec iov[2] = { { pri, 3 }, { (void *)msg, n - 20 } };
         w = writev(2, iov, 2);
     }
     (void)w;
     errno = saved;
+}
+
+void log_ctx_msg(enum log_level level, const log_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_ctx_vmsg(level, ctx, fmt, ap);
+    va_end(ap);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_ctx_vmsg(level, NULL, fmt, ap);
+    va_end(ap);
 }

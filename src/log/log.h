@@ -2,7 +2,10 @@
 #ifndef EP_LOG_LOG_H
 #define EP_LOG_LOG_H
 
+#include <stdarg.h>
 #include <sys/types.h>
+
+#include "util/str.h"
 
 enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 
@@ -23,6 +26,22 @@ int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Who a message is about, when a request caused it: appended as nginx does,
+ * ", client: 1.2.3.4, server: example.org, request: \"GET /x HTTP/1.1\"".
+ * Plain data, so that the log needs to know nothing of connections. */
+typedef struct {
+    const char *client; /* the peer's address; NULL: left out */
+    const char *server; /* the virtual server's name, or its listener; NULL: left out */
+    ep_str request;     /* the request line as sent, escaped when written; len 0: left out */
+} log_ctx;
+
+/* log_msg with the context of ctx (NULL: none) after the message. The
+ * message is cut short if need be so that the context always fits. */
+void log_ctx_msg(enum log_level level, const log_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_ctx_vmsg(enum log_level level, const log_ctx *ctx, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOGL_WARN, __VA_ARGS__)

@@ -9,7 +9,10 @@
  * response can never race its own request. */
 #include "worker/conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -119,6 +122,41 @@ void conn_drop_file(conn *c)
     c->fd = -1;
 }
 
+/* Which server a message is about: its first name, as nginx's "server:"
+ * names server_name, or for a server without names its listener. */
+static const char *conn_server_label(const conn *c, char *buf, size_t len)
+{
+    const cfg *cf = c->w->cfg;
+    const cfg_listen *l = &cf->listens[c->listen_idx];
+    const cfg_server *s = c->srv ? c->srv : &cf->servers[l->default_server];
+    for (size_t i = 0; i < s->nnames; i++)
+        if (s->names[i][0])
+            return s->names[i];
+    snprintf(buf, len, strchr(l->addr, ':') ? "[%s]:%u" : "%s:%u", l->addr, (unsigned)l->port);
+    return buf;
+}
+
+void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
+{
+    if (level > log_get_level())
+        return; /* the context costs an inet_ntop: only for lines that are written */
+    char client[INET6_ADDRSTRLEN] = "-", server[INET6_ADDRSTRLEN + 16];
+    const void *a = NULL;
+    if (c->peer.ss_family == AF_INET)
+        a = &((const struct sockaddr_in *)&c->peer)->sin_addr;
+    else if (c->peer.ss_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
+    if (a && !inet_ntop(c->peer.ss_family, a, client, sizeof client))
+        strcpy(client, "-");
+    log_ctx ctx = { .client = client, .server = conn_server_label(c, server, sizeof server) };
+    if (c->rbuf) /* the head being read or answered starts rbuf */
+        ctx.request = hp_request_line(c->rbuf, c->rlen);
+    va_list ap;
+    va_start(ap, fmt);
+    log_ctx_vmsg(level, &ctx, fmt, ap);
+    va_end(ap);
+}
+
 static void conn_log(conn *c)
 {
     if (c->status == 0)
@@ -126,16 +164,12 @@ static void conn_log(conn *c)
     worker *w = c->w;
     access_entry e = { .peer = &c->peer, .when = w->now_sec, .status = c->status,
                        .bytes = c->body_bytes };
-    if (c->req && c->req->method.len) {
-        const char *start = c->req->method.p;
-        const char *end = memchr(c->req->target.p, '\n', c->rlen - (size_t)(c->req->target.p - c->rbuf));
-        if (end && end > start && end[-1] == '\r')
-            end--;
-        if (end)
-            e.request_line = ep_str_make(start, (size_t)(end - start));
-        e.referer = c->info.referer;
-        e.user_agent = c->info.user_agent;
-    }
+    /* rbuf still holds this request's head, or as much of it as arrived
+     * before a 400, 408 or 414: the log quotes that, as sent. */
+    if (c->rbuf)
+        e.request_line = hp_request_line(c->rbuf, c->rlen);
+    e.referer = c->info.referer;
+    e.user_agent = c->info.user_agent;
     size_t srv = c->srv ? (size_t)(c->srv - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
     if (w->srv_alog[srv]) {
         access_log_write(w->srv_alog[srv], &e);
@@ -225,11 +259,13 @@ static void conn_linger(conn *c)
     }
 }
 
-/* No parsed request is in rbuf any more: the access log must not quote one. */
+/* No parsed request is in rbuf any more (a new head, or one that failed to
+ * parse): its Referer, User-Agent and server must not reach the logs; until
+ * the next head is parsed, the listener's default server stands for it. */
 static void conn_forget_request(conn *c)
 {
-    c->req->method.len = 0;
     c->info = (hp_info){ 0 };
+    c->srv = NULL;
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -386,6 +422,23 @@ static void conn_options_asterisk(conn *c)
     conn_start_send(c);
 }
 
+/* The request's host, into c->info.host for the virtual server and $host:
+ * the absolute-form target's authority when there is one, which wins over
+ * Host (RFC 9112 3.2.2), else the Host header; either without its port and
+ * trailing dot. A Host header must be valid even when the target names the
+ * host (RFC 9112 3.2; nginx checks both too). Returns 0 or 400. */
+static int conn_choose_host(conn *c, ep_str authority)
+{
+    ep_str name = { 0 };
+    /* The parser's slices are never NULL: a NULL p is a Host never sent. */
+    if (c->info.host.p && uri_host(c->info.host, &name) != 0)
+        return 400;
+    if (authority.len && uri_host(authority, &name) != 0)
+        return 400;
+    c->info.host = name;
+    return 0;
+}
+
 /* A complete head of hlen bytes is in rbuf: decide what to answer. */
 static void conn_handle_request(conn *c, int hlen)
 {
@@ -426,7 +479,7 @@ static void conn_handle_request(conn *c, int hlen)
         conn_options_asterisk(c);
         return;
     }
-    if (uri_split(r->target, &host, &c->raw_path, &c->query) != 0) {
+    if (uri_split(r->target, &host, &c->raw_path, &c->query) != 0 || conn_choose_host(c, host) != 0) {
         conn_error(c, 400, true);
         return;
     }
@@ -478,7 +531,7 @@ static bool conn_read_head(conn *c)
         if (!c->can_read)
             return false;
         if (!conn_acquire_buffers(c)) {
-            log_error("out of memory for a connection buffer");
+            conn_log_msg(c, LOGL_ERROR, "out of memory for a connection buffer");
             conn_close(c);
             return false;
         }
@@ -826,7 +879,7 @@ void conn_timeout(conn *c, timer_list *which)
 {
     worker *w = c->w;
     if (which == &w->t_header && c->rlen > 0 && !c->task_busy) {
-        log_info("client timed out sending its request head");
+        conn_log_msg(c, LOGL_INFO, "client timed out sending its request head");
         conn_forget_request(c);
         conn_error(c, 408, true);
         timer_arm(&w->t_linger, &c->timer, w->now_ms); /* the 408 gets a short grace */

@@ -14,6 +14,7 @@
 #include "http/parser.h"
 #include "http/response.h"
 #include "http/static.h"
+#include "log/log.h"
 #include "util/arena.h"
 #include "worker/fcache.h"
 #include "worker/timer.h"
@@ -119,6 +120,9 @@ void conn_submit(conn *c);
 /* The multipart response whose parts[] are set: queue part 0's head and bytes. */
 void conn_start_parts(conn *c);
 
+/* An error-log line about c's request: log_msg with ", client: ..., server:
+ * ..., request: \"...\"" appended, as nginx writes them. */
+void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Close the response's file, or give its cache entry back. */
 void conn_drop_file(conn *c);
 /* Run the state machine (after a task completes). */

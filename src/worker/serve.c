@@ -10,6 +10,7 @@
 #include "http/cond.h"
 #include "http/loc.h"
 #include "http/mime.h"
+#include "http/uri.h"
 #include "log/log.h"
 #include "worker/conn.h"
 
@@ -62,7 +63,7 @@ static bool serve_head(conn *c, int status, resp_fields *f)
     c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, f);
     if (c->hlen)
         return true;
-    log_error("response head for \"%s\" does not fit in %d bytes", c->path, HBUF_SIZE);
+    conn_log_msg(c, LOGL_ERROR, "response head for \"%s\" does not fit in %d bytes", c->path, HBUF_SIZE);
     conn_error(c, 500, false);
     return false;
 }
@@ -89,6 +90,16 @@ static void serve_error(conn *c, int status)
     conn_error(c, status, false);
 }
 
+/* $host without a host in the request (HTTP/1.0 without Host): the
+ * server's first plain name, as nginx falls back to server_name. */
+static ep_str server_host(const cfg_server *s)
+{
+    for (size_t i = 0; i < s->nnames; i++)
+        if (s->names[i][0] && s->names[i][0] != '*' && s->names[i][0] != '.')
+            return ep_str_make(s->names[i], strlen(s->names[i]));
+    return (ep_str){ 0 };
+}
+
 /* $scheme, $host, $request_uri, $uri and $args in a return text. */
 static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
 {
@@ -96,20 +107,28 @@ static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
     size_t n = 0;
     for (const char *p = tpl; *p;) {
         ep_str v = { 0 };
+        bool lower = false;
         size_t k = 0;
         while (k < EP_ARRAY_LEN(vars) && strncmp(p, vars[k], strlen(vars[k])) != 0)
             k++;
         if (k == EP_ARRAY_LEN(vars)) {
             v = ep_str_make(p, 1);
         } else if (k == 0) {
-            v = c->req->target;
+            /* Path and query as sent, also of an absolute-form target
+             * (RFC 9112 3.2.2), whose empty path is "/". */
+            v = uri_origin(c->req->target);
+            if (v.len == 0 || v.p[0] != '/') {
+                if (n + 1 >= cap)
+                    return 0;
+                out[n++] = '/';
+            }
         } else if (k == 1) {
             v = EP_STR_LIT("http");
         } else if (k == 2) {
-            v = c->info.host;
-            const char *colon = v.len && v.p[0] != '[' ? memchr(v.p, ':', v.len) : NULL;
-            if (colon)
-                v.len = (size_t)(colon - v.p);
+            /* Checked, without port and trailing dot (conn_choose_host);
+             * lower case, as nginx's. */
+            v = c->info.host.len ? c->info.host : server_host(c->srv);
+            lower = true;
         } else if (k == 3) {
             v = ep_str_make(c->path, c->path_len);
         } else {
@@ -118,7 +137,10 @@ static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
         p += k == EP_ARRAY_LEN(vars) ? 1 : strlen(vars[k]);
         if (n + v.len >= cap)
             return 0;
-        memcpy(out + n, v.p, v.len);
+        for (size_t i = 0; lower && i < v.len; i++)
+            out[n + i] = (char)((unsigned)(v.p[i] - 'A') < 26u ? v.p[i] + ('a' - 'A') : v.p[i]);
+        if (!lower)
+            memcpy(out + n, v.p, v.len);
         n += v.len;
     }
     out[n] = '\0';
@@ -288,7 +310,8 @@ static void serve_fallback(conn *c)
     }
     size_t n = strlen(fb);
     if (++c->redirects > MAX_REDIRECTS || n > c->w->cfg->max_uri_len) {
-        log_error("try_files fallback \"%s\" for \"%s\": too many internal redirects", fb, c->path);
+        conn_log_msg(c, LOGL_ERROR, "try_files fallback \"%s\" for \"%s\": too many internal redirects", fb,
+                     c->path);
         conn_error(c, 500, false);
         return;
     }
@@ -304,7 +327,7 @@ void serve_lookup_done(conn *c)
         serve_fallback(c);
     } else if (q->status != 200) {
         if (q->status == 500)
-            log_error("open \"%s\": %s", c->path, strerror(q->err));
+            conn_log_msg(c, LOGL_ERROR, "open \"%s\": %s", c->path, strerror(q->err));
         if (q->status == 301 && !c->err_status)
             conn_error(c, 301, false);
         else

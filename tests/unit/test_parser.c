@@ -753,6 +753,49 @@ static void test_chunked_random_splits(void **state)
     }
 }
 
+/* ---- hp_request_line ---- */
+
+static void test_request_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *buf;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        { RAW("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"), "GET /x HTTP/1.1" },
+        { RAW("GET /x HTTP/1.1\nHost: a\n\n"), "GET /x HTTP/1.1" },
+        { RAW("\r\n\nGET /x HTTP/1.0\r\n\r\n"), "GET /x HTTP/1.0" },
+        { RAW("GET http://h/x?q HTTP/1.1\r\n"), "GET http://h/x?q HTTP/1.1" },
+        /* cut short: as far as it arrived */
+        { RAW("GET /partial"), "GET /partial" },
+        { RAW("GET /x HTTP/1.1\r"), "GET /x HTTP/1.1" },
+        /* malformed: the bytes as sent, up to the first line end */
+        { RAW("GE\x01T /x HTTP/1.1\r\n\r\n"), "GE\x01T /x HTTP/1.1" },
+        { RAW("GET /a\"b\\c\x7f\xff HTTP/9.9\r\n"), "GET /a\"b\\c\x7f\xff HTTP/9.9" },
+        { RAW("GET /a\0b HTTP/1.1\r\n"), NULL }, /* checked by length below */
+        { RAW("GET /a\rX HTTP/1.1\r\n"), "GET /a" },
+        /* nothing but line ends, or nothing */
+        { RAW("\r\n\r\n"), "" },
+        { RAW(""), "" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *copy = exact_copy(cases[k].buf, cases[k].len);
+        ep_str l = hp_request_line(copy, cases[k].len);
+        if (cases[k].want) {
+            if (!str_is(l, cases[k].want))
+                printf("request line %zu: \"%.*s\"\n", k, (int)l.len, l.p);
+            assert_true(str_is(l, cases[k].want));
+        } else {
+            assert_int_equal(l.len, sizeof "GET /a\0b HTTP/1.1" - 1);
+        }
+        if (l.len)
+            assert_true(l.p >= copy && l.p + l.len <= copy + cases[k].len);
+        free(copy);
+    }
+    assert_int_equal(hp_request_line(NULL, 0).len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -768,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_chunked_invalid),
         cmocka_unit_test(test_chunked_limits),
         cmocka_unit_test(test_chunked_random_splits),
+        cmocka_unit_test(test_request_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* tests/unit/test_uri.c: table tests for uri_split and uri_decode_path. */
+/* tests/unit/test_uri.c: table tests for uri_split, uri_origin, uri_host and uri_decode_path. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/uri.h"
@@ -250,6 +251,17 @@ static const split_case split_cases[] = {
     { "http://[::1/", 400, NULL, NULL, NULL },
     { "http://[::1]x/", 400, NULL, NULL, NULL },
     { "httpx://h/", 400, NULL, NULL, NULL },
+    /* the authority passes the same check as a Host header (uri_host) */
+    { "http://h:/p", 0, "h:", "/p", NULL },
+    { "http://h./p", 0, "h.", "/p", NULL },
+    { "http://ev\\il/p", 400, NULL, NULL, NULL },
+    { "http://a..b/p", 400, NULL, NULL, NULL },
+    { "http://h:65536/p", 400, NULL, NULL, NULL },
+    { "http://h\x01/p", 400, NULL, NULL, NULL },
+    { "http://h\xc3\xa9/p", 400, NULL, NULL, NULL },
+    { "http://main@evil/p", 400, NULL, NULL, NULL },
+    { "gopher://h/p", 400, NULL, NULL, NULL },
+    { "Https://H/p", 0, "H", "/p", NULL },
 };
 
 static void test_split_table(void **state)
@@ -309,6 +321,142 @@ static void test_split_then_decode(void **state)
     assert_true(ep_str_eq(query, "x=/../"));
 }
 
+/* ---- uri_host ---- */
+
+typedef struct {
+    const char *raw;
+    int status;
+    const char *name; /* when status == 0 */
+} host_case;
+
+static const host_case host_cases[] = {
+    { "example.org", 0, "example.org" },
+    { "Example.ORG", 0, "Example.ORG" },
+    { "example.org:8080", 0, "example.org" },
+    { "example.org.", 0, "example.org" },
+    { "example.org.:80", 0, "example.org" },
+    { "example.org:", 0, "example.org" },
+    { "example.org:0", 0, "example.org" },
+    { "example.org:65535", 0, "example.org" },
+    { "example.org:000080", 0, "example.org" },
+    { "127.0.0.1", 0, "127.0.0.1" },
+    { "127.0.0.1:8080", 0, "127.0.0.1" },
+    { "[::1]", 0, "[::1]" },
+    { "[::1]:8080", 0, "[::1]" },
+    { "[2001:db8::a:1]:443", 0, "[2001:db8::a:1]" },
+    { "[::ffff:127.0.0.1]", 0, "[::ffff:127.0.0.1]" },
+    { "[v1.fe80::a+en1]", 0, "[v1.fe80::a+en1]" },
+    { "a-b_c~d", 0, "a-b_c~d" },
+    { "x!$&'()*+,;=y", 0, "x!$&'()*+,;=y" },
+    { "host%41", 0, "host%41" },
+    { "localhost", 0, "localhost" },
+    { "h", 0, "h" },
+    { ".example.org", 0, ".example.org" },
+    { "a.b.c.d.e", 0, "a.b.c.d.e" },
+    /* refused */
+    { "", 400, NULL },
+    { ".", 400, NULL },
+    { ".:80", 400, NULL },
+    { ":80", 400, NULL },
+    { "..", 400, NULL },
+    { "a..b", 400, NULL },
+    { "..example.org", 400, NULL },
+    { "example.org..", 400, NULL },
+    { "main@evil", 400, NULL },
+    { "user:pw@host", 400, NULL },
+    { "ma in", 400, NULL },
+    { "main\tx", 400, NULL },
+    { "a/b", 400, NULL },
+    { "a\\b", 400, NULL },
+    { "a?b", 400, NULL },
+    { "a#b", 400, NULL },
+    { "a\"b", 400, NULL },
+    { "a<b>", 400, NULL },
+    { "a\x01", 400, NULL },
+    { "a\x7f", 400, NULL },
+    { "caf\xc3\xa9.example", 400, NULL },
+    { "a\rb", 400, NULL },
+    { "example.org:8x", 400, NULL },
+    { "example.org:65536", 400, NULL },
+    { "example.org:99999999999999999999", 400, NULL },
+    { "example.org:80:80", 400, NULL },
+    { "example.org: 80", 400, NULL },
+    { "[]", 400, NULL },
+    { "[]:80", 400, NULL },
+    { "[::1", 400, NULL },
+    { "[::1]x", 400, NULL },
+    { "[::1]:", 0, "[::1]" },
+    { "[::1]:8x", 400, NULL },
+    { "[::1]]", 400, NULL },
+    { "[::1%25eth0]", 400, NULL },
+    { "[::1/64]", 400, NULL },
+    { "[a..b]", 400, NULL },
+    { "x[::1]", 400, NULL },
+};
+
+static void test_host_table(void **state)
+{
+    (void)state;
+    int failures = 0;
+
+    for (size_t k = 0; k < sizeof host_cases / sizeof host_cases[0]; k++) {
+        const host_case *c = &host_cases[k];
+        size_t len = strlen(c->raw);
+        char *copy = malloc(len ? len : 1); /* exact size: ASan sees any overread */
+        assert_non_null(copy);
+        memcpy(copy, c->raw, len);
+        ep_str name = { 0 };
+        int r = uri_host(ep_str_make(copy, len), &name);
+        if (r != c->status) {
+            printf("host \"%s\": status %d, want %d\n", c->raw, r, c->status);
+            failures++;
+        } else if (r == 0 && (!ep_str_eq(name, c->name) || name.p != copy)) {
+            printf("host \"%s\": name \"%.*s\", want \"%s\"\n", c->raw, (int)name.len, name.p, c->name);
+            failures++;
+        }
+        free(copy);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* A NUL inside the value is a control byte like any other. */
+static void test_host_nul(void **state)
+{
+    (void)state;
+    ep_str name;
+    assert_int_equal(uri_host(ep_str_make("a\0b", 3), &name), 400);
+}
+
+/* ---- uri_origin ---- */
+
+static void test_origin(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *target, *origin;
+    } cases[] = {
+        { "/", "/" },
+        { "/a/b?c=d", "/a/b?c=d" },
+        { "/a#f", "/a#f" },
+        { "http://h/a?q", "/a?q" },
+        { "http://h:8080/a/b", "/a/b" },
+        { "HTTPS://[::1]:8/x", "/x" },
+        { "http://h", "" },
+        { "http://h?q=1", "?q=1" },
+        { "http://h#f", "#f" },
+        { "https://h/", "/" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ep_str t = ep_str_make(cases[k].target, strlen(cases[k].target));
+        ep_str o = uri_origin(t);
+        if (!ep_str_eq(o, cases[k].origin))
+            printf("origin \"%s\": \"%.*s\"\n", cases[k].target, (int)o.len, o.p);
+        assert_true(ep_str_eq(o, cases[k].origin));
+        /* a slice of the target, ending where it ends */
+        assert_ptr_equal(o.p + o.len, t.p + t.len);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +466,9 @@ int main(void)
         cmocka_unit_test(test_split_table),
         cmocka_unit_test(test_split_slices),
         cmocka_unit_test(test_split_then_decode),
+        cmocka_unit_test(test_host_table),
+        cmocka_unit_test(test_host_nul),
+        cmocka_unit_test(test_origin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
