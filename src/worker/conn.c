@@ -34,46 +34,52 @@ static void conn_on_event(loop_io *io, uint32_t events);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-/* The longest Content-Type, add_header set and return text of the
- * generation: what a head and the scratch must hold beyond the limits. */
+/* The longest Content-Type, add_header set, return text and try_files
+ * fallback URI of the generation: what a head and the scratch must hold
+ * beyond the request limits. */
 typedef struct {
-    size_t ctype, extra, ret;
+    size_t ctype, extra, ret, uri;
 } conn_needs;
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 static void conn_rules_needs(const cfg_rules *r, conn_needs *n)
 {
-    size_t extra = resp_extra_size(r->headers, r->nheaders);
-    size_t ret = r->return_text ? strlen(r->return_text) : 0;
-    n->extra = extra > n->extra ? extra : n->extra;
-    n->ret = ret > n->ret ? ret : n->ret;
+    n->extra = max_size(n->extra, resp_extra_size(r->headers, r->nheaders));
+    if (r->return_text)
+        n->ret = max_size(n->ret, strlen(r->return_text));
+    /* A fallback URI becomes the path a directory redirect names. */
+    if (r->ntry_files && r->try_files[r->ntry_files - 1][0] != '=')
+        n->uri = max_size(n->uri, strlen(r->try_files[r->ntry_files - 1]));
 }
 
 size_t conn_block_size(const cfg *cf, size_t *head, size_t *scratch)
 {
     /* 64 covers the types ephttpd writes itself: a multipart boundary's,
      * an autoindex's, text/html for the error pages. */
-    conn_needs n = { .ctype = 64 };
-    size_t types = mime_type_max(cf->mime);
-    n.ctype = types > n.ctype ? types : n.ctype;
-    if (cf->default_type && strlen(cf->default_type) > n.ctype)
-        n.ctype = strlen(cf->default_type);
+    conn_needs n = { .ctype = max_size(64, mime_type_max(cf->mime)) };
+    if (cf->default_type)
+        n.ctype = max_size(n.ctype, strlen(cf->default_type));
     for (size_t i = 0; i < cf->nservers; i++) {
         conn_rules_needs(&cf->servers[i].r, &n);
         for (size_t j = 0; j < cf->servers[i].nlocs; j++)
             conn_rules_needs(&cf->servers[i].locs[j].r, &n);
     }
+    size_t m = cf->max_uri_len;
     /* Three path-sized parts: the alias-relative path, a try_files
      * candidate, and a precompressed sibling's name; or all of it for a
      * return text being expanded, whose own bytes come on top, so that its
      * variables always have the three path sizes to grow into. */
-    *scratch = 3 * (cf->max_uri_len + 256) + n.ret;
+    *scratch = 3 * (m + 256) + n.ret;
     /* A Location is a return text expanded in the scratch, or a directory
      * redirect: the path percent-encoded (3 bytes a byte at most), '/',
-     * '?' and the query, both within max_uri_len: less than the scratch.
-     * A multipart response writes each part head after its head. */
-    *head = resp_head_max(n.ctype, *scratch, n.extra) + cond_part_head_max(n.ctype);
-    return cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + *head +
-           cf->small_file_max + *scratch + 6 * 16;
+     * '?' and the query. Path and query share the request's max_uri_len,
+     * unless the path is a fallback URI from the configuration. */
+    size_t dir = max_size(3 * m, 3 * n.uri + m) + 2;
+    /* A multipart response writes each part head after its head. */
+    *head = resp_head_max(n.ctype, max_size(*scratch, dir), n.extra) + cond_part_head_max(n.ctype);
+    return cf->max_header_size + sizeof(hp_request) + m + 1 + *head + cf->small_file_max + *scratch +
+           6 * 16;
 }
 
 static bool conn_acquire_buffers(conn *c)

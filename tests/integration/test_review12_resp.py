@@ -167,6 +167,7 @@ class ConfigLimitsTest(ServerTestCase):
                     f'servers = ( {{ root = "{root}"; access_log = "off";\n'
                     f'  locations = ( {{ match = "/go/"; return = {{ status = 301; url = "https://$host$request_uri"; }}; }},\n'
                     f'                {{ match = "/raw/"; return = {{ status = 302; url = "$request_uri"; }}; }},\n'
+                f'                {{ match = "/hosts/"; return = {{ status = 301; url = "https://$host$host$host$host$uri"; }}; }},\n'
                     f'                {{ match = "^~ /big/"; alias = "{root}/"; add_header = {{ {big} }}; }} ); }} );\n')
         cls.server = ConfServer(conf)
         cls.addClassCleanup(cls.server.cleanup)
@@ -179,6 +180,15 @@ class ConfigLimitsTest(ServerTestCase):
         r = get(self.port, target, host="example.test")
         self.assertEqual(r.status, 301, r)
         self.assertEqual(r.headers["Location"], "https://example.test" + target)
+
+    def test_return_beyond_any_uri_is_a_client_error(self):
+        # four copies of a 12,000-byte Host: more than a URI could ever make
+        # of the text; the request's size, so a 4xx, never a 500
+        r = get(self.port, "/hosts/x", host="h" * 12000)
+        self.assertTrue(400 <= r.status < 500, r)
+        r = get(self.port, "/hosts/x", host="h" * 100)
+        self.assertEqual(r.status, 301, r)
+        self.assertEqual(r.headers["Location"], "https://" + "h" * 400 + "/hosts/x")
 
     def test_return_request_uri_cannot_leave_the_host(self):
         r = get(self.port, "//evil.example/../raw/x")
@@ -206,6 +216,38 @@ class ConfigLimitsTest(ServerTestCase):
                          [(0, 1, data[0:2]), (5000, 5001, data[5000:5002]), (10000, 10239, data[10000:])])
         for p in r.parts:
             self.assertEqual(p.headers["Content-Type"], self.LONG_TYPE)
+
+
+class FallbackRedirectTest(ServerTestCase):
+    """A try_files fallback that is a directory: the redirect names the
+    configured path, escaped, with the request's own query."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        root = cls.fx.root
+        # 1,000 bytes that are each a %5E in the Location (four folders:
+        # a name takes 255 bytes at most)
+        cls.name = "/".join(["^" * 250] * 4)
+        os.makedirs(os.path.join(root, cls.name))
+
+        def conf(port):
+            return (f'workers = 1;\nerror_log = "-";\nmax_uri_length = 1024;\n'
+                    f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                    f'servers = ( {{ root = "{root}"; access_log = "off";\n'
+                    f'  locations = ( {{ match = "^~ /fb/"; try_files = [ "$uri", "/{cls.name}" ]; }} ); }} );\n')
+        cls.server = ConfServer(conf)
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
+        cls.diag_servers = [cls.server]
+        cls.port = cls.server.port
+
+    def test_fallback_directory_with_long_query(self):
+        query = "q=" + "w" * (1024 - len("/fb/x?") - 2)
+        r = get(self.port, "/fb/x?" + query)
+        self.assertEqual(r.status, 301, r)
+        self.assertEqual(r.headers["Location"], "/" + "/".join(["%5E" * 250] * 4) + "/?" + query)
 
 
 class MultipartLengthTest(SharedServerTestCase):
