@@ -722,7 +722,7 @@ static bool conn_send(conn *c)
 {
     if (!c->can_write)
         return false;
-    if (c->fend > c->foff || c->requests > 1)
+    if (c->fend > c->foff || c->nparts || c->requests > 1)
         conn_nodelay(c);
     for (;;) {
         int r = conn_send_mem(c);
