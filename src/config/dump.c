@@ -95,9 +95,9 @@ static void put_headers(FILE *f, int d, const cfg_rules *r)
     ind(f, d);
     fputs("add_header = {", f);
     for (size_t i = 0; i < r->nheaders; i++) {
-        fprintf(f, " %s = ", r->headers[i].name);
+        fprintf(f, r->headers[i].always ? " %s = { value = " : " %s = ", r->headers[i].name);
         put_str(f, r->headers[i].value);
-        fputc(';', f);
+        fputs(r->headers[i].always ? "; always = true; };" : ";", f);
     }
     fputs(" };\n", f);
 }

@@ -59,8 +59,11 @@ extern const char *const cfg_encoding_names[CFG_MAX_ENCODINGS + 1];
 /* The "symlinks" values, indexed by enum file_links; NULL-terminated. */
 extern const char *const cfg_links_names[4];
 
+/* One add_header entry. Without always it goes only on the success and
+ * redirect statuses nginx adds it to (resp_header_applies). */
 typedef struct {
     char *name, *value;
+    bool always; /* on every response, errors included */
 } cfg_header;
 
 /* One allow/deny rule; the first rule that matches the client decides. */

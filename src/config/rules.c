@@ -105,6 +105,36 @@ static bool header_name_ok(const char *name)
     return true;
 }
 
+/* One header's value: a string, or { value = "..."; always = true; } for a
+ * header that goes on every response (nginx's "add_header ... always"). */
+static int header_value(apply_ctx *a, const cfg_node *h, const char **value, bool *always)
+{
+    *value = NULL;
+    *always = false;
+    if (h->kind == NODE_SCALAR && (h->sc == SC_STRING || h->sc == SC_PLAIN)) {
+        *value = h->text;
+        return 0;
+    }
+    if (h->kind != NODE_GROUP)
+        return dir_fail(a, h, "\"add_header\": \"%s\": expected a string, got %s", h->name, dir_kind(h));
+    for (size_t i = 0; i < h->nkids; i++) {
+        const cfg_node *k = h->kids[i];
+        if (strcmp(k->name, "value") == 0) {
+            if (dir_want_string(a, k, value) < 0)
+                return -1;
+        } else if (strcmp(k->name, "always") == 0) {
+            if (dir_want_bool(a, k, always) < 0)
+                return -1;
+        } else {
+            return dir_fail(a, k, "\"add_header\": \"%s\": unknown setting \"%s\" (value, always)", h->name,
+                            k->name);
+        }
+    }
+    if (!*value)
+        return dir_fail(a, h, "\"add_header\": \"%s\": needs a \"value\"", h->name);
+    return 0;
+}
+
 int rule_headers(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {
     (void)d, (void)field;
@@ -119,9 +149,10 @@ int rule_headers(apply_ctx *a, const directive *d, const cfg_node *n, void *fiel
         return dir_oom(a, n);
     for (size_t i = 0; i < n->nkids; i++) {
         const cfg_node *h = n->kids[i];
-        if (h->kind != NODE_SCALAR || (h->sc != SC_STRING && h->sc != SC_PLAIN))
-            return dir_fail(a, h, "\"add_header\": \"%s\": expected a string, got %s", h->name, dir_kind(h));
-        const char *v = h->text;
+        const char *v;
+        bool always;
+        if (header_value(a, h, &v, &always) < 0)
+            return -1;
         if (!header_name_ok(h->name))
             return dir_fail(a, h, "\"add_header\": \"%s\" is not a header name (letters, digits, '-' "
                         "and '_', starting with a letter)", h->name);
@@ -132,6 +163,7 @@ int rule_headers(apply_ctx *a, const directive *d, const cfg_node *n, void *fiel
             if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
                 return dir_fail(a, h, "\"add_header\": the value of \"%s\" has a control character", h->name);
         cfg_header *e = &r->headers[r->nheaders++];
+        e->always = always;
         if (!(e->name = strdup(h->name)) || !(e->value = strdup(v)))
             return dir_oom(a, h);
     }

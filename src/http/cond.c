@@ -492,6 +492,12 @@ static void put_tail(wbuf *w, ep_str boundary)
     PUT_LIT(w, "--\r\n");
 }
 
+size_t cond_part_head_max(size_t type_len)
+{
+    /* "\r\n--" boundary "\r\nContent-Type: " type "\r\nContent-Range: " range "\r\n\r\n" */
+    return 4 + (COND_BOUNDARY_MAX - 1) + 16 + type_len + 17 + (COND_CONTENT_RANGE_MAX - 1) + 4;
+}
+
 size_t cond_part_head(char *buf, size_t cap, ep_str boundary, const char *content_type,
                       const cond_range *r, int64_t size)
 {

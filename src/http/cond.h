@@ -120,6 +120,11 @@ size_t cond_content_range(char *buf, const cond_range *r, int64_t size);
  * NUL-terminated in buf (cap >= COND_BOUNDARY_MAX); returns its length. */
 size_t cond_boundary(char *buf, time_t mtime, int64_t size, uint64_t counter);
 
+/* The longest part head (or closing delimiter) cond_part_head can write for
+ * a Content-Type of type_len bytes, whatever the range and size: a buffer
+ * of this many bytes always takes it. */
+size_t cond_part_head_max(size_t type_len);
+
 /* Write the head of one part into buf:
  *   "\r\n--BOUNDARY\r\nContent-Type: T\r\nContent-Range: bytes a-b/SIZE\r\n\r\n"
  * (no Content-Type line when content_type is NULL). Returns the length, or

@@ -414,6 +414,22 @@ void mime_free(mime_table *t)
     free(t);
 }
 
+size_t mime_type_max(const mime_table *t)
+{
+    size_t max = 0;
+
+    if (!t) {
+        for (size_t i = 0; i < sizeof builtin_table / sizeof builtin_table[0]; i++)
+            if (strlen(builtin_table[i].type) > max)
+                max = strlen(builtin_table[i].type);
+        return max;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        if (strlen(t->rows[i].type) > max)
+            max = strlen(t->rows[i].type);
+    return max;
+}
+
 /* strcmp of fold(key[0..n)) against ext, without copying the key. */
 static int ext_cmp(const char *key, size_t n, const char *ext)
 {

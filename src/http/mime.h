@@ -50,4 +50,8 @@ void mime_free(mime_table *t);
  * search; no allocation, no locking. */
 const char *mime_lookup(const mime_table *t, const char *path, size_t len, const char *deflt);
 
+/* Length of the longest type mime_lookup can return from t (the built-in
+ * table when NULL), its deflt aside: for sizing buffers once per table. */
+size_t mime_type_max(const mime_table *t);
+
 #endif

@@ -109,6 +109,60 @@ static void put_u64(wbuf *w, uint64_t v, int base)
     put(w, tmp + i, sizeof tmp - (size_t)i);
 }
 
+/* What a path keeps as it is in a Location (RFC 3986 pchar and '/'):
+ * unreserved, sub-delims, ':' and '@'. Everything else is percent-encoded,
+ * '%' and the backslash included, so the path reads back as the same bytes. */
+static bool path_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("-._~!$&'()*+,;=:@/", ch));
+}
+
+/* A decoded path, percent-encoded. A '/' right after the leading one is
+ * encoded too: "//host" would be a network-path reference, a redirect to
+ * another host (a normalised path never has it; this holds whatever comes). */
+static void put_path(wbuf *w, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0; /* bytes that need no escape, written in one put */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (path_char(ch) && !(i == 1 && ch == '/' && p[0] == '/')) {
+            run++;
+            continue;
+        }
+        put(w, p + i - run, run);
+        run = 0;
+        char esc[3] = { '%', hex[ch >> 4], hex[ch & 15] };
+        put(w, esc, 3);
+    }
+    put(w, p + n - run, run);
+}
+
+bool resp_header_applies(const cfg_header *h, int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206:
+    case 301: case 302: case 303: case 304: case 307: case 308:
+        return true;
+    default:
+        return h->always;
+    }
+}
+
+size_t resp_extra_size(const cfg_header *h, size_t n)
+{
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += strlen(h[i].name) + strlen(h[i].value) + 4; /* "\r\n" name ": " value */
+    return sum;
+}
+
+size_t resp_head_max(size_t ctype_max, size_t location_max, size_t extra)
+{
+    return RESP_HEAD_FIXED + ctype_max + location_max + extra;
+}
+
 size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
 {
     wbuf w = { buf, buf + cap, false };
@@ -143,7 +197,10 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
     }
     if (f->location.len) {
         PUT_LIT(&w, "\r\nLocation: ");
-        put(&w, f->location.p, f->location.len);
+        if (f->location_encode)
+            put_path(&w, f->location.p, f->location.len);
+        else
+            put(&w, f->location.p, f->location.len);
         put(&w, f->location_suffix.p, f->location_suffix.len);
         if (f->location_query.len) {
             PUT_LIT(&w, "?");
@@ -175,6 +232,8 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
         put_u64(&w, (uint64_t)f->max_age, 10);
     }
     for (size_t i = 0; i < f->nextra; i++) {
+        if (!resp_header_applies(&f->extra[i], status))
+            continue;
         PUT_LIT(&w, "\r\n");
         put_str(&w, f->extra[i].name);
         PUT_LIT(&w, ": ");

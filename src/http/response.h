@@ -18,6 +18,7 @@ typedef struct {
     time_t last_modified;      /* -1: none; with etag_size also an ETag */
     int64_t etag_size;         /* file size for the ETag, -1: no ETag */
     ep_str location;           /* redirect target, len 0: none */
+    bool location_encode;      /* location is a decoded path: percent-encode it */
     ep_str location_suffix;    /* appended to location (e.g. "/" then query) */
     ep_str location_query;     /* appended after '?' when non-empty */
     ep_str content_range;      /* Content-Range value, len 0: none */
@@ -27,10 +28,31 @@ typedef struct {
     bool vary_encoding;        /* add "Vary: Accept-Encoding" */
     int64_t max_age;           /* -1: none; else Cache-Control max-age and Expires */
     time_t now;                /* for Expires */
-    const cfg_header *extra;   /* configured headers (add_header) */
-    size_t nextra;
+    const cfg_header *extra;   /* configured headers (add_header): each one */
+    size_t nextra;             /* is written when resp_header_applies says so */
     bool keep_alive;
 } resp_fields;
+
+/* Bytes of a head beyond its variable parts (Content-Type, Location and the
+ * configured headers): the status line, every other header resp_head can
+ * write with its longest value (about 620 bytes), and an interim
+ * "100 Continue" put ahead of it. The unit test fills every field to hold
+ * resp_head to it. */
+#define RESP_HEAD_FIXED 1024
+
+/* The longest head resp_head can write when no Content-Type is longer than
+ * ctype_max, no Location (as written: encoded, with suffix and query) longer
+ * than location_max, and the configured headers are one of the sets whose
+ * resp_extra_size is at most extra. */
+size_t resp_head_max(size_t ctype_max, size_t location_max, size_t extra);
+
+/* Bytes the configured headers h[0..n) take in a head when all apply. */
+size_t resp_extra_size(const cfg_header *h, size_t n);
+
+/* Whether a configured header goes on a response with this status: with
+ * "always" on every one; without, as nginx's add_header, on 200, 201, 204,
+ * 206, 301, 302, 303, 304, 307 and 308 only. */
+bool resp_header_applies(const cfg_header *h, int status);
 
 /* Reason phrase for a status ("Not Found"); "Unknown" for others. */
 const char *resp_reason(int status);

@@ -37,17 +37,52 @@ static void conn_on_event(loop_io *io, uint32_t events);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-/* Three path-sized parts: the alias-relative path, a try_files candidate,
- * and a precompressed sibling's name (or a return text being expanded). */
-static size_t conn_scratch_size(const cfg *cf)
+/* The longest Content-Type, add_header set, return text and try_files
+ * fallback URI of the generation: what a head and the scratch must hold
+ * beyond the request limits. */
+typedef struct {
+    size_t ctype, extra, ret, uri;
+} conn_needs;
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+static void conn_rules_needs(const cfg_rules *r, conn_needs *n)
 {
-    return 3 * (cf->max_uri_len + 256);
+    n->extra = max_size(n->extra, resp_extra_size(r->headers, r->nheaders));
+    if (r->return_text)
+        n->ret = max_size(n->ret, strlen(r->return_text));
+    /* A fallback URI becomes the path a directory redirect names. */
+    if (r->ntry_files && r->try_files[r->ntry_files - 1][0] != '=')
+        n->uri = max_size(n->uri, strlen(r->try_files[r->ntry_files - 1]));
 }
 
-size_t conn_block_size(const cfg *cf)
+size_t conn_block_size(const cfg *cf, size_t *head, size_t *scratch)
 {
-    return cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + HBUF_SIZE +
-           cf->small_file_max + conn_scratch_size(cf) + 6 * 16;
+    /* 64 covers the types ephttpd writes itself: a multipart boundary's,
+     * an autoindex's, text/html for the error pages. */
+    conn_needs n = { .ctype = max_size(64, mime_type_max(cf->mime)) };
+    if (cf->default_type)
+        n.ctype = max_size(n.ctype, strlen(cf->default_type));
+    for (size_t i = 0; i < cf->nservers; i++) {
+        conn_rules_needs(&cf->servers[i].r, &n);
+        for (size_t j = 0; j < cf->servers[i].nlocs; j++)
+            conn_rules_needs(&cf->servers[i].locs[j].r, &n);
+    }
+    size_t m = cf->max_uri_len;
+    /* Three path-sized parts: the alias-relative path, a try_files
+     * candidate, and a precompressed sibling's name; or all of it for a
+     * return text being expanded, whose own bytes come on top, so that its
+     * variables always have the three path sizes to grow into. */
+    *scratch = 3 * (m + 256) + n.ret;
+    /* A Location is a return text expanded in the scratch, or a directory
+     * redirect: the path percent-encoded (3 bytes a byte at most), '/',
+     * '?' and the query. Path and query share the request's max_uri_len,
+     * unless the path is a fallback URI from the configuration. */
+    size_t dir = max_size(3 * m, 3 * n.uri + m) + 2;
+    /* A multipart response writes each part head after its head. */
+    *head = resp_head_max(n.ctype, max_size(*scratch, dir), n.extra) + cond_part_head_max(n.ctype);
+    return cf->max_header_size + sizeof(hp_request) + m + 1 + *head + cf->small_file_max + *scratch +
+           6 * 16;
 }
 
 static bool conn_acquire_buffers(conn *c)
@@ -63,9 +98,10 @@ static bool conn_acquire_buffers(conn *c)
     c->rbuf = arena_alloc(&c->ar, c->rcap);
     c->req = arena_alloc(&c->ar, sizeof(hp_request));
     c->path = arena_alloc(&c->ar, w->cfg->max_uri_len + 1);
-    c->hbuf = arena_alloc(&c->ar, HBUF_SIZE);
+    c->hcap = w->head_size;
+    c->hbuf = arena_alloc(&c->ar, c->hcap);
     c->body = arena_alloc(&c->ar, w->cfg->small_file_max);
-    c->scratch_len = conn_scratch_size(w->cfg);
+    c->scratch_len = w->scratch_size;
     c->scratch = arena_alloc(&c->ar, c->scratch_len);
     c->rlen = c->consumed = 0;
     return true;
@@ -272,8 +308,15 @@ static void conn_forget_request(conn *c)
 
 resp_fields conn_fields(conn *c)
 {
-    return (resp_fields){ .date = c->w->date, .content_length = -1, .last_modified = -1,
-                          .etag_size = -1, .keep_alive = c->keep_alive };
+    resp_fields f = { .date = c->w->date, .content_length = -1, .last_modified = -1,
+                      .etag_size = -1, .max_age = -1, .keep_alive = c->keep_alive };
+    /* Once the request has a place, its add_header set goes on every
+     * answer; resp_head picks the ones the status takes. */
+    if (c->rules) {
+        f.extra = c->rules->headers;
+        f.nextra = c->rules->nheaders;
+    }
+    return f;
 }
 
 void conn_start_send(conn *c)
@@ -284,7 +327,7 @@ void conn_start_send(conn *c)
      * connection closes instead, the client learns that from the final
      * response alone and need not send the body at all. */
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    if (c->expect_continue && c->keep_alive && c->hlen + sizeof cont - 1 <= HBUF_SIZE &&
+    if (c->expect_continue && c->keep_alive && c->hlen + sizeof cont - 1 <= c->hcap &&
         (c->discard_left > (int64_t)(c->rlen - c->consumed) || c->discard_chunked)) {
         memmove(c->hbuf + sizeof cont - 1, c->hbuf, c->hlen);
         memcpy(c->hbuf, cont, sizeof cont - 1);
@@ -318,14 +361,27 @@ void conn_error(conn *c, int status, bool close_after)
     if (status == 416)
         f.content_range = ep_str_make(crange, cond_content_range(crange, NULL, c->range_size));
     if (status == 301) {
-        f.location = c->raw_path;
+        /* A directory named without its slash. The Location is built from
+         * the normalised path, percent-encoded, never from the raw one:
+         * "//evil.example/..%2fdir" must send the browser to "/dir/", not to
+         * another host. The query goes along as it came. */
+        f.location = ep_str_make(c->path, c->path_len);
+        f.location_encode = true;
         f.location_suffix = EP_STR_LIT("/");
         f.location_query = c->query;
     }
-    c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, &f);
-    if (c->hlen == 0) { /* a Location too long for the head buffer */
-        f.location = (ep_str){ 0 };
-        c->hlen = resp_head(c->hbuf, HBUF_SIZE, status == 301 ? 500 : status, &f);
+    c->hlen = resp_head(c->hbuf, c->hcap, status, &f);
+    if (c->hlen == 0) { /* cannot happen: conn_block_size sized hbuf for it */
+        conn_log_msg(c, LOGL_ERROR, "response head for status %d does not fit in %zu bytes", status, c->hcap);
+        c->status = 500;
+        c->keep_alive = false;
+        f = conn_fields(c);
+        f.extra = NULL;
+        f.nextra = 0;
+        body = resp_error_body(500, &blen);
+        f.content_type = "text/html";
+        f.content_length = (int64_t)blen;
+        c->hlen = resp_head(c->hbuf, c->hcap, 500, &f);
     }
     c->mem = c->head_only ? NULL : body;
     c->mem_len = c->head_only ? 0 : blen;
@@ -416,7 +472,7 @@ static void conn_options_asterisk(conn *c)
     f.allow = "GET, HEAD, OPTIONS";
     f.content_length = 0;
     c->status = 204;
-    c->hlen = resp_head(c->hbuf, HBUF_SIZE, 204, &f);
+    c->hlen = resp_head(c->hbuf, c->hcap, 204, &f);
     c->mem = NULL;
     c->mem_len = 0;
     conn_start_send(c);
@@ -573,8 +629,8 @@ static bool conn_closes_at_once(const conn *c)
            !c->discard_left && !c->discard_chunked;
 }
 
-/* Head and in-memory body in one writev; MSG_MORE when file data follows so
- * the head and the first file bytes share a segment. */
+/* Head and in-memory body in one writev; MSG_MORE when file data or a
+ * multipart part follows so the head and the first bytes share a segment. */
 static int conn_send_mem(conn *c)
 {
     while (c->hsent < c->hlen || c->mem_sent < c->mem_len) {
@@ -588,7 +644,7 @@ static int conn_send_mem(conn *c)
         /* MSG_MORE also when close() follows at once: the kernel then puts
          * the FIN on the response's own segment, one packet fewer for the
          * client (what nginx gets from tcp_nopush). */
-        bool more = c->fend > c->foff || conn_closes_at_once(c);
+        bool more = c->fend > c->foff || (c->nparts && c->part <= c->nparts) || conn_closes_at_once(c);
         ssize_t w = sendmsg(c->io.fd, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (w < 0) {
             if (errno == EINTR)
@@ -676,38 +732,50 @@ static void conn_nodelay(conn *c)
 }
 
 /* Queue part i's head and bytes, or after the last part the closing
- * delimiter. False when the multipart body is complete (or there is none). */
-static bool conn_next_part(conn *c)
+ * delimiter. 1 when queued, 0 when the multipart body is complete (or there
+ * is none). The part head goes behind the response head in hbuf, which
+ * conn_block_size sized for both; a head that did not fit would leave the
+ * body shorter than its Content-Length, so that is -1, never a skipped part. */
+static int conn_next_part(conn *c)
 {
     if (c->nparts == 0 || c->part > c->nparts)
-        return false;
+        return 0;
     ep_str b = ep_str_make(c->boundary, strlen(c->boundary));
-    int64_t size = c->range_size;
+    char *buf = c->hbuf + c->hlen;
+    size_t cap = c->hcap - c->hlen;
     size_t i = c->part++;
     c->mem_sent = 0;
     if (i < c->nparts) {
-        c->mem_len = cond_part_head(c->part_head, sizeof c->part_head, b, c->part_type, &c->parts[i], size);
+        c->mem_len = cond_part_head(buf, cap, b, c->part_type, &c->parts[i], c->range_size);
         c->foff = c->parts[i].first;
         c->fend = c->parts[i].last + 1;
     } else {
-        c->mem_len = cond_multipart_tail(c->part_head, sizeof c->part_head, b);
+        c->mem_len = cond_multipart_tail(buf, cap, b);
         c->foff = c->fend = 0;
     }
-    c->mem = c->part_head;
-    return true;
+    c->mem = buf;
+    if (c->mem_len)
+        return 1;
+    conn_log_msg(c, LOGL_ERROR, "multipart part head does not fit in %zu bytes", cap);
+    return -1;
 }
 
+/* Part 0's head is written once the response head is out (conn_send), as
+ * every later one is, so a 100 Continue put ahead of the head cannot move
+ * the response head over it. */
 void conn_start_parts(conn *c)
 {
     c->part = 0;
-    conn_next_part(c);
+    c->mem = NULL;
+    c->mem_len = 0;
+    c->foff = c->fend = 0;
 }
 
 static bool conn_send(conn *c)
 {
     if (!c->can_write)
         return false;
-    if (c->fend > c->foff || c->requests > 1)
+    if (c->fend > c->foff || c->nparts || c->requests > 1)
         conn_nodelay(c);
     for (;;) {
         int r = conn_send_mem(c);
@@ -719,7 +787,12 @@ static bool conn_send(conn *c)
         }
         if (r == 0)
             return false;
-        if (!conn_next_part(c))
+        r = conn_next_part(c);
+        if (r < 0) {
+            conn_close(c);
+            return false;
+        }
+        if (r == 0)
             break;
     }
     conn_finish_response(c);
@@ -802,6 +875,10 @@ static void conn_next_request(conn *c)
 static void conn_finish_response(conn *c)
 {
     conn_log(c);
+    /* The next head's errors (400, 408, 431, ...) belong to no place yet:
+     * they must not take this request's add_header set. */
+    c->loc = NULL;
+    c->rules = NULL;
     free(c->listing);
     c->listing = NULL;
     conn_drop_file(c);

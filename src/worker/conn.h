@@ -2,8 +2,6 @@
 #ifndef EP_WORKER_CONN_H
 #define EP_WORKER_CONN_H
 
-#define HBUF_SIZE 4096 /* response head, configured headers included */
-
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -82,7 +80,8 @@ typedef struct conn {
     size_t path_len;
     ep_str raw_path, query;
 
-    char *hbuf;      /* response head */
+    char *hbuf;      /* response head, then each multipart part head after it */
+    size_t hcap;     /* sized by conn_block_size: any head of this generation fits */
     size_t hlen, hsent;
     const char *mem; /* in-memory body */
     size_t mem_len, mem_sent;
@@ -98,7 +97,6 @@ typedef struct conn {
     size_t nparts, part;    /* part: the one whose bytes are being sent */
     char boundary[COND_BOUNDARY_MAX];
     const char *part_type;  /* Content-Type inside each part */
-    char part_head[160];    /* the next part's head, or the closing delimiter */
 
     int64_t discard_left;   /* Content-Length body bytes still to skip */
     uint64_t body_skipped;  /* chunked body bytes skipped, against max_body_size */
@@ -117,7 +115,8 @@ void conn_error(conn *c, int status, bool close_after);
 void conn_start_send(conn *c);
 /* Hand c->task to the write queue; the connection waits in CS_TASK. */
 void conn_submit(conn *c);
-/* The multipart response whose parts[] are set: queue part 0's head and bytes. */
+/* The multipart response whose parts[] are set: each part's head and bytes
+ * follow the response head, then the closing delimiter. */
 void conn_start_parts(conn *c);
 
 /* An error-log line about c's request: log_msg with ", client: ..., server:
@@ -128,8 +127,10 @@ void conn_drop_file(conn *c);
 /* Run the state machine (after a task completes). */
 void conn_drive(conn *c);
 
-/* Bytes of the arena block each busy connection takes under cf's limits. */
-size_t conn_block_size(const cfg *cf);
+/* Bytes of the arena block each busy connection takes under cf's limits;
+ * *head and *scratch get the sizes of its response head and scratch parts
+ * (for the worker to hand to conn_acquire_buffers). */
+size_t conn_block_size(const cfg *cf, size_t *head, size_t *scratch);
 /* Take over an accepted socket. Returns NULL (socket closed) on failure. */
 conn *conn_new(worker *w, int fd, const struct sockaddr_storage *peer, size_t listen_idx);
 /* Serve whatever the new connection has already sent. */

@@ -46,24 +46,15 @@ static bool acl_allows(const cfg_rules *r, const struct sockaddr_storage *peer)
     return true;
 }
 
-static resp_fields serve_fields(conn *c)
-{
-    resp_fields f = conn_fields(c);
-    if (c->rules) {
-        f.extra = c->rules->headers;
-        f.nextra = c->rules->nheaders;
-    }
-    return f;
-}
-
-/* Write the head, or a 500 when the configured headers do not fit. */
+/* Write the head; conn_block_size sized hbuf for any head of the
+ * generation, so the 500 is a bug's last resort. */
 static bool serve_head(conn *c, int status, resp_fields *f)
 {
     c->status = status;
-    c->hlen = resp_head(c->hbuf, HBUF_SIZE, status, f);
+    c->hlen = resp_head(c->hbuf, c->hcap, status, f);
     if (c->hlen)
         return true;
-    conn_log_msg(c, LOGL_ERROR, "response head for \"%s\" does not fit in %d bytes", c->path, HBUF_SIZE);
+    conn_log_msg(c, LOGL_ERROR, "response head for \"%s\" does not fit in %zu bytes", c->path, c->hcap);
     conn_error(c, 500, false);
     return false;
 }
@@ -147,19 +138,44 @@ static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
     return n;
 }
 
+/* A redirect whose expansion starts "//" or "/\\" (say "$request_uri" for
+ * "//evil.example/") would send the browser to another host: unless the
+ * configured text itself starts so, its second byte is percent-encoded,
+ * which keeps the Location a path on this host. 0, or -1 if no room. */
+static int serve_local_location(conn *c, const char *tpl, size_t *n)
+{
+    char *s = c->scratch;
+    if (*n < 2 || s[0] != '/' || (s[1] != '/' && s[1] != '\\') ||
+        (tpl[0] == '/' && (tpl[1] == '/' || tpl[1] == '\\')))
+        return 0;
+    if (*n + 2 >= c->scratch_len)
+        return -1;
+    char hex = s[1] == '/' ? 'F' : 'C';
+    memmove(s + 4, s + 2, *n - 2 + 1);
+    memcpy(s + 1, "%2", 2);
+    s[3] = hex;
+    *n += 2;
+    return 0;
+}
+
 static void serve_return(conn *c)
 {
     const cfg_rules *r = c->rules;
     int status = r->return_status;
-    resp_fields f = serve_fields(c);
+    resp_fields f = conn_fields(c);
     size_t n = r->return_text ? expand_vars(c, r->return_text, c->scratch, c->scratch_len) : 0;
-    if (r->return_text && n == 0 && r->return_text[0]) {
-        conn_error(c, 500, false);
+    bool redirect = status >= 300 && status < 400;
+    /* The scratch holds the text and three URI lengths more for its
+     * variables (conn_block_size): only a Host far beyond any URI can
+     * overflow it. That is the request's size, not the server's fault. */
+    if ((r->return_text && n == 0 && r->return_text[0]) ||
+        (redirect && serve_local_location(c, r->return_text, &n) < 0)) {
+        conn_error(c, 414, false);
         return;
     }
     const char *body = c->scratch;
     size_t blen = n;
-    if (status >= 300 && status < 400) {
+    if (redirect) {
         f.location = ep_str_make(c->scratch, n);
         body = resp_error_body(status, &blen);
         f.content_type = "text/html";
@@ -228,7 +244,7 @@ static void serve_multipart(conn *c, resp_fields *f, const char *type, int64_t s
 
 static void serve_listing(conn *c, static_req *q)
 {
-    resp_fields f = serve_fields(c);
+    resp_fields f = conn_fields(c);
     f.content_type = c->rules->autoindex_json ? "application/json" : "text/html; charset=utf-8";
     f.content_length = (int64_t)q->out.len;
     c->listing = q->out.data;
@@ -254,12 +270,14 @@ static void serve_file(conn *c, static_req *q)
         return;
     }
     char crange[COND_CONTENT_RANGE_MAX];
-    resp_fields f = serve_fields(c);
+    resp_fields f = conn_fields(c);
     f.last_modified = q->res.st.st_mtime;
     f.etag_size = rl->etag ? size : -1;
     f.vary_encoding = rl->nenc > 0;
     f.content_encoding = q->enc_used ? static_encoding_name(q->enc_used) : NULL;
-    if (rl->expires != CFG_EXPIRES_OFF && status < 300) {
+    /* Cache lifetime for the file's own answers: a 304 renews what the
+     * cache holds, so it carries the same max-age as the 200 (RFC 9111 4.3.4). */
+    if (rl->expires != CFG_EXPIRES_OFF && (status == 200 || status == 206 || status == 304)) {
         f.max_age = rl->expires;
         f.now = c->w->now_sec;
     }
@@ -421,7 +439,7 @@ static void serve_route(conn *c)
     unsigned allowed = r->methods | (r->methods & M_GET ? M_HEAD : 0);
     if (!c->err_status && !(m & allowed)) {
         char allow[64];
-        resp_fields f = serve_fields(c);
+        resp_fields f = conn_fields(c);
         size_t blen;
         const char *body = resp_error_body(405, &blen);
         f.allow = allow_list(r->methods, allow, sizeof allow);
@@ -436,7 +454,7 @@ static void serve_route(conn *c)
     }
     if (m == M_OPTIONS && !c->err_status && !r->return_status) {
         char allow[64];
-        resp_fields f = serve_fields(c);
+        resp_fields f = conn_fields(c);
         f.allow = allow_list(r->methods, allow, sizeof allow);
         f.content_length = 0;
         if (serve_head(c, 204, &f))

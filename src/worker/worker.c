@@ -276,7 +276,7 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     w->alog_flush_ms = -1;
     w->cfg = c;
     w->dirfds = dirfds;
-    w->block_size = conn_block_size(c);
+    w->block_size = conn_block_size(c, &w->head_size, &w->scratch_size);
     timer_list_init(&w->t_header, c->header_timeout_ms);
     timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
     timer_list_init(&w->t_send, c->send_timeout_ms);

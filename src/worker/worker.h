@@ -57,6 +57,7 @@ typedef struct worker {
     wq q;
     arena_pool arenas;
     size_t block_size;
+    size_t head_size, scratch_size; /* parts of a block (conn_block_size) */
     access_log *alogs;        /* one per distinct access log path */
     size_t nalogs;
     access_log **srv_alog;    /* per cfg server: its log, or NULL ("off") */

@@ -7,7 +7,11 @@
   OUTSIDE the root) generated in tempfile.mkdtemp().
 * RawConn / read_response: a tiny raw-socket HTTP/1.x client that does not
   normalise anything, with a response reader for Content-Length, chunked,
-  read-until-EOF and HEAD responses.
+  read-until-EOF and HEAD responses. Every response it reads is held to its
+  framing (check_framing): the body is exactly Content-Length bytes, a
+  Connection: close response is followed by EOF and nothing else, what
+  follows a kept-alive one can only be the next status line, and a 206's
+  Content-Range (each part's, in multipart/byteranges) matches its bytes.
 * ServerTestCase: prints the server's stderr when a test fails.
 """
 
@@ -568,6 +572,18 @@ class Headers:
         return "Headers(%r)" % (self.items,)
 
 
+class Part:
+    """One part of a multipart/byteranges body."""
+
+    def __init__(self, headers, first, last, size, data):
+        self.headers = headers
+        self.first, self.last, self.size = first, last, size
+        self.data = data
+
+    def __repr__(self):
+        return "<Part %d-%d/%d %r>" % (self.first, self.last, self.size, self.headers.items)
+
+
 class Response:
     def __init__(self, version, status, reason, headers, body, raw_head):
         self.version = version
@@ -576,6 +592,12 @@ class Response:
         self.headers = headers
         self.body = body
         self.raw_head = raw_head
+        self.parts = None   # [Part] of a multipart/byteranges body (check_framing)
+
+    def closes(self):
+        """The response says the connection ends after it."""
+        tokens = (self.headers.get("Connection") or "").lower().split(",")
+        return "close" in (t.strip() for t in tokens)
 
     def media_type(self):
         ct = self.headers.get("Content-Type")
@@ -585,6 +607,85 @@ class Response:
         b = self.body if len(self.body) <= 120 else self.body[:120] + b"..."
         return "<Response %s %d %r headers=%r body=%r>" % (
             self.version, self.status, self.reason, self.headers.items, b)
+
+
+_CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_STATUS_PREFIX = b"HTTP/1."
+
+
+def _content_range(value, ctx):
+    """(first, last, size) of a satisfied Content-Range, or ProtocolError."""
+    m = _CONTENT_RANGE_RE.match(value or "")
+    if not m:
+        raise ProtocolError("%s: bad Content-Range %r" % (ctx, value))
+    first, last, size = (int(g) for g in m.groups())
+    if not first <= last < size:
+        raise ProtocolError("%s: Content-Range %r is not within the size" % (ctx, value))
+    return first, last, size
+
+
+def parse_byteranges(body, boundary):
+    """The parts of a multipart/byteranges body as ephttpd frames it (RFC 9110
+    14.6): each part's bytes are sliced by its own Content-Range, never found
+    by searching, so a part head or a byte too few or too many shows. Returns
+    [Part]; raises ProtocolError when the body does not add up."""
+    delim = b"\r\n--" + boundary.encode("latin-1")
+    parts, pos = [], 0
+    while True:
+        if not body.startswith(delim, pos):
+            raise ProtocolError("multipart: no delimiter at byte %d of %d: %r"
+                                % (pos, len(body), body[pos:pos + 80]))
+        pos += len(delim)
+        if body.startswith(b"--\r\n", pos):
+            pos += 4
+            break
+        if not body.startswith(b"\r\n", pos):
+            raise ProtocolError("multipart: bad delimiter line at byte %d: %r" % (pos, body[pos:pos + 80]))
+        end = body.find(b"\r\n\r\n", pos + 2)
+        if end < 0:
+            raise ProtocolError("multipart: part head without its end at byte %d" % pos)
+        items = []
+        for line in body[pos + 2:end].split(b"\r\n"):
+            name, sep, value = line.partition(b":")
+            if not sep:
+                raise ProtocolError("multipart: bad part header line %r" % line)
+            items.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+        headers = Headers(items)
+        pos = end + 4
+        first, last, size = _content_range(headers.get("Content-Range"), "part %d" % len(parts))
+        n = last - first + 1
+        if len(body) - pos < n:
+            raise ProtocolError("multipart: part %d (%d-%d) has %d of its %d bytes"
+                                % (len(parts), first, last, len(body) - pos, n))
+        parts.append(Part(headers, first, last, size, body[pos:pos + n]))
+        pos += n
+    if pos != len(body):
+        raise ProtocolError("multipart: %d bytes after the closing delimiter: %r"
+                            % (len(body) - pos, body[pos:pos + 80]))
+    if not parts:
+        raise ProtocolError("multipart: no part")
+    return parts
+
+
+def check_framing(resp, method="GET"):
+    """What every response read must hold beyond its Content-Length (which
+    the reader enforces): a 206 GET's Content-Range matches its body, and a
+    multipart/byteranges body parses into parts whose Content-Range each
+    matches its bytes (they land in resp.parts). Raises ProtocolError."""
+    if resp.status != 206 or method == "HEAD":
+        return resp
+    ctype = resp.headers.get("Content-Type") or ""
+    if resp.media_type() == "multipart/byteranges":
+        m = re.search(r";\s*boundary=([^;\s]+)", ctype)
+        if not m:
+            raise ProtocolError("multipart/byteranges without a boundary: %r" % ctype)
+        resp.parts = parse_byteranges(resp.body, m.group(1).strip('"'))
+        return resp
+    first, last, _size = _content_range(resp.headers.get("Content-Range"), "206")
+    if len(resp.body) != last - first + 1:
+        raise ProtocolError("206: Content-Range %r but %d body bytes"
+                            % (resp.headers.get("Content-Range"), len(resp.body)))
+    return resp
 
 
 def build_request(method="GET", target="/", version="HTTP/1.1", headers=(),
@@ -679,7 +780,10 @@ class RawConn:
         return True
 
     def read_response(self, method="GET", timeout=None):
-        """Read one response. method='HEAD' means no body follows."""
+        """Read one response. method='HEAD' means no body follows. The
+        response is held to its framing (check_framing); for one that says
+        Connection: close this reads on to the server's EOF and refuses any
+        byte past the body."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             idx = self.buf.find(b"\r\n\r\n")
@@ -706,6 +810,7 @@ class RawConn:
             items.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
         headers = Headers(items)
         status = int(m.group(2))
+        framed = True   # the body's end is known without the connection's
         if method == "HEAD" or 100 <= status < 200 or status in (204, 304):
             body = b""
         elif "chunked" in (headers.get("Transfer-Encoding") or "").lower():
@@ -721,12 +826,35 @@ class RawConn:
             body = bytes(self.buf[:n])
             del self.buf[:n]
         else:
+            framed = False
             while self._fill(deadline):
                 pass
             body = bytes(self.buf)
             self.buf.clear()
-        return Response(m.group(1).decode(), status, (m.group(3) or b"").decode("latin-1"),
+        resp = Response(m.group(1).decode(), status, (m.group(3) or b"").decode("latin-1"),
                         headers, body, head)
+        if framed and not 100 <= status < 200:
+            self._check_after(resp, deadline)
+        return check_framing(resp, method)
+
+    def _check_after(self, resp, deadline):
+        """The bytes after a framed response: none at all before the EOF
+        when it says Connection: close; else only the start of the next
+        status line (pipelined requests) may have arrived already."""
+        if resp.closes():
+            try:
+                while self._fill(deadline):
+                    pass
+            except TimeoutError:
+                raise ProtocolError("Connection: close, but no EOF after the response (%d bytes "
+                                    "followed: %r)" % (len(self.buf), bytes(self.buf[:120])))
+            if self.buf:
+                raise ProtocolError("%d bytes after the %s-byte body of a Connection: close "
+                                    "response: %r" % (len(self.buf), resp.headers.get("Content-Length"),
+                                                      bytes(self.buf[:120])))
+        elif self.buf and not bytes(self.buf[:len(_STATUS_PREFIX)]) == _STATUS_PREFIX[:len(self.buf)]:
+            raise ProtocolError("after the %s-byte body, the next bytes are no status line: %r"
+                                % (resp.headers.get("Content-Length"), bytes(self.buf[:120])))
 
     def _read_line(self, deadline):
         while True:

@@ -584,17 +584,10 @@ class ListenerTest(unittest.TestCase):
                 # IPv4: only server a listens there, so even Host b.test gets a
                 self.assertEqual(request(srv.port, "/", host="b.test").body, b"site a\n")
                 # IPv6: both servers; unknown Host goes to the default_server b
-                s = socket.create_connection(("::1", p6), timeout=harness.PATIENCE)
-                s.sendall(b"GET / HTTP/1.1\r\nHost: nobody\r\nConnection: close\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                s.close()
-                self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
-                self.assertTrue(data.endswith(b"site b\n"), data[-100:])
+                with harness.RawConn(p6, host="::1") as c:
+                    c.send(harness.build_request("GET", "/", host="nobody", headers=[("Connection", "close")]))
+                    r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, b"site b\n"), r)
             finally:
                 srv.stop()
         finally:

@@ -75,9 +75,11 @@ class LoadClient:
         n, status, body, close = r
         if status != 200:
             return self._fail(sel, s, "status %d" % status)
+        st["buf"] = st["buf"][n:]
+        if st["buf"]:   # one request at a time: anything more is a framing error
+            return self._fail(sel, s, "%d bytes after the response: %r" % (len(st["buf"]), st["buf"][:80]))
         self.ok += 1
         self.bodies[body] = self.bodies.get(body, 0) + 1
-        st["buf"] = st["buf"][n:]
         if close or self.stop.is_set():
             sel.unregister(s)
             s.close()

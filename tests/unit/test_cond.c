@@ -1,4 +1,4 @@
-/* tests/unit/test_cond.c: HTTP-dates, ETags vs response.c, precondition order, If-Range, ranges, multipart framing. */
+/* tests/unit/test_cond.c: HTTP-dates, ETags vs response.c, precondition order, If-Range, ranges, multipart framing and its size bound. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -628,6 +628,26 @@ static void test_part_head_small_cap(void **state)
     assert_int_equal(cond_multipart_tail(buf, tail, bd), tail);
 }
 
+/* cond_part_head_max is the exact worst case: the longest range numbers,
+ * the full boundary; the .pptx part that a 160-byte buffer dropped fits. */
+static void test_part_head_max(void **state)
+{
+    (void)state;
+    static const char pptx[] = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+    char buf[512], bd[COND_BOUNDARY_MAX];
+    ep_str b = ep_str_make(bd, cond_boundary(bd, 784111777, INT64_MAX, 1));
+    cond_range r = { INT64_MAX - 2, INT64_MAX - 1 };
+    size_t max = cond_part_head_max(sizeof pptx - 1);
+    assert_true(max <= sizeof buf);
+    assert_int_equal(cond_part_head(buf, sizeof buf, b, pptx, &r, INT64_MAX), max);
+    assert_true(cond_multipart_tail(buf, sizeof buf, b) <= cond_part_head_max(0));
+    cond_range deck = { 10000000, 10000001 };
+    size_t n = cond_part_head(buf, max, b, pptx, &deck, 12000000);
+    assert_true(n > 160 && n <= max);
+    assert_int_equal(cond_part_head(buf, cond_part_head_max(0), b, NULL, &r, INT64_MAX),
+                     cond_part_head_max(0) - strlen("\r\nContent-Type: "));
+}
+
 /* The announced Content-Length must equal what is actually sent. */
 static void check_multipart_sum(const char *range_hdr, int64_t size, const char *ctype)
 {
@@ -699,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_part_head_text),
         cmocka_unit_test(test_part_head_small_cap),
+        cmocka_unit_test(test_part_head_max),
         cmocka_unit_test(test_multipart_length),
         cmocka_unit_test(test_multipart_length_overflow),
     };
