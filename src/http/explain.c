@@ -66,10 +66,13 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
         fputs("  outcome:   500 (out of memory)\n", out);
         return;
     }
-    if (!r->alias)
+    if (!r->alias) {
         snprintf(relbuf, part, "%s", path);
-    else
-        loc_alias_path(l, path, strlen(path), relbuf, part); /* path <= max_uri_len: it fits */
+    } else if (!loc_alias_path(l, path, strlen(path), relbuf, part)) { /* path <= max_uri_len: it fits */
+        fputs("  outcome:   404 (the path climbs above the alias)\n", out);
+        free(scratch);
+        return;
+    }
     int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         fprintf(out, "  outcome:   500 (cannot open %s)\n", dir);

@@ -265,6 +265,18 @@ static int open_index(int dirfd, const char *const *index, size_t nindex,
     return fail(res, 403, 0);
 }
 
+/* True when a segment of path is "..". Request paths are normalised, but an
+ * alias rest or a try_files template may not be, and FILE_LINKS_ALL has no
+ * RESOLVE_BENEATH to stop a ".." at the root: refusing it by name keeps
+ * every policy beneath rootfd. */
+static bool climbs(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    return false;
+}
+
 int file_open(int rootfd, const char *path, const char *const *index, size_t nindex,
               enum file_links links, unsigned flags, file_result *res)
 {
@@ -281,6 +293,8 @@ int file_open(int rootfd, const char *path, const char *const *index, size_t nin
      * altogether under FILE_LINKS_ALL, which has no RESOLVE_BENEATH. */
     while (*rel == '/')
         rel++;
+    if (climbs(rel))
+        return fail(res, 404, ENOENT); /* as if nothing were there, under every policy */
     bool want_dir = *rel == '\0' || rel[strlen(rel) - 1] == '/';
     if (*rel == '\0')
         rel = ".";
@@ -391,5 +405,9 @@ int file_open_dir(int rootfd, const char *path, enum file_links links, unsigned 
     };
     while (*path == '/')
         path++;
+    if (climbs(path)) {
+        errno = ENOENT;
+        return -1;
+    }
     return open_retry(rootfd, *path ? path : ".", &how, links, flags);
 }

@@ -57,8 +57,11 @@ const cfg_location *loc_match(const cfg_server *s, const char *path, size_t len,
 size_t loc_server(const cfg *c, size_t listen, const char *host, size_t hostlen);
 
 /* The path beneath an alias directory: the request path with the location's
- * prefix replaced by "/" ("/img/a.png" under "/img/" is "/a.png"). Writes it
- * NUL-terminated into out; false when it does not fit in cap bytes. */
+ * prefix replaced by "/" ("/img/a.png" under "/img/" is "/a.png"; "/imgx"
+ * under "/img" is "/x", beneath the alias, never beside it). Writes it
+ * NUL-terminated into out; false when it does not fit in cap bytes, or when
+ * the rest would climb: its first segment is "." or ".." ("/img../x" or
+ * "/img." under "/img"). path is normalised, so no other segment can be. */
 bool loc_alias_path(const cfg_location *l, const char *path, size_t len, char *out, size_t cap);
 
 #endif

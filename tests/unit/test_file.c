@@ -134,6 +134,7 @@ static int setup(void **state)
     lnk(f, "/etc/passwd", "idxpasswd/index.html");
     mkd(f, "idxup");
     lnk(f, "../file.txt", "idxup/index.html");
+    put(f, "..x", "two dots, then a name\n");
     mkd(f, "idxin");
     put(f, "idxin/real.html", "<real>\n");
     lnk(f, "real.html", "idxin/index.html");
@@ -252,6 +253,14 @@ static const open_case open_cases[] = {
     /* stays inside the root, but leaves the directory the index is
      * resolved beneath: refused by design (see open_index in file.c) */
     { "/idxup/", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, 0 },
+    /* a ".." segment never climbs above the root, whatever the policy
+     * ("follow" has no RESOLVE_BENEATH); a name that starts with ".." is a name */
+    { "/../outside", SAME(404), SAME(ENOENT), -1 },
+    { "../outside", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/../../outside", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/..", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/../", SAME(404), SAME(ENOENT), -1 },
+    { "/..x", SAME(200), SAME(0), -1 },
 };
 
 /* Every case under every policy, with openat2 and then by hand (as where

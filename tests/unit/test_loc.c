@@ -475,6 +475,53 @@ static void test_server_wildcard_ties(void **state)
     assert_int_equal(srv(&v, 1, "a.example.org"), 6);
 }
 
+/* ---- Alias paths -------------------------------------------------------- */
+
+/* loc_alias_path's answer for path under a location, "" when it refuses. */
+static const char *alias_rest(loc_kind kind, const char *pattern, const char *path, char *out, size_t cap)
+{
+    static char alias[] = "/srv/a/";
+    cfg_location l = { .kind = kind, .pattern = (char *)pattern, .r = { .alias = alias } };
+    return loc_alias_path(&l, path, strlen(path), out, cap) ? out : "";
+}
+
+static void test_alias_path_stays_beneath(void **state)
+{
+    (void)state;
+    char out[64];
+    static const struct {
+        loc_kind kind;
+        const char *pattern, *path, *want; /* want "": refused */
+    } cases[] = {
+        { LOC_PREFIX, "/al", "/al/x.txt", "/x.txt" },
+        { LOC_PREFIX, "/al", "/al", "/" },
+        { LOC_PREFIX, "/al", "/alx/y", "/x/y" }, /* beneath the alias, not beside it */
+        { LOC_PREFIX, "/al", "/al..x", "/..x" }, /* a name, not a climb */
+        { LOC_PREFIX, "/al", "/al.x", "/.x" },
+        /* the cut segment is "." or "..": never above the alias (issue 12) */
+        { LOC_PREFIX, "/al", "/al../secret", "" },
+        { LOC_PREFIX, "/al", "/al../", "" },
+        { LOC_PREFIX, "/al", "/al..", "" },
+        { LOC_PREFIX, "/al", "/al./x", "" },
+        { LOC_PREFIX, "/al", "/al.", "" },
+        { LOC_PREFIX_NOREGEX, "/al", "/al../../etc/passwd", "" },
+        { LOC_PREFIX, "/al/", "/al/x", "/x" },
+        { LOC_PREFIX, "/al/", "/al/", "/" },
+        { LOC_PREFIX, "/al/", "/al/..x/y", "/..x/y" },
+        { LOC_EXACT, "/al", "/al", "/" },
+        { LOC_PREFIX, "/", "/x/y", "/x/y" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = alias_rest(cases[i].kind, cases[i].pattern, cases[i].path, out, sizeof out);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("%s under %s: \"%s\", want \"%s\"", cases[i].path, cases[i].pattern, got, cases[i].want);
+    }
+    /* too long for out: refused, nothing written past cap */
+    char small[4] = "zzz";
+    assert_string_equal(alias_rest(LOC_PREFIX, "/al/", "/al/abcd", small, sizeof small), "");
+    assert_string_equal(alias_rest(LOC_PREFIX, "/al/", "/al/ab", small, sizeof small), "/ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_server_listener),
         cmocka_unit_test(test_server_no_host),
         cmocka_unit_test(test_server_wildcard_ties),
+        cmocka_unit_test(test_alias_path_stays_beneath),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
