@@ -58,6 +58,10 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
                 r->return_text ? r->return_text : "");
         return;
     }
+    if (!r->hidden_allow && loc_hidden(l, path, strlen(path))) {
+        fputs("  outcome:   404 (a hidden path: hidden = \"deny\")\n", out);
+        return;
+    }
     const char *dir = c->dirs[r->dir];
     /* Laid out as a worker's: two parts for the lookup, one for the alias path. */
     size_t part = c->max_uri_len + 256;

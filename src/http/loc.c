@@ -268,3 +268,19 @@ bool loc_alias_path(const cfg_location *l, const char *path, size_t len, char *o
     out[lead + rl] = '\0';
     return true;
 }
+
+bool loc_hidden(const cfg_location *l, const char *path, size_t len)
+{
+    static const char wk[] = "/.well-known";
+    const size_t wl = sizeof wk - 1;
+    /* Beneath an alias only what follows the location is a file-system
+     * path: the prefix is the administrator's own choice of URL. */
+    size_t from = l && l->r.alias ? alias_from(l, len) : 0;
+    /* RFC 8615's folder is public by design (ACME challenges, security.txt). */
+    if (from < wl && len >= wl && memcmp(path, wk, wl) == 0 && (len == wl || path[wl] == '/'))
+        from = wl;
+    for (size_t i = from; i < len; i++)
+        if (path[i] == '.' && (i == from || path[i - 1] == '/'))
+            return true;
+    return false;
+}
