@@ -229,6 +229,7 @@ static int set_log_level(apply_ctx *a, const directive *d, const cfg_node *n, vo
 _Static_assert(sizeof(enum file_links) == sizeof(int), "symlinks is stored as an int");
 static const char *const offload_names[] = { "auto", "always", NULL };
 static const char *const aiformat_names[] = { "html", "json", NULL };
+static const char *const hidden_names[] = { "deny", "allow", NULL };
 
 static const directive table[] = {
     { .name = "workers", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .off = F(cfg, workers),
@@ -315,6 +316,7 @@ static const directive table[] = {
     { RULE("symlinks", T_ENUM, links, R_LINKS), .names = cfg_links_names },
     { RULE("offload", T_ENUM, offload_always, R_OFFLOAD), .names = offload_names },
     { RULE("sendfile_chunk", T_SIZE, sendfile_chunk, R_SENDFILE_CHUNK), .min = 4096, .max = 1 << 30 },
+    { RULE("hidden", T_ENUM, hidden_allow, R_HIDDEN), .names = hidden_names },
     /* inside return = { ... } */
     { .name = "status", .where = X_RETURN, .base = B_RULES, .type = T_INT,
       .off = F(cfg_rules, return_status), .min = 200, .max = 599 },

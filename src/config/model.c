@@ -258,6 +258,7 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_LINKS, r->links = own.links);
     TAKE(R_OFFLOAD, r->offload_always = own.offload_always);
     TAKE(R_SENDFILE_CHUNK, r->sendfile_chunk = own.sendfile_chunk);
+    TAKE(R_HIDDEN, r->hidden_allow = own.hidden_allow);
 #undef TAKE
 }
 

@@ -97,6 +97,7 @@ enum {
     R_LINKS = 1u << 14,
     R_OFFLOAD = 1u << 15,
     R_SENDFILE_CHUNK = 1u << 16,
+    R_HIDDEN = 1u << 17,
 };
 
 #define CFG_EXPIRES_OFF INT64_MIN
@@ -130,6 +131,7 @@ typedef struct {
     enum file_links links;
     bool offload_always;    /* send everything through the write queue */
     size_t sendfile_chunk;  /* bytes per sendfile call / queue task */
+    bool hidden_allow;      /* hidden = "allow": dotfiles are served; default deny (404) */
 } cfg_rules;
 
 typedef struct {

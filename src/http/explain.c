@@ -58,6 +58,10 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
                 r->return_text ? r->return_text : "");
         return;
     }
+    if (!r->hidden_allow && loc_hidden(l, path, strlen(path))) {
+        fputs("  outcome:   404 (a hidden path: hidden = \"deny\")\n", out);
+        return;
+    }
     const char *dir = c->dirs[r->dir];
     /* Laid out as a worker's: two parts for the lookup, one for the alias path. */
     size_t part = c->max_uri_len + 256;
@@ -66,10 +70,13 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
         fputs("  outcome:   500 (out of memory)\n", out);
         return;
     }
-    if (!r->alias)
+    if (!r->alias) {
         snprintf(relbuf, part, "%s", path);
-    else
-        loc_alias_path(l, path, strlen(path), relbuf, part); /* path <= max_uri_len: it fits */
+    } else if (!loc_alias_path(l, path, strlen(path), relbuf, part)) { /* path <= max_uri_len: it fits */
+        fputs("  outcome:   404 (the path climbs above the alias)\n", out);
+        free(scratch);
+        return;
+    }
     int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         fprintf(out, "  outcome:   500 (cannot open %s)\n", dir);

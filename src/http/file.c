@@ -228,41 +228,57 @@ static int finish_regular(int fd, const struct stat *st, file_result *res, int i
     return 200;
 }
 
-/* Tries each index name beneath the directory dirfd (which it closes). The
- * same resolve flags apply, so with RESOLVE_BENEATH an index symlink may not
- * leave this directory. A missing index, or one that is a directory, moves
- * on to the next name; anything else decides. */
-static int open_index(int dirfd, const char *const *index, size_t nindex,
+/* Tries each index name in the directory dir (a path relative to rootfd,
+ * "" or ending in '/'). Each is opened from the root, as a direct request
+ * for dir + name would be: with RESOLVE_BENEATH an index symlink may go
+ * anywhere beneath the root, not only beneath dir, and what a request for
+ * "/d/" may read is exactly what one for "/d/index.html" may. A missing
+ * index, or one that is a directory, moves on to the next name; anything
+ * else decides. 404 when none is there: the caller then looks at dir. */
+static int open_index(int rootfd, const char *dir, const char *const *index, size_t nindex,
                       const struct open_how *how, enum file_links links, unsigned flags,
                       file_result *res)
 {
     bool cached = how->resolve & RESOLVE_CACHED;
+    char name[PATH_MAX];
 
     for (size_t i = 0; i < nindex; i++) {
         struct stat st;
-        int fd = open_retry(dirfd, index[i], how, links, flags);
+        int fd = -1;
+        if (snprintf(name, sizeof name, "%s%s", dir, index[i]) >= (int)sizeof name)
+            errno = ENAMETOOLONG;
+        else
+            fd = open_retry(rootfd, name, how, links, flags);
         if (fd < 0) {
             int e = errno, status = errno_status(e, cached);
             if (status == 404)
                 continue;
-            close(dirfd);
             return fail(res, status, e);
         }
         if (fstat(fd, &st) < 0) {
             int e = errno;
             close(fd);
-            close(dirfd);
             return fail(res, 500, e);
         }
         if (S_ISDIR(st.st_mode)) {
             close(fd);
             continue;
         }
-        close(dirfd);
         return finish_regular(fd, &st, res, (int)i);
     }
-    close(dirfd);
-    return fail(res, 403, 0);
+    return fail(res, 404, ENOENT);
+}
+
+/* True when a segment of path is "..". Request paths are normalised, but an
+ * alias rest or a try_files template may not be, and FILE_LINKS_ALL has no
+ * RESOLVE_BENEATH to stop a ".." at the root: refusing it by name keeps
+ * every policy beneath rootfd. */
+static bool climbs(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    return false;
 }
 
 int file_open(int rootfd, const char *path, const char *const *index, size_t nindex,
@@ -281,11 +297,15 @@ int file_open(int rootfd, const char *path, const char *const *index, size_t nin
      * altogether under FILE_LINKS_ALL, which has no RESOLVE_BENEATH. */
     while (*rel == '/')
         rel++;
+    if (climbs(rel))
+        return fail(res, 404, ENOENT); /* as if nothing were there, under every policy */
     bool want_dir = *rel == '\0' || rel[strlen(rel) - 1] == '/';
-    if (*rel == '\0')
-        rel = ".";
+    /* The index first: when it is there (the usual case) one open finds it,
+     * and only a miss needs the directory itself, for 403 or 404. */
+    if (want_dir && open_index(rootfd, rel, index, nindex, &how, links, flags, res) != 404)
+        return res->status;
 
-    fd = open_retry(rootfd, rel, &how, links, flags);
+    fd = open_retry(rootfd, *rel ? rel : ".", &how, links, flags);
     if (fd < 0) {
         int e = errno, status = errno_status(e, flags & FILE_CACHED_ONLY);
         return fail(res, status, e);
@@ -296,11 +316,8 @@ int file_open(int rootfd, const char *path, const char *const *index, size_t nin
         return fail(res, 500, e);
     }
     if (S_ISDIR(st.st_mode)) {
-        if (!want_dir) {
-            close(fd);
-            return fail(res, 301, 0);
-        }
-        return open_index(fd, index, nindex, &how, links, flags, res);
+        close(fd);
+        return fail(res, want_dir ? 403 : 301, 0); /* a folder without an index, or without its '/' */
     }
     return finish_regular(fd, &st, res, -1);
 }
@@ -391,5 +408,9 @@ int file_open_dir(int rootfd, const char *path, enum file_links links, unsigned 
     };
     while (*path == '/')
         path++;
+    if (climbs(path)) {
+        errno = ENOENT;
+        return -1;
+    }
     return open_retry(rootfd, *path ? path : ".", &how, links, flags);
 }

@@ -33,10 +33,14 @@ typedef struct {
     int index;       /* which index[] entry was opened, or -1 */
 } file_result;
 
-/* Open path (normalised by uri_decode_path: starts with '/', no "." or ".."
- * segments) relative to rootfd (an O_PATH|O_DIRECTORY descriptor of the
- * document root), under the given symlink policy. A path ending in '/' names
- * a directory: each index[] name is tried in order; none found → 403.
+/* Open path (normally as uri_decode_path leaves it: starts with '/', no "."
+ * or ".." segments) relative to rootfd (an O_PATH|O_DIRECTORY descriptor of
+ * the document root), under the given symlink policy. A ".." segment is
+ * refused by name (404, err ENOENT) under every policy, so nothing climbs
+ * above rootfd, not even with FILE_LINKS_ALL. A path ending in '/' names a
+ * directory: each index[] name is tried in order, opened from rootfd as
+ * path + name would be (an index symlink is judged against the root, not
+ * the directory); none found → 403.
  * A directory named without the trailing '/' → 301. Anything that is not a
  * regular file or directory (FIFO, socket, device) → 403; opening never
  * blocks on a FIFO. ENOENT/ENOTDIR → 404, EACCES/EPERM and a symlink refused

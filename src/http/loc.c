@@ -241,15 +241,46 @@ size_t loc_server(const cfg *c, size_t listen, const char *host, size_t hostlen)
     return wild;
 }
 
-bool loc_alias_path(const cfg_location *l, const char *path, size_t len, char *out, size_t cap)
+/* Where the part of path looked up beneath an alias directory starts: after
+ * the location's prefix (all of an exact location's path). */
+static size_t alias_from(const cfg_location *l, size_t len)
 {
     size_t pl = strlen(l->pattern);
-    const char *rest = path + (pl <= len ? pl : len);
+    return pl <= len ? pl : len;
+}
+
+bool loc_alias_path(const cfg_location *l, const char *path, size_t len, char *out, size_t cap)
+{
+    const char *rest = path + alias_from(l, len);
     size_t rl = len - (size_t)(rest - path), lead = rest[0] != '/';
+    /* The path is normalised, so only the segment the prefix cut in two can
+     * be "." or "..": "/img../x" under "/img" leaves "../x". Refusing it here
+     * keeps the rest beneath the alias whatever the symlink policy; "follow"
+     * has no RESOLVE_BENEATH that would stop the "..". */
+    const char *slash = memchr(rest, '/', rl);
+    size_t first = slash ? (size_t)(slash - rest) : rl;
+    if ((first == 1 || first == 2) && rest[0] == '.' && rest[first - 1] == '.')
+        return false;
     if (lead + rl + 1 > cap)
         return false;
     out[0] = '/';
     memcpy(out + lead, rest, rl);
     out[lead + rl] = '\0';
     return true;
+}
+
+bool loc_hidden(const cfg_location *l, const char *path, size_t len)
+{
+    static const char wk[] = "/.well-known";
+    const size_t wl = sizeof wk - 1;
+    /* Beneath an alias only what follows the location is a file-system
+     * path: the prefix is the administrator's own choice of URL. */
+    size_t from = l && l->r.alias ? alias_from(l, len) : 0;
+    /* RFC 8615's folder is public by design (ACME challenges, security.txt). */
+    if (from < wl && len >= wl && memcmp(path, wk, wl) == 0 && (len == wl || path[wl] == '/'))
+        from = wl;
+    for (size_t i = from; i < len; i++)
+        if (path[i] == '.' && (i == from || path[i - 1] == '/'))
+            return true;
+    return false;
 }

@@ -57,8 +57,21 @@ const cfg_location *loc_match(const cfg_server *s, const char *path, size_t len,
 size_t loc_server(const cfg *c, size_t listen, const char *host, size_t hostlen);
 
 /* The path beneath an alias directory: the request path with the location's
- * prefix replaced by "/" ("/img/a.png" under "/img/" is "/a.png"). Writes it
- * NUL-terminated into out; false when it does not fit in cap bytes. */
+ * prefix replaced by "/" ("/img/a.png" under "/img/" is "/a.png"; "/imgx"
+ * under "/img" is "/x", beneath the alias, never beside it). Writes it
+ * NUL-terminated into out; false when it does not fit in cap bytes, or when
+ * the rest would climb: its first segment is "." or ".." ("/img../x" or
+ * "/img." under "/img"). path is normalised, so no other segment can be. */
 bool loc_alias_path(const cfg_location *l, const char *path, size_t len, char *out, size_t cap);
+
+/* True when the normalised path names a hidden file for the "hidden" rule: a
+ * segment of the part looked up in the file system starts with '.'. That
+ * part is the whole path beneath a root, and what follows the location's
+ * prefix beneath an alias (l the chosen location, or NULL for the server):
+ * "/a.x" under an alias location "/a" leaves ".x", so it is hidden, while
+ * "/.a/x" under an alias location "/.a/" is not.
+ * The first segment of "/.well-known" (RFC 8615) is exempt, not what lies
+ * below it: "/.well-known/.git" is hidden. */
+bool loc_hidden(const cfg_location *l, const char *path, size_t len);
 
 #endif

@@ -469,6 +469,12 @@ static void serve_route(conn *c)
         conn_error(c, c->err_status ? c->err_status : 404, false);
         return;
     }
+    /* Dotfiles (.git, .env) are the client's path only: error_page and
+     * try_files targets are the administrator's own choice. */
+    if (!r->hidden_allow && !c->err_status && !c->redirects && loc_hidden(c->loc, c->path, c->path_len)) {
+        serve_error(c, 404);
+        return;
+    }
     serve_lookup(c);
 }
 

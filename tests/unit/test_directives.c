@@ -839,6 +839,64 @@ static void test_dump_round_trip(void **state)
     cfg_free(c);
 }
 
+/* Where needle starts in s; strlen(s) when it is not there. */
+/* noinline: inlined next to dump(), GCC 12+ mistakes the result for a
+ * pointer to dump's local and warns (-Wdangling-pointer). */
+__attribute__((noinline)) static size_t strcspn_str(const char *s, const char *needle)
+{
+    const char *p = strstr(s, needle);
+    return p ? (size_t)(p - s) : strlen(s);
+}
+
+/* "hidden": deny by default, set in a server or a location, inherited like
+ * the other rules, the same in both syntaxes, and written back by -T. */
+static void test_hidden_rule(void **state)
+{
+    (void)state;
+    static const char conf[] =
+        "servers = (\n"
+        "  { names = [ \"a\" ]; root = \"@D/www\"; locations = (\n"
+        "      { match = \"/dot/\"; hidden = \"allow\"; },\n"
+        "      { match = \"/plain/\"; } ); },\n"
+        "  { names = [ \"b\" ]; root = \"@D/www\"; hidden = \"allow\"; locations = (\n"
+        "      { match = \"/strict/\"; hidden = \"deny\"; },\n"
+        "      { match = \"/inherit/\"; } ); } );\n";
+    static const char yaml[] =
+        "servers:\n"
+        "  - names: [ a ]\n    root: @D/www\n    locations:\n"
+        "      - match: /dot/\n        hidden: allow\n"
+        "      - match: /plain/\n"
+        "  - names: [ b ]\n    root: @D/www\n    hidden: allow\n    locations:\n"
+        "      - match: /strict/\n        hidden: deny\n"
+        "      - match: /inherit/\n";
+    cfg *c = load("hidden.conf", conf);
+    const cfg_server *a = &c->servers[0], *b = &c->servers[1];
+    assert_false(a->r.hidden_allow); /* the default */
+    assert_true(a->locs[0].r.hidden_allow);
+    assert_int_equal(a->locs[0].r.set, R_HIDDEN);
+    assert_false(a->locs[1].r.hidden_allow);
+    assert_true(b->r.hidden_allow);
+    assert_false(b->locs[0].r.hidden_allow);
+    assert_true(b->locs[1].r.hidden_allow); /* from its server */
+    assert_int_equal(b->locs[1].r.set, 0);
+
+    cfg *y = load("hidden.yaml", yaml);
+    assert_same_dump(c, y);
+    char *d = dump(c);
+    /* servers always show it, locations only when they set it */
+    size_t sb = strcspn_str(d, "names = [ \"b\" ]"), len = strlen(d);
+    assert_true(sb < len);
+    assert_true(strcspn_str(d, "\n    hidden = \"deny\";\n") < sb);
+    assert_true(strcspn_str(d + sb, "\n    hidden = \"allow\";\n") < len - sb);
+    assert_non_null(strstr(d, "match = \"/dot/\";\n        hidden = \"allow\";\n"));
+    assert_non_null(strstr(d, "match = \"/strict/\";\n        hidden = \"deny\";\n"));
+    assert_non_null(strstr(d, "match = \"/inherit/\";\n      }"));
+    free(d);
+    assert_round_trip(c, "hidden-rt.conf");
+    cfg_free(y);
+    cfg_free(c);
+}
+
 /* -T names the file and line each server and location came from. */
 static void test_dump_origins(void **state)
 {
@@ -967,6 +1025,11 @@ static const err_case err_cases[] = {
     { "e.conf", "log_level = \"loud\";\n", 1, 0, "\"log_level\": unknown level \"loud\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; symlinks = \"maybe\"; } );\n", 1, 0,
       "\"symlinks\": unknown value \"maybe\"", "\"within_root\", \"follow\", \"off\"" },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/\"; hidden = \"show\"; } ); } );\n",
+      2, 0, "\"hidden\": unknown value \"show\"", "\"deny\", \"allow\"" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    hidden: true\n", 3, 5, "\"hidden\": unknown value \"true\"",
+      "(one of \"deny\", \"allow\")" },
+    { "e.conf", "hidden = \"allow\";\n", 1, 0, "\"hidden\" is not allowed in the top level", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; methods = [ \"GET\", \"BREW\" ]; } );\n", 1, 0,
       "\"methods\": unknown method \"BREW\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; methods = []; } );\n", 1, 0, "\"methods\": the list is empty",
@@ -1349,6 +1412,7 @@ int main(void)
         cmocka_unit_test(test_yaml_dumps_like_libconfig),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_dump_origins),
+        cmocka_unit_test(test_hidden_rule),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_unreadable_root),
         cmocka_unit_test(test_suggest),

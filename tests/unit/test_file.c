@@ -134,6 +134,12 @@ static int setup(void **state)
     lnk(f, "/etc/passwd", "idxpasswd/index.html");
     mkd(f, "idxup");
     lnk(f, "../file.txt", "idxup/index.html");
+    mkd(f, "idxout");
+    lnk(f, "../../outside", "idxout/index.html");
+    mkd(f, "idxdeep");
+    mkd(f, "idxdeep/a");
+    lnk(f, "../../dir/page.html", "idxdeep/a/index.html");
+    put(f, "..x", "two dots, then a name\n");
     mkd(f, "idxin");
     put(f, "idxin/real.html", "<real>\n");
     lnk(f, "real.html", "idxin/index.html");
@@ -246,12 +252,26 @@ static const open_case open_cases[] = {
     { "/link_etc", { 403, 301, 403 }, { EXDEV, 0, ELOOP }, -1 },
     { "/link_dangling", { 404, 404, 403 }, { ENOENT, ENOENT, ELOOP }, -1 },
     { "/link_loop", SAME(403), SAME(ELOOP), -1 },
-    /* index names that are symlinks, resolved beneath their directory */
+    /* index names that are symlinks: judged against the root, exactly as a
+     * direct request for the index file is (issue 12) */
     { "/idxin/", { 200, 200, 403 }, { 0, 0, ELOOP }, 0 },
+    { "/idxin/index.html", { 200, 200, 403 }, { 0, 0, ELOOP }, -1 },
     { "/idxpasswd/", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, 0 },
-    /* stays inside the root, but leaves the directory the index is
-     * resolved beneath: refused by design (see open_index in file.c) */
-    { "/idxup/", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, 0 },
+    { "/idxpasswd/index.html", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, -1 },
+    { "/idxup/", { 200, 200, 403 }, { 0, 0, ELOOP }, 0 },
+    { "/idxup/index.html", { 200, 200, 403 }, { 0, 0, ELOOP }, -1 },
+    { "/idxdeep/a/", { 200, 200, 403 }, { 0, 0, ELOOP }, 0 },
+    { "/idxdeep/a/index.html", { 200, 200, 403 }, { 0, 0, ELOOP }, -1 },
+    { "/idxout/", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, 0 },
+    { "/idxout/index.html", { 403, 200, 403 }, { EXDEV, 0, ELOOP }, -1 },
+    /* a ".." segment never climbs above the root, whatever the policy
+     * ("follow" has no RESOLVE_BENEATH); a name that starts with ".." is a name */
+    { "/../outside", SAME(404), SAME(ENOENT), -1 },
+    { "../outside", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/../../outside", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/..", SAME(404), SAME(ENOENT), -1 },
+    { "/dir/../", SAME(404), SAME(ENOENT), -1 },
+    { "/..x", SAME(200), SAME(0), -1 },
 };
 
 /* Every case under every policy, with openat2 and then by hand (as where

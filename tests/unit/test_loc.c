@@ -475,6 +475,113 @@ static void test_server_wildcard_ties(void **state)
     assert_int_equal(srv(&v, 1, "a.example.org"), 6);
 }
 
+/* ---- Alias paths and hidden files --------------------------------------- */
+
+/* loc_alias_path's answer for path under a location, "" when it refuses. */
+static const char *alias_rest(loc_kind kind, const char *pattern, const char *path, char *out, size_t cap)
+{
+    static char alias[] = "/srv/a/";
+    cfg_location l = { .kind = kind, .pattern = (char *)pattern, .r = { .alias = alias } };
+    return loc_alias_path(&l, path, strlen(path), out, cap) ? out : "";
+}
+
+static void test_alias_path_stays_beneath(void **state)
+{
+    (void)state;
+    char out[64];
+    static const struct {
+        loc_kind kind;
+        const char *pattern, *path, *want; /* want "": refused */
+    } cases[] = {
+        { LOC_PREFIX, "/al", "/al/x.txt", "/x.txt" },
+        { LOC_PREFIX, "/al", "/al", "/" },
+        { LOC_PREFIX, "/al", "/alx/y", "/x/y" }, /* beneath the alias, not beside it */
+        { LOC_PREFIX, "/al", "/al..x", "/..x" }, /* a name, not a climb */
+        { LOC_PREFIX, "/al", "/al.x", "/.x" },
+        /* the cut segment is "." or "..": never above the alias (issue 12) */
+        { LOC_PREFIX, "/al", "/al../secret", "" },
+        { LOC_PREFIX, "/al", "/al../", "" },
+        { LOC_PREFIX, "/al", "/al..", "" },
+        { LOC_PREFIX, "/al", "/al./x", "" },
+        { LOC_PREFIX, "/al", "/al.", "" },
+        { LOC_PREFIX_NOREGEX, "/al", "/al../../etc/passwd", "" },
+        { LOC_PREFIX, "/al/", "/al/x", "/x" },
+        { LOC_PREFIX, "/al/", "/al/", "/" },
+        { LOC_PREFIX, "/al/", "/al/..x/y", "/..x/y" },
+        { LOC_EXACT, "/al", "/al", "/" },
+        { LOC_PREFIX, "/", "/x/y", "/x/y" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = alias_rest(cases[i].kind, cases[i].pattern, cases[i].path, out, sizeof out);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("%s under %s: \"%s\", want \"%s\"", cases[i].path, cases[i].pattern, got, cases[i].want);
+    }
+    /* too long for out: refused, nothing written past cap */
+    char small[4] = "zzz";
+    assert_string_equal(alias_rest(LOC_PREFIX, "/al/", "/al/abcd", small, sizeof small), "");
+    assert_string_equal(alias_rest(LOC_PREFIX, "/al/", "/al/ab", small, sizeof small), "/ab");
+}
+
+/* loc_hidden for path under a location (NULL pattern: no location; alias:
+ * whether the location has one). */
+static bool hidden(const char *pattern, bool alias, const char *path)
+{
+    static char dir[] = "/srv/a/";
+    cfg_location l = { .kind = LOC_PREFIX, .pattern = (char *)pattern, .r = { .alias = alias ? dir : NULL } };
+    return loc_hidden(pattern ? &l : NULL, path, strlen(path));
+}
+
+static void test_hidden_paths(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern;
+        bool alias;
+        const char *path;
+        bool want;
+    } cases[] = {
+        { NULL, false, "/.env", true },
+        { NULL, false, "/.git/config", true },
+        { NULL, false, "/a/.hidden/x", true },
+        { NULL, false, "/a/.hidden/", true },
+        { NULL, false, "/...", true },
+        { NULL, false, "/..x", true },
+        { NULL, false, "/", false },
+        { NULL, false, "/a/b.c", false },
+        { NULL, false, "/a./b", false },
+        { NULL, false, "/file.txt", false },
+        /* RFC 8615: the folder itself, not what hides below it */
+        { NULL, false, "/.well-known", false },
+        { NULL, false, "/.well-known/", false },
+        { NULL, false, "/.well-known/acme-challenge/t", false },
+        { NULL, false, "/.well-known/.git/config", true },
+        { NULL, false, "/.well-knownx", true },
+        { NULL, false, "/.well-known.txt", true },
+        { NULL, false, "/x/.well-known/t", true },
+        /* a location with a root: the whole path is looked up */
+        { "/.a/", false, "/.a/x", true },
+        /* beneath an alias only the rest is a file-system path */
+        { "/.a/", true, "/.a/x", false },
+        { "/.a/", true, "/.a/.y", true },
+        { "/al", true, "/al/x", false },
+        { "/al", true, "/alx", false },
+        { "/al", true, "/al.x", true },
+        { "/al", true, "/al/.x", true },
+        { "/al", true, "/al../x", true },
+        { "/", true, "/.well-known/t", false },
+        { "/", true, "/.env", true },
+        { "/.well-known/", true, "/.well-known/acme-challenge/t", false },
+        { "/x/", true, "/x/.well-known/t", true },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (hidden(cases[i].pattern, cases[i].alias, cases[i].path) != cases[i].want)
+            fail_msg("%s under %s%s: want %s", cases[i].path, cases[i].pattern ? cases[i].pattern : "(none)",
+                     cases[i].alias ? " (alias)" : "", cases[i].want ? "hidden" : "not hidden");
+    /* only len bytes count */
+    assert_false(loc_hidden(NULL, "/a/.b", 3));
+    assert_true(loc_hidden(NULL, "/a/.b", 4));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +600,8 @@ int main(void)
         cmocka_unit_test(test_server_listener),
         cmocka_unit_test(test_server_no_host),
         cmocka_unit_test(test_server_wildcard_ties),
+        cmocka_unit_test(test_alias_path_stays_beneath),
+        cmocka_unit_test(test_hidden_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
