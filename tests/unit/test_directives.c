@@ -1301,6 +1301,35 @@ static void test_lint(void **state)
     w.n = 0;
     assert_int_equal(cfg_lint(c, collect, &w), 0);
     cfg_free(c);
+
+    /* An IPv6 rule that holds every IPv4 client, said once where written;
+     * a rule in the mapped range is an IPv4 rule and says so itself. */
+    c = load("lint3.conf", "servers = ( { root = \"@D/www\";\n"
+                           "  access = [ \"allow ::1\", \"deny ::/0\" ];\n"
+                           "  locations = (\n"
+                           "    { match = \"/a/\"; access = [ \"deny ::ffff:0:0/96\", \"allow 2001:db8::/32\" ]; },\n"
+                           "    { match = \"/b/\"; },\n"
+                           "    { match = \"/c/\"; access = [ \"allow ::/80\" ]; } ); } );\n");
+    w.n = 0;
+    assert_int_equal(cfg_lint(c, collect, &w), 2);
+    assert_true(warned(&w, "@D/lint3.conf:1: ", "access rule matches every IPv4 client too"));
+    assert_true(warned(&w, "@D/lint3.conf:1: ", "\"deny ::/0\""));
+    assert_true(warned(&w, "@D/lint3.conf:6: ", "\"allow ::/80\""));
+    cfg_free(c);
+}
+
+/* A rule written in the IPv4-mapped range is dumped as the IPv4 rule it is. */
+static void test_access_mapped(void **state)
+{
+    (void)state;
+    cfg *c = load("mapped.conf", "servers = ( { root = \"@D/www\";\n"
+                                 "  access = [ \"deny ::ffff:127.0.0.1\", \"allow ::ffff:10.0.0.0/104\",\n"
+                                 "             \"deny ::ffff:0:0/96\", \"allow ::1\" ]; } );\n");
+    char *d = dump(c);
+    if (!strstr(d, "access = [ \"deny 127.0.0.1\", \"allow 10.0.0.0/8\", \"deny 0.0.0.0/0\", \"allow ::1\" ];"))
+        fail_msg("dump:\n%s", d);
+    free(d);
+    cfg_free(c);
 }
 
 /* ---- the packaged conf/ephttpd.conf and conf/ephttpd.yaml ---------------- */
@@ -1424,6 +1453,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_root),
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_lint),
+        cmocka_unit_test(test_access_mapped),
         cmocka_unit_test(test_packaged_configs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
