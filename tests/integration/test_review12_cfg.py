@@ -188,8 +188,10 @@ class AccessMappedTest(unittest.TestCase):
             self.check_all(port)
         finally:
             os.killpg(p.pid, signal.SIGTERM)
-            p.communicate(timeout=harness.PATIENCE)
+            err = p.communicate(timeout=harness.PATIENCE)[1].decode(errors="replace")
             sock.close()
+        self.assertNotIn("Sanitizer", err)
+        self.assertNotIn("socket activation", err)  # the socket was taken, not closed
 
     def test_dump_and_warning(self):
         path = os.path.join(self.fx.base, "dump.conf")
