@@ -2,18 +2,40 @@
 #include "config/front.h"
 #include "config/lc_diag.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "util/grow.h"
+
+/* An included file bigger than this is not a config (load.c's limit). */
+#define LC_MAX_BYTES (16u << 20)
+
+/* One file's integer literals, handed out in order as its settings are
+ * converted (libconfig keeps the order of the text). */
+typedef struct {
+    const char *file; /* interned: the key */
+    char *text;       /* a file of libconfig's @include, read again; NULL for the top */
+    lc_scan_result scan;
+    size_t next;
+} lc_src;
 
 typedef struct {
     node_doc *d;
     const char *file; /* the top text's name, interned */
+    const char *text; /* the top text, NUL-terminated */
     const char *dir;  /* file up to its last '/', or NULL when it has none */
     size_t dirlen;    /* including that '/' */
+    lc_src *srcs;
+    size_t nsrcs, capsrcs;
     char *err;
     size_t errlen;
 } lc_ctx;
@@ -66,20 +88,211 @@ static void fmt_double(char *buf, size_t size, double v)
     }
 }
 
-/* A scalar setting as a node; NULL on OOM or a setting without a value. */
-static cfg_node *lc_scalar(const config_setting_t *s, const char *file, int line)
+/* A whole file of libconfig's @include, NUL-terminated; NULL with errno. */
+static char *lc_read(const char *path)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0, cap = 0;
+    char *buf = NULL;
+
+    if (fd < 0)
+        return NULL;
+    for (;;) {
+        if (ep_grow((void **)&buf, &cap, n, 4096, 1) < 0 || n > LC_MAX_BYTES) {
+            errno = n > LC_MAX_BYTES ? EFBIG : ENOMEM;
+            break;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r < 0)
+                break;
+            buf[n] = '\0';
+            close(fd);
+            return buf;
+        }
+        n += (size_t)r;
+    }
+    int e = errno;
+    free(buf);
+    close(fd);
+    errno = e;
+    return NULL;
+}
+
+static lc_src *lc_find(lc_ctx *c, const char *file)
+{
+    for (size_t i = 0; i < c->nsrcs; i++)
+        if (c->srcs[i].file == file)
+            return &c->srcs[i];
+    return NULL;
+}
+
+/* The scan of file (interned): the top text, or a file of libconfig's
+ * @include read again; and, first time round, of the files it @includes in
+ * turn, so that a block comment left open in any of them is refused (libconfig
+ * drops the rest of the including file too). NULL with err set. */
+static lc_src *lc_source(lc_ctx *c, const char *file, int line, int depth)
+{
+    lc_src *found = lc_find(c, file);
+    if (found)
+        return found;
+    if (depth > CONF_MAX_INCLUDE_DEPTH) {
+        lc_err(c, file, 0, "@include nested deeper than %d files", CONF_MAX_INCLUDE_DEPTH);
+        return NULL;
+    }
+    if (ep_grow((void **)&c->srcs, &c->capsrcs, c->nsrcs, 1, sizeof *c->srcs) < 0) {
+        lc_err(c, file, line, "out of memory");
+        return NULL;
+    }
+    size_t at = c->nsrcs; /* an index: the array moves as includes are added */
+    lc_src *src = &c->srcs[at];
+    *src = (lc_src){ .file = file };
+    const char *text = c->text;
+    if (file != c->file && !(text = src->text = lc_read(file))) {
+        lc_err(c, file, 0, "cannot read it again to check it: %s", strerror(errno));
+        return NULL;
+    }
+    if (lc_scan(text, &src->scan) < 0) {
+        free(src->text);
+        lc_err(c, file, line, "out of memory");
+        return NULL;
+    }
+    c->nsrcs++;
+    if (src->scan.open_comment) {
+        lc_err(c, file, src->scan.open_comment, "%s", LC_OPEN_COMMENT);
+        return NULL;
+    }
+    for (size_t i = 0; i < c->srcs[at].scan.nincs; i++) {
+        lc_int inc = c->srcs[at].scan.incs[i];
+        char *name = strndup(inc.p, inc.len);
+        const char *path = name ? lc_file(c, name) : NULL;
+        free(name);
+        if (!path) {
+            lc_err(c, file, inc.line, "out of memory");
+            return NULL;
+        }
+        if (!lc_source(c, path, inc.line, depth + 1))
+            return NULL;
+    }
+    return &c->srcs[at];
+}
+
+/* Every integer literal scanned went to a setting: libconfig and the scan
+ * read the same text. 0, or -1 with err set. */
+static int lc_all_read(lc_ctx *c)
+{
+    for (size_t i = 0; i < c->nsrcs; i++) {
+        const lc_src *src = &c->srcs[i];
+        if (src->next < src->scan.n) {
+            const lc_int *lit = &src->scan.ints[src->next];
+            lc_err(c, src->file, lit->line, "the number %.*s on this line was not read (libconfig "
+                   "and ephttpd disagree on this text)", (int)(lit->len < 40 ? lit->len : 40), lit->p);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void lc_sources_free(lc_ctx *c)
+{
+    for (size_t i = 0; i < c->nsrcs; i++) {
+        lc_scan_free(&c->srcs[i].scan);
+        free(c->srcs[i].text);
+    }
+    free(c->srcs);
+}
+
+/* The value an integer literal means: its digits read exactly, a hex one
+ * as unsigned. False when that is beyond 64-bit signed integers. */
+static bool lit_exact(const char *p, size_t n, long long *out)
+{
+    bool neg = false;
+    unsigned base = 10;
+    uint64_t v = 0;
+
+    while (n > 0 && p[n - 1] == 'L')
+        n--;
+    if (n > 0 && (*p == '-' || *p == '+'))
+        neg = *p == '-', p++, n--;
+    if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2, n -= 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned dig = isdigit((unsigned char)p[i]) ? (unsigned)(p[i] - '0')
+                                                    : (unsigned)(tolower((unsigned char)p[i]) - 'a' + 10);
+        if (v > (UINT64_MAX - dig) / base)
+            return false;
+        v = v * base + dig;
+    }
+    if (v > (uint64_t)INT64_MAX + neg)
+        return false;
+    *out = neg ? (long long)(0 - v) : (long long)v;
+    return true;
+}
+
+/* Could libconfig have read got from the literal at lit? It reads one
+ * without L with atoi (or, in later versions, as 64 bits) and one with L
+ * with atoll; hex through strtoul or strtoull. These stop where the
+ * literal does, as what follows it in the text cannot continue a number
+ * (number_prefix in lc_diag.c took the longest one). A no means the text
+ * scanned is not the text libconfig read (an @include file changed). */
+static bool lit_agrees(const char *lit, long long got)
+{
+    if (lit[0] == '0' && (lit[1] == 'x' || lit[1] == 'X'))
+        return got == (int)strtoul(lit, NULL, 16) || got == (long long)strtoull(lit, NULL, 16);
+    return got == atoi(lit) || got == atoll(lit);
+}
+
+/* An integer setting's text: the next literal of its file, as the number
+ * the user wrote (in decimal, into buf), or, beyond 64 bits, the literal
+ * itself without its L, in the scanned text (the directives then say it is
+ * out of range). libconfig's own value wraps: workers = 4294967297 would
+ * be 1. 0, or -1 with err set. */
+static int lc_int_text(lc_ctx *c, lc_src *src, const config_setting_t *s, int line, char *buf,
+                       size_t size, const char **text, size_t *len)
+{
+    const char *file = src->file;
+    const char *name = config_setting_name(s) ? config_setting_name(s) : "list item";
+    if (src->next == src->scan.n) {
+        lc_err(c, file, line, "\"%s\": no integer for it in the text (libconfig and ephttpd "
+               "disagree on this text)", name);
+        return -1;
+    }
+    const lc_int *lit = &src->scan.ints[src->next++];
+    long long v, got = config_setting_get_int64(s);
+    if (!lit_agrees(lit->p, got)) {
+        lc_err(c, file, line, "\"%s\": libconfig read %lld, not %.*s (line %d); libconfig and "
+               "ephttpd disagree on this text (did it change?)", name, got,
+               (int)(lit->len < 40 ? lit->len : 40), lit->p, lit->line);
+        return -1;
+    }
+    if (lit_exact(lit->p, lit->len, &v)) {
+        snprintf(buf, size, "%lld", v);
+        *text = buf;
+        *len = strlen(buf);
+    } else {
+        *text = lit->p;
+        for (*len = lit->len; *len > 0 && lit->p[*len - 1] == 'L';)
+            --*len;
+    }
+    return 0;
+}
+
+/* A scalar setting as a node; NULL with err set. */
+static cfg_node *lc_scalar(lc_ctx *c, lc_src *src, const config_setting_t *s, int line)
+{
+    const char *file = src->file;
     char buf[64];
     const char *text = buf;
+    size_t len = 0; /* 0: strlen(text) */
     node_scalar sc;
 
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT:
-        snprintf(buf, sizeof buf, "%d", config_setting_get_int(s));
-        sc = SC_INT;
-        break;
     case CONFIG_TYPE_INT64:
-        snprintf(buf, sizeof buf, "%lld", config_setting_get_int64(s));
+        if (lc_int_text(c, src, s, line, buf, sizeof buf, &text, &len) < 0)
+            return NULL;
         sc = SC_INT;
         break;
     case CONFIG_TYPE_FLOAT:
@@ -97,9 +310,14 @@ static cfg_node *lc_scalar(const config_setting_t *s, const char *file, int line
         sc = SC_STRING;
         break;
     default:
+        lc_err(c, file, line, "setting without a value");
         return NULL;
     }
-    return node_new_scalar(sc, config_setting_name(s), text, strlen(text), file, line, 0);
+    cfg_node *n = node_new_scalar(sc, config_setting_name(s), text, len ? len : strlen(text), file,
+                                  line, 0);
+    if (!n)
+        lc_err(c, file, line, "out of memory");
+    return n;
 }
 
 static cfg_node *lc_convert(lc_ctx *c, const config_setting_t *s, int depth)
@@ -114,13 +332,11 @@ static cfg_node *lc_convert(lc_ctx *c, const config_setting_t *s, int depth)
         lc_err(c, c->file, 0, "out of memory");
         return NULL;
     }
-    if (!config_setting_is_aggregate(s)) {
-        n = lc_scalar(s, file, line);
-        if (!n)
-            lc_err(c, file, line, config_setting_type(s) == CONFIG_TYPE_NONE
-                                      ? "setting without a value" : "out of memory");
-        return n;
-    }
+    lc_src *src = lc_source(c, file, line, 0);
+    if (!src)
+        return NULL;
+    if (!config_setting_is_aggregate(s))
+        return lc_scalar(c, src, s, line);
     if (depth >= FRONT_MAX_DEPTH) {
         lc_err(c, file, line, "nesting deeper than %d levels", FRONT_MAX_DEPTH);
         return NULL;
@@ -202,7 +418,16 @@ static cfg_node *lc_parse(lc_ctx *c, config_t *cfg, const char *text)
         lc_syntax_error(c, cfg, text);
         return NULL;
     }
-    return lc_convert(c, config_root_setting(cfg), 0);
+    /* The top text and its @includes are scanned before any setting is
+     * taken: an open comment is an error even where no setting follows. */
+    if (!lc_source(c, c->file, 1, 0))
+        return NULL;
+    cfg_node *root = lc_convert(c, config_root_setting(cfg), 0);
+    if (root && lc_all_read(c) < 0) {
+        node_free(root);
+        return NULL;
+    }
+    return root;
 }
 
 cfg_node *front_libconfig_parse(node_doc *d, const char *text, size_t len, const char *file,
@@ -232,8 +457,10 @@ cfg_node *front_libconfig_parse(node_doc *d, const char *text, size_t len, const
     }
     config_t cfg;
     config_init(&cfg);
+    c.text = copy;
     root = lc_parse(&c, &cfg, copy);
     config_destroy(&cfg);
+    lc_sources_free(&c);
     free(copy);
     return root;
 }

@@ -1,4 +1,4 @@
-/* config/lc_diag.c: re-reads text that libconfig refused with its grammar, to say what is wrong and where. */
+/* config/lc_diag.c: re-reads libconfig text with its grammar: what is wrong in refused text, and the integers and open comments libconfig reads silently wrong. */
 #include "config/lc_diag.h"
 
 #include <ctype.h>
@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
+
+#include "util/grow.h"
 
 /* ---- tokens, as libconfig 1.5's scanner cuts them ------------------------ */
 
@@ -34,6 +37,10 @@ typedef struct {
     token t, prev;        /* the current token and the one before */
     int runon_line;       /* first string that spans lines: its start, or 0 */
     int runon_end;
+    int open_comment;     /* a block comment never closed: its line, or 0 */
+    lc_scan_result *scan; /* lc_scan: where @include lines go */
+    size_t capincs;
+    bool oom;
     bool failed;
     int at;               /* the line to report */
     char *msg;
@@ -46,8 +53,24 @@ static bool is_delim(const char *s)
            (s[0] == '/' && (s[1] == '/' || s[1] == '*'));
 }
 
+/* Notes the file an @include line names, for lc_scan. */
+static void note_include(lexer *x)
+{
+    const char *p = x->s + 8, *q;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '"' || !(q = strpbrk(p + 1, "\"\n")) || *q != '"')
+        return; /* not an @include libconfig would take: it said nothing */
+    lc_scan_result *r = x->scan;
+    if (ep_grow((void **)&r->incs, &x->capincs, r->nincs, 1, sizeof *r->incs) < 0) {
+        x->oom = true;
+        return;
+    }
+    r->incs[r->nincs++] = (lc_int){ p + 1, (size_t)(q - p - 1), x->line };
+}
+
 /* Whitespace and the three comment forms; an unclosed block comment ends
- * the text, as it does for libconfig. */
+ * the text, as it does for libconfig (which says nothing of it: noted). */
 static void skip_blank(lexer *x)
 {
     for (;;) {
@@ -58,10 +81,14 @@ static void skip_blank(lexer *x)
                 x->s++;
         } else if (x->s[0] == '/' && x->s[1] == '*') {
             const char *e = strstr(x->s + 2, "*/");
+            if (!e && !x->open_comment)
+                x->open_comment = x->line;
             const char *stop = e ? e + 2 : x->s + strlen(x->s);
             for (; x->s < stop; x->s++)
                 x->line += *x->s == '\n';
         } else if (strncmp(x->s, "@include", 8) == 0) {
+            if (x->scan)
+                note_include(x);
             while (*x->s && *x->s != '\n')
                 x->s++; /* libconfig reads the file it names: not ours to check */
         } else {
@@ -98,6 +125,53 @@ static bool is_value(const char *p, size_t n)
             return false;
     }
     return digit;
+}
+
+/* The length of an exponent ([eE][-+]?[0-9]+) at s, or 0. */
+static size_t exponent(const char *s)
+{
+    size_t k = 1;
+    if (*s != 'e' && *s != 'E')
+        return 0;
+    if (s[k] == '+' || s[k] == '-')
+        k++;
+    if (!isdigit((unsigned char)s[k]))
+        return 0;
+    while (isdigit((unsigned char)s[k]))
+        k++;
+    return k;
+}
+
+/* The longest prefix of s that libconfig 1.5's scanner takes as a number:
+ * [-+]?[0-9]+(L|LL)?, 0[Xx][0-9A-Fa-f]+(L|LL)?, or a float. Its scanner
+ * (flex) cuts "000000sk" into 000000 and sk, with no delimiter between,
+ * and its grammar needs no ';' between settings: "a = 1b = 2;" is two of
+ * them. 0 when s starts no number. */
+static size_t number_prefix(const char *s)
+{
+    size_t best = 0, n;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && isxdigit((unsigned char)s[2])) {
+        for (n = 3; isxdigit((unsigned char)s[n]);)
+            n++;
+        best = n + (s[n] == 'L') + (s[n] == 'L' && s[n + 1] == 'L');
+    }
+    size_t i = (s[0] == '-' || s[0] == '+'), d = i;
+    while (isdigit((unsigned char)s[d]))
+        d++;
+    if (d > i) {
+        n = d + (s[d] == 'L') + (s[d] == 'L' && s[d + 1] == 'L');
+        best = n > best ? n : best;
+    }
+    n = 0;
+    if (s[d] == '.') {
+        size_t g = d + 1;
+        while (isdigit((unsigned char)s[g]))
+            g++;
+        n = g + exponent(s + g);
+    } else if (d > i && exponent(s + d)) {
+        n = d + exponent(s + d);
+    }
+    return n > best ? n : best;
 }
 
 static void string_token(lexer *x, token *t)
@@ -140,6 +214,13 @@ static bool next(lexer *x)
         while (!is_delim(x->s))
             x->s++;
         t->len = (size_t)(x->s - t->p);
+        /* lc_scan must cut numbers as libconfig does; lc_diagnose keeps
+         * the whole word, to quote it ("12abc is not quoted"). */
+        size_t num = x->scan && !isalpha((unsigned char)*t->p) ? number_prefix(t->p) : 0;
+        if (num > 0 && num < t->len) {
+            t->len = num;
+            x->s = t->p + num;
+        }
         if (is_value(t->p, t->len))
             t->k = K_VALUE;
         else if ((isalpha((unsigned char)*t->p) || *t->p == '*') &&
@@ -353,6 +434,12 @@ int lc_diagnose(const char *text, int lc_line, char *msg, size_t msglen)
      * the text differently and its account could mislead. */
     if (!x.failed || x.t.end != lc_line)
         return 0;
+    /* Stopped at the end of the text with a comment still open: the
+     * comment swallowed what would have closed things. */
+    if (x.t.k == K_EOF && x.open_comment) {
+        snprintf(msg, msglen, LC_OPEN_COMMENT);
+        return x.open_comment;
+    }
     /* A string that runs on over lines is legal but rare; when it comes
      * before the error, its missing '"' is the likeliest cause. */
     if (x.runon_line && x.runon_line < x.at) {
@@ -361,4 +448,48 @@ int lc_diagnose(const char *text, int lc_line, char *msg, size_t msglen)
         return x.runon_line;
     }
     return x.at;
+}
+
+/* ---- integer literals ---------------------------------------------------- */
+
+/* libconfig's integers: [-+]?[0-9]+ or 0[Xx][0-9A-Fa-f]+, then L or LL. */
+static bool is_int_literal(const char *p, size_t n)
+{
+    while (n > 0 && p[n - 1] == 'L')
+        n--;
+    if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        return all_match(p + 2, n - 2, "0123456789abcdefABCDEF");
+    if (n > 0 && (*p == '-' || *p == '+'))
+        p++, n--;
+    return all_match(p, n, "0123456789");
+}
+
+int lc_scan(const char *text, lc_scan_result *r)
+{
+    lexer x = { .s = text, .line = 1, .scan = r };
+    size_t cap = 0;
+
+    memset(r, 0, sizeof *r);
+    for (next(&x); x.t.k != K_EOF && !x.oom; next(&x)) {
+        if (x.t.k != K_VALUE || !is_int_literal(x.t.p, x.t.len))
+            continue;
+        if (ep_grow((void **)&r->ints, &cap, r->n, 1, sizeof *r->ints) < 0) {
+            x.oom = true;
+            break;
+        }
+        r->ints[r->n++] = (lc_int){ x.t.p, x.t.len, x.t.line };
+    }
+    if (x.oom) {
+        lc_scan_free(r);
+        return -1;
+    }
+    r->open_comment = x.open_comment;
+    return 0;
+}
+
+void lc_scan_free(lc_scan_result *r)
+{
+    free(r->ints);
+    free(r->incs);
+    memset(r, 0, sizeof *r);
 }

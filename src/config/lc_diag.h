@@ -1,4 +1,4 @@
-/* config/lc_diag.h: explains a libconfig syntax error: what is wrong, what was expected, on which line. */
+/* config/lc_diag.h: re-reads libconfig text with libconfig's grammar: explains syntax errors, finds what libconfig reads silently wrong. */
 #ifndef EP_CONFIG_LC_DIAG_H
 #define EP_CONFIG_LC_DIAG_H
 
@@ -13,5 +13,34 @@
  * mistake most likely is on: the unclosed bracket, the string that runs on,
  * the element before a missing ','). Returns 0 when it cannot tell. */
 int lc_diagnose(const char *text, int lc_line, char *msg, size_t msglen);
+
+/* What to say of a block comment that is never closed (libconfig takes the
+ * rest of the text as comment, silently). */
+#define LC_OPEN_COMMENT "the '/*' comment opened on this line is never closed, so the rest of " \
+                        "the file would be ignored; expected '*/'"
+
+/* An integer literal as written: libconfig 1.5 reads one without L through
+ * atoi (4294967297 becomes 1) and one with L through atoll (saturating), so
+ * the front-end reads the text itself. p points into the scanned text. */
+typedef struct {
+    const char *p;
+    size_t len;
+    int line;
+} lc_int;
+
+typedef struct {
+    lc_int *ints;     /* every integer literal, in the order of the text */
+    size_t n;
+    lc_int *incs;     /* the file names of @include lines, as written */
+    size_t nincs;
+    int open_comment; /* the line of a block comment never closed, or 0 */
+} lc_scan_result;
+
+/* Scans text that libconfig accepted, with libconfig's tokens: the integer
+ * literals (its settings' integers, in order; the text an @include brings
+ * is not here, its name is in incs) and a block comment left open.
+ * 0, or -1 on OOM (nothing to free then). */
+int lc_scan(const char *text, lc_scan_result *r);
+void lc_scan_free(lc_scan_result *r);
 
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/cidr.h"
+
 static int emit(void (*warn)(void *, const char *), void *ctx, const char *where, const char *msg,
                 const char *arg)
 {
@@ -28,6 +30,26 @@ static int lint_alias(const cfg_location *l, void (*warn)(void *, const char *),
                     "prefix location without a trailing '/' has an alias with one (\"/img../x\" "
                     "would reach beside it in nginx); end both with '/' or neither:", l->pattern);
     return 0;
+}
+
+/* "deny ::/0" is meant for IPv6 clients more often than not, but an IPv4
+ * client is ::ffff:a.b.c.d to it (and is so on a dual-stack listener):
+ * say so, once where the rules are written (own: R_ACCESS set here). */
+static int lint_acl(const cfg_rules *r, const char *where, void (*warn)(void *, const char *), void *ctx)
+{
+    int n = 0;
+    if (!(r->set & R_ACCESS))
+        return 0;
+    for (size_t i = 0; i < r->nacl; i++) {
+        if (!cidr_covers_ipv4(&r->acl[i].net))
+            continue;
+        char net[64], rule[80];
+        cidr_format(&r->acl[i].net, net, sizeof net);
+        snprintf(rule, sizeof rule, "%s %s", r->acl[i].allow ? "allow" : "deny", net);
+        n += emit(warn, ctx, where, "access rule matches every IPv4 client too (a.b.c.d is "
+                  "::ffff:a.b.c.d), not only IPv6 ones:", rule);
+    }
+    return n;
 }
 
 /* Where directory number dir is configured: the first server or location
@@ -53,9 +75,11 @@ int cfg_lint(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx)
         /* With a return nothing is listed; without a root there is no tree. */
         if (s->r.autoindex && s->r.root && !s->r.return_status)
             n += emit(warn, ctx, s->where, "autoindex lists the whole document root", s->r.root);
+        n += lint_acl(&s->r, s->where, warn, ctx);
         for (size_t j = 0; j < s->nlocs; j++) {
             const cfg_location *l = &s->locs[j];
             n += lint_alias(l, warn, ctx);
+            n += lint_acl(&l->r, l->where, warn, ctx);
             bool prefix = l->kind == LOC_PREFIX || l->kind == LOC_PREFIX_NOREGEX;
             if (l->r.autoindex && (l->r.set & R_AUTOINDEX) && prefix && strcmp(l->pattern, "/") == 0 &&
                 !(l->r.set & R_ALIAS) && l->r.root && !l->r.return_status)

@@ -98,7 +98,9 @@ int dir_want_string(apply_ctx *a, const cfg_node *n, const char **out)
     return 0;
 }
 
-int dir_want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out)
+/* dir_want_int, with the unit of the range in its message (" bytes"). */
+static int want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out,
+                    const char *unit)
 {
     char *end;
     *out = 0;
@@ -106,20 +108,42 @@ int dir_want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int6
         return dir_fail(a, n, "\"%s\": expected an integer, got %s", dir_name(a, n), dir_kind(n));
     errno = 0;
     long long v = strtoll(n->text, &end, 10);
+    /* An integer literal that does not fit 64 bits is out of range, as
+     * one that does is (the libconfig front-end keeps such a literal as
+     * written, hex included). */
+    if ((errno == ERANGE && !*end) || (n->sc == SC_INT && (errno || *end)) ||
+        (!errno && !*end && end != n->text && (v < min || v > max)))
+        return dir_fail(a, n, "\"%s\": %s is out of range (%lld to %lld%s)", dir_name(a, n), n->text,
+                        (long long)min, (long long)max, unit);
     if (errno || end == n->text || *end)
         return dir_fail(a, n, "\"%s\": expected an integer, got \"%s\"", dir_name(a, n), n->text);
-    if (v < min || v > max)
-        return dir_fail(a, n, "\"%s\": %lld is out of range (%lld to %lld)", dir_name(a, n), v,
-                    (long long)min, (long long)max);
     *out = v;
     return 0;
+}
+
+int dir_want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out)
+{
+    return want_int(a, n, min, max, out, "");
+}
+
+/* [-+]?[0-9]+: an integer as YAML writes one. */
+static bool is_int_text(const char *s)
+{
+    s += *s == '-' || *s == '+';
+    if (!*s)
+        return false;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    return !*s;
 }
 
 /* Sizes: a byte count, or a number with k, m or g (powers of 1024). */
 int dir_want_size(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out)
 {
-    if (n->kind == NODE_SCALAR && n->sc == SC_INT)
-        return dir_want_int(a, n, min, max, out);
+    /* A number is read as one, whatever the syntax, so that both say the
+     * same of -1 or of one beyond 64 bits. */
+    if (n->kind == NODE_SCALAR && (n->sc == SC_INT || (n->sc == SC_PLAIN && is_int_text(n->text))))
+        return want_int(a, n, min, max, out, " bytes");
     if (n->kind != NODE_SCALAR || (n->sc != SC_STRING && n->sc != SC_PLAIN))
         return dir_fail(a, n, "\"%s\": expected a size, got %s", dir_name(a, n), dir_kind(n));
     char *end;
@@ -132,11 +156,11 @@ int dir_want_size(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int
         shift = 20;
     else if (*end == 'g' || *end == 'G')
         shift = 30;
-    if (errno || end == n->text || n->text[0] < '0' || n->text[0] > '9' || (shift && end[1]) ||
-        (!shift && *end))
+    if ((errno && errno != ERANGE) || end == n->text || n->text[0] < '0' || n->text[0] > '9' ||
+        (shift && end[1]) || (!shift && *end))
         return dir_fail(a, n, "\"%s\": bad size \"%s\" (use bytes, or a number with k, m or g)",
                     dir_name(a, n), n->text);
-    if (v > (unsigned long long)max >> shift || (int64_t)(v << shift) < min)
+    if (errno == ERANGE || v > (unsigned long long)max >> shift || (int64_t)(v << shift) < min)
         return dir_fail(a, n, "\"%s\": %s is out of range (%lld to %lld bytes)", dir_name(a, n), n->text,
                     (long long)min, (long long)max);
     *out = (int64_t)(v << shift);

@@ -42,9 +42,13 @@ typedef struct {
  *   ]
  * Anything that is not a directory is a "file" and has a "size". There is no
  * ".." entry (the client knows its own path) and a truncated listing is just
- * shorter. Names are JSON strings with '"', '\\' and bytes below 0x20 escaped;
- * other bytes are copied as they are, so a name that is not UTF-8 makes the
- * body not UTF-8 either (JSON requires UTF-8; we do not invent a name).
+ * shorter. Names are JSON strings with '"', '\\' and bytes below 0x20 escaped
+ * and well-formed UTF-8 as it is; so that the body is always valid JSON, each
+ * ill-formed part of a name that is not UTF-8 (a stray 0x80 or 0xFF, an
+ * overlong form, a surrogate, a cut sequence) is \ufffd, and such an entry
+ * gains "href" after "name": the name's exact bytes as the HTML listing's
+ * link writes them (percent-encoded, '/' after a directory):
+ *   {"name":"caf\ufffd","href":"caf%E9","type":"file",...}
  *
  * Which entries survive truncation is readdir() order, i.e. arbitrary; the
  * ones kept are still sorted.

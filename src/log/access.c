@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ int access_log_open(access_log *al, const char *path, size_t bufsize)
     if (!path || strcmp(path, "off") == 0)
         return 0;
     snprintf(al->path, sizeof al->path, "%s", path);
+    if (bufsize < ACCESS_LINE_MAX)
+        bufsize = ACCESS_LINE_MAX;
     al->buf = malloc(bufsize);
     if (!al->buf)
         return -1;
@@ -79,8 +82,16 @@ void access_log_close(access_log *al)
     al->fd = -1;
 }
 
+static bool needs_escape(unsigned char ch)
+{
+    return ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\';
+}
+
 /* Quotes, backslashes and bytes outside printable ASCII become \xHH, as in
- * nginx, so a hostile User-Agent cannot forge or break a line. */
+ * nginx, so a hostile User-Agent cannot forge or break a line. A field that
+ * would take more than ACCESS_FIELD_MAX bytes so written is cut at a whole
+ * byte and ends in "...[+N bytes]", N the bytes of it left out: every
+ * request gets its line, and the line stays one line of balanced quotes. */
 static size_t put_escaped(char *out, ep_str s)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -88,10 +99,20 @@ static size_t put_escaped(char *out, ep_str s)
         *out = '-';
         return 1;
     }
+    size_t whole = 0, keep = s.len;
+    for (size_t i = 0; i < s.len && whole <= ACCESS_FIELD_MAX; i++)
+        whole += needs_escape((unsigned char)s.p[i]) ? 4 : 1;
+    /* The marker is at most 3 + "[+" + 20 digits + " bytes]" = 32 bytes. */
+    size_t room = whole > ACCESS_FIELD_MAX ? ACCESS_FIELD_MAX - 32 : whole;
     size_t n = 0;
     for (size_t i = 0; i < s.len; i++) {
         unsigned char ch = (unsigned char)s.p[i];
-        if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+        size_t w = needs_escape(ch) ? 4 : 1;
+        if (n + w > room) {
+            keep = i;
+            break;
+        }
+        if (w == 4) {
             out[n++] = '\\';
             out[n++] = 'x';
             out[n++] = hex[ch >> 4];
@@ -100,7 +121,18 @@ static size_t put_escaped(char *out, ep_str s)
             out[n++] = (char)ch;
         }
     }
+    if (keep < s.len)
+        n += (size_t)sprintf(out + n, "...[+%zu bytes]", s.len - keep);
     return n;
+}
+
+_Static_assert(128 + INET6_ADDRSTRLEN + TIME_LOG_LEN + 3 * (ACCESS_FIELD_MAX + 1) <= ACCESS_LINE_MAX,
+               "the longest line must fit ACCESS_LINE_MAX");
+
+/* What put_escaped may write for s, at most. */
+static size_t field_need(ep_str s)
+{
+    return s.len < ACCESS_FIELD_MAX / 4 ? 4 * s.len + 1 : ACCESS_FIELD_MAX + 1;
 }
 
 static size_t put_peer(char *out, const struct sockaddr_storage *ss)
@@ -121,11 +153,11 @@ void access_log_write(access_log *al, const access_entry *e)
 {
     if (al->fd < 0)
         return;
-    /* Worst case: every byte of the three free-text fields escaped to 4. */
-    size_t need = 128 + INET6_ADDRSTRLEN + TIME_LOG_LEN +
-                  4 * (e->request_line.len + e->referer.len + e->user_agent.len);
-    if (need > al->cap)
-        return; /* cannot happen with the header size limits; never overflow */
+    /* Worst case: every byte of a field escaped to 4, a field cut to
+     * ACCESS_FIELD_MAX; so need <= ACCESS_LINE_MAX <= cap, and every
+     * line fits the buffer. */
+    size_t need = 128 + INET6_ADDRSTRLEN + TIME_LOG_LEN + field_need(e->request_line) +
+                  field_need(e->referer) + field_need(e->user_agent);
     if (al->len + need > al->cap)
         access_log_flush(al);
     char *p = al->buf + al->len;

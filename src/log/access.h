@@ -31,7 +31,15 @@ typedef struct {
     ep_str referer, user_agent;
 } access_entry;
 
-/* path: "off" or NULL → disabled, "-" → stdout, else a file opened for append. */
+/* The request line, Referer and User-Agent each take at most this many bytes
+ * of a line (as escaped); a longer one is cut and ends in "...[+N bytes]". */
+#define ACCESS_FIELD_MAX 16384
+/* Room for the longest line: the three fields, the address, the date, the
+ * status and the byte count. */
+#define ACCESS_LINE_MAX (3 * ACCESS_FIELD_MAX + 256)
+
+/* path: "off" or NULL → disabled, "-" → stdout, else a file opened for append.
+ * The buffer holds bufsize bytes, or ACCESS_LINE_MAX if that is more. */
 int access_log_open(access_log *al, const char *path, size_t bufsize);
 int access_log_reopen(access_log *al);
 void access_log_write(access_log *al, const access_entry *e);

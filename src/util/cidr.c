@@ -52,6 +52,25 @@ static bool mask_host_bits(uint8_t *addr, unsigned bits, unsigned total)
     return had;
 }
 
+/* The IPv4-mapped range ::ffff:0:0/96, where a dual-stack socket shows
+ * IPv4 clients. */
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* An IPv6 network inside the mapped range is the IPv4 network it carries:
+ * ::ffff:10.0.0.0/104 is 10.0.0.0/8, so it matches IPv4 clients on any
+ * listener and prints as what it matches. */
+static void normalise_mapped(cidr *n)
+{
+    if (n->family != 6 || n->bits < 96 || memcmp(n->addr, v4mapped, sizeof v4mapped) != 0)
+        return;
+    uint8_t v4[4];
+    memcpy(v4, n->addr + 12, sizeof v4);
+    memset(n->addr, 0, sizeof n->addr);
+    memcpy(n->addr, v4, sizeof v4);
+    n->family = 4;
+    n->bits = (uint8_t)(n->bits - 96);
+}
+
 int cidr_parse(const char *text, cidr *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -105,6 +124,7 @@ int cidr_parse(const char *text, cidr *out, char *err, size_t errlen)
         memset(out, 0, sizeof *out);
         return fail(err, errlen, text, why);
     }
+    normalise_mapped(out);
     return 0;
 }
 
@@ -126,19 +146,33 @@ bool cidr_match(const cidr *net, const struct sockaddr *peer)
         return true;
     if (!peer)
         return false;
+    /* One address space: an IPv4 client a.b.c.d is ::ffff:a.b.c.d, which
+     * is also how a dual-stack socket reports it. So an IPv4 rule matches
+     * it on either kind of listener, and an IPv6 rule matches it when the
+     * rule's range holds ::ffff:0:0/96 (::/0 does; 2001:db8::/32 does not).
+     * Rules inside that range were made IPv4 rules by cidr_parse. */
+    uint8_t a6[16];
+    const uint8_t *a;
     if (peer->sa_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)peer;
-        return net->family == 4 && prefix_eq(net->addr, (const uint8_t *)&sin->sin_addr, net->bits);
-    }
-    if (peer->sa_family != AF_INET6)
+        if (net->family == 4)
+            return prefix_eq(net->addr, (const uint8_t *)&sin->sin_addr, net->bits);
+        memcpy(a6, v4mapped, sizeof v4mapped);
+        memcpy(a6 + 12, &sin->sin_addr, 4);
+        a = a6;
+    } else if (peer->sa_family == AF_INET6) {
+        a = ((const struct sockaddr_in6 *)(const void *)peer)->sin6_addr.s6_addr;
+        if (net->family == 4)
+            return memcmp(a, v4mapped, sizeof v4mapped) == 0 && prefix_eq(net->addr, a + 12, net->bits);
+    } else {
         return false;
-    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)peer;
-    const uint8_t *a = sin6->sin6_addr.s6_addr;
-    /* A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; they are
-     * IPv4 clients, so only IPv4 rules apply to them (as in nginx). */
-    if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-        return net->family == 4 && prefix_eq(net->addr, a + 12, net->bits);
-    return net->family == 6 && prefix_eq(net->addr, a, net->bits);
+    }
+    return prefix_eq(net->addr, a, net->bits);
+}
+
+bool cidr_covers_ipv4(const cidr *net)
+{
+    return net->family == 6 && net->bits <= 96 && prefix_eq(net->addr, v4mapped, net->bits);
 }
 
 void cidr_format(const cidr *net, char *buf, size_t len)

@@ -14,13 +14,22 @@ typedef struct {
 } cidr;
 
 /* Parse "all", an address, or address/bits. Host bits set below the prefix
- * are an error (nginx only warns), so "10.0.0.1/8" is refused. On error
- * writes one line (without file:line) into err and returns -1. */
+ * are an error (nginx only warns), so "10.0.0.1/8" is refused. An IPv6
+ * network inside the IPv4-mapped range becomes the IPv4 network it carries
+ * (::ffff:a.b.c.d/(96+n) -> a.b.c.d/n; ::ffff:0:0/96 -> 0.0.0.0/0). On
+ * error writes one line (without file:line) into err and returns -1. */
 int cidr_parse(const char *text, cidr *out, char *err, size_t errlen);
 
-/* True when the peer address lies in net; an IPv4-mapped IPv6 peer
- * (::ffff:a.b.c.d) is matched as the IPv4 address it carries. */
+/* True when the peer address lies in net. IPv4 and IPv6 are one address
+ * space, an IPv4 address a.b.c.d being ::ffff:a.b.c.d: an IPv4 peer and an
+ * IPv4-mapped IPv6 peer (a dual-stack listener's IPv4 client) are the same
+ * client, matched by IPv4 networks and by IPv6 networks that hold the
+ * whole mapped range (::/0, ::/80, ...). */
 bool cidr_match(const cidr *net, const struct sockaddr *peer);
+
+/* True for an IPv6 network that holds ::ffff:0:0/96, and so every IPv4
+ * client (for -t to point out: "deny ::/0" denies IPv4 clients too). */
+bool cidr_covers_ipv4(const cidr *net);
 
 /* Writes the network in the form cidr_parse reads ("all", "10.0.0.0/8",
  * "::1"; /bits omitted when it covers one address). */

@@ -341,6 +341,51 @@ static void test_json(void **state)
     free(j);
 }
 
+/* Names that are not UTF-8: the JSON stays valid UTF-8 (ill-formed parts
+ * become \ufffd, one per maximal subpart, as Python's and browsers'
+ * decoders count them) and "href" keeps the exact bytes; well-formed
+ * UTF-8, up to U+10FFFF, passes as it is. */
+static void test_json_not_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *json; /* json: the entry up to "type" */
+    } rows[] = {
+        { "a\x80" "b", "{\"name\":\"a\\ufffdb\",\"href\":\"a%80b\"," },
+        { "\xff", "{\"name\":\"\\ufffd\",\"href\":\"%FF\"," },
+        { "over\xc0\xaf", "{\"name\":\"over\\ufffd\\ufffd\",\"href\":\"over%C0%AF\"," },
+        { "ov3\xe0\x80\xaf", "{\"name\":\"ov3\\ufffd\\ufffd\\ufffd\",\"href\":\"ov3%E0%80%AF\"," },
+        { "ov4\xf0\x80\x80\x80", "{\"name\":\"ov4\\ufffd\\ufffd\\ufffd\\ufffd\",\"href\":\"ov4%F0%80%80%80\"," },
+        { "sur\xed\xa0\x80", "{\"name\":\"sur\\ufffd\\ufffd\\ufffd\",\"href\":\"sur%ED%A0%80\"," },
+        { "cut\xe2\x82", "{\"name\":\"cut\\ufffd\",\"href\":\"cut%E2%82\"," },
+        { "cut2\xe2\x82x", "{\"name\":\"cut2\\ufffdx\",\"href\":\"cut2%E2%82x\"," },
+        { "big\xf4\x90\x80\x80", "{\"name\":\"big\\ufffd\\ufffd\\ufffd\\ufffd\",\"href\":\"big%F4%90%80%80\"," },
+        { "f5\xf5", "{\"name\":\"f5\\ufffd\",\"href\":\"f5%F5\"," },
+        { "q\"\\\x01\xff", "{\"name\":\"q\\\"\\\\\\u0001\\ufffd\",\"href\":\"q%22%5C%01%FF\"," },
+        { "emoji\xf0\x9f\x98\x80", "{\"name\":\"emoji\xf0\x9f\x98\x80\",\"type" },
+        { "max\xf4\x8f\xbf\xbf", "{\"name\":\"max\xf4\x8f\xbf\xbf\",\"type" },
+        { "ed\xed\x9f\xbf", "{\"name\":\"ed\xed\x9f\xbf\",\"type" }, /* U+D7FF, just below */
+    };
+    assert_int_equal(mkdirat(tree_fd, ".bytes", 0755), 0);
+    int fd = openat(tree_fd, ".bytes", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        make_file(fd, rows[i].name, 1);
+    assert_int_equal(mkdirat(fd, "d\xfe", 0755), 0);
+    char *j = render(fd, "/b/", true);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (!strstr(j, rows[i].json))
+            fail_msg("no %s in:\n%s", rows[i].json, j);
+    assert_non_null(strstr(j, "[\n{\"name\":\"d\\ufffd\",\"href\":\"d%FE/\",\"type\":\"directory\","));
+    /* Only bytes below 0x80 outside the well-formed names. */
+    size_t high = 0;
+    for (const unsigned char *p = (const unsigned char *)j; *p; p++)
+        high += *p >= 0x80;
+    assert_int_equal(high, 4 + 4 + 3);
+    close(fd);
+    free(j);
+}
+
 /* ---- edges and errors --------------------------------------------------- */
 
 static void test_empty_dir(void **state)
@@ -465,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_html_order),
         cmocka_unit_test(test_html_page),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_not_utf8),
         cmocka_unit_test(test_empty_dir),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_fd_untouched),

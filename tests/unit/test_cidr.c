@@ -34,7 +34,16 @@ static const struct {
     { "2001:DB8:0:0::/64", "2001:db8::/64", 6, 64 },
     { "fe80::/10", "fe80::/10", 6, 10 },
     { "2001:db8::8000/113", "2001:db8::8000/113", 6, 113 },
-    { "::ffff:10.0.0.0/104", "::ffff:10.0.0.0/104", 6, 104 },
+    /* The IPv4-mapped range is IPv4: written (and matched) as such. */
+    { "::ffff:10.0.0.0/104", "10.0.0.0/8", 4, 8 },
+    { "::ffff:127.0.0.1", "127.0.0.1", 4, 32 },
+    { "::FFFF:192.168.0.0/112", "192.168.0.0/16", 4, 16 },
+    { "::ffff:0:0/96", "0.0.0.0/0", 4, 0 },
+    { "0:0:0:0:0:ffff:0a00:0001", "10.0.0.1", 4, 32 },
+    /* Next to it, still IPv6. */
+    { "::/96", "::/96", 6, 96 },
+    { "::fffe:0:0/95", "::fffe:0:0/95", 6, 95 },
+    { "::1:ffff:0:0/96", "::1:ffff:0:0/96", 6, 96 },
 };
 
 static void test_parse_good(void **state)
@@ -81,6 +90,8 @@ static const struct {
     { "2001:db8::1/32", "did you mean \"2001:db8::/32\"?" },
     { "::1/0", "did you mean \"::/0\"?" },
     { "2001:db8::c000/113", "did you mean \"2001:db8::8000/113\"?" },
+    { "::ffff:10.0.0.1/104", "did you mean \"::ffff:10.0.0.0/104\"?" }, /* in the form written */
+    { "::ffff:0:0/95", "did you mean \"::fffe:0:0/95\"?" },
     { "10.0.0.0/33", "prefix length must be 0..32" },
     { "10.0.0.0/99999999999999999999", "prefix length must be 0..32" },
     { "::/129", "prefix length must be 0..128" },
@@ -212,13 +223,37 @@ static const struct {
     { "10.0.0.0/8", "::ffff:10.9.8.7", true },
     { "10.0.0.0/8", "::ffff:11.9.8.7", false },
     { "0.0.0.0/0", "::ffff:1.2.3.4", true },
-    { "::/0", "::ffff:1.2.3.4", false },
-    { "::ffff:0.0.0.0/96", "::ffff:1.2.3.4", false },
-    /* Families never cross otherwise. */
+    /* Rules written in the mapped range are IPv4 rules: they match the
+     * IPv4 client on an IPv4 listener and on a dual-stack one alike. */
+    { "::ffff:127.0.0.1", "127.0.0.1", true },
+    { "::ffff:127.0.0.1", "::ffff:127.0.0.1", true },
+    { "::ffff:127.0.0.1", "127.0.0.2", false },
+    { "::ffff:127.0.0.1", "::1", false },
+    { "::ffff:0.0.0.0/96", "::ffff:1.2.3.4", true },
+    { "::ffff:0:0/96", "1.2.3.4", true },
+    { "::ffff:0:0/96", "2001:db8::1", false },
+    { "::ffff:0:0/96", "::", false },
+    { "::ffff:10.0.0.0/104", "10.200.0.1", true },
+    { "::ffff:10.0.0.0/104", "::ffff:10.200.0.1", true },
+    { "::ffff:10.0.0.0/104", "11.0.0.1", false },
+    /* An IPv6 network that holds the whole mapped range holds every IPv4
+     * client: one address space, a.b.c.d being ::ffff:a.b.c.d. */
+    { "::/0", "::ffff:1.2.3.4", true },
+    { "::/0", "10.0.0.1", true },
+    { "::/80", "10.0.0.1", true },
+    { "::fffe:0:0/95", "1.2.3.4", true },
+    { "::fffe:0:0/95", "::fffe:1:1", true },
+    { "::fffe:0:0/95", "::fffd:1:1", false },
+    /* ... and one that does not, none. */
+    { "::/96", "10.0.0.1", false },
+    { "::/96", "::a00:1", true },
+    { "2001:db8::/32", "10.0.0.1", false },
+    { "2001:db8::/32", "::ffff:10.0.0.1", false },
+    /* IPv4 rules match IPv4 clients only. */
     { "0.0.0.0/0", "2001:db8::1", false },
     { "0.0.0.0/0", "::", false },
     { "0.0.0.0/0", "::a00:1", false }, /* IPv4-compatible (deprecated) is IPv6 */
-    { "::/0", "10.0.0.1", false },
+    { "0.0.0.0/0", "::1:ffff:a00:1", false },
     { "::/0", "2001:db8::1", true },
     { "::1", "::1", true },
     { "::1", "::2", false },
@@ -236,6 +271,26 @@ static void test_match_table(void **state)
     for (size_t i = 0; i < sizeof match_rows / sizeof match_rows[0]; i++)
         if (matches(match_rows[i].net, match_rows[i].peer) != match_rows[i].want)
             fail_msg("%s vs %s: want %d", match_rows[i].net, match_rows[i].peer, match_rows[i].want);
+}
+
+static void test_covers_ipv4(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *net;
+        bool want;
+    } rows[] = {
+        { "::/0", true },         { "::/80", true },          { "::fffe:0:0/95", true },
+        { "::/96", false },       { "2001:db8::/32", false }, { "::ffff:0:0/96", false },
+        { "0.0.0.0/0", false },   { "all", false },           { "::1", false },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        cidr n;
+        char err[128];
+        assert_int_equal(cidr_parse(rows[i].net, &n, err, sizeof err), 0);
+        if (cidr_covers_ipv4(&n) != rows[i].want)
+            fail_msg("%s: want %d", rows[i].net, rows[i].want);
+    }
 }
 
 static void test_match_other_families(void **state)
@@ -263,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_parse_message_shape),
         cmocka_unit_test(test_format_small_buffer),
         cmocka_unit_test(test_match_table),
+        cmocka_unit_test(test_covers_ipv4),
         cmocka_unit_test(test_match_other_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -214,6 +214,67 @@ static void test_lc_scalars(void **state)
     node_doc_free(&d);
 }
 
+/* libconfig 1.5 reads an integer without L through atoi and one with L
+ * through atoll: 4294967297 would be 1, 99999999999999999999L the largest
+ * int64. The front-end gives the number the text says, or (beyond 64 bits)
+ * the literal as written, for the directives to refuse as out of range. */
+static void test_lc_integers(void **state)
+{
+    (void)state;
+    node_doc d;
+    char err[256];
+    node_doc_init(&d);
+    cfg_node *t = lc(&d, "a = 4294967297; b = -4294967295; c = 2147483648; d = 0xFFFFFFFF;\n"
+                         "e = 0x100000001; f = 9223372036854775807; g = -9223372036854775808;\n"
+                         "h = 99999999999999999999; i = 99999999999999999999L; j = -9223372036854775809L;\n"
+                         "k = 0x1FFFFFFFFFFFFFFFFL; l = 0x8000000000000000L; m = +7; n = 5LL;\n"
+                         "o = [ 4294967297, 1 ]; p = ( 4294967298, { q = 4294967299; } );\n", err);
+    assert_non_null(t);
+    assert_string_equal(R(t, false), "@1{a@1I4294967297,b@1I-4294967295,c@1I2147483648,d@1I4294967295,"
+                                     "e@2I4294967297,f@2I9223372036854775807,g@2I-9223372036854775808,"
+                                     "h@3I99999999999999999999,i@3I99999999999999999999,"
+                                     "j@3I-9223372036854775809,"
+                                     "k@4I0x1FFFFFFFFFFFFFFFF,l@4I0x8000000000000000,m@4I7,n@4I5,"
+                                     "o@5[@5I4294967297,@5I1],p@5[@5I4294967298,@5{q@5I4294967299}]}");
+    node_free(t);
+    /* A literal longer than any buffer; and libconfig's scanner cutting a
+     * number from a name with no delimiter between ("a = 1b = 2" is two
+     * settings to it). */
+    t = lc(&d, "a = 000000000000000000000000000000000000000000000000000000000000000000000000000005;\n"
+               "b = 000000000000000000000000000000000000000000000000000000000000099999999999999999999L;\n"
+               "c = 000000sk = 0x1g = 5LLL = 1e5x = 7;\n", err);
+    assert_non_null(t);
+    assert_string_equal(R(t, false), "@1{a@1I5,b@2I000000000000000000000000000000000000000000000000000000000000"
+                                     "099999999999999999999,c@3I0,sk@3I1,g@3I5,L@3F1e+05,x@3I7}");
+    node_free(t);
+    node_doc_free(&d);
+}
+
+/* libconfig ignores everything after a block comment that is never closed
+ * and says nothing: refused, at the line the comment opens. */
+static void test_lc_open_comment(void **state)
+{
+    (void)state;
+    lc_fails("a = 1;\n/* the rest\nb = 2;\n",
+             "t.conf:2: the '/*' comment opened on this line is never closed, so the rest of the "
+             "file would be ignored; expected '*/'");
+    lc_fails("/*", "t.conf:1: the '/*' comment opened on this line is never closed, so the rest of "
+             "the file would be ignored; expected '*/'");
+    /* Where the comment leaves a bracket open, the comment is the cause. */
+    lc_fails("s = {\n  a = 1; /* note\n  b = 2;\n};\n",
+             "t.conf:2: the '/*' comment opened on this line is never closed, so the rest of the "
+             "file would be ignored; expected '*/'");
+    /* A '/' '*' that opens nothing: in a string, after '#' or '//', closed. */
+    node_doc d;
+    char err[256];
+    node_doc_init(&d);
+    cfg_node *t = lc(&d, "a = \"/*\"; # /*\nb = 2; // /*\n/* x */ c = 3; /* y\n */\n", err);
+    assert_non_null(t);
+    assert_string_equal(R(t, false), "@1{a@1\"/*,b@2I2,c@3I3}");
+    node_free(t);
+    node_doc_free(&d);
+}
+
 static void test_ym_scalars(void **state)
 {
     (void)state;
@@ -589,6 +650,22 @@ static void test_libconfig_native_include(void **state)
     put("native2.conf", "a = 1;\n@include \"inc/bad.conf\"\n");
     put("inc/bad.conf", "x = 1;\ny = ;\nz = 3;\n");
     assert_string_equal(load_err("native2.conf"), "inc/bad.conf:2: syntax error on this line or shortly before it");
+    /* Its integers are read as written too, and a comment it leaves open
+     * (which would swallow the rest of the including file) is refused. */
+    put("native3.conf", "a = 1;\n@include \"inc/big.conf\"\nb = 2;\n");
+    put("inc/big.conf", "x = 1;\ny = 4294967297;\n");
+    node_doc_init(&d);
+    assert_string_equal(load_ok(&d, "native3.conf"), "@1{a@1I1,x@1I1,y@2I4294967297,b@3I2}");
+    node_doc_free(&d);
+    put("native4.conf", "a = 1;\n@include \"inc/open.conf\"\nb = 2;\n");
+    put("inc/open.conf", "x = 1;\n\n/* never closed\n");
+    assert_string_equal(load_err("native4.conf"), "inc/open.conf:3: the '/*' comment opened on this line "
+                        "is never closed, so the rest of the file would be ignored; expected '*/'");
+    /* Also when the included file holds no setting at all. */
+    put("native5.conf", "@include \"inc/only.conf\"\nb = 2;\n");
+    put("inc/only.conf", "/* all of it\n");
+    assert_string_equal(load_err("native5.conf"), "inc/only.conf:1: the '/*' comment opened on this line "
+                        "is never closed, so the rest of the file would be ignored; expected '*/'");
 }
 
 int main(void)
@@ -596,6 +673,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_tree),
         cmocka_unit_test(test_lc_scalars),
+        cmocka_unit_test(test_lc_integers),
+        cmocka_unit_test(test_lc_open_comment),
         cmocka_unit_test(test_ym_scalars),
         cmocka_unit_test(test_lc_errors),
         cmocka_unit_test(test_lc_syntax_mistakes),

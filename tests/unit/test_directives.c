@@ -633,6 +633,9 @@ static void test_sizes_and_durations(void **state)
         { "max_body_size", "\"3m\"", 3 << 20 },
         { "max_body_size", "\"5g\"", 5LL << 30 },
         { "max_body_size", "10000000000L", 10000000000LL },
+        /* No L: libconfig 1.5 alone would read 1410065408 (atoi). */
+        { "max_body_size", "10000000000", 10000000000LL },
+        { "max_body_size", "0x100000000", 1LL << 32 },
         { "small_file_max", "\"1m\"", 1 << 20 },
         { "header_timeout", "5", 5000 },
         { "header_timeout", "\"5\"", 5000 },
@@ -1021,6 +1024,27 @@ static const err_case err_cases[] = {
       2, 0, "\"codes\": 200 is out of range (400 to 599)", NULL },
     { "e.conf", "max_uri_length = \"16k\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
       "\"max_header_size\" (16384) must exceed \"max_uri_length\" (16384)", NULL },
+    /* Integers libconfig 1.5 would wrap (atoi): refused as written. */
+    { "e.conf", "workers = 4294967297;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.conf", "workers = -4294967295;\n", 1, 0, "\"workers\": -4294967295 is out of range (1 to 1024)", NULL },
+    { "e.conf", "workers = 0x100000001;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.conf", "listen = (\n { port = 4294967377; } );\n", 2, 0, "\"port\": 4294967377 is out of range (1 to 65535)",
+      NULL },
+    { "e.conf", "header_timeout = 4294967297;\n", 1, 0, "\"header_timeout\": bad duration \"4294967297\"",
+      "at most 86400s" },
+    { "e.conf", "max_body_size = 9223372036854775807;\n", 1, 0,
+      "\"max_body_size\": 9223372036854775807 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    { "e.conf", "max_body_size = 99999999999999999999L;\n", 1, 0,
+      "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404, 4294967700 ]; uri = \"/e\"; } ); } );\n",
+      2, 0, "\"codes\": 4294967700 is out of range (400 to 599)", NULL },
+    { "e.conf", "workers = 2;\n/* off for now\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
+      "the '/*' comment opened on this line is never closed", NULL },
+    { "e.yaml", "workers: 4294967297\n", 1, 1, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.yaml", "workers: 99999999999999999999\n", 1, 1, "\"workers\": 99999999999999999999 is out of range (1 to 1024)",
+      NULL },
+    { "e.yaml", "max_body_size: 99999999999999999999\n", 1, 1,
+      "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
     /* values */
     { "e.conf", "log_level = \"loud\";\n", 1, 0, "\"log_level\": unknown level \"loud\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; symlinks = \"maybe\"; } );\n", 1, 0,
@@ -1207,6 +1231,52 @@ static void test_errors(void **state)
     check_error_in(&yinc, "@D/bad.yaml");
 }
 
+/* conf_read's error for name/text, after its "FILE:LINE[:COL]: " (malloc'd). */
+static char *message_of(const char *name, const char *text)
+{
+    char err[1024] = "";
+    char *path = write_conf(name, text);
+    cfg *c = conf_read(path, err, sizeof err);
+    if (c) {
+        cfg_free(c);
+        fail_msg("accepted:\n%s", text);
+    }
+    assert_int_equal(strncmp(err, path, strlen(path)), 0);
+    const char *p = err + strlen(path);
+    for (int i = 0; i < 2 && p[0] == ':' && p[1] >= '0' && p[1] <= '9'; i++)
+        for (p++; *p >= '0' && *p <= '9';)
+            p++;
+    assert_int_equal(strncmp(p, ": ", 2), 0);
+    free(path);
+    return strdup(p + 2);
+}
+
+/* Both syntaxes say the same of the same number. */
+static void test_same_answers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *conf, *yaml;
+    } rows[] = {
+        { "workers = 4294967297;\n", "workers: 4294967297\n" },
+        { "workers = -4294967295;\n", "workers: -4294967295\n" },
+        { "workers = 99999999999999999999;\n", "workers: 99999999999999999999\n" },
+        { "listen = ( { port = 4294967377; } );\n", "listen: [ { port: 4294967377 } ]\n" },
+        { "header_timeout = 4294967297;\n", "header_timeout: 4294967297\n" },
+        { "max_body_size = 9223372036854775807;\n", "max_body_size: 9223372036854775807\n" },
+        { "max_body_size = 99999999999999999999;\n", "max_body_size: 99999999999999999999\n" },
+        { "max_body_size = -1;\n", "max_body_size: -1\n" },
+        { "worker_connections = 1;\n", "worker_connections: 1\n" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
+        if (strcmp(a, b) != 0)
+            fail_msg("%s  -> %s\n%s  -> %s", rows[i].conf, a, rows[i].yaml, b);
+        free(a);
+        free(b);
+    }
+}
+
 static void test_unreadable_root(void **state)
 {
     (void)state;
@@ -1293,6 +1363,35 @@ static void test_lint(void **state)
                            "  { match = \"/\"; autoindex = true; return = 404; } ); } );\n");
     w.n = 0;
     assert_int_equal(cfg_lint(c, collect, &w), 0);
+    cfg_free(c);
+
+    /* An IPv6 rule that holds every IPv4 client, said once where written;
+     * a rule in the mapped range is an IPv4 rule and says so itself. */
+    c = load("lint3.conf", "servers = ( { root = \"@D/www\";\n"
+                           "  access = [ \"allow ::1\", \"deny ::/0\" ];\n"
+                           "  locations = (\n"
+                           "    { match = \"/a/\"; access = [ \"deny ::ffff:0:0/96\", \"allow 2001:db8::/32\" ]; },\n"
+                           "    { match = \"/b/\"; },\n"
+                           "    { match = \"/c/\"; access = [ \"allow ::/80\" ]; } ); } );\n");
+    w.n = 0;
+    assert_int_equal(cfg_lint(c, collect, &w), 2);
+    assert_true(warned(&w, "@D/lint3.conf:1: ", "access rule matches every IPv4 client too"));
+    assert_true(warned(&w, "@D/lint3.conf:1: ", "\"deny ::/0\""));
+    assert_true(warned(&w, "@D/lint3.conf:6: ", "\"allow ::/80\""));
+    cfg_free(c);
+}
+
+/* A rule written in the IPv4-mapped range is dumped as the IPv4 rule it is. */
+static void test_access_mapped(void **state)
+{
+    (void)state;
+    cfg *c = load("mapped.conf", "servers = ( { root = \"@D/www\";\n"
+                                 "  access = [ \"deny ::ffff:127.0.0.1\", \"allow ::ffff:10.0.0.0/104\",\n"
+                                 "             \"deny ::ffff:0:0/96\", \"allow ::1\" ]; } );\n");
+    char *d = dump(c);
+    if (!strstr(d, "access = [ \"deny 127.0.0.1\", \"allow 10.0.0.0/8\", \"deny 0.0.0.0/0\", \"allow ::1\" ];"))
+        fail_msg("dump:\n%s", d);
+    free(d);
     cfg_free(c);
 }
 
@@ -1414,9 +1513,11 @@ int main(void)
         cmocka_unit_test(test_dump_origins),
         cmocka_unit_test(test_hidden_rule),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_same_answers),
         cmocka_unit_test(test_unreadable_root),
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_lint),
+        cmocka_unit_test(test_access_mapped),
         cmocka_unit_test(test_packaged_configs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
