@@ -1,0 +1,429 @@
+/* tests/unit/test_conf_errors.c: bad config files of both syntaxes, one "file:line: ..." line each, the same answer from both; -t warnings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/directives.h"
+#include "config/dump.h"
+#include "config/model.h"
+
+
+#include "conf_fixture.h"
+
+typedef struct {
+    const char *name;  /* file name in tmp: .conf or .yaml */
+    const char *text;  /* with @D */
+    int line, col;     /* expected position; col 0: none; line 0: "FILE: " */
+    const char *want;  /* the setting, quoted, or another substring */
+    const char *want2; /* a second substring, or NULL */
+} err_case;
+
+static const err_case err_cases[] = {
+    /* unknown, misplaced, duplicated */
+    { "e.conf", "workers = 1;\nkeepalive_timout = 5;\n", 2, 0, "unknown setting \"keepalive_timout\"",
+      "did you mean \"keepalive_timeout\"?" },
+    { "e.conf", "bogus_thing = 1;\n", 1, 0, "unknown setting \"bogus_thing\" in the top level", NULL },
+    { "e.conf", "servers = ( {\n  root = \"@D/www\";\n  alias = \"@D/data\";\n} );\n", 3, 0,
+      "\"alias\" is not allowed in a server", "only in a location" },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n  port = 80; } );\n", 2, 0, "\"port\" is not allowed in a server",
+      NULL },
+    { "e.conf", "root = \"@D/www\";\n", 1, 0, "\"root\" is not allowed in the top level", NULL },
+    /* libconfig refuses a repeated name within one group itself (see
+     * test_errors for one that comes from an include). */
+    { "e.conf", "workers = 1;\nworkers = 2;\n", 2, 0, "duplicate setting name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/\";\n"
+                "  stauts = 1; } ); } );\n", 3, 0, "unknown setting \"stauts\" in a location", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { stauts = 200; }; } );\n", 2, 0,
+      "unknown setting \"stauts\" in return", "did you mean \"status\"" },
+    /* types */
+    { "e.conf", "worker_connections = \"many\";\n", 1, 0, "\"worker_connections\": expected an integer, got a string",
+      NULL },
+    { "e.conf", "user = [ \"a\" ];\n", 1, 0, "\"user\": expected a string, got a list", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n index = ( \"a\",\n 5 ); } );\n", 3, 0,
+      "\"index\": expected a string, got an integer", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; etag = \"yes\"; } );\n", 1, 0,
+      "\"etag\": expected true or false, got \"yes\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; autoindex = 1; } );\n", 1, 0,
+      "\"autoindex\": expected true or false, got \"1\"", NULL },
+    { "e.conf", "servers = \"x\";\n", 1, 0, "\"servers\": expected a list of groups", "got a string" },
+    { "e.conf", "servers = ( { root = \"@D/www\"; add_header = [ \"X\" ]; } );\n", 1, 0,
+      "\"add_header\": expected a group", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; add_header = { X-A = 1; }; } );\n", 1, 0,
+      "\"add_header\": \"X-A\": expected a string, got an integer", NULL },
+    { "e.conf", "header_timeout = true;\n", 1, 0, "\"header_timeout\": expected a duration, got a boolean", NULL },
+    { "e.conf", "workers = \"lots\";\n", 1, 0, "\"workers\": expected a number or \"auto\"", NULL },
+    { "e.conf", "workers = 1.5;\n", 1, 0, "\"workers\": expected an integer, got a number", NULL },
+    /* units and ranges */
+    { "e.conf", "max_body_size = \"10x\";\n", 1, 0, "\"max_body_size\": bad size \"10x\"", NULL },
+    { "e.conf", "max_body_size = \"10kb\";\n", 1, 0, "\"max_body_size\": bad size \"10kb\"", NULL },
+    { "e.conf", "max_body_size = \"-1\";\n", 1, 0, "\"max_body_size\": bad size \"-1\"", NULL },
+    { "e.conf", "header_timeout = \"10x\";\n", 1, 0, "\"header_timeout\": bad duration \"10x\"", NULL },
+    { "e.conf", "header_timeout = \"2d\";\n", 1, 0, "\"header_timeout\": bad duration \"2d\"", "at most 86400s" },
+    { "e.conf", "header_timeout = 0;\n", 1, 0, "\"header_timeout\": 0 is too short", NULL },
+    { "e.conf", "worker_connections = 1;\n", 1, 0, "\"worker_connections\": 1 is out of range (16 to 1000000)",
+      NULL },
+    { "e.conf", "listen = ( { port = 70000; } );\n", 1, 0, "\"port\": 70000 is out of range (1 to 65535)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; sendfile_chunk = \"2g\"; } );\n", 1, 0,
+      "\"sendfile_chunk\": 2g is out of range", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; sendfile_chunk = 100; } );\n", 1, 0,
+      "\"sendfile_chunk\": 100 is out of range", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; return = 99; } );\n", 1, 0, "\"return\": 99 is out of range",
+      NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404, 200 ]; uri = \"/e\"; } ); } );\n",
+      2, 0, "\"codes\": 200 is out of range (400 to 599)", NULL },
+    { "e.conf", "max_uri_length = \"16k\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "\"max_header_size\" (16384) must exceed \"max_uri_length\" (16384)", NULL },
+    /* Integers libconfig 1.5 would wrap (atoi): refused as written. */
+    { "e.conf", "workers = 4294967297;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.conf", "workers = -4294967295;\n", 1, 0, "\"workers\": -4294967295 is out of range (1 to 1024)", NULL },
+    { "e.conf", "workers = 0x100000001;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.conf", "listen = (\n { port = 4294967377; } );\n", 2, 0, "\"port\": 4294967377 is out of range (1 to 65535)",
+      NULL },
+    { "e.conf", "header_timeout = 4294967297;\n", 1, 0, "\"header_timeout\": bad duration \"4294967297\"",
+      "at most 86400s" },
+    { "e.conf", "max_body_size = 9223372036854775807;\n", 1, 0,
+      "\"max_body_size\": 9223372036854775807 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    { "e.conf", "max_body_size = 99999999999999999999L;\n", 1, 0,
+      "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404, 4294967700 ]; uri = \"/e\"; } ); } );\n",
+      2, 0, "\"codes\": 4294967700 is out of range (400 to 599)", NULL },
+    { "e.conf", "workers = 2;\n/* off for now\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
+      "the '/*' comment opened on this line is never closed", NULL },
+    { "e.yaml", "workers: 4294967297\n", 1, 1, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.yaml", "workers: 99999999999999999999\n", 1, 1, "\"workers\": 99999999999999999999 is out of range (1 to 1024)",
+      NULL },
+    { "e.yaml", "max_body_size: 99999999999999999999\n", 1, 1,
+      "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    /* values */
+    { "e.conf", "log_level = \"loud\";\n", 1, 0, "\"log_level\": unknown level \"loud\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; symlinks = \"maybe\"; } );\n", 1, 0,
+      "\"symlinks\": unknown value \"maybe\"", "\"within_root\", \"follow\", \"off\"" },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/\"; hidden = \"show\"; } ); } );\n",
+      2, 0, "\"hidden\": unknown value \"show\"", "\"deny\", \"allow\"" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    hidden: true\n", 3, 5, "\"hidden\": unknown value \"true\"",
+      "(one of \"deny\", \"allow\")" },
+    { "e.conf", "hidden = \"allow\";\n", 1, 0, "\"hidden\" is not allowed in the top level", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; methods = [ \"GET\", \"BREW\" ]; } );\n", 1, 0,
+      "\"methods\": unknown method \"BREW\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; methods = []; } );\n", 1, 0, "\"methods\": the list is empty",
+      NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; precompressed = [ \"lz4\" ]; } );\n", 1, 0,
+      "\"precompressed\": unknown encoding \"lz4\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; precompressed = [ \"br\", \"br\" ]; } );\n", 1, 0,
+      "\"precompressed\": \"br\" is listed twice", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; access = [ \"permit all\" ]; } );\n", 1, 0,
+      "\"access\": \"permit all\" must be", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; access = [ \"allow 10.0.0.1/8\" ]; } );\n", 1, 0, "\"access\": ",
+      "10.0.0.1/8" },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { Content-Length = \"1\"; }; } );\n", 2, 0,
+      "\"add_header\": \"Content-Length\" is set by ephttpd itself", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-A = \"a\\nb\"; }; } );\n", 2, 0,
+      "\"add_header\": the value of \"X-A\" has a control character", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    add_header: { X.A: b }\n", 3, 19,
+      "\"add_header\": \"X.A\" is not a header name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = 404; uri = \"e.html\"; } ); } );\n", 2, 0,
+      "\"error_page\": uri \"e.html\" must start with '/'", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = 404; } ); } );\n", 2, 0,
+      "\"error_page\": needs \"codes\" and \"uri\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"$uri\" ]; } );\n", 2, 0,
+      "\"try_files\": give at least one path and a fallback", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"=404\", \"$uri\" ]; } );\n", 2, 0,
+      "\"try_files\": \"=404\" must start with '/' or $uri", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"$uri\", \"=99\" ]; } );\n", 2, 0,
+      "\"try_files\": bad status \"=99\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n names = [ \"a/b\" ]; } );\n", 2, 0,
+      "\"names\": \"a/b\" is not a host name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n names = [ \"a.*.org\" ]; } );\n", 2, 0,
+      "\"names\": \"a.*.org\": only a leading \"*.\" wildcard", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    root: @D/www\n", 3, 5, "\"root\" is set twice",
+      "(first at @D/e.yaml:2:5)" },
+    { "e.conf", "servers = ( { root = \"\"; } );\n", 1, 0, "\"root\": must not be empty", NULL },
+    /* return */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/old\";\n  return = 301; } ); } );\n",
+      3, 0, "\"return\": status 301 needs a \"url\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { status = 200; url = \"/x\"; }; } );\n", 2, 0,
+      "\"return\": \"url\" needs a 3xx status, not 200", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { status = 302; url = \"/x\"; body = \"b\"; }; } );\n",
+      2, 0, "\"return\": a redirect has a \"url\", not a \"body\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { url = \"/x\"; }; } );\n", 2, 0,
+      "\"return\": needs a \"status\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n return = { status = 301; url = \"/x\\r\\nSet-Cookie: a\"; }; } );\n",
+      2, 0, "\"url\": must not contain a line break", NULL },
+    /* locations */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { root = \"@D/www\"; } ); } );\n", 3, 0,
+      "\"locations\": a location needs \"match\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"img/\"; } ); } );\n", 2, 0,
+      "\"match\": \"img/\" must start with '/'", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"= \"; } ); } );\n", 2, 0,
+      "\"match\": empty pattern", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"~ (a\"; } ); } );\n", 3, 0,
+      "\"match\": regex \"(a\": missing closing parenthesis", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"~* \\\\.png$\"; alias = \"@D/data\"; } ); } );\n",
+      3, 0, "\"alias\" is allowed only in prefix and exact locations, not in \"~* \\.png$\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/a/\";\n   root = \"@D/www\";\n"
+                "   alias = \"@D/data/\"; } ); } );\n", 3, 0, "the location sets both \"root\" and \"alias\"", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/x\"; },\n  { match = \"^~ /x\"; } ); } );\n",
+      4, 0, "location \"/x\" is defined twice (first at @D/e.conf:3)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/up\";\n"
+                "   methods = [ \"GET\", \"POST\" ]; } ); } );\n", 3, 0,
+      "\"methods\": POST, PUT, DELETE and PATCH need a \"return\"", NULL },
+    /* roots */
+    { "e.conf", "servers = (\n { root = \"@D/nope\"; } );\n", 2, 0, "\"root\": \"@D/nope\": No such file or directory",
+      NULL },
+    { "e.conf", "servers = (\n { root = \"@D/mime.types\"; } );\n", 2, 0, "\"root\": \"@D/mime.types\": not a directory",
+      NULL },
+    { "e.conf", "servers = (\n { root = \"www\"; } );\n", 2, 0, "\"root\": \"www\" must be an absolute path", NULL },
+    { "e.conf", "servers = (\n { root = \"@D/www\"; locations = (\n { match = \"/d/\"; alias = \"@D/gone/\"; } ); } );\n",
+      3, 0, "\"alias\": \"@D/gone/\": No such file or directory", NULL },
+    { "e.conf", "servers = (\n { names = [ \"x\" ]; } );\n", 2, 0, "the server has no \"root\"", NULL },
+    /* Locations that do not cover every path: the server needs a root. */
+    { "e.conf", "servers = (\n { locations = ( { match = \"/a/\"; root = \"@D/www\"; } ); } );\n", 2, 0,
+      "the server has no \"root\"", NULL },
+    { "e.conf", "workers = 1;\n", 0, 0, "no server configured", NULL },
+    { "e.conf", "listen = ();\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "no listener configured (\"listen\" is empty)", NULL },
+    /* listeners */
+    { "e.conf", "listen = (\n { port = 80; },\n { address = \"0.0.0.0\"; port = 80; } );\n"
+                "servers = ( { root = \"@D/www\"; } );\n", 3, 0, "\"listen\": 0.0.0.0:80 is declared twice",
+      "(first at @D/e.conf:2)" },
+    { "e.conf", "listen = (\n { address = \"::\"; port = 80; },\n { address = \"0::0\"; port = 80; } );\n"
+                "servers = ( { root = \"@D/www\"; } );\n", 3, 0, "\"listen\": 0::0:80 is declared twice", NULL },
+    { "e.conf", "listen = (\n { address = \"localhost\"; port = 80; } );\n", 2, 0,
+      "\"address\": \"localhost\" is not a numeric IPv4 or IPv6 address", NULL },
+    { "e.conf", "listen = (\n { address = \"::1\"; } );\n", 2, 0, "\"listen\": a listener needs a \"port\"", NULL },
+    { "e.conf", "listen = ( { port = 80; } );\nservers = (\n { root = \"@D/www\"; listen_on = \"127.0.0.1:9\"; } );\n",
+      3, 0, "\"listen_on\": no listener \"127.0.0.1:9\"", NULL },
+    { "e.conf", "listen = ( { port = 80; },\n { port = 81; } );\nservers = (\n { root = \"@D/www\"; listen_on = \"80\"; } );\n",
+      2, 0, "\"listen\": no server uses 0.0.0.0:81", NULL },
+    { "e.conf", "listen = (\n { port = 80; default_server = \"nope\"; } );\n"
+                "servers = ( { names = [ \"a\" ]; root = \"@D/www\"; } );\n", 2, 0,
+      "\"default_server\": no server named \"nope\" on 0.0.0.0:80", NULL },
+    /* globals checked against the system */
+    { "e.conf", "user = \"no-such-user-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "\"user\": no user \"no-such-user-ephttpd\"", NULL },
+    { "e.conf", "group = \"no-such-group-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
+      "\"group\": no group \"no-such-group-ephttpd\"", NULL },
+    /* syntax (the front-ends) */
+    { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "\"user\" has no value", "expected a value after '='" },
+    { "e.conf", "include = \"@D/missing.conf\";\n", 1, 0, "include \"@D/missing.conf\": No such file", NULL },
+    /* YAML: the same checks, with columns */
+    { "e.yaml", "workers: 1\nkeepalive_timout: 5\n", 2, 1, "unknown setting \"keepalive_timout\"",
+      "did you mean \"keepalive_timeout\"?" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    alias: @D/data\n", 3, 5, "\"alias\" is not allowed in a server",
+      NULL },
+    { "e.yaml", "listen:\n  - port: eighty\n", 2, 5, "\"port\": expected an integer, got \"eighty\"", NULL },
+    { "e.yaml", "listen:\n  - port: \"80\"\n", 2, 5, "\"port\": expected an integer, got a string", NULL },
+    { "e.yaml", "user:\n  - a\n", 1, 1, "\"user\": expected a string, got a list", NULL },
+    { "e.yaml", "max_body_size: 10x\n", 1, 1, "\"max_body_size\": bad size \"10x\"", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    index: [a, [b]]\n", 3, 16, "\"index\": expected a string, got a list",
+      NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    locations:\n      - match: /x\n        return: 302\n", 5, 9,
+      "\"return\": status 302 needs a \"url\"", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    locations:\n      - match: \"~ (\"\n", 4, 9,
+      "\"match\": regex \"(\"", NULL },
+    { "e.yaml", "servers:\n  - root: @D/nope\n", 2, 5, "\"root\": \"@D/nope\": No such file", NULL },
+    { "e.yaml", "servers:\n  - root: [unclosed\n", 3, 1, "did not find expected", NULL },
+    { "e.yaml", "servers:\n  - root: a\n   bad: b\n", 3, 4, "did not find expected '-' indicator", NULL },
+    { "e.yaml", "workers: 1: 2\n", 1, 11, "mapping values are not allowed", NULL },
+    { "e.yaml", "workers: 1\nworkers: 2\n", 2, 1, "\"workers\" is set twice", "(first at @D/e.yaml:1:1)" },
+    /* A line break in a quoted value stays out of the one-line message. */
+    { "e.yaml", "log_level: \"lo\n\n  ud\"\n", 1, 1, "\"log_level\": unknown level \"lo\\nud\"", NULL },
+    { "e.yaml", "servers:\n  - root: \"/no\n\n    pe\\t\\x01\"\n", 2, 5, "\"root\": \"/no\\npe\\t\\x01\": No such file", NULL },
+};
+
+/* One error case: conf_read fails with one line "FILE:LINE[:COL]: ...",
+ * FILE being e->name's path, or in_file (with @D) for an included file. */
+static void check_error_in(const err_case *e, const char *in_file)
+{
+    char err[1024] = "";
+    char *path = write_conf(e->name, e->text);
+    cfg *c = conf_read(path, err, sizeof err);
+    if (c) {
+        cfg_free(c);
+        fail_msg("accepted:\n%s", e->text);
+    }
+    char *file = in_file ? expand(in_file) : strdup(path);
+    char *want_at = e->line == 0  ? xasprintf("%s: ", file)
+                    : e->col == 0 ? xasprintf("%s:%d: ", file, e->line)
+                                  : xasprintf("%s:%d:%d: ", file, e->line, e->col);
+    free(file);
+    char *want = expand(e->want), *want2 = e->want2 ? expand(e->want2) : NULL;
+    if (strncmp(err, want_at, strlen(want_at)) != 0 || !strstr(err, want) || (want2 && !strstr(err, want2)) ||
+        strchr(err, '\n'))
+        fail_msg("for:\n%s\ngot:  %s\nwant: %s... %s%s%s", e->text, err, want_at, want, want2 ? " ... " : "",
+                 want2 ? want2 : "");
+    free(want);
+    free(want2);
+    free(want_at);
+    free(path);
+}
+
+static void check_error(const err_case *e)
+{
+    check_error_in(e, NULL);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++)
+        check_error(&err_cases[i]);
+    /* A setting repeated by an included file: the error is in that file. */
+    free(write_conf("dup.inc", "# included\nworkers = 2;\n"));
+    static const err_case dup = { "e.conf", "workers = 1;\ninclude = \"@D/dup.inc\";\n", 2, 0,
+                                  "\"workers\" is set twice", "(first at @D/e.conf:1)" };
+    check_error_in(&dup, "@D/dup.inc");
+    /* An error in a YAML file included from a libconfig one. */
+    free(write_conf("bad.yaml", "servers:\n  - root: @D/www\n    etag: maybe\n"));
+    static const err_case yinc = { "e.conf", "include = \"bad.yaml\";\n", 3, 5,
+                                   "\"etag\": expected true or false, got \"maybe\"", NULL };
+    check_error_in(&yinc, "@D/bad.yaml");
+}
+
+/* conf_read's error for name/text, after its "FILE:LINE[:COL]: " (malloc'd). */
+static char *message_of(const char *name, const char *text)
+{
+    char err[1024] = "";
+    char *path = write_conf(name, text);
+    cfg *c = conf_read(path, err, sizeof err);
+    if (c) {
+        cfg_free(c);
+        fail_msg("accepted:\n%s", text);
+    }
+    assert_int_equal(strncmp(err, path, strlen(path)), 0);
+    const char *p = err + strlen(path);
+    for (int i = 0; i < 2 && p[0] == ':' && p[1] >= '0' && p[1] <= '9'; i++)
+        for (p++; *p >= '0' && *p <= '9';)
+            p++;
+    assert_int_equal(strncmp(p, ": ", 2), 0);
+    free(path);
+    return strdup(p + 2);
+}
+
+/* Both syntaxes say the same of the same number. */
+static void test_same_answers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *conf, *yaml;
+    } rows[] = {
+        { "workers = 4294967297;\n", "workers: 4294967297\n" },
+        { "workers = -4294967295;\n", "workers: -4294967295\n" },
+        { "workers = 99999999999999999999;\n", "workers: 99999999999999999999\n" },
+        { "listen = ( { port = 4294967377; } );\n", "listen: [ { port: 4294967377 } ]\n" },
+        { "header_timeout = 4294967297;\n", "header_timeout: 4294967297\n" },
+        { "max_body_size = 9223372036854775807;\n", "max_body_size: 9223372036854775807\n" },
+        { "max_body_size = 99999999999999999999;\n", "max_body_size: 99999999999999999999\n" },
+        { "max_body_size = -1;\n", "max_body_size: -1\n" },
+        { "worker_connections = 1;\n", "worker_connections: 1\n" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
+        if (strcmp(a, b) != 0)
+            fail_msg("%s  -> %s\n%s  -> %s", rows[i].conf, a, rows[i].yaml, b);
+        free(a);
+        free(b);
+    }
+}
+
+static void test_unreadable_root(void **state)
+{
+    (void)state;
+    if (geteuid() == 0)
+        skip(); /* root reads anything */
+    mkdir_in("locked", 0);
+    static const err_case e = { "e.conf", "servers = (\n { root = \"@D/locked\"; } );\n", 2, 0,
+                                "\"root\": \"@D/locked\" cannot be read", "Permission denied" };
+    check_error(&e);
+}
+
+static void test_suggest(void **state)
+{
+    (void)state;
+    assert_string_equal(conf_suggest("keepalive_timout"), "keepalive_timeout");
+    assert_string_equal(conf_suggest("rot"), "root");
+    assert_string_equal(conf_suggest("server"), "servers");
+    assert_string_equal(conf_suggest("autoindx_format"), "autoindex_format");
+    assert_null(conf_suggest("completely_unrelated_name"));
+    assert_null(conf_suggest("zzz"));
+}
+
+static void test_lint(void **state)
+{
+    (void)state;
+    mkdir_in("open", 0777);
+    mkdir_in("sticky", 01777);
+    cfg *c = load("lint.conf", "servers = (\n"
+                               "  { root = \"@D/www\";\n"
+                               "    autoindex = true;\n"
+                               "    locations = (\n"
+                               "      { match = \"/img\"; alias = \"@D/data/\"; },\n"
+                               "      { match = \"/img2/\"; alias = \"@D/data/\"; },\n"
+                               "      { match = \"/open/\"; alias = \"@D/open/\"; },\n"
+                               "      { match = \"/tmp/\"; alias = \"@D/sticky/\"; }\n"
+                               "    ); },\n"
+                               "  { names = [ \"b\" ]; root = \"@D/spa\";\n"
+                               "    locations = (\n"
+                               "      { match = \"/\"; autoindex = true; },\n"
+                               "      { match = \"/x/\"; autoindex = true; }\n"
+                               "    ); }\n"
+                               ");\n");
+    warnings w = { .n = 0 };
+    int n = cfg_lint(c, collect, &w);
+    assert_int_equal(n, w.n);
+    assert_int_equal(n, 4);
+    assert_true(warned(&w, "@D/lint.conf:5: ", "alias"));
+    assert_true(warned(&w, "@D/lint.conf:5: ", "\"/img\""));
+    assert_true(warned(&w, "@D/lint.conf:2: ", "autoindex lists the whole document root"));
+    assert_true(warned(&w, "@D/lint.conf:12: ", "autoindex lists the whole document root"));
+    assert_true(warned(&w, "@D/lint.conf:7: ", "anyone may write to the document root"));
+    cfg_free(c);
+
+    /* A careful configuration: nothing to say. */
+    c = load("lint2.conf", "servers = ( { root = \"@D/www\"; locations = (\n"
+                           "  { match = \"/img/\"; alias = \"@D/data/\"; autoindex = true; },\n"
+                           "  { match = \"= /\"; autoindex = true; } ); },\n"
+                           "  { names = [ \"r\" ]; locations = (\n"
+                           "  { match = \"/\"; autoindex = true; return = 404; } ); } );\n");
+    w.n = 0;
+    assert_int_equal(cfg_lint(c, collect, &w), 0);
+    cfg_free(c);
+
+    /* An IPv6 rule that holds every IPv4 client, said once where written;
+     * a rule in the mapped range is an IPv4 rule and says so itself. */
+    c = load("lint3.conf", "servers = ( { root = \"@D/www\";\n"
+                           "  access = [ \"allow ::1\", \"deny ::/0\" ];\n"
+                           "  locations = (\n"
+                           "    { match = \"/a/\"; access = [ \"deny ::ffff:0:0/96\", \"allow 2001:db8::/32\" ]; },\n"
+                           "    { match = \"/b/\"; },\n"
+                           "    { match = \"/c/\"; access = [ \"allow ::/80\" ]; } ); } );\n");
+    w.n = 0;
+    assert_int_equal(cfg_lint(c, collect, &w), 2);
+    assert_true(warned(&w, "@D/lint3.conf:1: ", "access rule matches every IPv4 client too"));
+    assert_true(warned(&w, "@D/lint3.conf:1: ", "\"deny ::/0\""));
+    assert_true(warned(&w, "@D/lint3.conf:6: ", "\"allow ::/80\""));
+    cfg_free(c);
+}
+
+/* A rule written in the IPv4-mapped range is dumped as the IPv4 rule it is. */
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_same_answers),
+        cmocka_unit_test(test_unreadable_root),
+        cmocka_unit_test(test_suggest),
+        cmocka_unit_test(test_lint),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
