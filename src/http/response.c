@@ -21,8 +21,11 @@ static const struct status_text statuses[] = {
     { 200, "OK", NULL },
     { 201, "Created", NULL },
     { 202, "Accepted", NULL },
+    { 203, "Non-Authoritative Information", NULL },
     { 204, "No Content", NULL },
+    { 205, "Reset Content", NULL },
     { 206, "Partial Content", NULL },
+    { 300, "Multiple Choices", ERR_BODY(300, "Multiple Choices") },
     { 301, "Moved Permanently", ERR_BODY(301, "Moved Permanently") },
     { 302, "Found", ERR_BODY(302, "Found") },
     { 303, "See Other", ERR_BODY(303, "See Other") },
@@ -30,25 +33,45 @@ static const struct status_text statuses[] = {
     { 307, "Temporary Redirect", ERR_BODY(307, "Temporary Redirect") },
     { 308, "Permanent Redirect", ERR_BODY(308, "Permanent Redirect") },
     { 400, "Bad Request", ERR_BODY(400, "Bad Request") },
+    { 401, "Unauthorized", ERR_BODY(401, "Unauthorized") },
+    { 402, "Payment Required", ERR_BODY(402, "Payment Required") },
     { 403, "Forbidden", ERR_BODY(403, "Forbidden") },
     { 404, "Not Found", ERR_BODY(404, "Not Found") },
     { 405, "Method Not Allowed", ERR_BODY(405, "Method Not Allowed") },
     { 406, "Not Acceptable", ERR_BODY(406, "Not Acceptable") },
+    { 407, "Proxy Authentication Required", ERR_BODY(407, "Proxy Authentication Required") },
     { 408, "Request Timeout", ERR_BODY(408, "Request Timeout") },
+    { 409, "Conflict", ERR_BODY(409, "Conflict") },
     { 410, "Gone", ERR_BODY(410, "Gone") },
+    { 411, "Length Required", ERR_BODY(411, "Length Required") },
     { 412, "Precondition Failed", ERR_BODY(412, "Precondition Failed") },
     { 413, "Content Too Large", ERR_BODY(413, "Content Too Large") },
     { 414, "URI Too Long", ERR_BODY(414, "URI Too Long") },
+    { 415, "Unsupported Media Type", ERR_BODY(415, "Unsupported Media Type") },
     { 416, "Range Not Satisfiable", ERR_BODY(416, "Range Not Satisfiable") },
     { 417, "Expectation Failed", ERR_BODY(417, "Expectation Failed") },
     { 418, "I'm a teapot", ERR_BODY(418, "I'm a teapot") },
+    { 421, "Misdirected Request", ERR_BODY(421, "Misdirected Request") },
+    { 422, "Unprocessable Content", ERR_BODY(422, "Unprocessable Content") },
+    { 423, "Locked", ERR_BODY(423, "Locked") },
+    { 424, "Failed Dependency", ERR_BODY(424, "Failed Dependency") },
+    { 425, "Too Early", ERR_BODY(425, "Too Early") },
+    { 426, "Upgrade Required", ERR_BODY(426, "Upgrade Required") },
+    { 428, "Precondition Required", ERR_BODY(428, "Precondition Required") },
     { 429, "Too Many Requests", ERR_BODY(429, "Too Many Requests") },
     { 431, "Request Header Fields Too Large", ERR_BODY(431, "Request Header Fields Too Large") },
+    { 451, "Unavailable For Legal Reasons", ERR_BODY(451, "Unavailable For Legal Reasons") },
     { 500, "Internal Server Error", ERR_BODY(500, "Internal Server Error") },
     { 501, "Not Implemented", ERR_BODY(501, "Not Implemented") },
     { 502, "Bad Gateway", ERR_BODY(502, "Bad Gateway") },
     { 503, "Service Unavailable", ERR_BODY(503, "Service Unavailable") },
+    { 504, "Gateway Timeout", ERR_BODY(504, "Gateway Timeout") },
     { 505, "HTTP Version Not Supported", ERR_BODY(505, "HTTP Version Not Supported") },
+    { 506, "Variant Also Negotiates", ERR_BODY(506, "Variant Also Negotiates") },
+    { 507, "Insufficient Storage", ERR_BODY(507, "Insufficient Storage") },
+    { 508, "Loop Detected", ERR_BODY(508, "Loop Detected") },
+    { 510, "Not Extended", ERR_BODY(510, "Not Extended") },
+    { 511, "Network Authentication Required", ERR_BODY(511, "Network Authentication Required") },
 };
 
 static const struct status_text *find_status(int code)
@@ -65,14 +88,23 @@ const char *resp_reason(int status)
     return s ? s->reason : "Unknown";
 }
 
+/* A status of its own (a "return" or "=CODE" the table does not name) gets
+ * its class's page, whose title carries no number that could contradict
+ * the status line. */
+#define CLASS_BODY(text)                                                                           \
+    "<html>\r\n<head><title>" text "</title></head>\r\n<body>\r\n<center><h1>" text                 \
+    "</h1></center>\r\n<hr><center>ephttpd</center>\r\n</body>\r\n</html>\r\n"
+
 const char *resp_error_body(int status, size_t *len)
 {
+    static const char *const classes[] = { CLASS_BODY("Redirection"), CLASS_BODY("Client Error"),
+                                           CLASS_BODY("Server Error") };
     const struct status_text *s = find_status(status);
-    if (!s || !s->body) {
-        s = find_status(500);
-    }
-    *len = strlen(s->body);
-    return s->body;
+    const char *body = s && s->body ? s->body
+                       : status >= 300 && status < 600 ? classes[status / 100 - 3]
+                                                       : find_status(500)->body;
+    *len = strlen(body);
+    return body;
 }
 
 /* Appends with bounds checks folded into one flag, so the writer stays linear. */
@@ -177,7 +209,8 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
         PUT_LIT(&w, "\r\nContent-Type: ");
         put_str(&w, f->content_type);
     }
-    if (f->content_length >= 0) {
+    /* A 1xx or 204 has no body and must not say it has one (RFC 9110 8.6). */
+    if (f->content_length >= 0 && status >= 200 && status != 204) {
         PUT_LIT(&w, "\r\nContent-Length: ");
         put_u64(&w, (uint64_t)f->content_length, 10);
     }
@@ -195,7 +228,7 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
             PUT_LIT(&w, "\"");
         }
     }
-    if (f->location.len) {
+    if (f->location.p) { /* an empty one too: a "return" whose URL expanded to nothing */
         PUT_LIT(&w, "\r\nLocation: ");
         if (f->location_encode)
             put_path(&w, f->location.p, f->location.len);

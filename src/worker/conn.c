@@ -468,14 +468,7 @@ static void conn_options_asterisk(conn *c)
         conn_error(c, 400, true);
         return;
     }
-    resp_fields f = conn_fields(c);
-    f.allow = "GET, HEAD, OPTIONS";
-    f.content_length = 0;
-    c->status = 204;
-    c->hlen = resp_head(c->hbuf, c->hcap, 204, &f);
-    c->mem = NULL;
-    c->mem_len = 0;
-    conn_start_send(c);
+    serve_options_asterisk(c);
 }
 
 /* The request's host, into c->info.host for the virtual server and $host:

@@ -92,7 +92,7 @@ static ep_str server_host(const cfg_server *s)
 }
 
 /* $scheme, $host, $request_uri, $uri and $args in a return text. */
-static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
+static bool expand_vars(conn *c, const char *tpl, char *out, size_t cap, size_t *len)
 {
     static const char *const vars[] = { "$request_uri", "$scheme", "$host", "$uri", "$args" };
     size_t n = 0;
@@ -127,7 +127,7 @@ static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
         }
         p += k == EP_ARRAY_LEN(vars) ? 1 : strlen(vars[k]);
         if (n + v.len >= cap)
-            return 0;
+            return false;
         for (size_t i = 0; lower && i < v.len; i++)
             out[n + i] = (char)((unsigned)(v.p[i] - 'A') < 26u ? v.p[i] + ('a' - 'A') : v.p[i]);
         if (!lower)
@@ -135,7 +135,8 @@ static size_t expand_vars(conn *c, const char *tpl, char *out, size_t cap)
         n += v.len;
     }
     out[n] = '\0';
-    return n;
+    *len = n;
+    return true;
 }
 
 /* A redirect whose expansion starts "//" or "/\\" (say "$request_uri" for
@@ -150,10 +151,9 @@ static int serve_local_location(conn *c, const char *tpl, size_t *n)
         return 0;
     if (*n + 2 >= c->scratch_len)
         return -1;
-    char hex = s[1] == '/' ? 'F' : 'C';
+    const char *esc = s[1] == '/' ? "%2F" : "%5C";
     memmove(s + 4, s + 2, *n - 2 + 1);
-    memcpy(s + 1, "%2", 2);
-    s[3] = hex;
+    memcpy(s + 1, esc, 3);
     *n += 2;
     return 0;
 }
@@ -163,12 +163,13 @@ static void serve_return(conn *c)
     const cfg_rules *r = c->rules;
     int status = r->return_status;
     resp_fields f = conn_fields(c);
-    size_t n = r->return_text ? expand_vars(c, r->return_text, c->scratch, c->scratch_len) : 0;
+    size_t n = 0;
+    bool fits = !r->return_text || expand_vars(c, r->return_text, c->scratch, c->scratch_len, &n);
     bool redirect = status >= 300 && status < 400;
     /* The scratch holds the text and three URI lengths more for its
      * variables (conn_block_size): only a Host far beyond any URI can
      * overflow it. That is the request's size, not the server's fault. */
-    if ((r->return_text && n == 0 && r->return_text[0]) ||
+    if (!fits ||
         (redirect && serve_local_location(c, r->return_text, &n) < 0)) {
         conn_error(c, 414, false);
         return;
@@ -338,14 +339,24 @@ static void serve_fallback(conn *c)
     serve_route(c);
 }
 
+/* Why a lookup failed with 403 or 500, for the error log (nginx logs both). */
+static const char *lookup_why(int err)
+{
+    if (err == 0)
+        return "a folder without an index file (autoindex is off), or not a regular file";
+    if (err == EXDEV || err == ELOOP)
+        return "a symbolic link that the \"symlinks\" setting refuses";
+    return strerror(err);
+}
+
 void serve_lookup_done(conn *c)
 {
     static_req *q = &c->task.sq;
     if (q->status == STATIC_FALLBACK) {
         serve_fallback(c);
     } else if (q->status != 200) {
-        if (q->status == 500)
-            conn_log_msg(c, LOGL_ERROR, "open \"%s\": %s", c->path, strerror(q->err));
+        if (q->status == 500 || q->status == 403)
+            conn_log_msg(c, LOGL_ERROR, "open \"%s\": %s", c->path, lookup_why(q->err));
         if (q->status == 301 && !c->err_status)
             conn_error(c, 301, false);
         else
@@ -388,6 +399,15 @@ static void serve_lookup(conn *c)
             serve_error(c, 404);
             return;
         }
+        /* "/img" under location "/img" names the alias folder itself: like
+         * any folder asked for without its '/', it is redirected, so that
+         * relative links in its index or listing resolve beneath it. An
+         * exact location is the one URL its author chose: no redirect. */
+        if (dst[1] == '\0' && c->path[c->path_len - 1] != '/' && c->loc->kind != LOC_EXACT &&
+            !c->err_status && !r->ntry_files) {
+            conn_error(c, 301, false);
+            return;
+        }
         rel = dst;
     }
     *q = (static_req){ .dirfd = w->dirfds[r->dir], .links = r->links, .path = rel, .uri = c->path,
@@ -426,6 +446,25 @@ static void serve_lookup(conn *c)
     conn_submit(c);
 }
 
+/* 204 with the methods the rules allow. */
+static void serve_options(conn *c, unsigned methods)
+{
+    char allow[64];
+    resp_fields f = conn_fields(c);
+    f.allow = allow_list(methods, allow, sizeof allow);
+    f.content_length = 0;
+    if (serve_head(c, 204, &f))
+        conn_start_send(c);
+}
+
+void serve_options_asterisk(conn *c)
+{
+    const cfg *cf = c->w->cfg;
+    c->srv = &cf->servers[loc_server(cf, c->listen_idx, NULL, 0)];
+    /* "*" is the server as a whole, for which OPTIONS itself just worked. */
+    serve_options(c, c->srv->r.methods | M_OPTIONS);
+}
+
 static void serve_route(conn *c)
 {
     c->loc = loc_match(c->srv, c->path, c->path_len, c->w->loc_scratch);
@@ -453,12 +492,7 @@ static void serve_route(conn *c)
         return;
     }
     if (m == M_OPTIONS && !c->err_status && !r->return_status) {
-        char allow[64];
-        resp_fields f = conn_fields(c);
-        f.allow = allow_list(r->methods, allow, sizeof allow);
-        f.content_length = 0;
-        if (serve_head(c, 204, &f))
-            conn_start_send(c);
+        serve_options(c, r->methods);
         return;
     }
     if (r->return_status && !c->err_status) {

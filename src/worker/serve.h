@@ -7,6 +7,8 @@
 /* The head is parsed and c->path decoded: choose the server and location
  * and answer (directly, or after a lookup on the loop or in a task). */
 void serve_request(conn *c);
+/* "OPTIONS *": what the listener's default server allows. */
+void serve_options_asterisk(conn *c);
 
 /* Write-queue side of a lookup (runs on a queue thread, touches only the task). */
 void serve_task_work(conn_task *k);
