@@ -187,6 +187,9 @@ static int roots_swap(roots *rs, size_t i, root_dir *d)
 enum roots_outcome roots_apply(roots *rs, size_t i, int fd, dev_t dev, ino_t ino, int err)
 {
     if (fd < 0) {
+        /* The worker's own shortage says nothing about the path. */
+        if (err == EMFILE || err == ENFILE || err == ENOMEM)
+            return ROOTS_RETRY;
         if (err == rs->last_err[i])
             return ROOTS_STILL_FAILED;
         rs->last_err[i] = err;
@@ -202,13 +205,13 @@ enum roots_outcome roots_apply(roots *rs, size_t i, int fd, dev_t dev, ino_t ino
     root_dir *d = malloc(sizeof *d);
     if (!d) {
         close(fd);
-        return ROOTS_NOMEM;
+        return ROOTS_RETRY;
     }
     *d = (root_dir){ .fd = fd, .dev = dev, .ino = ino, .id = rs->next_id++, .owned = true };
     if (roots_swap(rs, i, d) < 0) {
         close(fd);
         free(d);
-        return ROOTS_NOMEM;
+        return ROOTS_RETRY;
     }
     return ROOTS_SWAPPED;
 }

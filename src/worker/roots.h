@@ -82,7 +82,7 @@ enum roots_outcome {
     ROOTS_FAILED,       /* the path cannot be opened, for a new reason: keep the last good one, warn */
     ROOTS_STILL_FAILED, /* failing as before: already warned */
     ROOTS_BACK,         /* the path works again and names the directory still served */
-    ROOTS_NOMEM,        /* a swap could not be made: try again next time */
+    ROOTS_RETRY,        /* no answer this time (out of descriptors or memory): the next check tries again */
 };
 
 /* paths[i] is opened as master_fds[i] (kept open by the caller); cached:

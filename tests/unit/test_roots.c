@@ -180,6 +180,8 @@ static void test_failures_reported_once_per_change(void **state)
     assert_int_equal(roots_apply(&rs, 0, -1, 0, 0, ENOENT), ROOTS_STILL_FAILED);
     assert_int_equal(roots_apply(&rs, 0, -1, 0, 0, ENOENT), ROOTS_STILL_FAILED);
     assert_int_equal(roots_apply(&rs, 0, -1, 0, 0, EACCES), ROOTS_FAILED);
+    assert_int_equal(roots_apply(&rs, 0, -1, 0, 0, EMFILE), ROOTS_RETRY); /* not the path's fault */
+    assert_int_equal(roots_apply(&rs, 0, -1, 0, 0, EACCES), ROOTS_STILL_FAILED);
     root_view *w = roots_acquire(&rs);
     assert_ptr_equal(v, w); /* the last good directory still serves */
     roots_put(&w);
