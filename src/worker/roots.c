@@ -177,10 +177,11 @@ static int roots_swap(roots *rs, size_t i, root_dir *d)
     }
     root_dir *old = rs->cur->dir[i];
     old->retired = true;
+    uint64_t old_id = old->id; /* the put may free it: no request holds it */
     roots_put(&rs->cur);
     rs->cur = v;
     if (rs->on_retire)
-        rs->on_retire(rs->arg, old->id);
+        rs->on_retire(rs->arg, old_id);
     return 0;
 }
 
