@@ -56,6 +56,14 @@ class Releases:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def started_pids(tc, srv, workers):
+    """The master's and its workers' pids once the generation serves (before
+    that, a child may be the master's check of the roots as the workers' user)."""
+    tc.assertTrue(wait_until(lambda: "generation 1 serves" in srv.stderr_text()
+                             and len(srv.workers()) == workers, PATIENCE), srv.stderr_text())
+    return (srv.pid, sorted(srv.workers()))
+
+
 def body(port, path):
     r = request(port, path)
     return r.status, r.body
@@ -63,14 +71,17 @@ def body(port, path):
 
 class SwapTestBase(ServerTestCase):
     workers = 2
+    server_extra = ""  # more rules for the server
+    global_extra = ""  # more top-level settings
+    open_file_cache = 64
 
     def conf(self, port):
         cur = self.rel.current
-        return (f'workers = {self.workers};\nerror_log = "-";\n'
+        return (f'workers = {self.workers};\nerror_log = "-";\n{self.global_extra}'
                 # a long validity: only a swap may make the cache let go of a file
-                f'open_file_cache = 64;\nopen_file_cache_valid = "1h";\n'
+                f'open_file_cache = {self.open_file_cache};\nopen_file_cache_valid = "1h";\n'
                 f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
-                f'servers = ( {{ root = "{cur}"; access_log = "off";\n'
+                f'servers = ( {{ root = "{cur}"; access_log = "off"; {self.server_extra}\n'
                 f'  locations = ( {{ match = "/static/"; alias = "{cur}/assets/"; }} ); }} );\n')
 
     def setUp(self):
@@ -81,8 +92,7 @@ class SwapTestBase(ServerTestCase):
         self.addCleanup(self.server.cleanup)
         self.server.start()
         self.port = self.server.port
-        self.assertTrue(wait_until(lambda: len(self.server.workers()) == self.workers, PATIENCE))
-        self.pids = (self.server.pid, sorted(self.server.workers()))
+        self.pids = started_pids(self, self.server, self.workers)
 
     def log_count(self, what):
         return self.server.stderr_text().count(what)
@@ -167,6 +177,7 @@ class SwapTest(SwapTestBase):
 class NoMixedResponseTest(SwapTestBase):
     workers = 1
     clients = 4
+    swaps = 8
 
     def test_swaps_under_keepalive_load_never_mix_releases(self):
         seen = {1: 0, 2: 0}
@@ -211,7 +222,7 @@ class NoMixedResponseTest(SwapTestBase):
         try:
             # Swap back and forth; each swap waits until the new release has
             # been served a few times, so swaps land among requests in flight.
-            for i in range(8):
+            for i in range(self.swaps):
                 n = 2 if i % 2 == 0 else 1
                 with lock:
                     base = seen[n]
@@ -227,6 +238,18 @@ class NoMixedResponseTest(SwapTestBase):
         self.assert_no_reload()
 
 
+class NoMixedResponseOffloadTest(NoMixedResponseTest):
+    """The same with every lookup and every sendfile chunk in a write-queue
+    task, and one thread for them all, so that lookups wait in the queue
+    behind sendfile chunks while swaps happen: the root a waiting lookup
+    resolves beneath must stay open (and not become another descriptor)."""
+    server_extra = 'offload = "always";'
+    global_extra = "write_queue_threads = 1;\n"
+    open_file_cache = 0  # every request looks its file up
+    clients = 6
+    swaps = 20
+
+
 class QuickModeTest(ServerTestCase):
     def test_quick_mode_follows_the_swap(self):
         rel = Releases(1, 2)
@@ -236,7 +259,7 @@ class QuickModeTest(ServerTestCase):
         self.addCleanup(srv.cleanup)
         srv.start()
         self.assertEqual(body(srv.port, "/"), (200, b"release 1\n"))
-        pids = (srv.pid, sorted(srv.workers()))
+        pids = started_pids(self, srv, 1)
         rel.point("releases/2")
         ok = wait_until(lambda: body(srv.port, "/") == (200, b"release 2\n"), PATIENCE, interval=0.05)
         self.assertTrue(ok, "quick mode kept serving release 1")
