@@ -102,6 +102,10 @@ class SwapTestBase(ServerTestCase):
         ok = wait_until(lambda: self.log_count(what) >= total, PATIENCE)
         self.assertTrue(ok, f"{self.log_count(what)} of {total} lines \"{what}\" in the error log")
 
+    def wait_served(self, n):
+        ok = wait_until(lambda: body(self.port, "/") == (200, b"release %d\n" % n), PATIENCE, interval=0.05)
+        self.assertTrue(ok, "release %d is not served after the swap" % n)
+
     def assert_no_reload(self):
         self.assertEqual((self.server.pid, sorted(self.server.workers())), self.pids,
                          "the master or a worker changed: that is a restart, not a swap")
@@ -119,8 +123,7 @@ class SwapTest(SwapTestBase):
         # warm the open-file cache of both workers with release 1
         self.assert_serves(1)
         self.rel.point("releases/2")
-        ok = wait_until(lambda: body(self.port, "/") == (200, b"release 2\n"), PATIENCE, interval=0.05)
-        self.assertTrue(ok, "release 1 is still served after the swap")
+        self.wait_served(2)
         # root and alias are two directories: each worker logs both swaps;
         # once all have, no request may see release 1 any more
         self.wait_all_workers(SWAPPED, 2 * self.workers)
@@ -134,6 +137,7 @@ class SwapTest(SwapTestBase):
 
     def test_missing_target_keeps_the_last_good_release(self):
         self.rel.point("releases/2")
+        self.wait_served(2)
         self.wait_all_workers(SWAPPED, 2 * self.workers)
         self.assert_serves(2)
         # a half-done deploy: the link is gone, then points at nothing yet
