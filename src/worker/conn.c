@@ -223,6 +223,7 @@ static void conn_release(conn *c)
     free(c->listing);
     c->listing = NULL;
     conn_drop_file(c);
+    roots_put(&c->view);
     close(c->io.fd); /* also drops it from the epoll set */
     conn_release_buffers(c);
     if (c->live_prev)
@@ -875,6 +876,7 @@ static void conn_finish_response(conn *c)
     free(c->listing);
     c->listing = NULL;
     conn_drop_file(c);
+    roots_put(&c->view); /* the next request takes the directories current then */
     c->nparts = 0;
     c->mem = NULL;
     c->mem_len = c->mem_sent = 0;

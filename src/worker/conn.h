@@ -68,6 +68,7 @@ typedef struct conn {
     char *listing;      /* malloc'd autoindex body being sent, or NULL */
     bool fc_try;        /* this lookup may use and fill the open-file cache */
     fc_entry *fce;      /* c->fd belongs to this open-file cache entry; NULL: c->fd is ours */
+    root_view *view;    /* the directories this request resolves beneath (worker/roots.h), or NULL */
 
     void *block;     /* arena block, NULL while idle */
     arena ar;

@@ -23,9 +23,11 @@ int fc_init(fcache *fc, size_t cap, int64_t valid_ms)
     return 0;
 }
 
-static size_t make_key(char *buf, size_t cap, int dir, enum file_links links, const char *path)
+static size_t make_key(char *buf, size_t cap, uint64_t root, enum file_links links, const char *path)
 {
-    int n = snprintf(buf, cap, "%d:%d:%s", dir, (int)links, path);
+    if (root == 0)
+        return 0;
+    int n = snprintf(buf, cap, "%llu:%d:%s", (unsigned long long)root, (int)links, path);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -89,11 +91,11 @@ void fc_destroy(fcache *fc)
     memset(fc, 0, sizeof *fc);
 }
 
-fc_entry *fc_get(fcache *fc, int dir, enum file_links links, const char *path, int64_t now_ms)
+fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, const char *path, int64_t now_ms)
 {
     char key[4200];
     size_t n;
-    if (!fc->cap || !(n = make_key(key, sizeof key, dir, links, path)))
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, path)))
         return NULL;
     uint64_t h = hash_key(key, n);
     for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext) {
@@ -113,12 +115,12 @@ fc_entry *fc_get(fcache *fc, int dir, enum file_links links, const char *path, i
     return NULL;
 }
 
-fc_entry *fc_put(fcache *fc, int dir, enum file_links links, const char *path, const file_result *res,
+fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, const char *path, const file_result *res,
                  int64_t now_ms)
 {
     char key[4200];
     size_t n;
-    if (!fc->cap || !(n = make_key(key, sizeof key, dir, links, path)))
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, path)))
         return NULL;
     fc_entry *e = malloc(sizeof *e + n + 1);
     if (!e)
@@ -128,6 +130,7 @@ fc_entry *fc_put(fcache *fc, int dir, enum file_links links, const char *path, c
     e->fd = res->fd;
     e->st = res->st;
     e->index = res->index;
+    e->root = root;
     e->refs = 1;
     e->cached = true;
     e->expires_ms = now_ms + fc->valid_ms;
@@ -145,6 +148,15 @@ fc_entry *fc_put(fcache *fc, int dir, enum file_links links, const char *path, c
     lru_push(fc, e);
     fc->count++;
     return e;
+}
+
+void fc_flush_root(fcache *fc, uint64_t root)
+{
+    for (fc_entry *e = fc->lru_head, *next; e; e = next) {
+        next = e->lru_next;
+        if (e->root == root)
+            evict(fc, e);
+    }
 }
 
 void fc_release(fcache *fc, fc_entry *e)

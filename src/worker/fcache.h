@@ -19,10 +19,11 @@ typedef struct fc_entry {
     int refs;
     bool cached;        /* still findable; false once evicted */
     int64_t expires_ms;
+    uint64_t root;      /* the root directory's id (worker/roots.h) */
     uint64_t hash;
     struct fc_entry *hnext;           /* hash chain */
     struct fc_entry *lru_prev, *lru_next;
-    char key[];         /* dir id, links, path */
+    char key[];         /* root id, links, path */
 } fc_entry;
 
 typedef struct {
@@ -37,13 +38,23 @@ typedef struct {
 int fc_init(fcache *fc, size_t cap, int64_t valid_ms);
 void fc_destroy(fcache *fc);
 
-/* A fresh entry for (dir, links, path) with a reference taken, or NULL. */
-fc_entry *fc_get(fcache *fc, int dir, enum file_links links, const char *path, int64_t now_ms);
+/* Entries are keyed by the id of the root directory the path was resolved
+ * beneath (root_dir.id), not by the configured path: after a deploy swaps
+ * that directory, the new one has a new id and no file of the old release
+ * can be found under it. Root 0 is never cached. */
+
+/* A fresh entry for (root, links, path) with a reference taken, or NULL. */
+fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, const char *path, int64_t now_ms);
 
 /* Cache an opened file; the entry takes res->fd and is returned with one
- * reference. NULL (and res->fd still the caller's) when off or out of memory. */
-fc_entry *fc_put(fcache *fc, int dir, enum file_links links, const char *path, const file_result *res,
+ * reference. NULL (and res->fd still the caller's) when off, root is 0 or
+ * out of memory. */
+fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, const char *path, const file_result *res,
                  int64_t now_ms);
+
+/* Forget every entry under root (a swap retired it): their descriptors
+ * close now, or when the responses sending them finish. */
+void fc_flush_root(fcache *fc, uint64_t root);
 
 /* Drop a reference. */
 void fc_release(fcache *fc, fc_entry *e);

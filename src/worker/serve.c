@@ -365,7 +365,8 @@ void serve_lookup_done(conn *c)
         serve_listing(c, q);
     } else {
         if (c->fc_try && !c->fce)
-            c->fce = fc_put(&c->w->fc, c->rules->dir, c->rules->links, q->path, &q->res, c->w->now_ms);
+            c->fce = fc_put(&c->w->fc, roots_cache_key(c->view, c->rules->dir), c->rules->links, q->path,
+                            &q->res, c->w->now_ms);
         serve_file(c, q);
     }
     free(q->out.data);
@@ -410,7 +411,10 @@ static void serve_lookup(conn *c)
         }
         rel = dst;
     }
-    *q = (static_req){ .dirfd = w->dirfds[r->dir], .links = r->links, .path = rel, .uri = c->path,
+    /* The request's directories, taken once: its internal redirects resolve beneath them too. */
+    if (!c->view)
+        c->view = roots_acquire(&w->roots);
+    *q = (static_req){ .dirfd = c->view->dir[r->dir]->fd, .links = r->links, .path = rel, .uri = c->path,
                        .index = (const char *const *)r->index, .nindex = r->nindex,
                        .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
                        .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
@@ -421,7 +425,7 @@ static void serve_lookup(conn *c)
     /* The open-file cache holds plain lookups: no try_files list, no sibling choice. */
     c->fc_try = w->fc.cap && !r->ntry_files && !q->nenc;
     if (c->fc_try) {
-        fc_entry *e = fc_get(&w->fc, r->dir, r->links, rel, w->now_ms);
+        fc_entry *e = fc_get(&w->fc, roots_cache_key(c->view, r->dir), r->links, rel, w->now_ms);
         if (e) {
             c->fce = e;
             q->status = 200;

@@ -203,6 +203,7 @@ static int worker_wait_ms(worker *w)
     int64_t ms = TICK_MS - (w->now_ms % TICK_MS);
     if (w->alog_flush_ms >= 0)
         ms = w->alog_flush_ms - w->now_ms < ms ? w->alog_flush_ms - w->now_ms : ms;
+    ms = roots_wait_ms(&w->roots, w->now_ms, ms);
     ms = ms < 0 ? 0 : ms;
     ms = timer_wait_ms(&w->t_header, w->now_ms, ms);
     ms = timer_wait_ms(&w->t_keepalive, w->now_ms, ms);
@@ -223,6 +224,7 @@ static void worker_loop(worker *w)
             break;
         }
         worker_tick(w);
+        roots_check(&w->roots, &w->q, w->now_ms);
         if (w->alog_flush_ms >= 0 && w->now_ms >= w->alog_flush_ms)
             worker_flush_logs(w);
         conn_reap(w);
@@ -268,6 +270,13 @@ static int worker_open_logs(worker *w, const cfg *c, char *err, size_t errlen)
     return 0;
 }
 
+/* A deploy swapped a root: its files must not be served from the cache any more. */
+static void worker_root_retired(void *arg, uint64_t id)
+{
+    worker *w = arg;
+    fc_flush_root(&w->fc, id);
+}
+
 static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nlisten,
                        const int *dirfds, char *err, size_t errlen)
 {
@@ -275,7 +284,6 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     w->ctl_fd = -1;
     w->alog_flush_ms = -1;
     w->cfg = c;
-    w->dirfds = dirfds;
     w->block_size = conn_block_size(c, &w->head_size, &w->scratch_size);
     timer_list_init(&w->t_header, c->header_timeout_ms);
     timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
@@ -284,8 +292,9 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     worker_tick(w);
     if (loop_init(&w->lp, 512) < 0 || arena_pool_init(&w->arenas, w->block_size, 256) < 0)
         return -1;
-    /* One slot per connection: a connection has at most one task in flight. */
-    if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections) < 0)
+    /* One slot per connection (a connection has at most one task in flight),
+     * and one for the roots' check. */
+    if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections + 1) < 0)
         return -1;
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
@@ -293,6 +302,10 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
         fc_init(&w->fc, (size_t)c->open_file_cache, c->open_file_cache_valid_ms) < 0)
         return -1;
     w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
+    if (roots_init(&w->roots, c->dirs, c->ndirs, dirfds, w->cached_open) < 0)
+        return -1;
+    w->roots.on_retire = worker_root_retired;
+    w->roots.arg = w;
     w->has_cachestat = true; /* until the first call says ENOSYS */
     sigset_t set;
     sigemptyset(&set);
@@ -322,6 +335,7 @@ static void worker_destroy(worker *w)
     }
     wq_destroy(&w->q); /* runs the completions that finish closing */
     conn_reap(w);
+    roots_destroy(&w->roots); /* every request has given its view back */
     while (w->free_conns) {
         conn *c = w->free_conns;
         w->free_conns = c->next;

@@ -13,6 +13,7 @@
 #include "util/arena.h"
 #include "util/time.h"
 #include "worker/loop.h"
+#include "worker/roots.h"
 #include "worker/timer.h"
 #include "worker/wq.h"
 
@@ -70,7 +71,7 @@ typedef struct worker {
     char date[TIME_HTTP_LEN + 1];
     listener *listeners;
     size_t nlisteners;
-    const int *dirfds;        /* one per cfg->dirs entry, opened by the master */
+    roots roots;              /* cfg->dirs, re-resolved now and then (a deploy swaps a symlink) */
     int nconns;
     bool accept_paused;
     int64_t accept_resume_ms;
@@ -88,7 +89,9 @@ typedef struct worker {
 } worker;
 
 /* Run a worker until it is told to stop. listen_fds and dirfds (one per
- * cfg->dirs entry) were opened by the master and stay owned by it.
+ * cfg->dirs entry) were opened by the master and stay owned by it; the
+ * worker serves from dirfds until a path names another directory
+ * (worker/roots.h), which it then opens itself.
  * after_init(arg), when given, runs once the worker has opened its logs and
  * before it serves (the master drops privileges there); failing it ends the
  * worker. ctl_fd (or -1) tells the master how far the worker is: one byte
