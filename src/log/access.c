@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/escape.h"
 #include "util/logfile.h"
 #include "util/time.h"
 
@@ -82,11 +83,6 @@ void access_log_close(access_log *al)
     al->fd = -1;
 }
 
-static bool needs_escape(unsigned char ch)
-{
-    return ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\';
-}
-
 /* Quotes, backslashes and bytes outside printable ASCII become \xHH, as in
  * nginx, so a hostile User-Agent cannot forge or break a line. A field that
  * would take more than ACCESS_FIELD_MAX bytes so written is cut at a whole
@@ -94,35 +90,15 @@ static bool needs_escape(unsigned char ch)
  * request gets its line, and the line stays one line of balanced quotes. */
 static size_t put_escaped(char *out, ep_str s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     if (s.len == 0) {
         *out = '-';
         return 1;
     }
-    size_t whole = 0, keep = s.len;
-    for (size_t i = 0; i < s.len && whole <= ACCESS_FIELD_MAX; i++)
-        whole += needs_escape((unsigned char)s.p[i]) ? 4 : 1;
+    size_t whole = esc_log_len(s, ACCESS_FIELD_MAX), used;
     /* The marker is at most 3 + "[+" + 20 digits + " bytes]" = 32 bytes. */
-    size_t room = whole > ACCESS_FIELD_MAX ? ACCESS_FIELD_MAX - 32 : whole;
-    size_t n = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char ch = (unsigned char)s.p[i];
-        size_t w = needs_escape(ch) ? 4 : 1;
-        if (n + w > room) {
-            keep = i;
-            break;
-        }
-        if (w == 4) {
-            out[n++] = '\\';
-            out[n++] = 'x';
-            out[n++] = hex[ch >> 4];
-            out[n++] = hex[ch & 15];
-        } else {
-            out[n++] = (char)ch;
-        }
-    }
-    if (keep < s.len)
-        n += (size_t)sprintf(out + n, "...[+%zu bytes]", s.len - keep);
+    size_t n = esc_log(s, out, whole > ACCESS_FIELD_MAX ? ACCESS_FIELD_MAX - 32 : whole, &used);
+    if (used < s.len)
+        n += (size_t)sprintf(out + n, "...[+%zu bytes]", s.len - used);
     return n;
 }
 

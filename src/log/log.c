@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/escape.h"
 #include "util/logfile.h"
 
 static struct {
@@ -134,26 +135,13 @@ static void put_fmt(char *line, size_t cap, size_t *n, const char *fmt, ...)
  * its own; cut short (with "...") where it would pass cap - 2. */
 static void put_escaped(char *line, size_t cap, size_t *n, ep_str s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = *n, stop = cap - 2 - 3; /* room for "..." before the closing quote and '\n' */
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char ch = (unsigned char)s.p[i];
-        bool esc = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\';
-        if (o + (esc ? 4 : 1) > stop) {
-            if (o <= stop) {
-                memcpy(line + o, "...", 3);
-                o += 3;
-            }
-            break;
-        }
-        if (esc) {
-            line[o++] = '\\';
-            line[o++] = 'x';
-            line[o++] = hex[ch >> 4];
-            line[o++] = hex[ch & 15];
-        } else {
-            line[o++] = (char)ch;
-        }
+    size_t stop = cap - 2 - 3; /* room for "..." before the closing quote and '\n' */
+    if (*n > stop)
+        return;
+    size_t used, o = *n + esc_log(s, line + *n, stop - *n, &used);
+    if (used < s.len) {
+        memcpy(line + o, "...", 3);
+        o += 3;
     }
     *n = o;
 }
