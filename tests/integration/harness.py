@@ -983,6 +983,33 @@ class ConfServer(Server):
         return [binary(), "-c", self.conf_path] + self.args
 
 
+def class_server(cls, template, **kw):
+    """Start a ConfServer for a whole test class (stopped with the class):
+    sets cls.server, cls.port and cls.diag_servers."""
+    cls.server = ConfServer(template, **kw)
+    cls.addClassCleanup(cls.server.cleanup)
+    cls.server.start()
+    cls.diag_servers = [cls.server]
+    cls.port = cls.server.port
+    return cls.server
+
+
+def spawn_socket_activated(socks, conf):
+    """ephttpd -c conf as systemd starts it: the listening sockets socks as
+    fds 3, 4, ... with LISTEN_FDS, and LISTEN_PID naming ephttpd (the shell
+    execs it, so its pid is the shell's). Returns the Popen."""
+    fds = [s.fileno() for s in socks]
+    targets = tuple(range(3, 3 + len(fds)))
+
+    def as_listen_fds():
+        for fd, want in zip(fds, targets):
+            os.dup2(fd, want)
+    cmd = 'LISTEN_PID=$$ LISTEN_FDS=%d exec "$0" -c "$1"' % len(fds)
+    return subprocess.Popen(["sh", "-c", cmd, binary(), conf], preexec_fn=as_listen_fds,
+                            pass_fds=targets, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
 def run_cli(*args, timeout=PATIENCE):
     p = subprocess.run([binary()] + [str(a) for a in args], capture_output=True,
                        text=True, timeout=timeout)

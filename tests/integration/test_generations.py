@@ -389,12 +389,7 @@ class SocketActivationWarningTest(unittest.TestCase):
             f.write(f'listen = ( {{ address = "127.0.0.1"; port = {used}; }} );\n'
                     f'servers = ( {{ root = "{fx.root}"; access_log = "off"; }} );\n')
 
-        def as_fd3_and_4():
-            os.dup2(socks[0].fileno(), 3)
-            os.dup2(socks[1].fileno(), 4)
-        p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=2 exec "$0" -c "$1"', harness.binary(), conf],
-                             preexec_fn=as_fd3_and_4, pass_fds=(3, 4), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, start_new_session=True)
+        p = harness.spawn_socket_activated(socks, conf)
         try:
             self.assertTrue(harness.wait_until(lambda: _status(used) == 200, LONG))
         finally:

@@ -4,7 +4,6 @@ sizes, keep-alive, pipelining, request bodies, access/error logs."""
 import hashlib
 import os
 import re
-import signal
 import time
 import unittest
 import urllib.parse

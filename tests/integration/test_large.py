@@ -1,6 +1,5 @@
 """A 5 GiB (sparse) file: Content-Length beyond 32 bits, full download."""
 
-import os
 import subprocess
 import time
 import unittest

@@ -9,7 +9,7 @@ import time
 import unittest
 
 import harness
-from harness import (SharedServerTestCase, RawConn, Server, ServerTestCase, Fixture, build_request, request,
+from harness import (SharedServerTestCase, RawConn, build_request, request,
                      assert_common_headers)
 
 

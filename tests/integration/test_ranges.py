@@ -4,7 +4,6 @@ import email.utils
 import os
 import unittest
 
-import harness
 from harness import SharedServerTestCase, RawConn, build_request, request
 
 

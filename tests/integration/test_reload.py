@@ -562,14 +562,7 @@ class SocketActivationTest(unittest.TestCase):
         with open(conf, "w") as f:
             f.write(f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
                     f'servers = ( {{ root = "{fx.root}"; access_log = "off"; }} );\n')
-        fd = sock.fileno()
-
-        def as_fd3():
-            os.dup2(fd, 3)
-        # the shell's own pid is the one it execs: LISTEN_PID names ephttpd
-        p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1"', harness.binary(), conf],
-                             preexec_fn=as_fd3, pass_fds=(3,), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, start_new_session=True)
+        p = harness.spawn_socket_activated([sock], conf)
         try:
             # while the test holds the socket listening, a bind of its own would fail:
             # serving proves ephttpd took the socket it was given

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import tempfile
 import unittest
 import urllib.parse
@@ -175,13 +174,7 @@ class AccessMappedTest(unittest.TestCase):
         conf = os.path.join(self.fx.base, "dual.conf")
         with open(conf, "w") as f:
             f.write(self.conf("::", port))
-        fd = sock.fileno()
-
-        def as_fd3():
-            os.dup2(fd, 3)
-        p = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -c "$1"', harness.binary(), conf],
-                             preexec_fn=as_fd3, pass_fds=(3,), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, start_new_session=True)
+        p = harness.spawn_socket_activated([sock], conf)
         try:
             self.assertTrue(harness.wait_until(lambda: _status(port, "/other/x.txt") == 200, harness.PATIENCE),
                             "no answer")

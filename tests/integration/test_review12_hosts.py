@@ -8,7 +8,7 @@ import re
 import unittest
 
 import harness
-from harness import ConfServer, Fixture, PATIENCE, RawConn, request, wait_until
+from harness import ConfServer, Fixture, PATIENCE, RawConn, wait_until
 
 
 def status_of(port, raw):

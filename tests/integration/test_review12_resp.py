@@ -70,11 +70,7 @@ class ConfigCacheTest(CacheHeaderChecks, ServerTestCase):
                     f'servers = ( {{ root = "{root}"; access_log = "off";\n'
                     f'  locations = ( {{ match = "^~ /off/"; alias = "{root}/"; expires = "off"; }},\n'
                     f'                {{ match = "^~ /hour/"; alias = "{root}/"; expires = "1h"; }} ); }} );\n')
-        cls.server = ConfServer(conf)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
+        harness.class_server(cls, conf)
 
     def test_unset(self):
         self.assert_no_cache_headers("/")
@@ -169,11 +165,7 @@ class ConfigLimitsTest(ServerTestCase):
                     f'                {{ match = "/raw/"; return = {{ status = 302; url = "$request_uri"; }}; }},\n'
                 f'                {{ match = "/hosts/"; return = {{ status = 301; url = "https://$host$host$host$host$uri"; }}; }},\n'
                     f'                {{ match = "^~ /big/"; alias = "{root}/"; add_header = {{ {big} }}; }} ); }} );\n')
-        cls.server = ConfServer(conf)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
+        harness.class_server(cls, conf)
 
     def test_return_with_max_size_uri(self):
         target = "/go/" + "z" * (8192 - 4)
@@ -237,11 +229,7 @@ class FallbackRedirectTest(ServerTestCase):
                     f'listen = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
                     f'servers = ( {{ root = "{root}"; access_log = "off";\n'
                     f'  locations = ( {{ match = "^~ /fb/"; try_files = [ "$uri", "/{cls.name}" ]; }} ); }} );\n')
-        cls.server = ConfServer(conf)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
+        harness.class_server(cls, conf)
 
     def test_fallback_directory_with_long_query(self):
         query = "q=" + "w" * (1024 - len("/fb/x?") - 2)

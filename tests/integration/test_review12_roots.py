@@ -10,7 +10,6 @@ import threading
 import time
 import unittest
 
-import harness
 from harness import (ConfServer, ConnectionClosed, PATIENCE, RawConn, Server, ServerTestCase,
                      build_request, request, wait_until)
 

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 import harness
-from harness import ConfServer, RawConn, ServerTestCase, build_request, read_text
+from harness import RawConn, ServerTestCase, build_request, read_text
 
 
 class ReviewServeTest(ServerTestCase):
@@ -39,11 +39,7 @@ class ReviewServeTest(ServerTestCase):
                     f'    {{ match = "= /odd3"; return = {{ status = 399; url = "/x"; }}; }},\n'
                     f'    {{ match = "= /nocontent"; return = 204; }}\n'
                     f'  ); }} );\n')
-        cls.server = ConfServer(conf)
-        cls.addClassCleanup(cls.server.cleanup)
-        cls.server.start()
-        cls.diag_servers = [cls.server]
-        cls.port = cls.server.port
+        harness.class_server(cls, conf)
 
     @classmethod
     def tearDownClass(cls):

@@ -23,7 +23,7 @@ import time
 import unittest
 
 import harness
-from harness import SharedServerTestCase, Server, ServerTestCase, Fixture
+from harness import SharedServerTestCase
 
 TOTAL = int(os.environ.get("EP_STRESS_REQUESTS", "20000"))
 SECONDS = float(os.environ.get("EP_STRESS_SECONDS", "60"))

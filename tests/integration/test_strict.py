@@ -1,8 +1,6 @@
 """A strict HTTP/1.1 parser against the running server (RFC 9112), Expect:
 100-continue, the asterisk form, and 1,000 clients trickling their heads."""
-import os
 import resource
-import selectors
 import socket
 import statistics
 import time
@@ -132,7 +130,6 @@ class SlowClientTest(unittest.TestCase):
                 self.assertEqual(r.status, 200)
                 return (time.monotonic() - t0) * 1000
             base = sorted(latency() for _ in range(30))
-            sel = selectors.DefaultSelector()
             socks = []
             # no header deadline can start before this (a deadline starts at accept)
             t_first = time.monotonic()
