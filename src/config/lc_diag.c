@@ -464,13 +464,54 @@ static bool is_int_literal(const char *p, size_t n)
     return all_match(p, n, "0123456789");
 }
 
+/* ---- strings ------------------------------------------------------------ */
+
+/* The line of the first \x00 in a string token, or 0. libconfig 1.5's
+ * escapes: \\ \" \f \n \r \t and \x with exactly two hex digits; a
+ * backslash before anything else is itself. Other control bytes written
+ * as \xNN are kept, as YAML keeps its escapes: the settings judge them
+ * (add_header refuses them); only NUL cannot be kept in a C string. */
+static int nul_escape(const token *t)
+{
+    int line = t->line;
+    for (size_t i = 1; i + 1 < t->len; i++) {
+        const char *p = t->p + i;
+        line += *p == '\n';
+        if (*p != '\\')
+            continue;
+        if (p[1] == 'x' && i + 4 < t->len && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+            if (p[2] == '0' && p[3] == '0')
+                return line;
+            i += 3;
+        } else if (strchr("\\\"fnrt", p[1])) {
+            i++;
+        }
+    }
+    return 0;
+}
+
 int lc_scan(const char *text, lc_scan_result *r)
 {
     lexer x = { .s = text, .line = 1, .scan = r };
-    size_t cap = 0;
+    size_t cap = 0, capnuls = 0, nstrs = 0;
+    bool marked = false; /* the current string value has its \x00 noted */
 
     memset(r, 0, sizeof *r);
     for (next(&x); x.t.k != K_EOF && !x.oom; next(&x)) {
+        if (x.t.k == K_STR) {
+            if (x.prev.k != K_STR)
+                nstrs++, marked = false; /* "a" "b" is one value */
+            int line = marked ? 0 : nul_escape(&x.t);
+            if (!line)
+                continue;
+            if (ep_grow((void **)&r->nuls, &capnuls, r->nnuls, 1, sizeof *r->nuls) < 0) {
+                x.oom = true;
+                break;
+            }
+            r->nuls[r->nnuls++] = (lc_nul){ nstrs - 1, line };
+            marked = true;
+            continue;
+        }
         if (x.t.k != K_VALUE || !is_int_literal(x.t.p, x.t.len))
             continue;
         if (ep_grow((void **)&r->ints, &cap, r->n, 1, sizeof *r->ints) < 0) {
@@ -491,5 +532,6 @@ void lc_scan_free(lc_scan_result *r)
 {
     free(r->ints);
     free(r->incs);
+    free(r->nuls);
     memset(r, 0, sizeof *r);
 }

@@ -86,7 +86,7 @@ static const err_case err_cases[] = {
     /* Integers libconfig 1.5 would wrap (atoi): refused as written. */
     { "e.conf", "workers = 4294967297;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
     { "e.conf", "workers = -4294967295;\n", 1, 0, "\"workers\": -4294967295 is out of range (1 to 1024)", NULL },
-    { "e.conf", "workers = 0x100000001;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.conf", "workers = 0x100000001;\n", 1, 0, "\"workers\": 0x100000001 is out of range (1 to 1024)", NULL },
     { "e.conf", "listen = (\n { port = 4294967377; } );\n", 2, 0, "\"port\": 4294967377 is out of range (1 to 65535)",
       NULL },
     { "e.conf", "header_timeout = 4294967297;\n", 1, 0, "\"header_timeout\": bad duration \"4294967297\"",
@@ -94,7 +94,7 @@ static const err_case err_cases[] = {
     { "e.conf", "max_body_size = 9223372036854775807;\n", 1, 0,
       "\"max_body_size\": 9223372036854775807 is out of range (0 to 4611686018427387903 bytes)", NULL },
     { "e.conf", "max_body_size = 99999999999999999999L;\n", 1, 0,
-      "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+      "\"max_body_size\": 99999999999999999999L is out of range (0 to 4611686018427387903 bytes)", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404, 4294967700 ]; uri = \"/e\"; } ); } );\n",
       2, 0, "\"codes\": 4294967700 is out of range (400 to 599)", NULL },
     { "e.conf", "workers = 2;\n/* off for now\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
@@ -104,6 +104,38 @@ static const err_case err_cases[] = {
       NULL },
     { "e.yaml", "max_body_size: 99999999999999999999\n", 1, 1,
       "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    /* Out of range, quoted as written (hex, L), in both syntaxes. */
+    { "e.conf", "max_header_size = 0x80000000;\n", 1, 0,
+      "\"max_header_size\": 0x80000000 is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.conf", "max_header_size = 2147483648L;\n", 1, 0,
+      "\"max_header_size\": 2147483648L is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.conf", "max_header_size = 0x7fffffffL;\n", 1, 0,
+      "\"max_header_size\": 0x7fffffffL is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.conf", "listen = ( { port = 0X10000; } );\n", 1, 0, "\"port\": 0X10000 is out of range (1 to 65535)",
+      NULL },
+    { "e.yaml", "listen:\n  - port: 0x10000\n", 2, 5, "\"port\": 0x10000 is out of range (1 to 65535)", NULL },
+    { "e.yaml", "max_header_size: 0x80000000\n", 1, 1,
+      "\"max_header_size\": 0x80000000 is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.yaml", "workers: 0x1FFFFFFFFFFFFFFFF\n", 1, 1, "\"workers\": 0x1FFFFFFFFFFFFFFFF is out of range", NULL },
+    /* YAML takes what libconfig takes, and no more: no L, no octal or
+     * binary, no sign on hex. */
+    { "e.yaml", "workers: 10L\n", 1, 1, "\"workers\": expected an integer, got \"10L\"",
+      "L is libconfig's 64-bit suffix; a YAML integer has none" },
+    { "e.yaml", "max_body_size: 10L\n", 1, 1, "\"max_body_size\": expected an integer, got \"10L\"",
+      "libconfig's 64-bit suffix" },
+    { "e.yaml", "header_timeout: 0x10L\n", 1, 1, "\"header_timeout\": expected an integer, got \"0x10L\"",
+      "libconfig's 64-bit suffix" },
+    { "e.yaml", "workers: 0o17\n", 1, 1, "\"workers\": expected an integer, got \"0o17\"", NULL },
+    { "e.yaml", "workers: 0b11\n", 1, 1, "\"workers\": expected an integer, got \"0b11\"", NULL },
+    { "e.yaml", "workers: -0x1\n", 1, 1, "\"workers\": expected an integer, got \"-0x1\"", NULL },
+    { "e.yaml", "workers: 1_000\n", 1, 1, "\"workers\": expected an integer, got \"1_000\"", NULL },
+    { "e.yaml", "workers: 0x\n", 1, 1, "\"workers\": expected an integer, got \"0x\"", NULL },
+    /* A NUL that libconfig would drop (\x00), named by its setting. */
+    { "e.conf", "servers = ( {\n root = \"/tmp/www\\x00/etc\"; } );\n", 2, 0,
+      "\"root\": a NUL character (\\x00) in a string", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-A = \"a\\x00b\"; }; } );\n", 2, 0,
+      "\"X-A\": a NUL character (\\x00) in a string", NULL },
+    { "e.yaml", "servers:\n  - root: \"/tmp/www\\0/etc\"\n", 2, 11, "a NUL character in a scalar", NULL },
     /* values */
     { "e.conf", "log_level = \"loud\";\n", 1, 0, "\"log_level\": unknown level \"loud\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; symlinks = \"maybe\"; } );\n", 1, 0,
@@ -326,6 +358,12 @@ static void test_same_answers(void **state)
         { "max_body_size = 99999999999999999999;\n", "max_body_size: 99999999999999999999\n" },
         { "max_body_size = -1;\n", "max_body_size: -1\n" },
         { "worker_connections = 1;\n", "worker_connections: 1\n" },
+        /* Hex, as written, in both. */
+        { "listen = ( { port = 0x10000; } );\n", "listen: [ { port: 0x10000 } ]\n" },
+        { "max_header_size = 0x80000000;\n", "max_header_size: 0x80000000\n" },
+        { "workers = 0xFFFFFFFFFFFFFFFF;\n", "workers: 0xFFFFFFFFFFFFFFFF\n" },
+        { "header_timeout = 0x1000000;\n", "header_timeout: 0x1000000\n" },
+        { "max_body_size = 0x4000000000000000;\n", "max_body_size: 0x4000000000000000\n" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
