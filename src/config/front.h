@@ -35,6 +35,7 @@
  * stream or document gives an empty group; a second document is an error.
  * An alias is a deep copy of its anchored node (the copy's top node takes
  * the alias's position and name); at most FRONT_MAX_NODES nodes in all.
+ * A merge key (a plain "<<" key) is an error that says so.
  * A scalar or key containing a NUL character is an error.
  *
  * A named node's position is its key's (so errors point at the setting

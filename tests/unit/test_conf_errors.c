@@ -167,6 +167,37 @@ static const err_case err_cases[] = {
       "\"error_page\": uri \"e.html\" must start with '/'", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = 404; } ); } );\n", 2, 0,
       "\"error_page\": needs \"codes\" and \"uri\"", NULL },
+    /* An error page is served as the file at its path: a query or fragment
+     * would be part of the name, the page never found. */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [404];\n"
+                "  uri = \"/errs/404.html?x=1\"; } ); } );\n", 3, 0,
+      "\"error_page\": uri \"/errs/404.html?x=1\" must be a plain path, without '?' or '#'", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    error_page:\n      - codes: 404\n        uri: /e.html#top\n", 5, 9,
+      "\"error_page\": uri \"/e.html#top\" must be a plain path", NULL },
+    /* Statuses answered without error_page: refused, saying why. */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404,\n 405 ]; uri = \"/e\"; } ); } );\n",
+      3, 0, "\"codes\": 405 cannot have an error page", "Allow header comes from the location's methods" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    error_page: [ { codes: [ 404, 416 ], uri: /e } ]\n", 3, 35,
+      "\"codes\": 416 cannot have an error page", "Content-Range" },
+    /* add_header: what ephttpd writes itself, and empty values. */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-A = \"a\";\n ETag = \"\\\"fake\\\"\"; }; } );\n",
+      3, 0, "\"add_header\": \"ETag\" is set by ephttpd itself", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-E = \"\"; }; } );\n", 2, 0,
+      "\"add_header\": \"X-E\" has an empty value", "leave the header out" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    add_header:\n      X-E: { value: \"\", always: true }\n", 4, 7,
+      "\"add_header\": \"X-E\" has an empty value", NULL },
+    /* Cache-Control and Expires where "expires" is in effect, after
+     * inheritance: at the add_header, naming where it would go twice. */
+    { "e.conf", "servers = ( { root = \"@D/www\"; expires = \"1h\";\n"
+                " add_header = { Cache-Control = \"no-store\"; }; } );\n", 2, 0,
+      "\"add_header\": \"Cache-Control\" would be sent twice in the server, where \"expires\" sends its own",
+      NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { expires = \"0\"; };\n"
+                " locations = ( { match = \"/a/\"; },\n  { match = \"/b/\"; expires = 60; } ); } );\n", 2, 0,
+      "\"add_header\": \"expires\" would be sent twice in the location at @D/e.conf:4", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    expires: 1h\n    locations:\n      - match: /a/\n"
+                "        add_header: { Cache-Control: public }\n", 6, 9,
+      "\"add_header\": \"Cache-Control\" would be sent twice in the location at @D/e.yaml:5:9", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"$uri\" ]; } );\n", 2, 0,
       "\"try_files\": give at least one path and a fallback", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"=404\", \"$uri\" ]; } );\n", 2, 0,
@@ -374,6 +405,65 @@ static void test_same_answers(void **state)
     }
 }
 
+/* Every status that never goes through error_page is refused; the ones
+ * that do (through a 403, a 404, a failed open, try_files =CODE) are taken. */
+static void test_error_page_codes(void **state)
+{
+    (void)state;
+    static const int refused[] = { 400, 405, 408, 412, 413, 414, 416, 417, 431, 501, 505 };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char *text = xasprintf("servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ %d ]; "
+                               "uri = \"/e.html\"; } ); } );\n", refused[i]);
+        char *want = xasprintf("\"codes\": %d cannot have an error page: ephttpd always sends its built-in "
+                               "one", refused[i]);
+        err_case e = { "e.conf", text, 2, 0, want, NULL };
+        check_error(&e);
+        free(text);
+        free(want);
+    }
+    cfg *c = load("pages.conf", "servers = ( { root = \"@D/www\"; error_page = ( { codes = [ 403, 404, 410, "
+                                "429, 500, 502, 503, 504 ]; uri = \"/e.html\"; } ); } );\n");
+    assert_int_equal(c->servers[0].r.nerror_pages, 8);
+    cfg_free(c);
+}
+
+/* add_header refuses every header ephttpd writes itself (any case); the
+ * review's example refused as a whole; what stays allowed. */
+static void test_add_header_owned(void **state)
+{
+    (void)state;
+    static const char *const owned[] = { "ETag", "Content-Type", "Last-Modified", "Content-Encoding",
+                                         "Accept-Ranges", "Content-Range", "Location", "Allow", "Date",
+                                         "Server", "Connection", "Transfer-Encoding", "Content-Length",
+                                         "Keep-Alive", "Upgrade", "Trailer", "etag", "SERVER" };
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        char *text = xasprintf("servers = ( { root = \"@D/www\";\n add_header = { %s = { value = \"x\"; "
+                               "always = true; }; }; } );\n", owned[i]);
+        char *want = xasprintf("\"add_header\": \"%s\" is set by ephttpd itself", owned[i]);
+        err_case e = { "e.conf", text, 2, 0, want, NULL };
+        check_error(&e);
+        free(text);
+        free(want);
+    }
+    static const err_case review = { "e.conf", "servers = ( { root = \"@D/www\"; expires = \"1h\";\n"
+                                     "  add_header = { ETag = \"\\\"fake\\\"\"; Content-Type = \"text/evil\";\n"
+                                     "    Cache-Control = \"no-store\"; X-E = \"\"; }; } );\n",
+                                     2, 0, "\"add_header\": \"ETag\" is set by ephttpd itself", NULL };
+    check_error(&review);
+    /* Cache-Control without expires (or where a location turns it off),
+     * Vary (a list: it adds to ephttpd's), and the always form. */
+    cfg *c = load("ok.conf", "servers = ( { root = \"@D/www\"; expires = \"1h\";\n"
+                             "  add_header = { Vary = \"Origin\"; X-A = { value = \"a\"; always = true; }; };\n"
+                             "  locations = ( { match = \"/n/\"; expires = \"off\";\n"
+                             "    add_header = { Cache-Control = \"no-store\"; Expires = \"0\"; }; } ); },\n"
+                             "  { names = [ \"b\" ]; root = \"@D/www\"; add_header = { Cache-Control = \"no-cache\"; }; } );\n");
+    assert_int_equal(c->servers[0].r.nheaders, 2);
+    assert_true(c->servers[0].r.headers[1].always);
+    assert_int_equal(c->servers[0].locs[0].r.nheaders, 2);
+    assert_string_equal(c->servers[1].r.headers[0].name, "Cache-Control");
+    cfg_free(c);
+}
+
 static void test_unreadable_root(void **state)
 {
     (void)state;
@@ -459,6 +549,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_same_answers),
+        cmocka_unit_test(test_error_page_codes),
+        cmocka_unit_test(test_add_header_owned),
         cmocka_unit_test(test_unreadable_root),
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_lint),

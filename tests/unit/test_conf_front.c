@@ -472,6 +472,18 @@ static void test_ym_alias(void **state)
                                      "server@2{inherit@3{x@1P1,y@1[@1P2,@1P3]},v@4P3,3@5Pkey}}");
     assert_int_equal(node_get(node_get(t, "server"), "inherit")->col, 3);
     node_free(t);
+    /* A merge key is refused as one, not as an unknown setting "<<"; a
+     * quoted "<<" is just a name. */
+    assert_null(ym(&d, "b: &b { x: 1 }\ns:\n  y: 2\n  <<: *b\n", err));
+    assert_string_equal(err, "t.yaml:4:3: YAML merge keys (<<) are not supported; repeat the settings, "
+                             "or alias a whole group (add_header: *common)");
+    assert_null(ym(&d, "s: { <<: [ *b ] }\n", err));
+    assert_string_equal(err, "t.yaml:1:6: YAML merge keys (<<) are not supported; repeat the settings, "
+                             "or alias a whole group (add_header: *common)");
+    t = ym(&d, "s: { \"<<\": 1 }\n", err);
+    assert_non_null(t);
+    assert_string_equal(R(t, false), "@1{s@1{<<@1P1}}");
+    node_free(t);
     node_doc_free(&d);
 }
 
