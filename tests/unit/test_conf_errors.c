@@ -1,4 +1,4 @@
-/* tests/unit/test_conf_errors.c: bad config files of both syntaxes, one "file:line: ..." line each, the same answer from both; -t warnings. */
+/* tests/unit/test_conf_errors.c: bad config files of both syntaxes, one "file:line: ..." line each, the same answer (and numbers) from both; -t warnings. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -405,6 +405,38 @@ static void test_same_answers(void **state)
     }
 }
 
+/* YAML reads an integer as libconfig does: decimal or 0x hex, for integers,
+ * sizes, durations and rules alike. */
+static void test_same_integers(void **state)
+{
+    (void)state;
+    cfg *c = load("ints.yaml", "workers: 0x2\nmax_body_size: 0x100\nheader_timeout: 0x10\n"
+                               "worker_connections: +512\nlisten:\n  - port: 0x1F90\n"
+                               "servers:\n  - root: @D/www\n    expires: 0x3C\n"
+                               "    error_page: [ { codes: [ 0x194 ], uri: /e.html } ]\n");
+    assert_int_equal(c->workers, 2);
+    assert_int_equal(c->max_body_size, 256);
+    assert_int_equal(c->header_timeout_ms, 16000);
+    assert_int_equal(c->worker_connections, 512);
+    assert_int_equal(c->listens[0].port, 8080);
+    assert_int_equal(c->servers[0].r.expires, 60);
+    assert_int_equal(c->servers[0].r.error_pages[0].status, 404);
+    cfg_free(c);
+    /* The same in libconfig. */
+    c = load("ints.conf", "workers = 0x2;\nmax_body_size = 0x100;\nheader_timeout = 0x10;\n"
+                          "worker_connections = +512;\nlisten = ( { port = 0x1F90; } );\n"
+                          "servers = ( { root = \"@D/www\"; expires = 0x3C;\n"
+                          "  error_page = ( { codes = [ 0x194 ]; uri = \"/e.html\"; } ); } );\n");
+    assert_int_equal(c->workers, 2);
+    assert_int_equal(c->max_body_size, 256);
+    assert_int_equal(c->header_timeout_ms, 16000);
+    assert_int_equal(c->worker_connections, 512);
+    assert_int_equal(c->listens[0].port, 8080);
+    assert_int_equal(c->servers[0].r.expires, 60);
+    assert_int_equal(c->servers[0].r.error_pages[0].status, 404);
+    cfg_free(c);
+}
+
 /* Every status that never goes through error_page is refused; the ones
  * that do (through a 403, a 404, a failed open, try_files =CODE) are taken. */
 static void test_error_page_codes(void **state)
@@ -549,6 +581,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_same_answers),
+        cmocka_unit_test(test_same_integers),
         cmocka_unit_test(test_error_page_codes),
         cmocka_unit_test(test_add_header_owned),
         cmocka_unit_test(test_unreadable_root),

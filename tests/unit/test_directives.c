@@ -566,38 +566,6 @@ static void test_sizes_and_durations(void **state)
     }
 }
 
-/* YAML reads an integer as libconfig does: decimal or 0x hex, for integers,
- * sizes, durations and rules alike. */
-static void test_yaml_integers(void **state)
-{
-    (void)state;
-    cfg *c = load("ints.yaml", "workers: 0x2\nmax_body_size: 0x100\nheader_timeout: 0x10\n"
-                               "worker_connections: +512\nlisten:\n  - port: 0x1F90\n"
-                               "servers:\n  - root: @D/www\n    expires: 0x3C\n"
-                               "    error_page: [ { codes: [ 0x194 ], uri: /e.html } ]\n");
-    assert_int_equal(c->workers, 2);
-    assert_int_equal(c->max_body_size, 256);
-    assert_int_equal(c->header_timeout_ms, 16000);
-    assert_int_equal(c->worker_connections, 512);
-    assert_int_equal(c->listens[0].port, 8080);
-    assert_int_equal(c->servers[0].r.expires, 60);
-    assert_int_equal(c->servers[0].r.error_pages[0].status, 404);
-    cfg_free(c);
-    /* The same in libconfig. */
-    c = load("ints.conf", "workers = 0x2;\nmax_body_size = 0x100;\nheader_timeout = 0x10;\n"
-                          "worker_connections = +512;\nlisten = ( { port = 0x1F90; } );\n"
-                          "servers = ( { root = \"@D/www\"; expires = 0x3C;\n"
-                          "  error_page = ( { codes = [ 0x194 ]; uri = \"/e.html\"; } ); } );\n");
-    assert_int_equal(c->workers, 2);
-    assert_int_equal(c->max_body_size, 256);
-    assert_int_equal(c->header_timeout_ms, 16000);
-    assert_int_equal(c->worker_connections, 512);
-    assert_int_equal(c->listens[0].port, 8080);
-    assert_int_equal(c->servers[0].r.expires, 60);
-    assert_int_equal(c->servers[0].r.error_pages[0].status, 404);
-    cfg_free(c);
-}
-
 /* ---- dumps --------------------------------------------------------------- */
 
 /* A "# from FILE:LINE" line of the dump: spaces, the comment, digits at the end. */
@@ -997,7 +965,6 @@ int main(void)
         cmocka_unit_test(test_location_rules_and_inheritance),
         cmocka_unit_test(test_location_own_rules),
         cmocka_unit_test(test_sizes_and_durations),
-        cmocka_unit_test(test_yaml_integers),
         cmocka_unit_test(test_yaml_dumps_like_libconfig),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_dump_origins),
