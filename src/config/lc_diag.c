@@ -32,6 +32,7 @@ typedef struct {
 } token;
 
 typedef struct {
+    const char *text; /* the start, for what begins a line */
     const char *s;
     int line;
     token t, prev;        /* the current token and the one before */
@@ -69,6 +70,15 @@ static void note_include(lexer *x)
     r->incs[r->nincs++] = (lc_int){ p + 1, (size_t)(q - p - 1), x->line };
 }
 
+/* libconfig takes @include only first on its line (after blanks). */
+static bool at_line_start(const lexer *x)
+{
+    const char *p = x->s;
+    while (p > x->text && (p[-1] == ' ' || p[-1] == '\t'))
+        p--;
+    return p == x->text || p[-1] == '\n';
+}
+
 /* Whitespace and the three comment forms; an unclosed block comment ends
  * the text, as it does for libconfig (which says nothing of it: noted). */
 static void skip_blank(lexer *x)
@@ -87,7 +97,7 @@ static void skip_blank(lexer *x)
             for (; x->s < stop; x->s++)
                 x->line += *x->s == '\n';
         } else if (strncmp(x->s, "@include", 8) == 0) {
-            if (x->scan)
+            if (x->scan && at_line_start(x))
                 note_include(x);
             while (*x->s && *x->s != '\n')
                 x->s++; /* libconfig reads the file it names: not ours to check */
@@ -427,7 +437,7 @@ static bool settings(lexer *x, char open, int open_line, int depth)
 
 int lc_diagnose(const char *text, int lc_line, char *msg, size_t msglen)
 {
-    lexer x = { .s = text, .line = 1, .msg = msg, .msglen = msglen };
+    lexer x = { .text = text, .s = text, .line = 1, .msg = msg, .msglen = msglen };
     next(&x);
     settings(&x, 0, 0, 0);
     /* Both readers must have stopped at the same token, or this one read
@@ -492,7 +502,7 @@ static int nul_escape(const token *t)
 
 int lc_scan(const char *text, lc_scan_result *r)
 {
-    lexer x = { .s = text, .line = 1, .scan = r };
+    lexer x = { .text = text, .s = text, .line = 1, .scan = r };
     size_t cap = 0, capnuls = 0, nstrs = 0;
     bool marked = false; /* the current string value has its \x00 noted */
 

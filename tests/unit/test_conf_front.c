@@ -731,6 +731,10 @@ static void test_libconfig_native_include_errors(void **state)
     assert_string_equal(load_err("c8.conf"), "inc/c9.conf:3: @include \"c8.conf\": includes itself (an include cycle)");
     put("m.conf", "a = 1;\n\n@include \"inc/none.conf\"\n");
     assert_string_equal(load_err("m.conf"), "m.conf:3: @include \"inc/none.conf\": No such file or directory");
+    /* libconfig takes @include only first on a line: elsewhere it is a
+     * syntax error, not a file to look for. */
+    put("m1.conf", "a = 1; @include \"inc/none.conf\"\n");
+    assert_string_equal(load_err("m1.conf"), "m1.conf:1: syntax error on this line or shortly before it");
     /* Missing below the top: named in the file that includes it. */
     put("m2.conf", "@include \"inc/m3.conf\"\n");
     put("inc/m3.conf", "x = 1;\n@include \"inc/gone.conf\"\n");
