@@ -81,6 +81,8 @@ int dir_set_scalar(apply_ctx *a, const directive *d, const cfg_node *n, void *fi
 /* ---- directives.c ---- */
 
 int dir_apply_group(apply_ctx *a, const cfg_node *g, unsigned where);
+/* "file:line[:col]" of n, for checks made later (malloc'd; NULL on OOM). */
+char *dir_where(const cfg_node *n);
 int dir_expect_group(apply_ctx *a, const cfg_node *n, const char *what);
 int dir_each_group(apply_ctx *a, const cfg_node *n, const char *what,
                    int (*each)(apply_ctx *, const cfg_node *));

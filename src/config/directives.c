@@ -44,7 +44,7 @@ int dir_each_group(apply_ctx *a, const cfg_node *n, const char *what,
 
 /* "file:line", or "file:line:col" when the syntax gives columns (YAML), so
  * cfg_validate's errors read like the ones from here. */
-static char *where_of(const cfg_node *n)
+char *dir_where(const cfg_node *n)
 {
     char buf[512];
     if (n->col > 0)
@@ -73,7 +73,7 @@ static int one_listen(apply_ctx *a, const cfg_node *g)
     memset(l, 0, sizeof *l);
     l->backlog = 511;
     l->deferred = true;
-    if (!(l->where = where_of(g)) || cfg_set_str(&l->addr, "0.0.0.0") < 0)
+    if (!(l->where = dir_where(g)) || cfg_set_str(&l->addr, "0.0.0.0") < 0)
         return dir_oom(a, g);
     a->base[B_LISTEN] = l;
     if (dir_apply_group(a, g, X_LISTEN) < 0)
@@ -124,7 +124,7 @@ static int one_server(apply_ctx *a, const cfg_node *g)
     cfg_server *s = &c->servers[c->nservers++];
     memset(s, 0, sizeof *s);
     cfg_rules_defaults(&s->r);
-    if (!(s->where = where_of(g)) || origin_of(g, &s->from) < 0 || cfg_set_str(&s->access_log, "off") < 0)
+    if (!(s->where = dir_where(g)) || origin_of(g, &s->from) < 0 || cfg_set_str(&s->access_log, "off") < 0)
         return dir_oom(a, g);
     a->base[B_SERVER] = s;
     a->base[B_RULES] = &s->r;
@@ -176,7 +176,7 @@ static int one_location(apply_ctx *a, const cfg_node *g)
     cfg_location *l = &s->locs[s->nlocs++];
     memset(l, 0, sizeof *l);
     l->r.dir = -1;
-    if (!(l->where = where_of(g)) || origin_of(g, &l->from) < 0)
+    if (!(l->where = dir_where(g)) || origin_of(g, &l->from) < 0)
         return dir_oom(a, g);
     if (!node_get(g, "match"))
         return dir_fail(a, g, "\"locations\": a location needs \"match\" (e.g. \"/images/\", \"= /\", \"~ \\\\.png$\")");
@@ -427,7 +427,7 @@ int dir_apply_group(apply_ctx *a, const cfg_node *g, unsigned where)
             return unknown(a, n, where);
         for (size_t j = 0; j < i && !d->multi; j++)
             if (strcmp(g->kids[j]->name, n->name) == 0) {
-                char *first = where_of(g->kids[j]);
+                char *first = dir_where(g->kids[j]);
                 dir_fail(a, n, "\"%s\" is set twice (first at %s)", n->name, first ? first : "?");
                 free(first);
                 return -1;

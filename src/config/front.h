@@ -21,10 +21,13 @@
  * Never crashes on any input; nesting deeper than FRONT_MAX_DEPTH is an error.
  *
  * libconfig: group -> NODE_GROUP, array and list -> NODE_LIST, int/int64 ->
- * SC_INT (decimal), float -> SC_FLOAT (shortest text that reads back exactly),
+ * SC_INT (the literal as written: 0x10, 5000000000L), float -> SC_FLOAT (shortest text that reads back exactly),
  * bool -> SC_BOOL ("true"/"false"), string -> SC_STRING; col is always 0.
  * Its own `@include "x"` works, relative to the directory of file; nodes
- * from x carry x's path. A NUL byte in text is an error.
+ * from x carry x's path; a file that @includes itself (directly or not), or
+ * one that cannot be read, is an error naming it at its @include line. A
+ * NUL byte in text is an error, and so is a string with \x00 (libconfig
+ * would drop it).
  *
  * YAML: mapping -> NODE_GROUP (keys must be scalars), sequence -> NODE_LIST,
  * plain scalar -> SC_PLAIN (or SC_STRING when tagged !!str), quoted, literal
@@ -32,6 +35,7 @@
  * stream or document gives an empty group; a second document is an error.
  * An alias is a deep copy of its anchored node (the copy's top node takes
  * the alias's position and name); at most FRONT_MAX_NODES nodes in all.
+ * A merge key (a plain "<<" key) is an error that says so.
  * A scalar or key containing a NUL character is an error.
  *
  * A named node's position is its key's (so errors point at the setting

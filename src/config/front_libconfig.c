@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/grow.h"
@@ -25,7 +26,10 @@ typedef struct {
     const char *file; /* interned: the key */
     char *text;       /* a file of libconfig's @include, read again; NULL for the top */
     lc_scan_result scan;
-    size_t next;
+    size_t next;      /* the next integer literal to hand out */
+    int uses, used;   /* times libconfig reads the file; rounds of next done */
+    size_t next_str;  /* string settings converted so far */
+    size_t next_nul;  /* the next entry of scan.nuls */
 } lc_src;
 
 typedef struct {
@@ -36,6 +40,11 @@ typedef struct {
     size_t dirlen;    /* including that '/' */
     lc_src *srcs;
     size_t nsrcs, capsrcs;
+    /* The files being scanned, outermost first: one met again is a cycle. */
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } open[CONF_MAX_INCLUDE_DEPTH + 2];
     char *err;
     size_t errlen;
 } lc_ctx;
@@ -88,8 +97,9 @@ static void fmt_double(char *buf, size_t size, double v)
     }
 }
 
-/* A whole file of libconfig's @include, NUL-terminated; NULL with errno. */
-static char *lc_read(const char *path)
+/* A whole file of libconfig's @include, NUL-terminated, and its identity;
+ * NULL with errno. */
+static char *lc_read(const char *path, struct stat *st)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     size_t n = 0, cap = 0;
@@ -97,6 +107,8 @@ static char *lc_read(const char *path)
 
     if (fd < 0)
         return NULL;
+    if (fstat(fd, st) != 0)
+        goto fail;
     for (;;) {
         if (ep_grow((void **)&buf, &cap, n, 4096, 1) < 0 || n > LC_MAX_BYTES) {
             errno = n > LC_MAX_BYTES ? EFBIG : ENOMEM;
@@ -114,6 +126,7 @@ static char *lc_read(const char *path)
         }
         n += (size_t)r;
     }
+fail:;
     int e = errno;
     free(buf);
     close(fd);
@@ -129,54 +142,122 @@ static lc_src *lc_find(lc_ctx *c, const char *file)
     return NULL;
 }
 
-/* The scan of file (interned): the top text, or a file of libconfig's
- * @include read again; and, first time round, of the files it @includes in
- * turn, so that a block comment left open in any of them is refused (libconfig
- * drops the rest of the including file too). NULL with err set. */
-static lc_src *lc_source(lc_ctx *c, const char *file, int line, int depth)
+/* What the @include line inc of from names: "@include \"x\": " in err. */
+static void lc_inc_err(lc_ctx *c, const lc_src *from, const lc_int *inc, const char *what)
 {
-    lc_src *found = lc_find(c, file);
-    if (found)
-        return found;
-    if (depth > CONF_MAX_INCLUDE_DEPTH) {
-        lc_err(c, file, 0, "@include nested deeper than %d files", CONF_MAX_INCLUDE_DEPTH);
-        return NULL;
-    }
-    if (ep_grow((void **)&c->srcs, &c->capsrcs, c->nsrcs, 1, sizeof *c->srcs) < 0) {
-        lc_err(c, file, line, "out of memory");
-        return NULL;
-    }
-    size_t at = c->nsrcs; /* an index: the array moves as includes are added */
-    lc_src *src = &c->srcs[at];
-    *src = (lc_src){ .file = file };
-    const char *text = c->text;
-    if (file != c->file && !(text = src->text = lc_read(file))) {
-        lc_err(c, file, 0, "cannot read it again to check it: %s", strerror(errno));
-        return NULL;
-    }
-    if (lc_scan(text, &src->scan) < 0) {
-        free(src->text);
-        lc_err(c, file, line, "out of memory");
-        return NULL;
-    }
-    c->nsrcs++;
-    if (src->scan.open_comment) {
-        lc_err(c, file, src->scan.open_comment, "%s", LC_OPEN_COMMENT);
-        return NULL;
-    }
+    lc_err(c, from->file, inc->line, "@include \"%.*s\": %s", (int)(inc->len < 200 ? inc->len : 200),
+           inc->p, what);
+}
+
+/* libconfig reads a file once more at each further @include of it (not in
+ * a cycle), and so the files it @includes in turn: one more use of each,
+ * for their integers to be handed out again. 0, or -1 with err set. */
+static int lc_read_again(lc_ctx *c, size_t at)
+{
+    c->srcs[at].uses++;
     for (size_t i = 0; i < c->srcs[at].scan.nincs; i++) {
-        lc_int inc = c->srcs[at].scan.incs[i];
-        char *name = strndup(inc.p, inc.len);
-        const char *path = name ? lc_file(c, name) : NULL;
-        free(name);
+        lc_int name = c->srcs[at].scan.incs[i];
+        char *rel = strndup(name.p, name.len);
+        const char *path = rel ? lc_file(c, rel) : NULL;
+        free(rel);
         if (!path) {
-            lc_err(c, file, inc.line, "out of memory");
+            lc_err(c, c->srcs[at].file, name.line, "out of memory");
+            return -1;
+        }
+        lc_src *found = lc_find(c, path);
+        if (found && lc_read_again(c, (size_t)(found - c->srcs)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The text of the file the @include line inc of c->srcs[from] names, at
+ * depth, unless it is one being read already (a cycle); NULL with err set. */
+static char *lc_read_include(lc_ctx *c, const char *file, size_t from, const lc_int *inc, int depth,
+                             struct stat *st)
+{
+    char *text;
+    if (depth > CONF_MAX_INCLUDE_DEPTH) {
+        char what[64];
+        snprintf(what, sizeof what, "includes nested deeper than %d levels", CONF_MAX_INCLUDE_DEPTH);
+        lc_inc_err(c, &c->srcs[from], inc, what);
+        return NULL;
+    }
+    if (!(text = lc_read(file, st))) {
+        lc_inc_err(c, &c->srcs[from], inc, strerror(errno));
+        return NULL;
+    }
+    for (int i = 0; i < depth; i++)
+        if (c->open[i].dev == st->st_dev && c->open[i].ino == st->st_ino) {
+            free(text);
+            lc_inc_err(c, &c->srcs[from], inc, "includes itself (an include cycle)");
             return NULL;
         }
-        if (!lc_source(c, path, inc.line, depth + 1))
-            return NULL;
+    return text;
+}
+
+/* Scans file (interned): the top text (inc NULL), or the file the @include
+ * line inc of c->srcs[from] names, which libconfig will read; then, depth
+ * first, the files its own @include lines name. This runs before libconfig
+ * reads anything, so that a file that includes itself, or one that is not
+ * there, gets a message that names it (libconfig says "duplicate setting
+ * name" of the first, and "cannot open include file" of the second).
+ * 0, or -1 with err set. */
+static int lc_scan_file(lc_ctx *c, const char *file, size_t from, const lc_int *inc, int depth)
+{
+    struct stat st = { 0 };
+    char *text = NULL;
+
+    if (inc && !(text = lc_read_include(c, file, from, inc, depth, &st)))
+        return -1;
+    lc_src *again = lc_find(c, file);
+    if (again) {
+        free(text);
+        return lc_read_again(c, (size_t)(again - c->srcs));
     }
-    return &c->srcs[at];
+    if (!inc && stat(file, &st) != 0)
+        st = (struct stat){ 0 }; /* text that is not a file of its own (tests) */
+    if (ep_grow((void **)&c->srcs, &c->capsrcs, c->nsrcs, 1, sizeof *c->srcs) < 0) {
+        free(text);
+        lc_err(c, file, 0, "out of memory");
+        return -1;
+    }
+    size_t at = c->nsrcs; /* an index: the array moves as includes are added */
+    c->srcs[at] = (lc_src){ .file = file, .text = text, .uses = 1 };
+    if (lc_scan(text ? text : c->text, &c->srcs[at].scan) < 0) {
+        free(text);
+        lc_err(c, file, 0, "out of memory");
+        return -1;
+    }
+    c->nsrcs++;
+    c->open[depth].dev = st.st_dev;
+    c->open[depth].ino = st.st_ino;
+    for (size_t i = 0; i < c->srcs[at].scan.nincs; i++) {
+        lc_int name = c->srcs[at].scan.incs[i];
+        char *rel = strndup(name.p, name.len);
+        const char *path = rel ? lc_file(c, rel) : NULL;
+        free(rel);
+        if (!path) {
+            lc_err(c, file, name.line, "out of memory");
+            return -1;
+        }
+        if (lc_scan_file(c, path, at, &c->srcs[at].scan.incs[i], depth + 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A block comment left open in any file scanned, the first in the order
+ * libconfig reads them: it would drop the rest of the including file too,
+ * even where no setting follows. 0, or -1 with err set. */
+static int lc_open_comments(lc_ctx *c)
+{
+    for (size_t i = 0; i < c->nsrcs; i++)
+        if (c->srcs[i].scan.open_comment) {
+            lc_err(c, c->srcs[i].file, c->srcs[i].scan.open_comment, "%s", LC_OPEN_COMMENT);
+            return -1;
+        }
+    return 0;
 }
 
 /* Every integer literal scanned went to a setting: libconfig and the scan
@@ -189,6 +270,10 @@ static int lc_all_read(lc_ctx *c)
             const lc_int *lit = &src->scan.ints[src->next];
             lc_err(c, src->file, lit->line, "the number %.*s on this line was not read (libconfig "
                    "and ephttpd disagree on this text)", (int)(lit->len < 40 ? lit->len : 40), lit->p);
+            return -1;
+        }
+        if (src->next_nul < src->scan.nnuls) {
+            lc_err(c, src->file, src->scan.nuls[src->next_nul].line, "a NUL character (\\x00) in a string");
             return -1;
         }
     }
@@ -204,31 +289,15 @@ static void lc_sources_free(lc_ctx *c)
     free(c->srcs);
 }
 
-/* The value an integer literal means: its digits read exactly, a hex one
- * as unsigned. False when that is beyond 64-bit signed integers. */
-static bool lit_exact(const char *p, size_t n, long long *out)
+/* A setting's name for messages: its own, or its list's for an element. */
+static const char *lc_name(const config_setting_t *s)
 {
-    bool neg = false;
-    unsigned base = 10;
-    uint64_t v = 0;
-
-    while (n > 0 && p[n - 1] == 'L')
-        n--;
-    if (n > 0 && (*p == '-' || *p == '+'))
-        neg = *p == '-', p++, n--;
-    if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-        base = 16, p += 2, n -= 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned dig = isdigit((unsigned char)p[i]) ? (unsigned)(p[i] - '0')
-                                                    : (unsigned)(tolower((unsigned char)p[i]) - 'a' + 10);
-        if (v > (UINT64_MAX - dig) / base)
-            return false;
-        v = v * base + dig;
-    }
-    if (v > (uint64_t)INT64_MAX + neg)
-        return false;
-    *out = neg ? (long long)(0 - v) : (long long)v;
-    return true;
+    const config_setting_t *up = config_setting_parent(s);
+    if (config_setting_name(s))
+        return config_setting_name(s);
+    if (up && config_setting_name(up))
+        return config_setting_name(up);
+    return "list item";
 }
 
 /* Could libconfig have read got from the literal at lit? It reads one
@@ -244,39 +313,46 @@ static bool lit_agrees(const char *lit, long long got)
     return got == atoi(lit) || got == atoll(lit);
 }
 
-/* An integer setting's text: the next literal of its file, as the number
- * the user wrote (in decimal, into buf), or, beyond 64 bits, the literal
- * itself without its L, in the scanned text (the directives then say it is
- * out of range). libconfig's own value wraps: workers = 4294967297 would
+/* An integer setting's text: the next literal of its file, as written
+ * (0x10, 5000000000L), for the directives to read exactly and to quote in
+ * their messages. libconfig's own value wraps: workers = 4294967297 would
  * be 1. 0, or -1 with err set. */
-static int lc_int_text(lc_ctx *c, lc_src *src, const config_setting_t *s, int line, char *buf,
-                       size_t size, const char **text, size_t *len)
+static int lc_int_text(lc_ctx *c, lc_src *src, const config_setting_t *s, int line, const char **text,
+                       size_t *len)
 {
     const char *file = src->file;
-    const char *name = config_setting_name(s) ? config_setting_name(s) : "list item";
+    const char *name = lc_name(s);
     if (src->next == src->scan.n) {
         lc_err(c, file, line, "\"%s\": no integer for it in the text (libconfig and ephttpd "
                "disagree on this text)", name);
         return -1;
     }
     const lc_int *lit = &src->scan.ints[src->next++];
-    long long v, got = config_setting_get_int64(s);
+    if (src->next == src->scan.n && src->used + 1 < src->uses)
+        src->next = 0, src->used++; /* the next @include of it reads it again */
+    long long got = config_setting_get_int64(s);
     if (!lit_agrees(lit->p, got)) {
         lc_err(c, file, line, "\"%s\": libconfig read %lld, not %.*s (line %d); libconfig and "
                "ephttpd disagree on this text (did it change?)", name, got,
                (int)(lit->len < 40 ? lit->len : 40), lit->p, lit->line);
         return -1;
     }
-    if (lit_exact(lit->p, lit->len, &v)) {
-        snprintf(buf, size, "%lld", v);
-        *text = buf;
-        *len = strlen(buf);
-    } else {
-        *text = lit->p;
-        for (*len = lit->len; *len > 0 && lit->p[*len - 1] == 'L';)
-            --*len;
-    }
+    *text = lit->p;
+    *len = lit->len;
     return 0;
+}
+
+/* A string setting whose text held \x00, which libconfig dropped ("a\x00b"
+ * reads "ab"): refused, as YAML's front-end refuses a NUL in a scalar.
+ * 0, or -1 with err set. */
+static int lc_string_nul(lc_ctx *c, lc_src *src, const config_setting_t *s)
+{
+    size_t index = src->next_str++;
+    if (src->next_nul == src->scan.nnuls || src->scan.nuls[src->next_nul].index != index)
+        return 0;
+    lc_err(c, src->file, src->scan.nuls[src->next_nul].line, "\"%s\": a NUL character (\\x00) in a string",
+           lc_name(s));
+    return -1;
 }
 
 /* A scalar setting as a node; NULL with err set. */
@@ -291,7 +367,7 @@ static cfg_node *lc_scalar(lc_ctx *c, lc_src *src, const config_setting_t *s, in
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT:
     case CONFIG_TYPE_INT64:
-        if (lc_int_text(c, src, s, line, buf, sizeof buf, &text, &len) < 0)
+        if (lc_int_text(c, src, s, line, &text, &len) < 0)
             return NULL;
         sc = SC_INT;
         break;
@@ -304,6 +380,8 @@ static cfg_node *lc_scalar(lc_ctx *c, lc_src *src, const config_setting_t *s, in
         sc = SC_BOOL;
         break;
     case CONFIG_TYPE_STRING:
+        if (lc_string_nul(c, src, s) < 0)
+            return NULL;
         text = config_setting_get_string(s);
         if (!text)
             text = "";
@@ -332,9 +410,12 @@ static cfg_node *lc_convert(lc_ctx *c, const config_setting_t *s, int depth)
         lc_err(c, c->file, 0, "out of memory");
         return NULL;
     }
-    lc_src *src = lc_source(c, file, line, 0);
-    if (!src)
+    lc_src *src = lc_find(c, file);
+    if (!src) {
+        lc_err(c, file, line, "libconfig read a file ephttpd did not (libconfig and ephttpd disagree "
+               "on this text)");
         return NULL;
+    }
     if (!config_setting_is_aggregate(s))
         return lc_scalar(c, src, s, line);
     if (depth >= FRONT_MAX_DEPTH) {
@@ -414,13 +495,15 @@ static cfg_node *lc_parse(lc_ctx *c, config_t *cfg, const char *text)
         config_set_include_dir(cfg, dir);
         free(dir);
     }
+    /* The top text and its @includes are scanned before libconfig reads
+     * them, to refuse an include cycle or a missing file by name. */
+    if (lc_scan_file(c, c->file, 0, NULL, 0) < 0)
+        return NULL;
     if (!config_read_string(cfg, text)) {
         lc_syntax_error(c, cfg, text);
         return NULL;
     }
-    /* The top text and its @includes are scanned before any setting is
-     * taken: an open comment is an error even where no setting follows. */
-    if (!lc_source(c, c->file, 1, 0))
+    if (lc_open_comments(c) < 0)
         return NULL;
     cfg_node *root = lc_convert(c, config_root_setting(cfg), 0);
     if (root && lc_all_read(c) < 0) {

@@ -212,6 +212,11 @@ static int y_scalar(y_ctx *c, const yaml_event_t *ev)
         /* A key is a name, not a node an alias could copy. */
         if (ev->data.scalar.anchor)
             return y_fail(c, m, "an anchor on a mapping key is not supported");
+        /* YAML 1.1's merge key: silently taking "<<" as a setting name
+         * would only say "unknown setting" of what the user meant. */
+        if (plain && len == 2 && memcmp(text, "<<", 2) == 0)
+            return y_fail(c, m, "YAML merge keys (<<) are not supported; repeat the settings, or "
+                          "alias a whole group (add_header: *common)");
         return y_set_key(c, text, len, m);
     }
     if (!y_budget(c))

@@ -32,6 +32,7 @@ typedef struct {
 } token;
 
 typedef struct {
+    const char *text; /* the start, for what begins a line */
     const char *s;
     int line;
     token t, prev;        /* the current token and the one before */
@@ -69,6 +70,15 @@ static void note_include(lexer *x)
     r->incs[r->nincs++] = (lc_int){ p + 1, (size_t)(q - p - 1), x->line };
 }
 
+/* libconfig takes @include only first on its line (after blanks). */
+static bool at_line_start(const lexer *x)
+{
+    const char *p = x->s;
+    while (p > x->text && (p[-1] == ' ' || p[-1] == '\t'))
+        p--;
+    return p == x->text || p[-1] == '\n';
+}
+
 /* Whitespace and the three comment forms; an unclosed block comment ends
  * the text, as it does for libconfig (which says nothing of it: noted). */
 static void skip_blank(lexer *x)
@@ -87,7 +97,7 @@ static void skip_blank(lexer *x)
             for (; x->s < stop; x->s++)
                 x->line += *x->s == '\n';
         } else if (strncmp(x->s, "@include", 8) == 0) {
-            if (x->scan)
+            if (x->scan && at_line_start(x))
                 note_include(x);
             while (*x->s && *x->s != '\n')
                 x->s++; /* libconfig reads the file it names: not ours to check */
@@ -427,7 +437,7 @@ static bool settings(lexer *x, char open, int open_line, int depth)
 
 int lc_diagnose(const char *text, int lc_line, char *msg, size_t msglen)
 {
-    lexer x = { .s = text, .line = 1, .msg = msg, .msglen = msglen };
+    lexer x = { .text = text, .s = text, .line = 1, .msg = msg, .msglen = msglen };
     next(&x);
     settings(&x, 0, 0, 0);
     /* Both readers must have stopped at the same token, or this one read
@@ -464,13 +474,54 @@ static bool is_int_literal(const char *p, size_t n)
     return all_match(p, n, "0123456789");
 }
 
+/* ---- strings ------------------------------------------------------------ */
+
+/* The line of the first \x00 in a string token, or 0. libconfig 1.5's
+ * escapes: \\ \" \f \n \r \t and \x with exactly two hex digits; a
+ * backslash before anything else is itself. Other control bytes written
+ * as \xNN are kept, as YAML keeps its escapes: the settings judge them
+ * (add_header refuses them); only NUL cannot be kept in a C string. */
+static int nul_escape(const token *t)
+{
+    int line = t->line;
+    for (size_t i = 1; i + 1 < t->len; i++) {
+        const char *p = t->p + i;
+        line += *p == '\n';
+        if (*p != '\\')
+            continue;
+        if (p[1] == 'x' && i + 4 < t->len && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+            if (p[2] == '0' && p[3] == '0')
+                return line;
+            i += 3;
+        } else if (strchr("\\\"fnrt", p[1])) {
+            i++;
+        }
+    }
+    return 0;
+}
+
 int lc_scan(const char *text, lc_scan_result *r)
 {
-    lexer x = { .s = text, .line = 1, .scan = r };
-    size_t cap = 0;
+    lexer x = { .text = text, .s = text, .line = 1, .scan = r };
+    size_t cap = 0, capnuls = 0, nstrs = 0;
+    bool marked = false; /* the current string value has its \x00 noted */
 
     memset(r, 0, sizeof *r);
     for (next(&x); x.t.k != K_EOF && !x.oom; next(&x)) {
+        if (x.t.k == K_STR) {
+            if (x.prev.k != K_STR)
+                nstrs++, marked = false; /* "a" "b" is one value */
+            int line = marked ? 0 : nul_escape(&x.t);
+            if (!line)
+                continue;
+            if (ep_grow((void **)&r->nuls, &capnuls, r->nnuls, 1, sizeof *r->nuls) < 0) {
+                x.oom = true;
+                break;
+            }
+            r->nuls[r->nnuls++] = (lc_nul){ nstrs - 1, line };
+            marked = true;
+            continue;
+        }
         if (x.t.k != K_VALUE || !is_int_literal(x.t.p, x.t.len))
             continue;
         if (ep_grow((void **)&r->ints, &cap, r->n, 1, sizeof *r->ints) < 0) {
@@ -491,5 +542,6 @@ void lc_scan_free(lc_scan_result *r)
 {
     free(r->ints);
     free(r->incs);
+    free(r->nuls);
     memset(r, 0, sizeof *r);
 }

@@ -28,17 +28,27 @@ typedef struct {
     int line;
 } lc_int;
 
+/* A string value (adjacent literals are one) holding the escape \x00:
+ * libconfig drops the NUL it means without a word ("a\x00b" reads "ab"). */
+typedef struct {
+    size_t index; /* which string value of the text, from 0 */
+    int line;     /* the line of the escape */
+} lc_nul;
+
 typedef struct {
     lc_int *ints;     /* every integer literal, in the order of the text */
     size_t n;
     lc_int *incs;     /* the file names of @include lines, as written */
     size_t nincs;
+    lc_nul *nuls;     /* the string values with \x00, in order */
+    size_t nnuls;
     int open_comment; /* the line of a block comment never closed, or 0 */
 } lc_scan_result;
 
 /* Scans text that libconfig accepted, with libconfig's tokens: the integer
  * literals (its settings' integers, in order; the text an @include brings
- * is not here, its name is in incs) and a block comment left open.
+ * is not here, its name is in incs), the strings with \x00 (by their place
+ * among its string settings) and a block comment left open.
  * 0, or -1 on OOM (nothing to free then). */
 int lc_scan(const char *text, lc_scan_result *r);
 void lc_scan_free(lc_scan_result *r);

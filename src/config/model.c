@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,6 +109,7 @@ static void rules_free(cfg_rules *r)
         for (size_t i = 0; i < r->nheaders; i++)
             free(r->headers[i].name), free(r->headers[i].value);
         free(r->headers);
+        free(r->headers_where);
     }
     if (r->set & R_ACCESS)
         free(r->acl);
@@ -248,7 +250,8 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_AUTOINDEX_FORMAT, r->autoindex_json = own.autoindex_json);
     TAKE(R_METHODS, r->methods = own.methods);
     TAKE(R_RETURN, r->return_status = own.return_status, r->return_text = own.return_text);
-    TAKE(R_HEADERS, r->headers = own.headers, r->nheaders = own.nheaders);
+    TAKE(R_HEADERS, r->headers = own.headers, r->nheaders = own.nheaders,
+         r->headers_where = own.headers_where);
     TAKE(R_EXPIRES, r->expires = own.expires);
     TAKE(R_ETAG, r->etag = own.etag);
     TAKE(R_PRECOMPRESSED, memcpy(r->enc, own.enc, sizeof r->enc), r->nenc = own.nenc);
@@ -260,6 +263,26 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_SENDFILE_CHUNK, r->sendfile_chunk = own.sendfile_chunk);
     TAKE(R_HIDDEN, r->hidden_allow = own.hidden_allow);
 #undef TAKE
+}
+
+/* Where "expires" is in effect, ephttpd writes Cache-Control and Expires
+ * itself: an add_header of either (set here or inherited) would send it
+ * twice, with two answers. what: "the server", or "the location at X". */
+static int check_cache_headers(const cfg_rules *r, const char *what, char *err, size_t errlen)
+{
+    char w[300];
+    if (r->expires == CFG_EXPIRES_OFF)
+        return 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const cfg_header *h = &r->headers[i];
+        if (strcasecmp(h->name, "cache-control") != 0 && strcasecmp(h->name, "expires") != 0)
+            continue;
+        snprintf(err, errlen, "%s\"add_header\": \"%s\" would be sent twice in %s, where \"expires\" "
+                 "sends its own; drop it, or set expires = \"off\" there", at(r->headers_where, w, sizeof w),
+                 h->name, what);
+        return -1;
+    }
+    return 0;
 }
 
 /* Rules that make sense only together, and the directory files come from. */
@@ -327,6 +350,10 @@ static int check_locations(cfg *c, cfg_server *s, char *err, size_t errlen)
                 return -1;
             }
         if (rules_check(c, &l->r, l->where, "the location", true, err, errlen) < 0)
+            return -1;
+        char what[320];
+        snprintf(what, sizeof what, "the location at %s", l->where ? l->where : "?");
+        if (check_cache_headers(&l->r, what, err, errlen) < 0)
             return -1;
     }
     return 0;
@@ -486,6 +513,7 @@ int cfg_validate(cfg *c, char *err, size_t errlen)
                          strcmp(s->locs[j].pattern, "/") == 0;
         if (bind_servers(c, s, err, errlen) < 0 ||
             rules_check(c, &s->r, s->where, "the server", !catch_all, err, errlen) < 0 ||
+            check_cache_headers(&s->r, "the server", err, errlen) < 0 ||
             check_locations(c, s, err, errlen) < 0)
             return -1;
     }

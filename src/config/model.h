@@ -118,6 +118,7 @@ typedef struct {
     char *return_text;      /* 3xx: the Location URL; else the body; may hold $vars */
     cfg_header *headers;
     size_t nheaders;
+    char *headers_where;    /* "file:line" of the add_header, for cfg_validate */
     int64_t expires;        /* seconds, or CFG_EXPIRES_OFF */
     bool etag;
     uint8_t enc[CFG_MAX_ENCODINGS]; /* precompressed siblings to try, in order */

@@ -18,7 +18,7 @@ typedef enum {
 typedef enum {
     SC_PLAIN,  /* untyped text (YAML plain scalar): the directive decides */
     SC_STRING, /* quoted string */
-    SC_INT,    /* integer literal (text holds its decimal form) */
+    SC_INT,    /* integer literal, as written (decimal or 0x hex, maybe with L) */
     SC_FLOAT,  /* floating literal */
     SC_BOOL,   /* boolean literal: text is "true" or "false" */
 } node_scalar;

@@ -135,17 +135,26 @@ static int header_value(apply_ctx *a, const cfg_node *h, const char **value, boo
     return 0;
 }
 
+/* Headers ephttpd writes itself (http/response.c), or that framing depends
+ * on: a second copy would contradict the first (two Content-Type or ETag
+ * values), so they stay ephttpd's own. Cache-Control and Expires are its
+ * own only where "expires" is in effect (cfg_validate checks that, after
+ * inheritance). Vary is not here: it is a list, and a second Vary line
+ * adds to ephttpd's "Accept-Encoding" (RFC 9110 5.3), as CORS needs. */
+static const char *const owned_headers[] = {
+    "accept-ranges", "allow", "connection", "content-encoding", "content-length", "content-range",
+    "content-type", "date", "etag", "keep-alive", "last-modified", "location", "server",
+    "trailer", "transfer-encoding", "upgrade",
+};
+
 int rule_headers(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {
     (void)d, (void)field;
-    /* Headers that framing and validators depend on stay ephttpd's own. */
-    static const char *const owned[] = { "content-length", "transfer-encoding", "connection", "date",
-                                         "content-range", "keep-alive", "upgrade", "trailer" };
     cfg_rules *r = a->base[B_RULES];
     if (dir_expect_group(a, n, "Header-Name = \"value\"") < 0)
         return -1;
     r->headers = calloc(n->nkids ? n->nkids : 1, sizeof *r->headers);
-    if (!r->headers)
+    if (!r->headers || !(r->headers_where = dir_where(n)))
         return dir_oom(a, n);
     for (size_t i = 0; i < n->nkids; i++) {
         const cfg_node *h = n->kids[i];
@@ -156,9 +165,13 @@ int rule_headers(apply_ctx *a, const directive *d, const cfg_node *n, void *fiel
         if (!header_name_ok(h->name))
             return dir_fail(a, h, "\"add_header\": \"%s\" is not a header name (letters, digits, '-' "
                         "and '_', starting with a letter)", h->name);
-        for (size_t k = 0; k < EP_ARRAY_LEN(owned); k++)
-            if (strcasecmp(h->name, owned[k]) == 0)
+        for (size_t k = 0; k < EP_ARRAY_LEN(owned_headers); k++)
+            if (strcasecmp(h->name, owned_headers[k]) == 0)
                 return dir_fail(a, h, "\"add_header\": \"%s\" is set by ephttpd itself", h->name);
+        /* nginx skips a header with an empty value without a word. */
+        if (!*v)
+            return dir_fail(a, h, "\"add_header\": \"%s\" has an empty value (it would be sent as "
+                            "\"%s:\" with nothing after; leave the header out)", h->name, h->name);
         for (const char *p = v; *p; p++)
             if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
                 return dir_fail(a, h, "\"add_header\": the value of \"%s\" has a control character", h->name);
@@ -238,6 +251,26 @@ int rule_access(apply_ctx *a, const directive *d, const cfg_node *n, void *field
     return strlist_done(v, nv, rc);
 }
 
+/* Statuses ephttpd answers without going through error_page: on the
+ * connection, before a location is chosen (the request could not be read),
+ * or with headers the page would lose (405's Allow, 416's Content-Range,
+ * 412 from the file's validators). A page for them would never be used. */
+static const char *no_page_reason(int code)
+{
+    switch (code) {
+    case 400: case 408: case 413: case 414: case 417: case 431: case 501: case 505:
+        return "it is answered on the connection, before a location is chosen";
+    case 405:
+        return "its Allow header comes from the location's methods";
+    case 412:
+        return "it is answered from the file's validators";
+    case 416:
+        return "its Content-Range header comes from the file";
+    default:
+        return NULL;
+    }
+}
+
 int rule_codes(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {
     (void)d, (void)field;
@@ -252,6 +285,10 @@ int rule_codes(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
         int64_t v;
         if (dir_want_int(a, items[i], 400, 599, &v) < 0)
             return -1;
+        const char *why = no_page_reason((int)v);
+        if (why)
+            return dir_fail(a, items[i], "\"codes\": %d cannot have an error page: ephttpd always "
+                            "sends its built-in one, as %s", (int)v, why);
         t->codes[t->ncodes++] = (int)v;
     }
     return 0;
@@ -267,6 +304,11 @@ static int one_error_page(apply_ctx *a, const cfg_node *g)
         rc = dir_fail(a, g, "\"error_page\": needs \"codes\" and \"uri\"");
     if (rc == 0 && t.uri[0] != '/')
         rc = dir_fail(a, g, "\"error_page\": uri \"%s\" must start with '/'", t.uri);
+    /* The page is served as a file by an internal redirect to this path:
+     * a query or fragment would become part of the file name. */
+    if (rc == 0 && strpbrk(t.uri, "?#"))
+        rc = dir_fail(a, node_get(g, "uri"), "\"error_page\": uri \"%s\" must be a plain path, "
+                      "without '?' or '#' (the page is served as the file at that path)", t.uri);
     cfg_error_page *grown = rc ? NULL : realloc(r->error_pages, (r->nerror_pages + t.ncodes) * sizeof *grown);
     if (rc == 0 && !grown)
         rc = dir_oom(a, g);

@@ -98,25 +98,82 @@ int dir_want_string(apply_ctx *a, const cfg_node *n, const char **out)
     return 0;
 }
 
+/* An integer as either syntax writes one: [-+]?[0-9]+, or 0[xX][0-9a-fA-F]+
+ * (unsigned, as libconfig reads hex); a libconfig literal (SC_INT) may end
+ * in its L or LL (64 bits), which YAML has no use for. The node keeps the
+ * text as written, so that a message can quote it so. */
+typedef enum { INT_OK, INT_RANGE, INT_NOT, INT_SUFFIX } int_form;
+
+static int_form read_int(const cfg_node *n, long long *out)
+{
+    const char *p = n->text;
+    size_t len = strlen(p), suffix = 0;
+    unsigned base = 10;
+    bool neg = false;
+    uint64_t v = 0;
+
+    *out = 0;
+    while (suffix < 2 && len > suffix && p[len - suffix - 1] == 'L')
+        suffix++;
+    len -= suffix;
+    if (len > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        base = 16, p += 2, len -= 2;
+    else if (len > 0 && (*p == '-' || *p == '+'))
+        neg = *p == '-', p++, len--;
+    if (len == 0)
+        return INT_NOT;
+    bool range = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        unsigned dig = ch >= '0' && ch <= '9' ? ch - '0'
+                       : base == 16 && ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                       : base == 16 && ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : 99;
+        if (dig >= base)
+            return INT_NOT;
+        if (v > (UINT64_MAX - dig) / base)
+            range = true; /* keep going: "1...1x" is not a number at all */
+        else
+            v = v * base + dig;
+    }
+    if (suffix && n->sc != SC_INT)
+        return INT_SUFFIX;
+    if (range || v > (uint64_t)INT64_MAX + neg)
+        return INT_RANGE;
+    *out = neg ? (long long)(0 - v) : (long long)v;
+    return INT_OK;
+}
+
+/* Is n an integer, written as either syntax writes one (YAML's with a
+ * stray L included, so that the message can say why)? */
+static bool is_int_node(const cfg_node *n)
+{
+    long long v;
+    return n->kind == NODE_SCALAR && (n->sc == SC_INT || (n->sc == SC_PLAIN && read_int(n, &v) != INT_NOT));
+}
+
 /* dir_want_int, with the unit of the range in its message (" bytes"). */
 static int want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out,
                     const char *unit)
 {
-    char *end;
+    long long v;
     *out = 0;
     if (n->kind != NODE_SCALAR || (n->sc != SC_INT && n->sc != SC_PLAIN))
         return dir_fail(a, n, "\"%s\": expected an integer, got %s", dir_name(a, n), dir_kind(n));
-    errno = 0;
-    long long v = strtoll(n->text, &end, 10);
-    /* An integer literal that does not fit 64 bits is out of range, as
-     * one that does is (the libconfig front-end keeps such a literal as
-     * written, hex included). */
-    if ((errno == ERANGE && !*end) || (n->sc == SC_INT && (errno || *end)) ||
-        (!errno && !*end && end != n->text && (v < min || v > max)))
+    switch (read_int(n, &v)) {
+    case INT_OK:
+        if (v >= min && v <= max)
+            break;
+        /* fall through */
+    case INT_RANGE:
+        /* Quoted as written (0x80000000, 2147483648L), not as read. */
         return dir_fail(a, n, "\"%s\": %s is out of range (%lld to %lld%s)", dir_name(a, n), n->text,
                         (long long)min, (long long)max, unit);
-    if (errno || end == n->text || *end)
+    case INT_SUFFIX:
+        return dir_fail(a, n, "\"%s\": expected an integer, got \"%s\" (L is libconfig's 64-bit "
+                        "suffix; a YAML integer has none)", dir_name(a, n), n->text);
+    case INT_NOT:
         return dir_fail(a, n, "\"%s\": expected an integer, got \"%s\"", dir_name(a, n), n->text);
+    }
     *out = v;
     return 0;
 }
@@ -126,23 +183,12 @@ int dir_want_int(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int6
     return want_int(a, n, min, max, out, "");
 }
 
-/* [-+]?[0-9]+: an integer as YAML writes one. */
-static bool is_int_text(const char *s)
-{
-    s += *s == '-' || *s == '+';
-    if (!*s)
-        return false;
-    while (*s >= '0' && *s <= '9')
-        s++;
-    return !*s;
-}
-
 /* Sizes: a byte count, or a number with k, m or g (powers of 1024). */
 int dir_want_size(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max, int64_t *out)
 {
     /* A number is read as one, whatever the syntax, so that both say the
      * same of -1 or of one beyond 64 bits. */
-    if (n->kind == NODE_SCALAR && (n->sc == SC_INT || (n->sc == SC_PLAIN && is_int_text(n->text))))
+    if (is_int_node(n))
         return want_int(a, n, min, max, out, " bytes");
     if (n->kind != NODE_SCALAR || (n->sc != SC_STRING && n->sc != SC_PLAIN))
         return dir_fail(a, n, "\"%s\": expected a size, got %s", dir_name(a, n), dir_kind(n));
@@ -172,7 +218,13 @@ int dir_want_duration(apply_ctx *a, const cfg_node *n, int64_t min, int64_t max,
 {
     if (n->kind != NODE_SCALAR || n->sc == SC_BOOL || n->sc == SC_FLOAT)
         return dir_fail(a, n, "\"%s\": expected a duration, got %s", dir_name(a, n), dir_kind(n));
-    if (time_parse_duration(n->text, max, out) < 0)
+    long long secs;
+    int_form form = is_int_node(n) ? read_int(n, &secs) : INT_NOT;
+    if (form == INT_SUFFIX)
+        return want_int(a, n, 0, max / 1000, out, "s"); /* says why */
+    if (form == INT_OK && secs >= 0 && secs <= max / 1000)
+        *out = secs * 1000; /* seconds, in hex too, as an integer setting takes them */
+    else if (form != INT_NOT || time_parse_duration(n->text, max, out) < 0)
         return dir_fail(a, n, "\"%s\": bad duration \"%s\" (use seconds, or 500ms, 10s, 2m, 1h, 30d; at most %llds)",
                     dir_name(a, n), n->text, (long long)(max / 1000));
     if (*out < min)

@@ -1,7 +1,7 @@
 """Holes from the hostile review of issue 12, against the real binary: libconfig
 integers that wrapped and comments left open, allow/deny rules written as
 IPv4-mapped IPv6, access-log lines dropped for long fields, JSON listings of
-names that are not UTF-8."""
+names that are not UTF-8; the config front-ends' second review."""
 import json
 import os
 import re
@@ -105,6 +105,99 @@ class ConfigNumbersTest(unittest.TestCase):
         rc, msg, _ = self.check("ok.conf", '/* a */ workers = 2; # /*\n// /*\nservers = ( { root = "%s";\n'
                                 ' add_header = { X-A = "/*x"; }; } );\n' % self.root)
         self.assertEqual(rc, 0, msg)
+
+
+class ConfigFrontEndsReviewTest(unittest.TestCase):
+    """The second hostile review of the config front-ends, through -t/-T:
+    \\x00 that libconfig dropped, hex YAML refused, numbers quoted as read,
+    error pages and add_header entries accepted but never used or sent twice,
+    @include errors that named no file, YAML merge keys."""
+
+    check = ConfigNumbersTest.check
+    refused = ConfigNumbersTest.refused
+    servers = ConfigNumbersTest.servers
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ephttpd-front-")
+        os.chmod(cls.dir, 0o755)
+        cls.root = os.path.join(cls.dir, "www")
+        os.mkdir(cls.root)
+
+    @classmethod
+    def tearDownClass(cls):
+        harness.shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def srv(self, rules):
+        return 'servers = ( { root = "%s";\n%s } );\n' % (self.root, rules)
+
+    def test_nul_escape_is_refused(self):
+        self.refused("z.conf", 'servers = ( {\n root = "/tmp/www\\x00/etc"; } );\n', 2,
+                     '"root": a NUL character (\\x00) in a string')
+        self.refused("z.conf", self.srv(' add_header = { X-A = "a\\x00b"; };'), 2,
+                     '"X-A": a NUL character (\\x00) in a string')
+
+    def test_integers_are_the_same_in_both_syntaxes(self):
+        cases = [("listen = ( { port = 0x10000; } );", "listen: [ { port: 0x10000 } ]",
+                  '"port": 0x10000 is out of range (1 to 65535)'),
+                 ("max_header_size = 0x80000000;", "max_header_size: 0x80000000",
+                  '"max_header_size": 0x80000000 is out of range')]
+        for conf, yaml, want in cases:
+            with self.subTest(conf=conf):
+                a = self.refused("n.conf", "# n\n" + conf + "\n" + self.servers(), 2, want)
+                b = self.refused("n.yaml", "# n\n" + yaml + "\n" + self.servers(True), 2, want)
+                self.assertEqual(a, b)
+        for lit in ("2147483648L", "0x7fffffffL"):
+            self.refused("n.conf", "max_header_size = %s;\n" % lit, 1,
+                         '"max_header_size": %s is out of range' % lit)
+        self.refused("n.yaml", "workers: 2L\n", 1, "L is libconfig's 64-bit suffix")
+        path = os.path.join(self.dir, "hex.yaml")
+        with open(path, "w") as f:
+            f.write("listen:\n  - { address: 127.0.0.1, port: 0x1F90 }\nheader_timeout: 0x10\n"
+                    + self.servers(True))
+        rc, out, err = run_cli("-T", "-c", path)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("port = 8080;", out)
+        self.assertIn('header_timeout = "16s";', out)
+
+    def test_unused_error_pages_are_refused(self):
+        self.refused("p.conf", self.srv(' error_page = ( { codes = [404]; uri = "/errs/404.html?x=1"; } );'), 2,
+                     '"error_page": uri "/errs/404.html?x=1" must be a plain path')
+        for code in (400, 405, 408, 412, 413, 414, 416, 417, 431, 501, 505):
+            with self.subTest(code=code):
+                self.refused("p.conf", self.srv(' error_page = ( { codes = [ %d ]; uri = "/e.html"; } );' % code),
+                             2, '"codes": %d cannot have an error page' % code)
+        rc, msg, _ = self.check("p.conf", self.srv(' error_page = ( { codes = [ 403, 404, 500, 503 ]; '
+                                                   'uri = "/e.html"; } );'))
+        self.assertEqual(rc, 0, msg)
+
+    def test_add_header_cannot_repeat_ephttpds_headers(self):
+        # the review's example, then each of its headers alone
+        self.refused("h.conf", self.srv(' expires = "1h";\n add_header = { ETag = "\\"fake\\""; '
+                                        'Content-Type = "text/evil"; Cache-Control = "no-store"; X-E = ""; };'),
+                     3, '"ETag" is set by ephttpd itself')
+        self.refused("h.conf", self.srv(' add_header = { Content-Type = "text/evil"; };'), 2,
+                     '"Content-Type" is set by ephttpd itself')
+        self.refused("h.conf", self.srv(' expires = "1h";\n add_header = { Cache-Control = "no-store"; };'), 3,
+                     '"Cache-Control" would be sent twice in the server')
+        self.refused("h.conf", self.srv(' add_header = { X-E = ""; };'), 2, '"X-E" has an empty value')
+        rc, msg, _ = self.check("h.conf", self.srv(' add_header = { Cache-Control = "no-store"; Vary = "Origin"; '
+                                                   'X-A = { value = "a"; always = true; }; };'))
+        self.assertEqual(rc, 0, msg)
+
+    def test_include_errors_name_the_file(self):
+        with open(os.path.join(self.dir, "c7.conf"), "w") as f:
+            f.write(self.servers() + '@include "c7.conf"\n')
+        rc, msg, path = self.check("top7.conf", '@include "c7.conf"\n')
+        self.assertEqual(rc, 78, msg)
+        self.assertIn("c7.conf:2: @include \"c7.conf\": includes itself (an include cycle)", msg)
+        self.refused("c8.conf", "workers = 1;\n@include \"inc/none.conf\"\n", 2,
+                     '@include "inc/none.conf": No such file or directory')
+
+    def test_yaml_merge_key(self):
+        self.refused("m.yaml", "servers:\n  - root: %s\n    add_header: &c { X-A: a }\n  - root: %s\n"
+                     "    names: [ b ]\n    add_header:\n      <<: *c\n" % (self.root, self.root), 7,
+                     "YAML merge keys (<<) are not supported")
 
 
 def _dual_stack():

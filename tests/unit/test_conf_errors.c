@@ -1,4 +1,4 @@
-/* tests/unit/test_conf_errors.c: bad config files of both syntaxes, one "file:line: ..." line each, the same answer from both; -t warnings. */
+/* tests/unit/test_conf_errors.c: bad config files of both syntaxes, one "file:line: ..." line each, the same answer (and numbers) from both; -t warnings. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,7 +86,7 @@ static const err_case err_cases[] = {
     /* Integers libconfig 1.5 would wrap (atoi): refused as written. */
     { "e.conf", "workers = 4294967297;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
     { "e.conf", "workers = -4294967295;\n", 1, 0, "\"workers\": -4294967295 is out of range (1 to 1024)", NULL },
-    { "e.conf", "workers = 0x100000001;\n", 1, 0, "\"workers\": 4294967297 is out of range (1 to 1024)", NULL },
+    { "e.conf", "workers = 0x100000001;\n", 1, 0, "\"workers\": 0x100000001 is out of range (1 to 1024)", NULL },
     { "e.conf", "listen = (\n { port = 4294967377; } );\n", 2, 0, "\"port\": 4294967377 is out of range (1 to 65535)",
       NULL },
     { "e.conf", "header_timeout = 4294967297;\n", 1, 0, "\"header_timeout\": bad duration \"4294967297\"",
@@ -94,7 +94,7 @@ static const err_case err_cases[] = {
     { "e.conf", "max_body_size = 9223372036854775807;\n", 1, 0,
       "\"max_body_size\": 9223372036854775807 is out of range (0 to 4611686018427387903 bytes)", NULL },
     { "e.conf", "max_body_size = 99999999999999999999L;\n", 1, 0,
-      "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+      "\"max_body_size\": 99999999999999999999L is out of range (0 to 4611686018427387903 bytes)", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404, 4294967700 ]; uri = \"/e\"; } ); } );\n",
       2, 0, "\"codes\": 4294967700 is out of range (400 to 599)", NULL },
     { "e.conf", "workers = 2;\n/* off for now\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
@@ -104,6 +104,38 @@ static const err_case err_cases[] = {
       NULL },
     { "e.yaml", "max_body_size: 99999999999999999999\n", 1, 1,
       "\"max_body_size\": 99999999999999999999 is out of range (0 to 4611686018427387903 bytes)", NULL },
+    /* Out of range, quoted as written (hex, L), in both syntaxes. */
+    { "e.conf", "max_header_size = 0x80000000;\n", 1, 0,
+      "\"max_header_size\": 0x80000000 is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.conf", "max_header_size = 2147483648L;\n", 1, 0,
+      "\"max_header_size\": 2147483648L is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.conf", "max_header_size = 0x7fffffffL;\n", 1, 0,
+      "\"max_header_size\": 0x7fffffffL is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.conf", "listen = ( { port = 0X10000; } );\n", 1, 0, "\"port\": 0X10000 is out of range (1 to 65535)",
+      NULL },
+    { "e.yaml", "listen:\n  - port: 0x10000\n", 2, 5, "\"port\": 0x10000 is out of range (1 to 65535)", NULL },
+    { "e.yaml", "max_header_size: 0x80000000\n", 1, 1,
+      "\"max_header_size\": 0x80000000 is out of range (1024 to 1048576 bytes)", NULL },
+    { "e.yaml", "workers: 0x1FFFFFFFFFFFFFFFF\n", 1, 1, "\"workers\": 0x1FFFFFFFFFFFFFFFF is out of range", NULL },
+    /* YAML takes what libconfig takes, and no more: no L, no octal or
+     * binary, no sign on hex. */
+    { "e.yaml", "workers: 10L\n", 1, 1, "\"workers\": expected an integer, got \"10L\"",
+      "L is libconfig's 64-bit suffix; a YAML integer has none" },
+    { "e.yaml", "max_body_size: 10L\n", 1, 1, "\"max_body_size\": expected an integer, got \"10L\"",
+      "libconfig's 64-bit suffix" },
+    { "e.yaml", "header_timeout: 0x10L\n", 1, 1, "\"header_timeout\": expected an integer, got \"0x10L\"",
+      "libconfig's 64-bit suffix" },
+    { "e.yaml", "workers: 0o17\n", 1, 1, "\"workers\": expected an integer, got \"0o17\"", NULL },
+    { "e.yaml", "workers: 0b11\n", 1, 1, "\"workers\": expected an integer, got \"0b11\"", NULL },
+    { "e.yaml", "workers: -0x1\n", 1, 1, "\"workers\": expected an integer, got \"-0x1\"", NULL },
+    { "e.yaml", "workers: 1_000\n", 1, 1, "\"workers\": expected an integer, got \"1_000\"", NULL },
+    { "e.yaml", "workers: 0x\n", 1, 1, "\"workers\": expected an integer, got \"0x\"", NULL },
+    /* A NUL that libconfig would drop (\x00), named by its setting. */
+    { "e.conf", "servers = ( {\n root = \"/tmp/www\\x00/etc\"; } );\n", 2, 0,
+      "\"root\": a NUL character (\\x00) in a string", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-A = \"a\\x00b\"; }; } );\n", 2, 0,
+      "\"X-A\": a NUL character (\\x00) in a string", NULL },
+    { "e.yaml", "servers:\n  - root: \"/tmp/www\\0/etc\"\n", 2, 11, "a NUL character in a scalar", NULL },
     /* values */
     { "e.conf", "log_level = \"loud\";\n", 1, 0, "\"log_level\": unknown level \"loud\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; symlinks = \"maybe\"; } );\n", 1, 0,
@@ -135,6 +167,37 @@ static const err_case err_cases[] = {
       "\"error_page\": uri \"e.html\" must start with '/'", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = 404; } ); } );\n", 2, 0,
       "\"error_page\": needs \"codes\" and \"uri\"", NULL },
+    /* An error page is served as the file at its path: a query or fragment
+     * would be part of the name, the page never found. */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [404];\n"
+                "  uri = \"/errs/404.html?x=1\"; } ); } );\n", 3, 0,
+      "\"error_page\": uri \"/errs/404.html?x=1\" must be a plain path, without '?' or '#'", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    error_page:\n      - codes: 404\n        uri: /e.html#top\n", 5, 9,
+      "\"error_page\": uri \"/e.html#top\" must be a plain path", NULL },
+    /* Statuses answered without error_page: refused, saying why. */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ 404,\n 405 ]; uri = \"/e\"; } ); } );\n",
+      3, 0, "\"codes\": 405 cannot have an error page", "Allow header comes from the location's methods" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    error_page: [ { codes: [ 404, 416 ], uri: /e } ]\n", 3, 35,
+      "\"codes\": 416 cannot have an error page", "Content-Range" },
+    /* add_header: what ephttpd writes itself, and empty values. */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-A = \"a\";\n ETag = \"\\\"fake\\\"\"; }; } );\n",
+      3, 0, "\"add_header\": \"ETag\" is set by ephttpd itself", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { X-E = \"\"; }; } );\n", 2, 0,
+      "\"add_header\": \"X-E\" has an empty value", "leave the header out" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    add_header:\n      X-E: { value: \"\", always: true }\n", 4, 7,
+      "\"add_header\": \"X-E\" has an empty value", NULL },
+    /* Cache-Control and Expires where "expires" is in effect, after
+     * inheritance: at the add_header, naming where it would go twice. */
+    { "e.conf", "servers = ( { root = \"@D/www\"; expires = \"1h\";\n"
+                " add_header = { Cache-Control = \"no-store\"; }; } );\n", 2, 0,
+      "\"add_header\": \"Cache-Control\" would be sent twice in the server, where \"expires\" sends its own",
+      NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n add_header = { expires = \"0\"; };\n"
+                " locations = ( { match = \"/a/\"; },\n  { match = \"/b/\"; expires = 60; } ); } );\n", 2, 0,
+      "\"add_header\": \"expires\" would be sent twice in the location at @D/e.conf:4", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    expires: 1h\n    locations:\n      - match: /a/\n"
+                "        add_header: { Cache-Control: public }\n", 6, 9,
+      "\"add_header\": \"Cache-Control\" would be sent twice in the location at @D/e.yaml:5:9", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"$uri\" ]; } );\n", 2, 0,
       "\"try_files\": give at least one path and a fallback", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n try_files = [ \"=404\", \"$uri\" ]; } );\n", 2, 0,
@@ -326,6 +389,12 @@ static void test_same_answers(void **state)
         { "max_body_size = 99999999999999999999;\n", "max_body_size: 99999999999999999999\n" },
         { "max_body_size = -1;\n", "max_body_size: -1\n" },
         { "worker_connections = 1;\n", "worker_connections: 1\n" },
+        /* Hex, as written, in both. */
+        { "listen = ( { port = 0x10000; } );\n", "listen: [ { port: 0x10000 } ]\n" },
+        { "max_header_size = 0x80000000;\n", "max_header_size: 0x80000000\n" },
+        { "workers = 0xFFFFFFFFFFFFFFFF;\n", "workers: 0xFFFFFFFFFFFFFFFF\n" },
+        { "header_timeout = 0x1000000;\n", "header_timeout: 0x1000000\n" },
+        { "max_body_size = 0x4000000000000000;\n", "max_body_size: 0x4000000000000000\n" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
@@ -334,6 +403,97 @@ static void test_same_answers(void **state)
         free(a);
         free(b);
     }
+}
+
+/* YAML reads an integer as libconfig does: decimal or 0x hex, for integers,
+ * sizes, durations and rules alike. */
+static void test_same_integers(void **state)
+{
+    (void)state;
+    cfg *c = load("ints.yaml", "workers: 0x2\nmax_body_size: 0x100\nheader_timeout: 0x10\n"
+                               "worker_connections: +512\nlisten:\n  - port: 0x1F90\n"
+                               "servers:\n  - root: @D/www\n    expires: 0x3C\n"
+                               "    error_page: [ { codes: [ 0x194 ], uri: /e.html } ]\n");
+    assert_int_equal(c->workers, 2);
+    assert_int_equal(c->max_body_size, 256);
+    assert_int_equal(c->header_timeout_ms, 16000);
+    assert_int_equal(c->worker_connections, 512);
+    assert_int_equal(c->listens[0].port, 8080);
+    assert_int_equal(c->servers[0].r.expires, 60);
+    assert_int_equal(c->servers[0].r.error_pages[0].status, 404);
+    cfg_free(c);
+    /* The same in libconfig. */
+    c = load("ints.conf", "workers = 0x2;\nmax_body_size = 0x100;\nheader_timeout = 0x10;\n"
+                          "worker_connections = +512;\nlisten = ( { port = 0x1F90; } );\n"
+                          "servers = ( { root = \"@D/www\"; expires = 0x3C;\n"
+                          "  error_page = ( { codes = [ 0x194 ]; uri = \"/e.html\"; } ); } );\n");
+    assert_int_equal(c->workers, 2);
+    assert_int_equal(c->max_body_size, 256);
+    assert_int_equal(c->header_timeout_ms, 16000);
+    assert_int_equal(c->worker_connections, 512);
+    assert_int_equal(c->listens[0].port, 8080);
+    assert_int_equal(c->servers[0].r.expires, 60);
+    assert_int_equal(c->servers[0].r.error_pages[0].status, 404);
+    cfg_free(c);
+}
+
+/* Every status that never goes through error_page is refused; the ones
+ * that do (through a 403, a 404, a failed open, try_files =CODE) are taken. */
+static void test_error_page_codes(void **state)
+{
+    (void)state;
+    static const int refused[] = { 400, 405, 408, 412, 413, 414, 416, 417, 431, 501, 505 };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char *text = xasprintf("servers = ( { root = \"@D/www\";\n error_page = ( { codes = [ %d ]; "
+                               "uri = \"/e.html\"; } ); } );\n", refused[i]);
+        char *want = xasprintf("\"codes\": %d cannot have an error page: ephttpd always sends its built-in "
+                               "one", refused[i]);
+        err_case e = { "e.conf", text, 2, 0, want, NULL };
+        check_error(&e);
+        free(text);
+        free(want);
+    }
+    cfg *c = load("pages.conf", "servers = ( { root = \"@D/www\"; error_page = ( { codes = [ 403, 404, 410, "
+                                "429, 500, 502, 503, 504 ]; uri = \"/e.html\"; } ); } );\n");
+    assert_int_equal(c->servers[0].r.nerror_pages, 8);
+    cfg_free(c);
+}
+
+/* add_header refuses every header ephttpd writes itself (any case); the
+ * review's example refused as a whole; what stays allowed. */
+static void test_add_header_owned(void **state)
+{
+    (void)state;
+    static const char *const owned[] = { "ETag", "Content-Type", "Last-Modified", "Content-Encoding",
+                                         "Accept-Ranges", "Content-Range", "Location", "Allow", "Date",
+                                         "Server", "Connection", "Transfer-Encoding", "Content-Length",
+                                         "Keep-Alive", "Upgrade", "Trailer", "etag", "SERVER" };
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        char *text = xasprintf("servers = ( { root = \"@D/www\";\n add_header = { %s = { value = \"x\"; "
+                               "always = true; }; }; } );\n", owned[i]);
+        char *want = xasprintf("\"add_header\": \"%s\" is set by ephttpd itself", owned[i]);
+        err_case e = { "e.conf", text, 2, 0, want, NULL };
+        check_error(&e);
+        free(text);
+        free(want);
+    }
+    static const err_case review = { "e.conf", "servers = ( { root = \"@D/www\"; expires = \"1h\";\n"
+                                     "  add_header = { ETag = \"\\\"fake\\\"\"; Content-Type = \"text/evil\";\n"
+                                     "    Cache-Control = \"no-store\"; X-E = \"\"; }; } );\n",
+                                     2, 0, "\"add_header\": \"ETag\" is set by ephttpd itself", NULL };
+    check_error(&review);
+    /* Cache-Control without expires (or where a location turns it off),
+     * Vary (a list: it adds to ephttpd's), and the always form. */
+    cfg *c = load("ok.conf", "servers = ( { root = \"@D/www\"; expires = \"1h\";\n"
+                             "  add_header = { Vary = \"Origin\"; X-A = { value = \"a\"; always = true; }; };\n"
+                             "  locations = ( { match = \"/n/\"; expires = \"off\";\n"
+                             "    add_header = { Cache-Control = \"no-store\"; Expires = \"0\"; }; } ); },\n"
+                             "  { names = [ \"b\" ]; root = \"@D/www\"; add_header = { Cache-Control = \"no-cache\"; }; } );\n");
+    assert_int_equal(c->servers[0].r.nheaders, 2);
+    assert_true(c->servers[0].r.headers[1].always);
+    assert_int_equal(c->servers[0].locs[0].r.nheaders, 2);
+    assert_string_equal(c->servers[1].r.headers[0].name, "Cache-Control");
+    cfg_free(c);
 }
 
 static void test_unreadable_root(void **state)
@@ -421,6 +581,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_same_answers),
+        cmocka_unit_test(test_same_integers),
+        cmocka_unit_test(test_error_page_codes),
+        cmocka_unit_test(test_add_header_owned),
         cmocka_unit_test(test_unreadable_root),
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_lint),

@@ -208,7 +208,7 @@ static void test_lc_scalars(void **state)
     cfg_node *t = lc(&d, "a = 0x10; b = 5000000000L; c = 0.1; d = 1e300; e = -2.5e-3;\n"
                          "f = \"x\" \"y\"; g = \"\"; h = [];\n", err);
     assert_non_null(t);
-    assert_string_equal(R(t, false), "@1{a@1I16,b@1I5000000000,c@1F0.1,d@1F1e+300,"
+    assert_string_equal(R(t, false), "@1{a@1I0x10,b@1I5000000000L,c@1F0.1,d@1F1e+300,"
                                      "e@1F-0.0025,f@2\"xy,g@2\",h@2[]}");
     node_free(t);
     node_doc_free(&d);
@@ -216,8 +216,8 @@ static void test_lc_scalars(void **state)
 
 /* libconfig 1.5 reads an integer without L through atoi and one with L
  * through atoll: 4294967297 would be 1, 99999999999999999999L the largest
- * int64. The front-end gives the number the text says, or (beyond 64 bits)
- * the literal as written, for the directives to refuse as out of range. */
+ * int64. The front-end gives the literal as written (hex and L included),
+ * for the directives to read exactly and to quote in their messages. */
 static void test_lc_integers(void **state)
 {
     (void)state;
@@ -230,11 +230,11 @@ static void test_lc_integers(void **state)
                          "k = 0x1FFFFFFFFFFFFFFFFL; l = 0x8000000000000000L; m = +7; n = 5LL;\n"
                          "o = [ 4294967297, 1 ]; p = ( 4294967298, { q = 4294967299; } );\n", err);
     assert_non_null(t);
-    assert_string_equal(R(t, false), "@1{a@1I4294967297,b@1I-4294967295,c@1I2147483648,d@1I4294967295,"
-                                     "e@2I4294967297,f@2I9223372036854775807,g@2I-9223372036854775808,"
-                                     "h@3I99999999999999999999,i@3I99999999999999999999,"
-                                     "j@3I-9223372036854775809,"
-                                     "k@4I0x1FFFFFFFFFFFFFFFF,l@4I0x8000000000000000,m@4I7,n@4I5,"
+    assert_string_equal(R(t, false), "@1{a@1I4294967297,b@1I-4294967295,c@1I2147483648,d@1I0xFFFFFFFF,"
+                                     "e@2I0x100000001,f@2I9223372036854775807,g@2I-9223372036854775808,"
+                                     "h@3I99999999999999999999,i@3I99999999999999999999L,"
+                                     "j@3I-9223372036854775809L,"
+                                     "k@4I0x1FFFFFFFFFFFFFFFFL,l@4I0x8000000000000000L,m@4I+7,n@4I5LL,"
                                      "o@5[@5I4294967297,@5I1],p@5[@5I4294967298,@5{q@5I4294967299}]}");
     node_free(t);
     /* A literal longer than any buffer; and libconfig's scanner cutting a
@@ -244,8 +244,10 @@ static void test_lc_integers(void **state)
                "b = 000000000000000000000000000000000000000000000000000000000000099999999999999999999L;\n"
                "c = 000000sk = 0x1g = 5LLL = 1e5x = 7;\n", err);
     assert_non_null(t);
-    assert_string_equal(R(t, false), "@1{a@1I5,b@2I000000000000000000000000000000000000000000000000000000000000"
-                                     "099999999999999999999,c@3I0,sk@3I1,g@3I5,L@3F1e+05,x@3I7}");
+    assert_string_equal(R(t, false), "@1{a@1I00000000000000000000000000000000000000000000000000000000000000"
+                                     "0000000000000005,b@2I000000000000000000000000000000000000000000000000"
+                                     "000000000000099999999999999999999L,c@3I000000,sk@3I0x1,g@3I5LL,"
+                                     "L@3F1e+05,x@3I7}");
     node_free(t);
     node_doc_free(&d);
 }
@@ -312,6 +314,35 @@ static void test_lc_errors(void **state)
     /* A tiny err buffer gets a truncated message, not an overrun. */
     assert_null(front_libconfig_parse(&d, "=", 1, "t.conf", err, 5));
     assert_string_equal(err, "t.co");
+    node_doc_free(&d);
+}
+
+/* libconfig drops the NUL that \x00 means ("/tmp/www\x00/etc" would read
+ * "/tmp/www/etc"): refused at the line of the escape, naming the setting,
+ * as YAML's "\0" is. Other \xNN escapes are kept, as YAML keeps its. */
+static void test_lc_nul_escape(void **state)
+{
+    (void)state;
+    lc_fails("a = 1;\nroot = \"/tmp/www\\x00/etc\";\n", "t.conf:2: \"root\": a NUL character (\\x00) in a string");
+    lc_fails("h = { X-A = \"a\\x00b\"; };\n", "t.conf:1: \"X-A\": a NUL character (\\x00) in a string");
+    /* In a list (named by it), in the second of two adjacent strings, on
+     * the second line of a string that spans lines. */
+    lc_fails("i = [ \"a\",\n \"b\\x00\" ];\n", "t.conf:2: \"i\": a NUL character (\\x00) in a string");
+    lc_fails("s = \"a\" \"b\";\nt = \"c\"\n \"d\\x00\";\n", "t.conf:3: \"t\": a NUL character (\\x00) in a string");
+    lc_fails("u = \"one\ntwo\\X00\\x00\";\n", "t.conf:2: \"u\": a NUL character (\\x00) in a string");
+    /* In a file of libconfig's own @include: checked there too (below). */
+    /* Not a NUL: an escaped backslash before "x00", \x01, "\x0" + "0". */
+    node_doc d;
+    char err[256];
+    node_doc_init(&d);
+    cfg_node *t = lc(&d, "a = \"\\\\x00\"; b = \"\\x01\"; c = \"\\x0\" \"0\"; d = \"\\x41\";\n", err);
+    if (!t)
+        fail_msg("%s", err);
+    assert_string_equal(node_get(t, "a")->text, "\\x00");
+    assert_string_equal(node_get(t, "b")->text, "\x01");
+    assert_string_equal(node_get(t, "c")->text, "\\x00");
+    assert_string_equal(node_get(t, "d")->text, "A");
+    node_free(t);
     node_doc_free(&d);
 }
 
@@ -440,6 +471,18 @@ static void test_ym_alias(void **state)
     assert_string_equal(R(t, false), "@1{base@1{x@1P1,y@1[@1P2,@1P3]},"
                                      "server@2{inherit@3{x@1P1,y@1[@1P2,@1P3]},v@4P3,3@5Pkey}}");
     assert_int_equal(node_get(node_get(t, "server"), "inherit")->col, 3);
+    node_free(t);
+    /* A merge key is refused as one, not as an unknown setting "<<"; a
+     * quoted "<<" is just a name. */
+    assert_null(ym(&d, "b: &b { x: 1 }\ns:\n  y: 2\n  <<: *b\n", err));
+    assert_string_equal(err, "t.yaml:4:3: YAML merge keys (<<) are not supported; repeat the settings, "
+                             "or alias a whole group (add_header: *common)");
+    assert_null(ym(&d, "s: { <<: [ *b ] }\n", err));
+    assert_string_equal(err, "t.yaml:1:6: YAML merge keys (<<) are not supported; repeat the settings, "
+                             "or alias a whole group (add_header: *common)");
+    t = ym(&d, "s: { \"<<\": 1 }\n", err);
+    assert_non_null(t);
+    assert_string_equal(R(t, false), "@1{s@1{<<@1P1}}");
     node_free(t);
     node_doc_free(&d);
 }
@@ -666,6 +709,46 @@ static void test_libconfig_native_include(void **state)
     put("inc/only.conf", "/* all of it\n");
     assert_string_equal(load_err("native5.conf"), "inc/only.conf:1: the '/*' comment opened on this line "
                         "is never closed, so the rest of the file would be ignored; expected '*/'");
+    /* A \x00 in an included file is refused there. */
+    put("native6.conf", "a = 1;\n@include \"inc/nul.conf\"\n");
+    put("inc/nul.conf", "\nx = \"a\\x00\";\n");
+    assert_string_equal(load_err("native6.conf"), "inc/nul.conf:2: \"x\": a NUL character (\\x00) in a string");
+}
+
+/* libconfig's own @include of a file that includes itself read it again
+ * until the names clashed ("duplicate setting name"), and of a missing
+ * file said "cannot open include file" without the name: both now name
+ * the file, at the @include line, in the words of `include`. */
+static void test_libconfig_native_include_errors(void **state)
+{
+    (void)state;
+    put("c7.conf", "servers = ( { root = \"/\"; } );\n@include \"c7.conf\"\n");
+    assert_string_equal(load_err("c7.conf"), "c7.conf:2: @include \"c7.conf\": includes itself (an include cycle)");
+    /* Two files deep: the second names the first (relative to the top
+     * file's folder, as libconfig resolves every @include). */
+    put("c8.conf", "a = 1;\n@include \"inc/c9.conf\"\n");
+    put("inc/c9.conf", "b = 2;\n\n@include \"c8.conf\"\n");
+    assert_string_equal(load_err("c8.conf"), "inc/c9.conf:3: @include \"c8.conf\": includes itself (an include cycle)");
+    put("m.conf", "a = 1;\n\n@include \"inc/none.conf\"\n");
+    assert_string_equal(load_err("m.conf"), "m.conf:3: @include \"inc/none.conf\": No such file or directory");
+    /* libconfig takes @include only first on a line: elsewhere it is a
+     * syntax error, not a file to look for. */
+    put("m1.conf", "a = 1; @include \"inc/none.conf\"\n");
+    assert_string_equal(load_err("m1.conf"), "m1.conf:1: syntax error on this line or shortly before it");
+    /* Missing below the top: named in the file that includes it. */
+    put("m2.conf", "@include \"inc/m3.conf\"\n");
+    put("inc/m3.conf", "x = 1;\n@include \"inc/gone.conf\"\n");
+    assert_string_equal(load_err("m2.conf"), "inc/m3.conf:2: @include \"inc/gone.conf\": No such file or directory");
+    /* The same file twice, not in a cycle, is no error (libconfig then
+     * refuses its repeated names, as it would anyway). */
+    put("twice.conf", "@include \"inc/one.conf\"\nlist = ( {\n@include \"inc/one.conf\"\n} );\n");
+    put("inc/one.conf", "one = 1;\n@include \"inc/deep.conf\"\n");
+    put("inc/deep.conf", "deep = 0x2;\n");
+    node_doc d;
+    node_doc_init(&d);
+    assert_string_equal(load_ok(&d, "twice.conf"),
+                        "@1{one@1I1,deep@1I0x2,list@2[@2{one@1I1,deep@1I0x2}]}");
+    node_doc_free(&d);
 }
 
 int main(void)
@@ -677,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_lc_open_comment),
         cmocka_unit_test(test_ym_scalars),
         cmocka_unit_test(test_lc_errors),
+        cmocka_unit_test(test_lc_nul_escape),
         cmocka_unit_test(test_lc_syntax_mistakes),
         cmocka_unit_test(test_ym_errors),
         cmocka_unit_test(test_ym_empty),
@@ -689,6 +773,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_include_nested, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_include_cycle, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_libconfig_native_include, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_libconfig_native_include_errors, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

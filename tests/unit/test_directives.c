@@ -78,7 +78,7 @@ static const char site_conf[] =
     "      { match = \"/old/\"; return = { status = 301; url = \"https://b.example$request_uri\"; }; },\n"
     "      { match = \"~ \\\\.php$\"; return = 403; },\n"
     "      { match = \"~* \\\\.(png|jpe?g)$\"; expires = \"30d\"; etag = true;\n"
-    "        add_header = { Cache-Control = \"public\"; }; },\n"
+    "        add_header = { X-Content-Type-Options = \"nosniff\"; }; },\n"
     "      { match = \"/api/\"; methods = [ \"GET\", \"POST\", \"DELETE\" ]; return = { status = 204; }; },\n"
     "      { match = \"/spa/\"; root = \"@D\"; try_files = [ \"$uri\", \"$uri/\", \"/spa/index.html\" ];\n"
     "        index = [ ]; symlinks = \"off\"; offload = \"auto\"; sendfile_chunk = \"64k\";\n"
@@ -160,7 +160,7 @@ static const char site_yaml[] =
     "      - match: '~* \\.(png|jpe?g)$'\n"
     "        expires: 30d\n"
     "        etag: true\n"
-    "        add_header: { Cache-Control: public }\n"
+    "        add_header: { X-Content-Type-Options: nosniff }\n"
     "      - { match: /api/, methods: [GET, POST, DELETE], return: { status: 204 } }\n"
     "      - match: /spa/\n"
     "        root: @D\n"
@@ -448,7 +448,7 @@ static void test_location_own_rules(void **state)
     assert_int_equal(r->expires, 30 * 86400);
     assert_true(r->etag);
     assert_int_equal(r->nheaders, 1);
-    assert_string_equal(r->headers[0].name, "Cache-Control");
+    assert_string_equal(r->headers[0].name, "X-Content-Type-Options");
 
     /* /api/: more methods, allowed because of the return. */
     r = &s->locs[5].r;
@@ -509,6 +509,11 @@ static void test_sizes_and_durations(void **state)
         /* No L: libconfig 1.5 alone would read 1410065408 (atoi). */
         { "max_body_size", "10000000000", 10000000000LL },
         { "max_body_size", "0x100000000", 1LL << 32 },
+        { "max_body_size", "0x100000000L", 1LL << 32 },
+        { "max_body_size", "+4096", 4096 },
+        { "header_timeout", "0x10", 16000 },
+        { "header_timeout", "+7", 7000 },
+        { "header_timeout", "7L", 7000 },
         { "small_file_max", "\"1m\"", 1 << 20 },
         { "header_timeout", "5", 5000 },
         { "header_timeout", "\"5\"", 5000 },
