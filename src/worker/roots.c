@@ -19,14 +19,14 @@
  * knows, never a round trip to a network file server. The path is resolved
  * as the master resolved it: relative paths (quick mode) against the same
  * working directory, every symlink followed. */
-static int roots_open(const char *path, bool cached, dev_t *dev, ino_t *ino)
+static int roots_open(int at, const char *path, bool cached, dev_t *dev, ino_t *ino)
 {
     int fd;
     if (cached) {
         struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_CACHED };
-        fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+        fd = (int)syscall(SYS_openat2, at, path, &how, sizeof how);
     } else {
-        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        fd = openat(at, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     }
     if (fd < 0)
         return -1;
@@ -77,14 +77,33 @@ root_view *roots_acquire(roots *rs)
     return rs->cur;
 }
 
+/* Resolve every path, in one pass and in k->order, a path that lies below
+ * another configured one relative to what that one just resolved to: an
+ * alias under the root ("current/assets" beside "current") then always
+ * comes from the same release as the root, whenever the swap lands. With
+ * cached, false (nothing kept open) when some lookup would wait on a disk. */
+static bool resolve_all(roots_task *k, bool cached)
+{
+    for (size_t o = 0; o < k->n; o++) {
+        size_t i = k->order[o];
+        ssize_t b = k->under[i];
+        bool below = b >= 0 && k->fd[b] >= 0;
+        k->fd[i] = roots_open(below ? k->fd[b] : AT_FDCWD, below ? k->rel[i] : k->paths[i], cached, &k->dev[i],
+                              &k->ino[i]);
+        k->err[i] = k->fd[i] < 0 ? errno : 0;
+        if (cached && k->err[i] == EAGAIN) {
+            for (size_t p = 0; p < o; p++)
+                if (k->fd[k->order[p]] >= 0)
+                    close(k->fd[k->order[p]]);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void task_work(wq_task *t)
 {
-    roots_task *k = EP_CONTAINER_OF(t, roots_task, base);
-    for (size_t i = 0; i < k->n; i++)
-        if (k->want[i]) {
-            k->fd[i] = roots_open(k->paths[i], false, &k->dev[i], &k->ino[i]);
-            k->err[i] = k->fd[i] < 0 ? errno : 0;
-        }
+    resolve_all(EP_CONTAINER_OF(t, roots_task, base), false);
 }
 
 static void roots_note(roots *rs, size_t i, int fd, dev_t dev, ino_t ino, int err);
@@ -95,8 +114,44 @@ static void task_done(wq_task *t)
     roots_task *k = &rs->task;
     rs->busy = false;
     for (size_t i = 0; i < k->n; i++)
-        if (k->want[i])
-            roots_note(rs, i, k->fd[i], k->dev[i], k->ino[i], k->err[i]);
+        roots_note(rs, i, k->fd[i], k->dev[i], k->ino[i], k->err[i]);
+}
+
+/* A path's length without its trailing '/' ("/" stays "/"). */
+static size_t trimmed_len(const char *p)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    return n;
+}
+
+void roots_plan(char *const *paths, size_t n, ssize_t *under, const char **rel, size_t *order)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t li = trimmed_len(paths[i]), best = 0;
+        under[i] = -1;
+        for (size_t j = 0; j < n; j++) {
+            size_t lj = trimmed_len(paths[j]);
+            if (lj < li && lj > best && strncmp(paths[i], paths[j], lj) == 0 &&
+                (paths[i][lj] == '/' || paths[j][lj - 1] == '/')) {
+                best = lj;
+                under[i] = (ssize_t)j;
+            }
+        }
+        const char *r = paths[i] + best;
+        while (*r == '/')
+            r++;
+        rel[i] = *r ? r : ".";
+        order[i] = i;
+    }
+    /* shorter first: what a path lies below is strictly shorter */
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && trimmed_len(paths[order[b - 1]]) > trimmed_len(paths[order[b]]); b--) {
+            size_t t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
 }
 
 static int roots_alloc(roots *rs, size_t n)
@@ -105,13 +160,16 @@ static int roots_alloc(roots *rs, size_t n)
     size_t m = n ? n : 1;
     rs->paths = calloc(m, sizeof *rs->paths);
     rs->last_err = calloc(m, sizeof *rs->last_err);
-    k->want = calloc(m, sizeof *k->want);
+    k->under = calloc(m, sizeof *k->under);
+    k->rel = calloc(m, sizeof *k->rel);
+    k->order = calloc(m, sizeof *k->order);
     k->fd = calloc(m, sizeof *k->fd);
     k->err = calloc(m, sizeof *k->err);
     k->dev = calloc(m, sizeof *k->dev);
     k->ino = calloc(m, sizeof *k->ino);
     rs->cur = view_new(n);
-    if (!rs->paths || !rs->last_err || !k->want || !k->fd || !k->err || !k->dev || !k->ino || !rs->cur)
+    if (!rs->paths || !rs->last_err || !k->under || !k->rel || !k->order || !k->fd || !k->err ||
+        !k->dev || !k->ino || !rs->cur)
         return -1;
     rs->cur->refs = 1;
     return 0;
@@ -140,6 +198,7 @@ int roots_init(roots *rs, char *const *paths, size_t n, const int *master_fds, b
         d->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
         d->ino = (ino_t)sx.stx_ino;
     }
+    roots_plan(rs->paths, n, rs->task.under, rs->task.rel, rs->task.order);
     return 0;
 fail:;
     int e = errno;
@@ -155,7 +214,9 @@ void roots_destroy(roots *rs)
         free(rs->paths[i]);
     free(rs->paths);
     free(rs->last_err);
-    free(rs->task.want);
+    free(rs->task.under);
+    free(rs->task.rel);
+    free(rs->task.order);
     free(rs->task.fd);
     free(rs->task.err);
     free(rs->task.dev);
@@ -245,22 +306,16 @@ void roots_check(roots *rs, wq *q, int64_t now_ms)
     if (rs->busy || rs->n == 0 || now_ms < rs->next_check_ms)
         return;
     rs->next_check_ms = now_ms + ROOTS_CHECK_MS;
-    bool slow = false;
-    for (size_t i = 0; i < rs->n; i++) {
-        rs->task.want[i] = false;
-        if (rs->cached) {
-            dev_t dev = 0;
-            ino_t ino = 0;
-            int fd = roots_open(rs->paths[i], true, &dev, &ino);
-            if (fd >= 0 || errno != EAGAIN) {
-                roots_note(rs, i, fd, dev, ino, fd < 0 ? errno : 0);
-                continue;
-            }
-        }
-        rs->task.want[i] = slow = true; /* would wait on a disk: not on the loop */
+    roots_task *k = &rs->task;
+    if (rs->cached && resolve_all(k, true)) {
+        for (size_t i = 0; i < rs->n; i++)
+            roots_note(rs, i, k->fd[i], k->dev[i], k->ino[i], k->err[i]);
+        return;
     }
-    /* A full queue (it is sized for this task too) only delays the check. */
-    if (slow && wq_submit(q, &rs->task.base) == 0)
+    /* Some lookup would wait on a disk: all of them go to the queue, so the
+     * set still comes from one pass. A full queue (it is sized for this task
+     * too) only delays the check. */
+    if (wq_submit(q, &k->base) == 0)
         rs->busy = true;
 }
 

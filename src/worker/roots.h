@@ -54,7 +54,10 @@ typedef struct {
     wq_task base;
     size_t n;
     char *const *paths;
-    bool *want;      /* in: resolve paths[i] */
+    /* set once by roots_init, read by work() */
+    ssize_t *under;      /* the configured path paths[i] lies below, or -1 */
+    const char **rel;    /* paths[i] from there on */
+    size_t *order;       /* those before what lies below them */
     int *fd, *err;   /* out: the opened directory, or -1 and errno */
     dev_t *dev;
     ino_t *ino;
@@ -110,6 +113,13 @@ void roots_check(roots *rs, wq *q, int64_t now_ms);
 /* ms, or less when the next check is due sooner (an idle worker still checks). */
 int64_t roots_wait_ms(const roots *rs, int64_t now_ms, int64_t ms);
 
+/* For each of paths[n]: the longest other one it lies below by whole
+ * components (trailing '/' aside), or -1, and the rest of it from there
+ * ("." for the same folder); order lists each after what it lies below. A
+ * check resolves them in that order, each below the descriptor just
+ * resolved for the one it lies below, so that an alias inside the root
+ * always comes from the same release as the root. For roots_init; open for tests. */
+void roots_plan(char *const *paths, size_t n, ssize_t *under, const char **rel, size_t *order);
 /* Take the outcome of resolving path i: fd (taken over) with its dev and
  * ino, or fd < 0 and err. The bookkeeping of roots_check, open for tests. */
 enum roots_outcome roots_apply(roots *rs, size_t i, int fd, dev_t dev, ino_t ino, int err);

@@ -303,9 +303,40 @@ static void test_fcache_flushes_a_retired_root(void **state)
     fc_destroy(&fc);
 }
 
+/* An alias inside the root is resolved below the root's new descriptor, in
+ * the same pass: "assets" under "current" always comes from the release the
+ * root came from. The plan says which path lies below which. */
+static void test_plan_paths_below_others(void **state)
+{
+    (void)state;
+    char *paths[] = { "/s/cur/assets/", "/s/cur", "/s/current2", "/", "/s/cur/assets/img", "/s/cur/" };
+    enum { N = sizeof paths / sizeof paths[0] };
+    ssize_t under[N];
+    const char *rel[N];
+    size_t order[N];
+    roots_plan(paths, N, under, rel, order);
+    assert_int_equal(under[3], -1);             /* "/" lies below nothing */
+    assert_int_equal(under[1], 3);              /* "/s/cur" below "/" */
+    assert_string_equal(rel[1], "s/cur");
+    assert_int_equal(under[0], 1);              /* the alias below the root... */
+    assert_string_equal(rel[0], "assets/");
+    assert_int_equal(under[2], 3);              /* ...but "current2" is not below "cur" */
+    assert_string_equal(rel[2], "s/current2");
+    assert_int_equal(under[4], 0);              /* the longest one wins */
+    assert_string_equal(rel[4], "img");
+    assert_int_equal(under[5], 3);              /* the same folder spelt with a '/' */
+    size_t pos[N];
+    for (size_t i = 0; i < N; i++)
+        pos[order[i]] = i;
+    for (size_t i = 0; i < N; i++)
+        if (under[i] >= 0)
+            assert_true(pos[under[i]] < pos[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_paths_below_others),
         cmocka_unit_test(test_same_directory_keeps_view),
         cmocka_unit_test(test_swap_keeps_old_view_until_released),
         cmocka_unit_test(test_failures_reported_once_per_change),
