@@ -12,6 +12,7 @@
 #include "http/mime.h"
 #include "http/uri.h"
 #include "log/log.h"
+#include "util/escape.h"
 #include "worker/conn.h"
 
 #define MAX_REDIRECTS 10
@@ -46,6 +47,18 @@ static bool acl_allows(const cfg_rules *r, const struct sockaddr_storage *peer)
     return true;
 }
 
+#define LOG_PATH_MAX 1024
+
+/* The decoded path for an error-log message, escaped as the request line is
+ * ('"' and '\\' included), so that a path cannot pose as the message's
+ * own "client:" or "request:" fields; cut at LOG_PATH_MAX. */
+static const char *log_path(const conn *c, char buf[LOG_PATH_MAX])
+{
+    size_t used;
+    buf[esc_log(ep_str_make(c->path, c->path_len), buf, LOG_PATH_MAX - 1, &used)] = '\0';
+    return buf;
+}
+
 /* Write the head; conn_block_size sized hbuf for any head of the
  * generation, so the 500 is a bug's last resort. */
 static bool serve_head(conn *c, int status, resp_fields *f)
@@ -54,7 +67,8 @@ static bool serve_head(conn *c, int status, resp_fields *f)
     c->hlen = resp_head(c->hbuf, c->hcap, status, f);
     if (c->hlen)
         return true;
-    conn_log_msg(c, LOGL_ERROR, "response head for \"%s\" does not fit in %zu bytes", c->path, c->hcap);
+    char esc[LOG_PATH_MAX];
+    conn_log_msg(c, LOGL_ERROR, "response head for \"%s\" does not fit in %zu bytes", log_path(c, esc), c->hcap);
     conn_error(c, 500, false);
     return false;
 }
@@ -329,8 +343,9 @@ static void serve_fallback(conn *c)
     }
     size_t n = strlen(fb);
     if (++c->redirects > MAX_REDIRECTS || n > c->w->cfg->max_uri_len) {
+        char esc[LOG_PATH_MAX];
         conn_log_msg(c, LOGL_ERROR, "try_files fallback \"%s\" for \"%s\": too many internal redirects", fb,
-                     c->path);
+                     log_path(c, esc));
         conn_error(c, 500, false);
         return;
     }
@@ -352,11 +367,12 @@ static const char *lookup_why(int err)
 void serve_lookup_done(conn *c)
 {
     static_req *q = &c->task.sq;
+    char esc[LOG_PATH_MAX];
     if (q->status == STATIC_FALLBACK) {
         serve_fallback(c);
     } else if (q->status != 200) {
         if (q->status == 500 || q->status == 403)
-            conn_log_msg(c, LOGL_ERROR, "open \"%s\": %s", c->path, lookup_why(q->err));
+            conn_log_msg(c, LOGL_ERROR, "open \"%s\": %s", log_path(c, esc), lookup_why(q->err));
         if (q->status == 301 && !c->err_status)
             conn_error(c, 301, false);
         else

@@ -19,6 +19,7 @@ class ReviewServeTest(ServerTestCase):
         os.chmod(cls.tmp, 0o755)  # the workers run as www-data
         root, images = os.path.join(cls.tmp, "www"), os.path.join(cls.tmp, "images")
         os.makedirs(os.path.join(root, "noindex"))
+        os.makedirs(os.path.join(root, 'q", client: 1.2.3.4'))
         os.makedirs(images)
         with open(os.path.join(images, "a.txt"), "w") as f:
             f.write("image a\n")
@@ -84,6 +85,16 @@ class ReviewServeTest(ServerTestCase):
             self.assertIn(why, line)
             self.assertIn("client: 127.0.0.1", line)
             self.assertIn("server: r.test", line)
+
+    def test_logged_path_cannot_pose_as_fields(self):
+        target = "/q%22,%20client:%201.2.3.4/"
+        self.assertEqual(self.raw(target).status, 403)
+        line = harness.wait_until(
+            lambda: next((l for l in read_text(self.error_log).splitlines() if target in l), None),
+            harness.PATIENCE)
+        self.assertIsNotNone(line, read_text(self.error_log))
+        self.assertIn('open "/q\\x22, client: 1.2.3.4/"', line)
+        self.assertNotIn('/q", client', line)  # the quoted path is never closed early
 
     def test_unnamed_status_page_names_no_other_status(self):
         for target, status in (("/odd", 599), ("/odd3", 399)):
