@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_uri.c: libFuzzer target for uri_split + uri_decode_path and their invariants. */
+/* tests/fuzz/fuzz_uri.c: libFuzzer target for uri_host, uri_split + uri_decode_path and their invariants. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +31,23 @@ static void check_normalised(const char *out, size_t outlen, size_t cap)
     check(!(outlen >= 3 && memcmp(out + outlen - 3, "/..", 3) == 0));
 }
 
+/* The same bytes as a Host value: a name uri_host accepts is a slice of
+ * the input with none of the bytes that could turn $host into another URL. */
+static void check_host(const char *in, size_t size)
+{
+    ep_str name;
+    int r = uri_host(ep_str_make(in, size), &name);
+    check(r == 0 || r == 400);
+    if (r != 0)
+        return;
+    check(name.len > 0 && name.p >= in && name.p + name.len <= in + size);
+    for (size_t i = 0; i < name.len; i++) {
+        unsigned char c = (unsigned char)name.p[i];
+        check(c > 0x20 && c < 0x7f && c != '/' && c != '\\' && c != '@');
+        check(!(c == '.' && i + 1 < name.len && name.p[i + 1] == '.'));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size heap copy, so ASan sees any read past the slice. */
@@ -41,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (size)
         memcpy(in, data, size);
+    check_host(in, size);
     int r = uri_split(ep_str_make(in, size), &host, &path, &query);
     if (r != 0) {
         check(r == 400);
