@@ -391,13 +391,10 @@ void conn_error(conn *c, int status, bool close_after)
 
 /* ---- write-queue tasks --------------------------------------------------- */
 
-static void task_work(wq_task *t)
+/* Sending a cold or large file range, on a queue thread. */
+static void sendfile_work(wq_task *t)
 {
     conn_task *k = EP_CONTAINER_OF(t, conn_task, base);
-    if (k->kind == TASK_OPEN) {
-        serve_task_work(k);
-        return;
-    }
     k->sent = 0;
     k->err = 0;
     while ((size_t)k->sent < k->len) {
@@ -414,42 +411,43 @@ static void task_work(wq_task *t)
     }
 }
 
-static void task_done(wq_task *t)
+bool conn_task_back(conn *c, void (*abandon)(conn_task *k))
+{
+    c->task_busy = false;
+    if (!c->closed)
+        return true;
+    if (abandon)
+        abandon(&c->task);
+    conn_release(c);
+    return false;
+}
+
+static void sendfile_done(wq_task *t)
 {
     conn *c = EP_CONTAINER_OF(t, conn, task.base);
     conn_task *k = &c->task;
-    c->task_busy = false;
-    if (c->closed) {
-        if (k->kind == TASK_OPEN)
-            serve_task_abandon(k);
-        conn_release(c);
+    if (!conn_task_back(c, NULL))
+        return;
+    c->foff = k->off;
+    c->body_bytes += (uint64_t)k->sent;
+    c->state = CS_SEND;
+    if (k->err && k->err != EAGAIN) {
+        conn_close(c);
         return;
     }
-    if (k->kind == TASK_OPEN) {
-        c->w->stats.read_queue += k->sq.nread >= 0;
-        serve_lookup_done(c);
-    } else {
-        c->foff = k->off;
-        c->body_bytes += (uint64_t)k->sent;
-        c->state = CS_SEND;
-        if (k->err && k->err != EAGAIN) {
-            conn_close(c);
-            return;
-        }
-        /* No EAGAIN: the socket is still writable. After an EAGAIN, can_write
-         * stays as the events since submission left it, so no edge is lost. */
-        if (k->err != EAGAIN)
-            c->can_write = true;
-        if (k->sent > 0)
-            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
-    }
+    /* No EAGAIN: the socket is still writable. After an EAGAIN, can_write
+     * stays as the events since submission left it, so no edge is lost. */
+    if (k->err != EAGAIN)
+        c->can_write = true;
+    if (k->sent > 0)
+        timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
     conn_drive(c);
 }
 
-void conn_submit(conn *c)
+void conn_submit(conn *c, void (*work)(wq_task *t), void (*done)(wq_task *t))
 {
-    c->task.base.work = task_work;
-    c->task.base.done = task_done;
+    c->task.base.work = work;
+    c->task.base.done = done;
     c->task_busy = true;
     c->state = CS_TASK;
     /* The queue holds one slot per connection, so this cannot fail. */
@@ -686,13 +684,12 @@ static int conn_send_file(conn *c)
         if (always || !conn_range_cached(c, chunk)) {
             w->stats.send_queue++;
             conn_task *k = &c->task;
-            k->kind = TASK_SENDFILE;
             k->sock = c->io.fd;
             k->fd = c->fd;
             k->off = c->foff;
             k->len = chunk;
             c->can_write = false; /* any EPOLLOUT from now on is recorded afresh */
-            conn_submit(c);
+            conn_submit(c, sendfile_work, sendfile_done);
             return 0;
         }
         w->stats.send_loop++;

@@ -31,9 +31,8 @@ enum conn_state {
 /* The context of a write-queue task: everything work() may touch. */
 typedef struct {
     wq_task base;
-    enum { TASK_OPEN, TASK_SENDFILE } kind;
-    static_req sq;   /* TASK_OPEN: the lookup, in and out */
-    /* TASK_SENDFILE in/out */
+    static_req sq;   /* a lookup (worker/serve.c): in and out */
+    /* a sendfile chunk (conn.c): in and out */
     int sock, fd;
     off_t off;
     size_t len;
@@ -114,8 +113,14 @@ resp_fields conn_fields(conn *c);
 void conn_error(conn *c, int status, bool close_after);
 /* The head (c->hbuf/hlen) and body (mem or fd range) are set: send them. */
 void conn_start_send(conn *c);
-/* Hand c->task to the write queue; the connection waits in CS_TASK. */
-void conn_submit(conn *c);
+/* Hand c->task to the write queue with the submitter's own work (queue
+ * thread, touches only c->task) and done (loop thread); the connection
+ * waits in CS_TASK. */
+void conn_submit(conn *c, void (*work)(wq_task *t), void (*done)(wq_task *t));
+/* First thing in a done(): the connection is back from its task. False when
+ * it closed meanwhile: abandon (if any) dropped what the task holds and the
+ * connection is gone. */
+bool conn_task_back(conn *c, void (*abandon)(conn_task *k));
 /* The multipart response whose parts[] are set: each part's head and bytes
  * follow the response head, then the closing delimiter. */
 void conn_start_parts(conn *c);

@@ -364,7 +364,7 @@ static const char *lookup_why(int err)
     return strerror(err);
 }
 
-void serve_lookup_done(conn *c)
+static void serve_lookup_done(conn *c)
 {
     static_req *q = &c->task.sq;
     char esc[LOG_PATH_MAX];
@@ -389,18 +389,30 @@ void serve_lookup_done(conn *c)
     q->out = (ai_buf){ 0 };
 }
 
-void serve_task_work(conn_task *k)
+/* A lookup that may block, on a queue thread. */
+static void lookup_work(wq_task *t)
 {
-    static_lookup(&k->sq, 0);
+    static_lookup(&EP_CONTAINER_OF(t, conn_task, base)->sq, 0);
 }
 
-void serve_task_abandon(conn_task *k)
+/* The connection closed while its lookup ran: drop what the lookup holds. */
+static void lookup_abandon(conn_task *k)
 {
     if (k->sq.res.fd >= 0)
         close(k->sq.res.fd);
     k->sq.res.fd = -1;
     free(k->sq.out.data);
     k->sq.out = (ai_buf){ 0 };
+}
+
+static void lookup_done(wq_task *t)
+{
+    conn *c = EP_CONTAINER_OF(t, conn, task.base);
+    if (!conn_task_back(c, lookup_abandon))
+        return;
+    c->w->stats.read_queue += c->task.sq.nread >= 0;
+    serve_lookup_done(c);
+    conn_drive(c);
 }
 
 /* The file-system part: on the loop when the page cache can answer, else queued. */
@@ -462,8 +474,7 @@ static void serve_lookup(conn *c)
     w->stats.open_queue++;
     q->buf = c->head_only ? NULL : c->body;
     q->buflen = w->cfg->small_file_max;
-    c->task.kind = TASK_OPEN;
-    conn_submit(c);
+    conn_submit(c, lookup_work, lookup_done);
 }
 
 /* 204 with the methods the rules allow. */

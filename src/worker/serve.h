@@ -10,11 +10,4 @@ void serve_request(conn *c);
 /* "OPTIONS *": what the listener's default server allows. */
 void serve_options_asterisk(conn *c);
 
-/* Write-queue side of a lookup (runs on a queue thread, touches only the task). */
-void serve_task_work(conn_task *k);
-/* The lookup task finished (loop thread): answer with its result. */
-void serve_lookup_done(conn *c);
-/* The connection closed while its lookup ran: drop what the lookup holds. */
-void serve_task_abandon(conn_task *k);
-
 #endif
