@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/directives.h"
+#include "http/prepare.h"
 #include "config/dump.h"
 #include "config/model.h"
 #include "http/explain.h"
@@ -189,7 +190,7 @@ static cfg *load_config(cfg *quick, const cli *o, int *rc)
         return NULL;
     }
     char err[1024];
-    cfg *c = conf_read(path, err, sizeof err);
+    cfg *c = http_conf_read(path, err, sizeof err);
     if (!c) {
         fprintf(stderr, "ephttpd: %s\n", err);
         if (!o->config && access(path, F_OK) < 0)
@@ -226,7 +227,7 @@ static int signal_master(const cli *o)
     char err[1024];
     if (!control_known(o->signal))
         return usage_error("-s: unknown command \"%s\" (reload, quit, stop or reopen)", o->signal);
-    cfg *c = conf_read(path, err, sizeof err);
+    cfg *c = http_conf_read(path, err, sizeof err);
     bool reload = strcmp(o->signal, "reload") == 0;
     if (reload && (!c || check_environment(c, err, sizeof err) < 0)) {
         fprintf(stderr, "ephttpd: %s\nephttpd: reload not sent; the running configuration stays\n", err);
@@ -256,7 +257,7 @@ static int signal_master(const cli *o)
 static int run(cfg *c, const cli *o)
 {
     char err[1024];
-    if (!c->source && cfg_validate(c, err, sizeof err) < 0) {
+    if (!c->source && (cfg_validate(c, err, sizeof err) < 0 || http_prepare(c, err, sizeof err) < 0)) {
         fprintf(stderr, "ephttpd: %s\n", err);
         return EP_EXIT_CONFIG;
     }

@@ -1,8 +1,6 @@
 /* config/model.c: defaults, ownership and whole-model validation of the settings. */
 #include "config/model.h"
 
-#include "http/loc.h"
-#include "http/mime.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -127,7 +125,6 @@ void cfg_free_servers(cfg *c)
     for (size_t i = 0; i < c->nservers; i++) {
         cfg_server *s = &c->servers[i];
         for (size_t j = 0; j < s->nlocs; j++) {
-            loc_release(&s->locs[j]);
             rules_free(&s->locs[j].r);
             free(s->locs[j].pattern);
             free(s->locs[j].where);
@@ -151,6 +148,8 @@ void cfg_free(cfg *c)
 {
     if (!c)
         return;
+    if (c->unprepare)
+        c->unprepare(c);
     for (size_t i = 0; i < c->nlistens; i++) {
         free(c->listens[i].addr);
         free(c->listens[i].default_name);
@@ -159,7 +158,6 @@ void cfg_free(cfg *c)
     free(c->listens);
     cfg_free_servers(c);
     free_strs(c->dirs, c->ndirs);
-    mime_free(c->mime);
     free(c->user);
     free(c->group);
     free(c->mime_types);
@@ -338,11 +336,6 @@ static int check_locations(cfg *c, cfg_server *s, char *err, size_t errlen)
                      at(l->where, w, sizeof w), l->kind == LOC_REGEX ? "~" : "~*", l->pattern);
             return -1;
         }
-        char rerr[256];
-        if (loc_compile(l, rerr, sizeof rerr) < 0) {
-            snprintf(err, errlen, "%s\"match\": %s", at(l->where, w, sizeof w), rerr);
-            return -1;
-        }
         for (size_t k = 0; k < j; k++)
             if (same_match(&s->locs[k], l)) {
                 snprintf(err, errlen, "%slocation \"%s\" is defined twice (first at %s)", at(l->where, w, sizeof w), l->pattern,
@@ -483,8 +476,6 @@ static int check_globals(cfg *c, char *err, size_t errlen)
                  c->group);
         return -1;
     }
-    if (c->mime_types && !c->mime && !(c->mime = mime_load(c->mime_types, err, errlen)))
-        return -1;
     return 0;
 }
 

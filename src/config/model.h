@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/file.h"
 #include "log/log.h"
 #include "util/cidr.h"
 
@@ -55,6 +54,14 @@ enum {
 typedef enum { ENC_ZSTD = 1, ENC_BR, ENC_GZIP } cfg_encoding;
 #define CFG_MAX_ENCODINGS 3
 extern const char *const cfg_encoding_names[CFG_MAX_ENCODINGS + 1];
+
+/* The "symlinks" setting: what a symlink below a root may do (http/file.c
+ * turns it into RESOLVE_* flags). */
+enum file_links {
+    FILE_LINKS_BENEATH = 0, /* default: a symlink may not leave the root (RESOLVE_BENEATH) */
+    FILE_LINKS_ALL,         /* follow any symlink */
+    FILE_LINKS_NONE,        /* refuse every symlink (RESOLVE_NO_SYMLINKS) */
+};
 
 /* The "symlinks" values, indexed by enum file_links; NULL-terminated. */
 extern const char *const cfg_links_names[4];
@@ -138,7 +145,7 @@ typedef struct {
 typedef struct {
     loc_kind kind;
     char *pattern;   /* path or regex, without the modifier */
-    void *re;        /* pcre2_code *, compiled by cfg_validate for regexes */
+    void *re;        /* pcre2_code *, compiled by http_prepare for regexes */
     char *where;     /* "file:line" (":col" in YAML) for messages, or NULL */
     cfg_origin from;
     cfg_rules r;
@@ -165,7 +172,7 @@ typedef struct {
 
 /* One generation of settings. Built and validated completely before use,
  * then never modified: workers only read it. */
-typedef struct {
+typedef struct cfg {
     int workers;             /* 0: one per core */
     char *user, *group;      /* workers' identity when started as root; NULL: default */
     int wq_threads;          /* write-queue threads per worker */
@@ -191,7 +198,10 @@ typedef struct {
     size_t nlistens;
     cfg_server *servers;
     size_t nservers;
-    struct mime_table *mime; /* loaded from mime_types by cfg_validate; NULL: built-in */
+    struct mime_table *mime; /* loaded from mime_types by http_prepare; NULL: built-in */
+    /* Set by http_prepare (http/prepare.c): frees what it compiled and
+     * loaded, so that cfg_free needs nothing from http/. */
+    void (*unprepare)(struct cfg *c);
     char **dirs;             /* distinct root and alias directories; filled by cfg_validate */
     size_t ndirs;
     char *source;            /* the file it was read from; NULL: command line */

@@ -12,15 +12,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "config/model.h" /* enum file_links: the "symlinks" setting */
+
 enum file_flags {
     FILE_CACHED_ONLY = 1u << 0, /* openat2 RESOLVE_CACHED: never wait on a disk */
     FILE_NO_OPENAT2 = 1u << 1,  /* resolve by hand, as where openat2 is missing (tests) */
-};
-
-enum file_links {
-    FILE_LINKS_BENEATH = 0, /* default: a symlink may not leave the root (RESOLVE_BENEATH) */
-    FILE_LINKS_ALL,         /* follow any symlink */
-    FILE_LINKS_NONE,        /* refuse every symlink (RESOLVE_NO_SYMLINKS) */
 };
 
 #define FILE_WOULDBLOCK 1 /* res->status: the lookup needs I/O; retry off the loop */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/directives.h"
+#include "http/prepare.h"
 #include "log/log.h"
 #include "master/control.h"
 #include "master/daemon.h"
@@ -437,7 +438,7 @@ static void master_reload(master *m)
     }
     if (!m->starting)
         notify_reloading("reloading the configuration");
-    cfg *c = conf_read(m->cur->cfg->source, err, sizeof err);
+    cfg *c = http_conf_read(m->cur->cfg->source, err, sizeof err);
     if (!c) {
         master_refuse(m, &m->pending_w, err);
         return;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/directives.h"
+#include "http/prepare.h"
 #include "config/dump.h"
 #include "config/model.h"
 
@@ -90,7 +91,7 @@ cfg *load(const char *name, const char *text)
 {
     char err[1024] = "";
     char *path = write_conf(name, text);
-    cfg *c = conf_read(path, err, sizeof err);
+    cfg *c = http_conf_read(path, err, sizeof err);
     if (!c)
         fail_msg("%s: unexpected error: %s", name, err);
     free(path);

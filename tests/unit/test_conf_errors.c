@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/directives.h"
+#include "http/prepare.h"
 #include "config/dump.h"
 #include "config/model.h"
 
@@ -310,7 +311,7 @@ static void check_error_in(const err_case *e, const char *in_file)
 {
     char err[1024] = "";
     char *path = write_conf(e->name, e->text);
-    cfg *c = conf_read(path, err, sizeof err);
+    cfg *c = http_conf_read(path, err, sizeof err);
     if (c) {
         cfg_free(c);
         fail_msg("accepted:\n%s", e->text);
@@ -358,7 +359,7 @@ static char *message_of(const char *name, const char *text)
 {
     char err[1024] = "";
     char *path = write_conf(name, text);
-    cfg *c = conf_read(path, err, sizeof err);
+    cfg *c = http_conf_read(path, err, sizeof err);
     if (c) {
         cfg_free(c);
         fail_msg("accepted:\n%s", text);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/directives.h"
+#include "http/prepare.h"
 #include "config/dump.h"
 #include "config/model.h"
 
@@ -655,7 +656,7 @@ static void assert_round_trip(const cfg *c, const char *name)
     char *path = xasprintf("%s/%s", tmp, name);
     write_raw(path, first);
     char err[1024] = "";
-    cfg *again = conf_read(path, err, sizeof err);
+    cfg *again = http_conf_read(path, err, sizeof err);
     if (!again)
         fail_msg("the dump does not read back: %s\n%s", err, first);
     assert_same_dump(c, again);
@@ -914,10 +915,10 @@ static void test_packaged_configs(void **state)
 
     /* With an empty conf.d first, then with a drop-in vhost in it. */
     for (int round = 0; round < 2; round++) {
-        cfg *a = conf_read(conf, err, sizeof err);
+        cfg *a = http_conf_read(conf, err, sizeof err);
         if (!a)
             fail_msg("conf/ephttpd.conf: %s", err);
-        cfg *b = conf_read(yaml, err, sizeof err);
+        cfg *b = http_conf_read(yaml, err, sizeof err);
         if (!b)
             fail_msg("conf/ephttpd.yaml: %s", err);
         assert_same_dump(a, b);
