@@ -107,6 +107,17 @@ const char *resp_error_body(int status, size_t *len)
     return body;
 }
 
+const char *resp_allow(unsigned methods, char *buf, size_t len)
+{
+    if (methods & M_GET)
+        methods |= M_HEAD;
+    buf[0] = '\0';
+    for (size_t i = 0; i < CFG_NMETHODS; i++)
+        if (methods & (1u << i))
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", cfg_method_names[i]);
+    return buf;
+}
+
 /* Appends with bounds checks folded into one flag, so the writer stays linear. */
 typedef struct {
     char *p, *end;

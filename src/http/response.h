@@ -61,6 +61,11 @@ const char *resp_reason(int status);
  * Returns the length, or 0 if cap is too small. */
 size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f);
 
+/* Room for every method name, ", "-separated. */
+#define RESP_ALLOW_MAX 64
+/* The Allow value for a set of methods (config/model.h's bits, M_GET
+ * bringing M_HEAD along), written into buf. */
+const char *resp_allow(unsigned methods, char *buf, size_t len);
 /* A short HTML body for an error status; its length in *len. */
 const char *resp_error_body(int status, size_t *len);
 

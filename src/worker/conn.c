@@ -357,7 +357,10 @@ void conn_error(conn *c, int status, bool close_after)
     resp_fields f = conn_fields(c);
     f.content_type = "text/html";
     f.content_length = (int64_t)blen;
-    f.allow = status == 405 ? "GET, HEAD" : NULL;
+    /* The one place a 405 is answered: what the location allows, or the
+     * defaults when none was chosen. */
+    char allow[RESP_ALLOW_MAX];
+    f.allow = status == 405 ? resp_allow(c->rules ? c->rules->methods : M_GET, allow, sizeof allow) : NULL;
     char crange[COND_CONTENT_RANGE_MAX];
     if (status == 416)
         f.content_range = ep_str_make(crange, cond_content_range(crange, NULL, c->range_size));

@@ -27,18 +27,6 @@ static unsigned method_bit(ep_str m)
     return 0;
 }
 
-/* "GET, HEAD" for the Allow header; GET always brings HEAD along. */
-static const char *allow_list(unsigned m, char *buf, size_t len)
-{
-    if (m & M_GET)
-        m |= M_HEAD;
-    buf[0] = '\0';
-    for (size_t i = 0; i < CFG_NMETHODS; i++)
-        if (m & (1u << i))
-            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", cfg_method_names[i]);
-    return buf;
-}
-
 static bool acl_allows(const cfg_rules *r, const struct sockaddr_storage *peer)
 {
     for (size_t i = 0; i < r->nacl; i++)
@@ -480,9 +468,9 @@ static void serve_lookup(conn *c)
 /* 204 with the methods the rules allow. */
 static void serve_options(conn *c, unsigned methods)
 {
-    char allow[64];
+    char allow[RESP_ALLOW_MAX];
     resp_fields f = conn_fields(c);
-    f.allow = allow_list(methods, allow, sizeof allow);
+    f.allow = resp_allow(methods, allow, sizeof allow);
     f.content_length = 0;
     if (serve_head(c, 204, &f))
         conn_start_send(c);
@@ -508,18 +496,7 @@ static void serve_route(conn *c)
     unsigned m = method_bit(c->req->method);
     unsigned allowed = r->methods | (r->methods & M_GET ? M_HEAD : 0);
     if (!c->err_status && !(m & allowed)) {
-        char allow[64];
-        resp_fields f = conn_fields(c);
-        size_t blen;
-        const char *body = resp_error_body(405, &blen);
-        f.allow = allow_list(r->methods, allow, sizeof allow);
-        f.content_type = "text/html";
-        f.content_length = (int64_t)blen;
-        if (serve_head(c, 405, &f)) {
-            c->mem = c->head_only ? NULL : body;
-            c->mem_len = c->head_only ? 0 : blen;
-            conn_start_send(c);
-        }
+        conn_error(c, 405, false); /* its Allow comes from c->rules */
         return;
     }
     if (m == M_OPTIONS && !c->err_status && !r->return_status) {

@@ -164,6 +164,23 @@ static void test_caching_headers(void **state)
     assert_string_equal(header(buf, "Expires", v, sizeof v), "Sun, 06 Nov 1994 09:49:37 GMT");
 }
 
+/* Allow is written in one place, from the rules' method bits: GET brings
+ * HEAD along, names in the table's order, and every method fits. */
+static void test_allow(void **state)
+{
+    (void)state;
+    char buf[RESP_ALLOW_MAX];
+    assert_string_equal(resp_allow(M_GET, buf, sizeof buf), "GET, HEAD");
+    assert_string_equal(resp_allow(M_GET | M_OPTIONS, buf, sizeof buf), "GET, HEAD, OPTIONS");
+    assert_string_equal(resp_allow(M_HEAD, buf, sizeof buf), "HEAD");
+    assert_string_equal(resp_allow(0, buf, sizeof buf), "");
+    unsigned all = (1u << CFG_NMETHODS) - 1;
+    resp_allow(all, buf, sizeof buf);
+    for (size_t i = 0; i < CFG_NMETHODS; i++)
+        assert_non_null(strstr(buf, cfg_method_names[i]));
+    assert_true(strlen(buf) < sizeof buf - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_location_encoded),
         cmocka_unit_test(test_add_header_always),
         cmocka_unit_test(test_caching_headers),
+        cmocka_unit_test(test_allow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
