@@ -63,9 +63,11 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
         return;
     }
     const char *dir = c->dirs[r->dir];
-    /* Laid out as a worker's: two parts for the lookup, one for the alias path. */
+    /* Laid out as a worker's (static_scratch), each slice a path and more. */
     size_t part = c->max_uri_len + 256;
-    char *scratch = malloc(3 * part), *relbuf = scratch + 2 * part;
+    char *scratch = malloc(3 * part);
+    static_scratch sc = static_scratch_of(scratch, 3 * part);
+    char *relbuf = sc.rel;
     if (!scratch) {
         fputs("  outcome:   500 (out of memory)\n", out);
         return;
@@ -87,7 +89,7 @@ static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, con
                      .index = (const char *const *)r->index, .nindex = r->nindex,
                      .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
                      .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
-                     .scratch = scratch, .scratch_len = 2 * part };
+                     .sc = sc };
     static_lookup(&q, 0);
     close(dirfd);
     if (q.status == 200 && q.listing)

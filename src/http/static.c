@@ -108,11 +108,11 @@ static int list_dir(static_req *q, const char *path, unsigned flags)
 /* Swap the file for a precompressed sibling the client accepts, if one exists. */
 static int try_sibling(static_req *q, const char *path, unsigned flags)
 {
-    size_t half = q->scratch_len / 2, pl = strlen(path);
+    size_t pl = strlen(path);
     const char *idx = q->res.index >= 0 ? q->index[q->res.index] : "";
-    char *name = q->scratch + half;
+    char *name = q->sc.sibling;
     for (size_t i = 0; i < q->nenc; i++) {
-        if (snprintf(name, half, "%s%s%s", path, idx, enc_suffix[q->enc[i]]) >= (int)half || !pl)
+        if (snprintf(name, q->sc.part, "%s%s%s", path, idx, enc_suffix[q->enc[i]]) >= (int)q->sc.part || !pl)
             return 0;
         file_result sib;
         file_open(q->dirfd, name, NULL, 0, q->links, flags, &sib);
@@ -161,14 +161,13 @@ int static_lookup(static_req *q, unsigned flags)
     if (q->ntry == 0) {
         try_path(q, q->path, flags);
     } else {
-        size_t half = q->scratch_len / 2;
         q->status = STATIC_FALLBACK;
         for (size_t i = 0; i + 1 < q->ntry; i++) {
-            if (!expand(q->try_files[i], q->path, q->scratch, half))
+            if (!expand(q->try_files[i], q->path, q->sc.cand, q->sc.part))
                 continue;
-            int st = try_path(q, q->scratch, flags);
+            int st = try_path(q, q->sc.cand, flags);
             if (st == 200 || st == FILE_WOULDBLOCK || st == 500) {
-                q->name = q->scratch;
+                q->name = q->sc.cand;
                 break;
             }
             q->status = STATIC_FALLBACK;

@@ -17,6 +17,23 @@
 
 #define STATIC_FALLBACK 2 /* status: every try_files candidate failed; see fallback */
 
+/* A lookup's working space: three path-sized slices, named, so that the
+ * worker (a connection's scratch, sized by conn_block_size) and --explain
+ * lay it out the same way. */
+typedef struct {
+    char *cand;    /* a try_files candidate, expanded */
+    char *sibling; /* a precompressed sibling's name */
+    char *rel;     /* the path below an alias folder (the lookup's path) */
+    size_t part;   /* each slice's size */
+} static_scratch;
+
+/* len bytes at buf, cut in three. */
+static inline static_scratch static_scratch_of(char *buf, size_t len)
+{
+    size_t part = len / 3;
+    return (static_scratch){ .cand = buf, .sibling = buf + part, .rel = buf + 2 * part, .part = part };
+}
+
 typedef struct {
     /* in */
     int dirfd;                    /* O_PATH root or alias directory */
@@ -30,8 +47,7 @@ typedef struct {
     bool autoindex, autoindex_json;
     uint8_t enc[3];               /* acceptable precompressed encodings (ENC_*), best first */
     size_t nenc;
-    char *scratch;                /* two halves: the candidate, and its sibling's name */
-    size_t scratch_len;
+    static_scratch sc;            /* where candidates and siblings' names are written */
     char *buf;                    /* read a small file here (task only), or NULL */
     size_t buflen;
     /* out */

@@ -62,7 +62,7 @@ typedef struct conn {
     const cfg_rules *rules;
     int err_status;     /* serving an error_page for this status; 0 otherwise */
     int redirects;      /* internal redirects so far (try_files, error_page) */
-    char *scratch;      /* relative path and try_files/sibling names */
+    char *scratch;      /* a lookup's static_scratch (three slices), or all of it for a return text */
     size_t scratch_len;
     char *listing;      /* malloc'd autoindex body being sent, or NULL */
     bool fc_try;        /* this lookup may use and fill the open-file cache */

@@ -410,9 +410,10 @@ static void serve_lookup(conn *c)
     const cfg_rules *r = c->rules;
     static_req *q = &c->task.sq;
     const char *rel = c->path;
+    static_scratch sc = static_scratch_of(c->scratch, c->scratch_len);
     if (r->alias) { /* the location's prefix is replaced by the alias directory */
-        char *dst = c->scratch + 2 * (c->scratch_len / 3);
-        if (!loc_alias_path(c->loc, c->path, c->path_len, dst, c->scratch_len / 3)) {
+        char *dst = sc.rel;
+        if (!loc_alias_path(c->loc, c->path, c->path_len, dst, sc.part)) {
             serve_error(c, 404);
             return;
         }
@@ -434,7 +435,7 @@ static void serve_lookup(conn *c)
                        .index = (const char *const *)r->index, .nindex = r->nindex,
                        .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
                        .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
-                       .scratch = c->scratch, .scratch_len = 2 * (c->scratch_len / 3) };
+                       .sc = sc };
     if (r->nenc && !c->err_status)
         q->nenc = static_negotiate(r->enc, r->nenc, c->info.accept_encoding.p, c->info.accept_encoding.len,
                                    q->enc);
