@@ -25,6 +25,13 @@ typedef struct {
 
 static const char *const idx[] = { "index.html", "index.htm" };
 
+/* The candidate and sibling slices as two halves of buf (the alias slice
+ * is not used by static_lookup), so the limits below are easy to state. */
+static static_scratch halves(char *buf, size_t len)
+{
+    return (static_scratch){ .cand = buf, .sibling = buf + len / 2, .rel = NULL, .part = len / 2 };
+}
+
 static void put(const fixture *f, const char *rel, const char *content)
 {
     char p[256];
@@ -105,7 +112,7 @@ static int teardown(void **state)
 static static_req req(fixture *f, const char *path)
 {
     return (static_req){ .dirfd = f->rootfd, .links = FILE_LINKS_BENEATH, .path = path, .uri = path,
-                         .index = idx, .nindex = 2, .scratch = f->scratch, .scratch_len = f->scratch_len };
+                         .index = idx, .nindex = 2, .sc = halves(f->scratch, f->scratch_len) };
 }
 
 /* The body the lookup's fd holds. */
@@ -432,11 +439,11 @@ static void test_scratch_empty(void **state)
     const char *const tf[] = { "$uri", "=404" };
     static_req q = req(f, "/a.txt");
     q.try_files = tf, q.ntry = 2;
-    q.scratch_len = 0;
+    q.sc = halves(q.sc.cand, 0);
     assert_int_equal(static_lookup(&q, 0), STATIC_FALLBACK);
     q = req(f, "/a.txt");
     q.enc[0] = ENC_BR, q.nenc = 1;
-    q.scratch_len = 1;
+    q.sc = halves(q.sc.cand, 1);
     assert_int_equal(static_lookup(&q, 0), 200);
     assert_int_equal(q.enc_used, 0);
     done(&q);
