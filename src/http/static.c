@@ -123,6 +123,7 @@ static int try_sibling(static_req *q, const char *path, unsigned flags)
         }
         if (sib.status == 200) {
             close(q->res.fd);
+            q->sib_of_index = q->res.index; /* the type is still the index file's */
             q->res = sib;
             q->res.index = -1;
             q->enc_used = q->enc[i];
@@ -154,6 +155,7 @@ int static_lookup(static_req *q, unsigned flags)
     q->err = 0;
     q->listing = false;
     q->enc_used = 0;
+    q->sib_of_index = -1;
     q->nread = -1;
     q->name = q->path;
     q->res.fd = -1;
@@ -173,8 +175,9 @@ int static_lookup(static_req *q, unsigned flags)
             q->status = STATIC_FALLBACK;
         }
     }
-    if (q->status == 200 && !q->listing && q->res.index >= 0 && q->enc_used == 0)
-        q->name = q->index[q->res.index];
+    int idx = q->enc_used ? q->sib_of_index : q->res.index;
+    if (q->status == 200 && !q->listing && idx >= 0)
+        q->name = q->index[idx];
     if (q->status == 200 && !q->listing && q->buf && q->res.st.st_size <= (off_t)q->buflen &&
         !(flags & FILE_CACHED_ONLY))
         q->nread = pread(q->res.fd, q->buf, (size_t)q->res.st.st_size, 0);

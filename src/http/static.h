@@ -56,6 +56,7 @@ typedef struct {
     file_result res;              /* the file when status 200 and !listing */
     const char *name;             /* path whose extension gives the Content-Type */
     int enc_used;                 /* ENC_* of the sibling served; 0: the file itself */
+    int sib_of_index;             /* the sibling is of index[i] (its type's name), or -1 */
     bool listing;                 /* status 200 with a rendered listing in out */
     ai_buf out;                   /* malloc'd; the caller frees out.data */
     ssize_t nread;                /* bytes of the file read into buf, or -1 */

@@ -274,6 +274,8 @@ static void test_precompressed_index(void **state)
     q.enc[0] = ENC_GZIP, q.nenc = 1;
     assert_int_equal(static_lookup(&q, 0), 200);
     assert_int_equal(q.enc_used, ENC_GZIP);
+    /* the name its Content-Type comes from is the index file's, not the folder's */
+    assert_string_equal(q.name, "index.html");
     assert_body(&q, "PREGZ");
     done(&q);
 }
