@@ -149,6 +149,18 @@ static void lc_inc_err(lc_ctx *c, const lc_src *from, const lc_int *inc, const c
            inc->p, what);
 }
 
+/* The path an @include names (as libconfig resolves it), or NULL with the
+ * error said at the including file's line. */
+static const char *lc_inc_path(lc_ctx *c, lc_int name, const char *file)
+{
+    char *rel = strndup(name.p, name.len);
+    const char *path = rel ? lc_file(c, rel) : NULL;
+    free(rel);
+    if (!path)
+        lc_err(c, file, name.line, "out of memory");
+    return path;
+}
+
 /* libconfig reads a file once more at each further @include of it (not in
  * a cycle), and so the files it @includes in turn: one more use of each,
  * for their integers to be handed out again. 0, or -1 with err set. */
@@ -156,14 +168,9 @@ static int lc_read_again(lc_ctx *c, size_t at)
 {
     c->srcs[at].uses++;
     for (size_t i = 0; i < c->srcs[at].scan.nincs; i++) {
-        lc_int name = c->srcs[at].scan.incs[i];
-        char *rel = strndup(name.p, name.len);
-        const char *path = rel ? lc_file(c, rel) : NULL;
-        free(rel);
-        if (!path) {
-            lc_err(c, c->srcs[at].file, name.line, "out of memory");
+        const char *path = lc_inc_path(c, c->srcs[at].scan.incs[i], c->srcs[at].file);
+        if (!path)
             return -1;
-        }
         lc_src *found = lc_find(c, path);
         if (found && lc_read_again(c, (size_t)(found - c->srcs)) < 0)
             return -1;
@@ -233,14 +240,9 @@ static int lc_scan_file(lc_ctx *c, const char *file, size_t from, const lc_int *
     c->open[depth].dev = st.st_dev;
     c->open[depth].ino = st.st_ino;
     for (size_t i = 0; i < c->srcs[at].scan.nincs; i++) {
-        lc_int name = c->srcs[at].scan.incs[i];
-        char *rel = strndup(name.p, name.len);
-        const char *path = rel ? lc_file(c, rel) : NULL;
-        free(rel);
-        if (!path) {
-            lc_err(c, file, name.line, "out of memory");
+        const char *path = lc_inc_path(c, c->srcs[at].scan.incs[i], file);
+        if (!path)
             return -1;
-        }
         if (lc_scan_file(c, path, at, &c->srcs[at].scan.incs[i], depth + 1) < 0)
             return -1;
     }
