@@ -119,8 +119,17 @@ int explain(const cfg *c, const char *host, const char *uri, FILE *out)
         free(path);
         return 1;
     }
+    /* The host a worker would route by: an absolute-form target's
+     * authority wins over Host, and either must be a valid host. */
+    ep_str name;
+    if (uri_host(h.len ? h : ep_str_make(host, strlen(host)), &name) != 0) {
+        fprintf(out, "ephttpd: \"%s\" is not a valid host (the request gets 400)\n",
+                h.len ? "the target's authority" : host);
+        free(path);
+        return 1;
+    }
     const cfg_listen *lis = &c->listens[0];
-    size_t si = loc_server(c, 0, host, strlen(host));
+    size_t si = loc_server(c, 0, name.p, name.len);
     const cfg_server *s = &c->servers[si];
     fprintf(out, "request:     GET %s, Host: %s\n", uri, host);
     fprintf(out, "  listener:  %s:%u (its default server: #%zu%s%s)\n", lis->addr, lis->port,

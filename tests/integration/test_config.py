@@ -314,6 +314,23 @@ class ToolsTest(unittest.TestCase):
         self.assertIn('location:  "= /h"', out)
         self.assertIn("return 204", out)
 
+    def test_explain_routes_by_the_host_a_worker_would(self):
+        conf = self.write("hosts.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; }},\n'
+                                        f'  {{ names = [ "b.test" ]; root = "{self.root}"; }} );\n')
+        # a malformed Host gets 400 from a worker: --explain says so
+        for bad in ("a.test@evil", "a.test/x", "a..test", ""):
+            rc, out, err = run_cli("--explain", bad, "/", "-c", conf)
+            self.assertEqual(rc, 1, (bad, out))
+            self.assertIn("not a valid host (the request gets 400)", out)
+        # case, port and a trailing dot do not change the server
+        rc, out, err = run_cli("--explain", "B.Test.:8080", "/", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("server:    #2 b.test", out)
+        # an absolute-form target's authority wins over Host
+        rc, out, err = run_cli("--explain", "a.test", "http://b.test/", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("server:    #2 b.test", out)
+
     def test_quick_flag_with_config(self):
         conf = self.write("a.conf", f'servers = ( {{ root = "{self.root}"; }} );\n')
         rc, out, err = run_cli("-c", conf, "-p", "9999", "-t")
