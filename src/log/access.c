@@ -1,7 +1,6 @@
 /* log/access.c: Combined Log Format lines, escaped like nginx, written in batches. */
 #include "log/access.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/cidr.h"
 #include "util/escape.h"
 #include "util/logfile.h"
 #include "util/time.h"
@@ -111,20 +111,6 @@ static size_t field_need(ep_str s)
     return s.len < ACCESS_FIELD_MAX / 4 ? 4 * s.len + 1 : ACCESS_FIELD_MAX + 1;
 }
 
-static size_t put_peer(char *out, const struct sockaddr_storage *ss)
-{
-    const void *a = NULL;
-    if (ss->ss_family == AF_INET)
-        a = &((const struct sockaddr_in *)ss)->sin_addr;
-    else if (ss->ss_family == AF_INET6)
-        a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-    if (!a || !inet_ntop(ss->ss_family, a, out, INET6_ADDRSTRLEN)) {
-        out[0] = '-';
-        return 1;
-    }
-    return strlen(out);
-}
-
 void access_log_write(access_log *al, const access_entry *e)
 {
     if (al->fd < 0)
@@ -137,7 +123,7 @@ void access_log_write(access_log *al, const access_entry *e)
     if (al->len + need > al->cap)
         access_log_flush(al);
     char *p = al->buf + al->len;
-    p += put_peer(p, e->peer);
+    p += cidr_peer_text(e->peer, p);
     memcpy(p, " - - [", 6);
     p += 6;
     time_log_date(e->when, p);

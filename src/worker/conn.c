@@ -9,7 +9,6 @@
  * response can never race its own request. */
 #include "worker/conn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,14 +175,8 @@ void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
 {
     if (level > log_get_level())
         return; /* the context costs an inet_ntop: only for lines that are written */
-    char client[INET6_ADDRSTRLEN] = "-", server[INET6_ADDRSTRLEN + 16];
-    const void *a = NULL;
-    if (c->peer.ss_family == AF_INET)
-        a = &((const struct sockaddr_in *)&c->peer)->sin_addr;
-    else if (c->peer.ss_family == AF_INET6)
-        a = &((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
-    if (a && !inet_ntop(c->peer.ss_family, a, client, sizeof client))
-        strcpy(client, "-");
+    char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN + 16];
+    cidr_peer_text(&c->peer, client);
     log_ctx ctx = { .client = client, .server = conn_server_label(c, server, sizeof server) };
     if (c->rbuf) /* the head being read or answered starts rbuf */
         ctx.request = hp_request_line(c->rbuf, c->rlen);
