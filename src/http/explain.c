@@ -1,12 +1,16 @@
-/* http/explain.c: --explain HOST URI: route a made-up request through the configuration and say what happens. */
+/* http/explain.c: --explain HOST URI: a made-up request through the same parsing and routing as a worker's, and the plan it gets. */
 #include "http/explain.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "http/loc.h"
+#include "http/parser.h"
+#include "http/request.h"
+#include "http/route.h"
 #include "http/static.h"
 #include "http/uri.h"
 #include "util/str.h"
@@ -38,7 +42,7 @@ static void rules_summary(const cfg_rules *r, FILE *out)
 
 /* "200, the file DIR/REL[NAME]": one '/' between the parts, whatever the
  * root or alias ends with. */
-static void explain_file(FILE *out, const char *dir, const char *rel, const char *name,
+static void explain_file(FILE *out, int status, const char *dir, const char *rel, const char *name,
                          const char *note)
 {
     size_t n = strlen(dir);
@@ -47,89 +51,112 @@ static void explain_file(FILE *out, const char *dir, const char *rel, const char
     while (*rel == '/')
         rel++;
     size_t rl = strlen(rel);
-    fprintf(out, "  outcome:   200, the file %.*s/%s%s%s%s\n", (int)n, dir, rel,
+    fprintf(out, "  outcome:   %d, the file %.*s/%s%s%s%s\n", status, (int)n, dir, rel,
             *name && rl && rel[rl - 1] != '/' ? "/" : "", name, note);
 }
 
-static void outcome(const cfg *c, const cfg_location *l, const cfg_rules *r, const char *path, FILE *out)
+/* The routing steps a worker takes, with the lookups run here and now:
+ * the directory opened afresh, nothing cached. */
+static enum route_state explain_run(const cfg *c, route *rt, FILE *out)
 {
-    if (r->return_status) {
-        fprintf(out, "  outcome:   return %d%s%s\n", r->return_status, r->return_text ? " " : "",
-                r->return_text ? r->return_text : "");
-        return;
+    enum route_state s = route_request(rt);
+    while (s == ROUTE_LOOKUP) {
+        int dirfd = open(c->dirs[rt->dir], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+            fprintf(out, "  outcome:   500 (cannot open %s)\n", c->dirs[rt->dir]);
+            return ROUTE_LOOKUP;
+        }
+        rt->lookup.dirfd = dirfd;
+        static_lookup(&rt->lookup, 0);
+        close(dirfd);
+        if (rt->lookup.status == STATIC_FALLBACK)
+            fprintf(out, "  try_files: no candidate exists: fallback %s\n",
+                    rt->rules->try_files[rt->rules->ntry_files - 1]);
+        s = route_lookup_done(rt);
     }
-    if (!r->hidden_allow && loc_hidden(l, path, strlen(path))) {
-        fputs("  outcome:   404 (a hidden path: hidden = \"deny\")\n", out);
-        return;
-    }
-    const char *dir = c->dirs[r->dir];
-    /* Laid out as a worker's (static_scratch), each slice a path and more. */
-    size_t part = c->max_uri_len + 256;
-    char *scratch = malloc(3 * part);
-    static_scratch sc = static_scratch_of(scratch, 3 * part);
-    char *relbuf = sc.rel;
-    if (!scratch) {
-        fputs("  outcome:   500 (out of memory)\n", out);
-        return;
-    }
-    if (!r->alias) {
-        snprintf(relbuf, part, "%s", path);
-    } else if (!loc_alias_path(l, path, strlen(path), relbuf, part)) { /* path <= max_uri_len: it fits */
-        fputs("  outcome:   404 (the path climbs above the alias)\n", out);
-        free(scratch);
-        return;
-    }
-    int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        fprintf(out, "  outcome:   500 (cannot open %s)\n", dir);
-        free(scratch);
-        return;
-    }
-    static_req q = { .dirfd = dirfd, .links = r->links, .path = relbuf, .uri = path,
-                     .index = (const char *const *)r->index, .nindex = r->nindex,
-                     .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
-                     .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
-                     .sc = sc };
-    static_lookup(&q, 0);
-    close(dirfd);
-    if (q.status == 200 && q.listing)
-        fprintf(out, "  outcome:   200, a directory listing of %s%s\n", dir, relbuf);
-    else if (q.status == 200 && (q.name == q.path || q.name[0] == '/'))
-        explain_file(out, dir, q.name == q.path ? relbuf : q.name, "", "");
-    else if (q.status == 200) /* an index name, in the directory relbuf names */
-        explain_file(out, dir, relbuf, q.name, " (index)");
-    else if (q.status == STATIC_FALLBACK)
-        fprintf(out, "  outcome:   no try_files candidate exists: fallback %s\n", r->try_files[r->ntry_files - 1]);
-    else
-        fprintf(out, "  outcome:   %d%s\n", q.status, q.status == 301 ? " (a directory: redirect to add '/')" : "");
-    if (q.res.fd >= 0)
-        close(q.res.fd);
-    free(q.out.data);
-    free(scratch);
+    return s;
 }
 
-int explain(const cfg *c, const char *host, const char *uri, FILE *out)
+/* What the plan says: the outcome in a line, the head, the body's segments. */
+static void explain_plan(const cfg *c, const route *rt, FILE *out)
 {
-    ep_str h, raw, query;
-    size_t max = c->max_uri_len + 1, len;
-    char *path = malloc(max);
-    if (!path || uri_split(ep_str_make(uri, strlen(uri)), &h, &raw, &query) != 0 ||
-        uri_decode_path(raw.p, raw.len, path, max, &len) != 0) {
-        fprintf(out, "ephttpd: \"%s\" is not a valid request target (the request gets 400)\n", uri);
-        free(path);
-        return 1;
+    const http_plan *p = &rt->plan;
+    const static_req *q = &rt->lookup;
+    const cfg_rules *r = rt->rules;
+    const char *dir = rt->dir >= 0 ? c->dirs[rt->dir] : "";
+    if (rt->redirects || rt->err_status)
+        fprintf(out, "  redirect:  internally to %s%s\n", rt->rq->path, rt->err_status ? " (error_page)" : "");
+    if (r && r->return_status && !rt->err_status && p->status == r->return_status)
+        fprintf(out, "  outcome:   return %d%s%s\n", r->return_status, r->return_text ? " " : "",
+                r->return_text ? r->return_text : "");
+    else if (p->listing)
+        fprintf(out, "  outcome:   %d, a directory listing of %s%s\n", p->status, dir, q->path);
+    else if (p->fd >= 0 && (q->name == q->path || q->name[0] == '/'))
+        explain_file(out, p->status, dir, q->name, "", "");
+    else if (p->fd >= 0) /* an index name, in the directory q->path names */
+        explain_file(out, p->status, dir, q->path, q->name, " (index)");
+    else
+        fprintf(out, "  outcome:   %d%s%s%s\n", p->status, rt->why ? " (" : "", rt->why ? rt->why : "",
+                rt->why ? ")" : "");
+    if (rt->note[0])
+        fprintf(out, "  error log: %s\n", rt->note);
+    route_sizes rs;
+    route_sizes_of(c, &rs);
+    char *head = malloc(rs.head);
+    resp_fields f = p->f;
+    f.date = "(the time of the request)";
+    f.keep_alive = true;
+    size_t n = head ? resp_head(head, rs.head, p->status, &f) : 0;
+    /* The head as a worker writes it, a line each, its Date made up. */
+    const char *lead = "  response:  ";
+    for (size_t i = 0; i + 2 < n;) {
+        const char *e = memchr(head + i, '\r', n - i);
+        fprintf(out, "%s%.*s\n", lead, (int)(e - head - i), head + i);
+        lead = "             ";
+        i = (size_t)(e - head) + 2;
     }
-    /* The host a worker would route by: an absolute-form target's
-     * authority wins over Host, and either must be a valid host. */
+    free(head);
+    for (size_t i = 0; i < p->nseg; i++) {
+        if (p->seg[i].mem)
+            fprintf(out, "  body:      %zu bytes from memory\n", p->seg[i].len);
+        else
+            fprintf(out, "  body:      bytes %lld-%lld of the file\n", (long long)p->seg[i].off,
+                    (long long)p->seg[i].off + (long long)p->seg[i].len - 1);
+    }
+}
+
+/* Run a request through the same checks and routing as a worker: the
+ * text a client would send, parsed, made into a request, routed. */
+static int explain_route(const cfg *c, const char *host, const char *uri, char *text, char *path, FILE *out)
+{
+    int len = snprintf(text, strlen(uri) + strlen(host) + 64, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", uri, host);
+    hp_request head;
+    http_req rq;
     ep_str name;
-    if (uri_host(h.len ? h : ep_str_make(host, strlen(host)), &name) != 0) {
-        fprintf(out, "ephttpd: \"%s\" is not a valid host (the request gets 400)\n",
-                h.len ? "the target's authority" : host);
-        free(path);
+    int st = hp_parse_request(text, (size_t)len, &head) == len ? http_req_make(&rq, &head, c, path) : 400;
+    if (st) {
+        bool bad_host = uri_host(ep_str_make(host, strlen(host)), &name) != 0 || strpbrk(host, "\r\n");
+        fprintf(out, "ephttpd: \"%s\" is not a valid %s (the request gets %d)\n", bad_host ? host : uri,
+                bad_host ? "host" : "request target", st);
         return 1;
     }
+    route_sizes rs;
+    route_sizes_of(c, &rs);
+    char *scratch = malloc(rs.scratch), *parts = malloc(rs.parts);
+    void *ls = loc_scratch_new();
+    if (!scratch || !parts || !ls) {
+        fputs("ephttpd: out of memory\n", out);
+        free(scratch);
+        free(parts);
+        loc_scratch_free(ls);
+        return 1;
+    }
+    route_env env = { .cf = c, .now = time(NULL), .loc_scratch = ls, .scratch = scratch,
+                      .scratch_len = rs.scratch, .parts = parts, .parts_len = rs.parts };
+    route rt;
+    route_begin(&rt, &env, &rq);
     const cfg_listen *lis = &c->listens[0];
-    size_t si = loc_server(c, 0, name.p, name.len);
+    size_t si = loc_server(c, 0, rq.info.host.p, rq.info.host.len);
     const cfg_server *s = &c->servers[si];
     fprintf(out, "request:     GET %s, Host: %s\n", uri, host);
     fprintf(out, "  listener:  %s:%u (its default server: #%zu%s%s)\n", lis->addr, lis->port,
@@ -138,9 +165,7 @@ int explain(const cfg *c, const char *host, const char *uri, FILE *out)
     fprintf(out, "  server:    #%zu %s%s%s\n", si + 1, s->nnames ? s->names[0] : "(no name)",
             s->where ? " at " : "", s->where ? s->where : "");
     fprintf(out, "  path:      %s\n", path);
-    void *scratch = loc_scratch_new();
-    const cfg_location *l = scratch ? loc_match(s, path, len, scratch) : NULL;
-    loc_scratch_free(scratch);
+    const cfg_location *l = loc_match(s, path, rq.path_len, ls);
     if (l)
         fprintf(out, "  location:  \"%s%s\" at %s\n", kind_mod[l->kind], l->pattern, l->where ? l->where : "?");
     else
@@ -149,10 +174,28 @@ int explain(const cfg *c, const char *host, const char *uri, FILE *out)
     rules_summary(r, out);
     if (r->nacl)
         fputs("  access:    depends on the client address (allow/deny rules above)\n", out);
-    if (r->dir < 0 && !r->return_status)
-        fputs("  outcome:   404 (no root)\n", out);
-    else
-        outcome(c, l, r, path, out);
-    free(path);
+    if (explain_run(c, &rt, out) == ROUTE_DONE)
+        explain_plan(c, &rt, out);
+    if (rt.plan.fd >= 0)
+        close(rt.plan.fd);
+    route_abandon(&rt);
+    plan_clear(&rt.plan);
+    free(scratch);
+    free(parts);
+    loc_scratch_free(ls);
     return 0;
+}
+
+int explain(const cfg *c, const char *host, const char *uri, FILE *out)
+{
+    char *text = malloc(strlen(uri) + strlen(host) + 64);
+    char *path = malloc(c->max_uri_len + 1);
+    int rc = 1;
+    if (text && path)
+        rc = explain_route(c, host, uri, text, path, out);
+    else
+        fputs("ephttpd: out of memory\n", out);
+    free(text);
+    free(path);
+    return rc;
 }

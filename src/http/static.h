@@ -18,7 +18,7 @@
 #define STATIC_FALLBACK 2 /* status: every try_files candidate failed; see fallback */
 
 /* A lookup's working space: three path-sized slices, named, so that the
- * worker (a connection's scratch, sized by conn_block_size) and --explain
+ * worker (a connection's scratch, sized by route_sizes_of) and --explain
  * lay it out the same way. */
 typedef struct {
     char *cand;    /* a try_files candidate, expanded */

@@ -23,7 +23,7 @@ typedef struct {
 } access_log;
 
 typedef struct {
-    const struct sockaddr_storage *peer;
+    const struct sockaddr *peer;
     time_t when;
     ep_str request_line; /* "GET /x HTTP/1.1", or empty when none was parsed */
     int status;

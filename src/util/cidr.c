@@ -196,14 +196,14 @@ void cidr_format(const cidr *net, char *buf, size_t len)
         snprintf(buf, len, "%s/%u", a, (unsigned)net->bits);
 }
 
-size_t cidr_peer_text(const struct sockaddr_storage *ss, char *out)
+size_t cidr_peer_text(const struct sockaddr *sa, char *out)
 {
     const void *a = NULL;
-    if (ss->ss_family == AF_INET)
-        a = &((const struct sockaddr_in *)ss)->sin_addr;
-    else if (ss->ss_family == AF_INET6)
-        a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-    if (!a || !inet_ntop(ss->ss_family, a, out, INET6_ADDRSTRLEN)) {
+    if (sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)sa)->sin_addr;
+    else if (sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (!a || !inet_ntop(sa->sa_family, a, out, INET6_ADDRSTRLEN)) {
         strcpy(out, "-");
         return 1;
     }

@@ -37,6 +37,6 @@ void cidr_format(const cidr *net, char *buf, size_t len);
 
 /* A client's address as text ("192.0.2.7", "2001:db8::1") in out, which
  * holds INET6_ADDRSTRLEN bytes; "-" for any other family. Returns its length. */
-size_t cidr_peer_text(const struct sockaddr_storage *ss, char *out);
+size_t cidr_peer_text(const struct sockaddr *sa, char *out);
 
 #endif

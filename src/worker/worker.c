@@ -14,11 +14,18 @@
 
 #include "log/log.h"
 #include "worker/conn.h"
+#include "worker/ctx.h"
 
 #define ACCEPT_BATCH 64         /* accepts per wake-up, so one worker cannot hog a burst */
 #define ACCEPT_PAUSE_MS 100     /* out of descriptors: retry after this long */
 #define LINGER_MS 2000
 #define TICK_MS 1000            /* date refresh */
+
+typedef struct listener {
+    loop_io io;
+    struct worker *w;
+    bool active; /* registered with the loop */
+} listener;
 
 static void worker_tick(worker *w)
 {
@@ -63,8 +70,49 @@ static void accept_pause(worker *w, int64_t ms)
     listeners_set(w, false);
 }
 
-void worker_conn_released(worker *w)
+/* The connection registry: every open connection is on the live list and
+ * counted; conn.c puts the ones it closed on w->dead, and after each
+ * iteration's events this takes them off, keeps their structs for reuse and
+ * lets accepting resume. */
+static conn *worker_conn_new(worker *w)
 {
+    conn *c = w->free_conns;
+    if (c)
+        w->free_conns = c->next;
+    else if (!(c = malloc(sizeof *c)))
+        return NULL;
+    c->live_prev = NULL;
+    c->live_next = w->live;
+    if (w->live)
+        w->live->live_prev = c;
+    w->live = c;
+    w->nconns++;
+    return c;
+}
+
+static void worker_conn_free(worker *w, conn *c)
+{
+    if (c->live_prev)
+        c->live_prev->live_next = c->live_next;
+    else
+        w->live = c->live_next;
+    if (c->live_next)
+        c->live_next->live_prev = c->live_prev;
+    w->nconns--;
+    c->next = w->free_conns;
+    w->free_conns = c;
+}
+
+/* After dispatch: no event of this iteration can name a closed struct any more. */
+static void worker_reap(worker *w)
+{
+    if (!w->dead)
+        return;
+    while (w->dead) {
+        conn *c = w->dead;
+        w->dead = c->next;
+        worker_conn_free(w, c);
+    }
     /* A free slot under worker_connections lets accepting resume at once. */
     if (w->accept_paused && w->accept_resume_ms < 0 && !w->graceful) {
         w->accept_paused = false;
@@ -96,15 +144,25 @@ static void on_accept(loop_io *io, uint32_t events)
             }
             return;
         }
-        conn *c = conn_new(w, fd, &peer, (size_t)(l - w->listeners));
-        if (!c)
+        conn *c = worker_conn_new(w);
+        if (!c) {
+            close(fd);
             continue;
+        }
+        conn_init(c, w, fd, (struct sockaddr *)&peer, (size_t)(l - w->listeners));
         /* The request usually arrives with the handshake: serve it now rather
          * than after a trip through epoll_wait. A one-shot connection is then
          * already closed and never costs an epoll_ctl. */
         conn_start(c);
-        if (c->closed)
+        if (c->closed) {
+            /* Closed before it ever reached epoll: no event can name it,
+             * so its slot is free at once. */
+            if (w->dead == c) {
+                w->dead = c->next;
+                worker_conn_free(w, c);
+            }
             continue;
+        }
         /* Edge-triggered, registered once: no epoll_ctl per request. Adding
          * reports any readiness that arrived since conn_start saw EAGAIN. */
         if (loop_add(&w->lp, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
@@ -227,7 +285,7 @@ static void worker_loop(worker *w)
         roots_check(&w->roots, &w->q, w->now_ms);
         if (w->alog_flush_ms >= 0 && w->now_ms >= w->alog_flush_ms)
             worker_flush_logs(w);
-        conn_reap(w);
+        worker_reap(w);
         expire(w, &w->t_header);
         expire(w, &w->t_keepalive);
         expire(w, &w->t_send);
@@ -237,7 +295,7 @@ static void worker_loop(worker *w)
             w->accept_paused = false;
             listeners_set(w, true);
         }
-        conn_reap(w);
+        worker_reap(w);
     }
 }
 
@@ -284,7 +342,7 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     w->ctl_fd = -1;
     w->alog_flush_ms = -1;
     w->cfg = c;
-    w->block_size = conn_block_size(c, &w->head_size, &w->scratch_size);
+    w->block_size = conn_block_size(c, &w->sizes);
     timer_list_init(&w->t_header, c->header_timeout_ms);
     timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
     timer_list_init(&w->t_send, c->send_timeout_ms);
@@ -334,7 +392,7 @@ static void worker_destroy(worker *w)
         conn_shutdown(c, false);
     }
     wq_destroy(&w->q); /* runs the completions that finish closing */
-    conn_reap(w);
+    worker_reap(w);
     roots_destroy(&w->roots); /* every request has given its view back */
     while (w->free_conns) {
         conn *c = w->free_conns;

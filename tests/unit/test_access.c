@@ -101,7 +101,7 @@ static void test_line(void **state)
     (void)state;
     struct sockaddr_storage ss = peer4("192.0.2.1");
     static const char ua[] = "curl/8 \"quoted\" back\\slash \x01\xff";
-    access_entry e = { .peer = &ss, .when = 784111777, .request_line = str_of("GET / HTTP/1.1", 14),
+    access_entry e = { .peer = (const struct sockaddr *)&ss, .when = 784111777, .request_line = str_of("GET / HTTP/1.1", 14),
                        .status = 200, .bytes = 5, .user_agent = str_of(ua, sizeof ua - 1) };
     char *text = written(&e, 1);
     assert_string_equal(text, "192.0.2.1 - - [06/Nov/1994:08:49:37 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" "
@@ -119,8 +119,8 @@ static void test_field_limit(void **state)
     assert_non_null(big);
     memset(big, 'A', ACCESS_FIELD_MAX + 1);
     access_entry e[2] = {
-        { .peer = &ss, .when = 0, .status = 200, .user_agent = str_of(big, ACCESS_FIELD_MAX) },
-        { .peer = &ss, .when = 0, .status = 200, .user_agent = str_of(big, ACCESS_FIELD_MAX + 1) },
+        { .peer = (const struct sockaddr *)&ss, .when = 0, .status = 200, .user_agent = str_of(big, ACCESS_FIELD_MAX) },
+        { .peer = (const struct sockaddr *)&ss, .when = 0, .status = 200, .user_agent = str_of(big, ACCESS_FIELD_MAX + 1) },
     };
     char *text = written(e, 2);
     char *nl = strchr(text, '\n');
@@ -167,7 +167,7 @@ static void test_huge_fields(void **state)
     memset(junk, 0xff, mb);
     access_entry e[8];
     for (size_t i = 0; i < 8; i++)
-        e[i] = (access_entry){ .peer = &ss, .when = 0, .status = 200 + (int)i, .bytes = i,
+        e[i] = (access_entry){ .peer = (const struct sockaddr *)&ss, .when = 0, .status = 200 + (int)i, .bytes = i,
                                .request_line = str_of(junk, i % 2 ? mb : 14),
                                .referer = str_of(junk, i % 2 ? mb : 0),
                                .user_agent = str_of(i % 2 ? junk : ua, i % 2 ? mb : 40 * 1024) };

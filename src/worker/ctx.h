@@ -1,0 +1,78 @@
+/* worker/ctx.h: the state one worker process shares among its parts: configuration, loop, queue, timers, caches, logs, counters.
+ *
+ * Plain data. worker.c owns it and the connection registry in it (the
+ * live, free and closed lists and the count); conn.c and exec.c read it and
+ * use its loop, queue, timers and caches. */
+#ifndef EP_WORKER_CTX_H
+#define EP_WORKER_CTX_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config/model.h"
+#include "http/route.h"
+#include "log/access.h"
+#include "util/arena.h"
+#include "util/time.h"
+#include "worker/fcache.h"
+#include "worker/loop.h"
+#include "worker/roots.h"
+#include "worker/timer.h"
+#include "worker/wq.h"
+
+struct conn;
+struct listener;
+
+/* Buffered access-log lines are written at most this long after the first
+ * of them, as nginx's "flush=" does: a busy worker still makes one write()
+ * per many requests, and a quiet one never sits on a line. */
+#define ALOG_FLUSH_MS 1000
+
+/* Counters that show which path the work took; logged when the worker exits. */
+typedef struct {
+    uint64_t requests;
+    uint64_t open_loop, open_queue;   /* lookups answered from cache vs. handed off */
+    uint64_t read_loop, read_queue;   /* small bodies read on the loop vs. in a task */
+    uint64_t send_loop, send_queue;   /* sendfile chunks on the loop vs. in a task */
+    uint64_t accept_paused;
+} worker_stats;
+
+typedef struct worker {
+    const cfg *cfg;
+    loop lp;
+    wq q;
+    arena_pool arenas;
+    size_t block_size;
+    route_sizes sizes;        /* routing's parts of a block (conn_block_size) */
+    access_log *alogs;        /* one per distinct access log path */
+    size_t nalogs;
+    access_log **srv_alog;    /* per cfg server: its log, or NULL ("off") */
+    int64_t alog_flush_ms;    /* when buffered lines must be written, -1: none buffered */
+    void *loc_scratch;        /* for loc_match */
+    fcache fc;                /* open-file cache (open_file_cache entries) */
+    timer_list t_header, t_keepalive, t_send, t_linger;
+    int64_t now_ms;
+    time_t now_sec;
+    char date[TIME_HTTP_LEN + 1];
+    struct listener *listeners;
+    size_t nlisteners;
+    roots roots;              /* cfg->dirs, re-resolved now and then (a deploy swaps a symlink) */
+    int nconns;
+    bool accept_paused;
+    int64_t accept_resume_ms;
+    struct conn *free_conns;  /* recycled connection structs */
+    struct conn *dead;        /* closed this iteration (conn.c adds them), freed after dispatch */
+    struct conn *live;        /* every open connection, for shutdown */
+    bool cached_open;         /* RESOLVE_CACHED works here */
+    bool has_cachestat;       /* cachestat() works here; cleared on ENOSYS */
+    bool stopping;            /* fast stop */
+    bool graceful;            /* finish in-flight requests, accept nothing new */
+    bool stop_idle;           /* graceful stop of the server: idle connections close at once */
+    loop_io sigio;
+    int ctl_fd;               /* to the master: -1 once closed (not accepting) */
+    worker_stats stats;
+} worker;
+
+#endif

@@ -1,0 +1,326 @@
+/* worker/exec.c: carrying out a response plan: lookups on the loop or the queue, then head and segments through a transport. */
+#include "worker/exec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/file.h"
+
+#define SENDFILE_CHUNK ((size_t)1 << 20)
+#define EXEC_IOV 16 /* the head and up to this many memory segments less one per write */
+
+/* ---- TCP ------------------------------------------------------------------ */
+
+static ssize_t tcp_writev(exec *x, const struct iovec *iov, int n, bool more)
+{
+    struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+    return sendmsg(x->sock, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+}
+
+static ssize_t tcp_sendfile(exec *x, int fd, off_t *off, size_t len)
+{
+    return sendfile(x->sock, fd, off, len);
+}
+
+const exec_transport exec_tcp = { tcp_writev, tcp_sendfile };
+
+void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
+               size_t body_cap)
+{
+    *x = (exec){ .w = w, .tp = &exec_tcp, .hooks = hooks, .sock = sock, .hbuf = hbuf, .hcap = hcap,
+                 .body = body, .body_cap = body_cap };
+    x->rt.plan.fd = -1;
+    x->rt.lookup.res.fd = -1;
+}
+
+/* ---- tasks ----------------------------------------------------------------- */
+
+static void exec_submit(exec *x, void (*work)(wq_task *t), void (*done)(wq_task *t), bool sendfile)
+{
+    x->task.base.work = work;
+    x->task.base.done = done;
+    x->task_busy = true;
+    x->task_sendfile = sendfile;
+    /* The queue holds one slot per connection, and a connection has one
+     * task at most: this cannot fail. */
+    if (wq_submit(&x->w->q, &x->task.base) < 0)
+        x->task_busy = false;
+}
+
+/* Back on the loop: the owner decides whether the result is still wanted. */
+static void exec_task_done(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task_busy = false;
+    x->hooks->resume(x);
+}
+
+/* A lookup that may block, on a queue thread: it touches rt.lookup only. */
+static void lookup_work(wq_task *t)
+{
+    static_lookup(&EP_CONTAINER_OF(t, exec, task.base)->rt.lookup, 0);
+}
+
+/* A cold or large file chunk, on a queue thread: it touches task.* only. */
+static void sendfile_work(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task.sent = 0;
+    x->task.err = 0;
+    while ((size_t)x->task.sent < x->task.len) {
+        ssize_t n = x->tp->sendfile(x, x->task.fd, &x->task.off, x->task.len - (size_t)x->task.sent);
+        if (n > 0) {
+            x->task.sent += n;
+        } else if (n == 0) {
+            x->task.err = EIO; /* the file shrank under us */
+            break;
+        } else if (errno != EINTR) {
+            x->task.err = errno;
+            break;
+        }
+    }
+}
+
+/* ---- lookups --------------------------------------------------------------- */
+
+static void exec_note(exec *x)
+{
+    if (x->rt.note[0]) {
+        x->hooks->note(x, x->rt.note);
+        x->rt.note[0] = '\0';
+    }
+}
+
+/* Whether the open-file cache takes part in the pending lookup. */
+static bool exec_cacheable(const exec *x)
+{
+    return x->w->fc.cap && x->rt.cacheable;
+}
+
+/* The lookup ran (loop or task): keep a plain file in the open-file cache. */
+static enum route_state exec_lookup_ran(exec *x)
+{
+    static_req *q = &x->rt.lookup;
+    worker *w = x->w;
+    if (exec_cacheable(x) && q->status == 200 && !q->listing && !x->fce)
+        x->fce = fc_put(&w->fc, roots_cache_key(x->view, x->rt.dir), q->links, q->path, &q->res, w->now_ms);
+    return route_lookup_done(&x->rt);
+}
+
+enum exec_result exec_route(exec *x, enum route_state s)
+{
+    worker *w = x->w;
+    route *rt = &x->rt;
+    while (s == ROUTE_LOOKUP) {
+        exec_note(x);
+        /* The request's directories, taken once: its internal redirects resolve beneath them too. */
+        if (!x->view)
+            x->view = roots_acquire(&w->roots);
+        static_req *q = &rt->lookup;
+        q->dirfd = x->view->dir[rt->dir]->fd;
+        fc_entry *e = exec_cacheable(x) && !x->fce
+                          ? fc_get(&w->fc, roots_cache_key(x->view, rt->dir), q->links, q->path, w->now_ms)
+                          : NULL;
+        if (e) {
+            x->fce = e;
+            s = route_lookup_cached(rt, &(file_result){ .fd = e->fd, .st = e->st, .status = 200, .index = e->index });
+            continue;
+        }
+        if (w->cached_open && !rt->rules->offload_always &&
+            static_lookup(q, FILE_CACHED_ONLY) != FILE_WOULDBLOCK) {
+            w->stats.open_loop++;
+            s = exec_lookup_ran(x);
+            continue;
+        }
+        w->stats.open_queue++;
+        exec_submit(x, lookup_work, exec_task_done, false);
+        if (x->task_busy)
+            return EXEC_WAIT;
+        route_error(rt, 503, true);
+        s = ROUTE_DONE;
+    }
+    exec_note(x);
+    return EXEC_READY;
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+void exec_prepare(exec *x)
+{
+    http_plan *p = &x->rt.plan;
+    x->hsent = x->seg = x->seg_sent = 0;
+    x->body_bytes = 0;
+    x->progressed = false;
+    /* A lone small range whose pages are cached: read it now (RWF_NOWAIT)
+     * so that head and body leave in one write. */
+    const cfg_rules *r = x->rt.rules;
+    if (p->nseg == 1 && !p->seg[0].mem && p->seg[0].len <= x->body_cap && !(r && r->offload_always)) {
+        ssize_t n = file_read_nowait(p->fd, x->body, p->seg[0].len, p->seg[0].off);
+        if (n == (ssize_t)p->seg[0].len) {
+            p->seg[0].mem = x->body;
+            x->w->stats.read_loop++;
+        }
+    }
+}
+
+/* Bytes gone: through the head, then the segments. */
+static void exec_advance(exec *x, size_t n)
+{
+    http_plan *p = &x->rt.plan;
+    size_t h = x->hlen - x->hsent < n ? x->hlen - x->hsent : n;
+    x->hsent += h;
+    n -= h;
+    x->body_bytes += n;
+    while (n) {
+        size_t left = p->seg[x->seg].len - x->seg_sent;
+        size_t k = left < n ? left : n;
+        x->seg_sent += k;
+        n -= k;
+        if (x->seg_sent == p->seg[x->seg].len) {
+            x->seg++;
+            x->seg_sent = 0;
+        }
+    }
+    x->progressed = true;
+}
+
+/* The rest of the head and the memory segments that follow, in one write.
+ * 1: bytes went (the caller goes on until EAGAIN: with edge-triggered
+ * events, a short write alone does not mean another edge will come),
+ * 0: the socket is full, -1: error. */
+static int exec_send_mem(exec *x)
+{
+    http_plan *p = &x->rt.plan;
+    struct iovec iov[EXEC_IOV];
+    int n = 0;
+    size_t s = x->seg;
+    if (x->hsent < x->hlen)
+        iov[n++] = (struct iovec){ x->hbuf + x->hsent, x->hlen - x->hsent };
+    for (size_t off = x->seg_sent; s < p->nseg && p->seg[s].mem && n < EXEC_IOV; s++, off = 0)
+        iov[n++] = (struct iovec){ (char *)p->seg[s].mem + off, p->seg[s].len - off };
+    /* MSG_MORE when more bytes follow at once (a file range, another part),
+     * and when close() does: the kernel then puts the FIN on the response's
+     * own segment, one packet fewer (what nginx gets from tcp_nopush). */
+    bool more = s < p->nseg || x->fin_follows;
+    for (;;) {
+        ssize_t w = x->tp->writev(x, iov, n, more);
+        if (w >= 0) {
+            exec_advance(x, (size_t)w);
+            return 1;
+        }
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN ? 0 : -1;
+    }
+}
+
+/* Whether sendfile of the next chunk would find its pages cached. cachestat
+ * answers exactly in one call where the kernel has it (6.5+); elsewhere two
+ * 1-byte RWF_NOWAIT probes, of the first and the last page, stand in. */
+static bool exec_range_cached(exec *x, int fd, off_t off, size_t chunk)
+{
+    if (x->w->has_cachestat) {
+        int r = file_range_cachestat(fd, off, chunk);
+        if (r >= 0)
+            return r == 1;
+        x->w->has_cachestat = false;
+    }
+    return file_range_cached(fd, off, chunk);
+}
+
+/* A chunk of the current file range: sendfile from the loop while the
+ * pages are cached, else a task, so that the loop never waits on a disk.
+ * 1: the range went, 0: wait (socket full, or a task runs), -1: error. */
+static int exec_send_file(exec *x)
+{
+    worker *w = x->w;
+    http_plan *p = &x->rt.plan;
+    const cfg_rules *r = x->rt.rules;
+    size_t max = r ? r->sendfile_chunk : SENDFILE_CHUNK;
+    size_t cur = x->seg;
+    while (x->seg == cur) {
+        const plan_seg *sg = &p->seg[x->seg];
+        off_t off = sg->off + (off_t)x->seg_sent;
+        size_t chunk = sg->len - x->seg_sent < max ? sg->len - x->seg_sent : max;
+        if ((r && r->offload_always) || !exec_range_cached(x, p->fd, off, chunk)) {
+            w->stats.send_queue++;
+            x->task.fd = p->fd;
+            x->task.off = off;
+            x->task.len = chunk;
+            exec_submit(x, sendfile_work, exec_task_done, true);
+            return x->task_busy ? 0 : -1;
+        }
+        w->stats.send_loop++;
+        ssize_t n = x->tp->sendfile(x, p->fd, &off, chunk);
+        if (n > 0) {
+            exec_advance(x, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        return -1; /* error, or the file shrank: the length we promised is a lie */
+    }
+    return 1;
+}
+
+enum exec_result exec_send(exec *x, bool *can_write)
+{
+    http_plan *p = &x->rt.plan;
+    while (x->hsent < x->hlen || x->seg < p->nseg) {
+        if (!*can_write)
+            return EXEC_WAIT;
+        bool mem = x->hsent < x->hlen || p->seg[x->seg].mem;
+        int r = mem ? exec_send_mem(x) : exec_send_file(x);
+        if (r < 0)
+            return EXEC_ERROR;
+        if (r == 0) {
+            /* Full, or a chunk went to a task: any EPOLLOUT from now on is
+             * recorded afresh. */
+            *can_write = false;
+            return EXEC_WAIT;
+        }
+    }
+    return EXEC_DONE;
+}
+
+enum exec_result exec_task_back(exec *x, bool *can_write)
+{
+    if (!x->task_sendfile) {
+        x->w->stats.read_queue += x->rt.lookup.nread >= 0;
+        return exec_route(x, exec_lookup_ran(x));
+    }
+    if (x->task.sent > 0)
+        exec_advance(x, (size_t)x->task.sent);
+    if (x->task.err && x->task.err != EAGAIN)
+        return EXEC_ERROR;
+    /* No EAGAIN: the socket is still writable. After an EAGAIN, readiness
+     * stays as the events since submission left it, so no edge is lost. */
+    if (x->task.err != EAGAIN)
+        *can_write = true;
+    return EXEC_SENDING;
+}
+
+void exec_end(exec *x)
+{
+    http_plan *p = &x->rt.plan;
+    if (x->fce)
+        fc_release(&x->w->fc, x->fce);
+    else if (p->fd >= 0)
+        close(p->fd);
+    x->fce = NULL;
+    p->fd = -1;
+    plan_clear(p);
+    roots_put(&x->view); /* the next request takes the directories current then */
+}
+
+void exec_abandon(exec *x)
+{
+    route_abandon(&x->rt);
+    exec_end(x);
+}
