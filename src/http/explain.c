@@ -14,6 +14,7 @@
 #include "http/static.h"
 #include "http/uri.h"
 #include "util/str.h"
+#include "util/time.h"
 
 static const char *const kind_mod[] = { "= ", "", "^~ ", "~ ", "~* " };
 
@@ -104,10 +105,12 @@ static void explain_plan(const cfg *c, const route *rt, FILE *out)
     route_sizes_of(c, &rs);
     char *head = malloc(rs.head);
     resp_fields f = p->f;
-    f.date = "(the time of the request)";
+    char date[TIME_HTTP_LEN + 1];
+    time_http_date(time(NULL), date);
+    f.date = date;
     f.keep_alive = true;
     size_t n = head ? resp_head(head, rs.head, p->status, &f) : 0;
-    /* The head as a worker writes it, a line each, its Date made up. */
+    /* The head as a worker would write it now, a line each. */
     const char *lead = "  response:  ";
     for (size_t i = 0; i + 2 < n;) {
         const char *e = memchr(head + i, '\r', n - i);

@@ -79,8 +79,10 @@ static bool conn_acquire_buffers(conn *c)
     b->rcap = w->cfg->max_header_size;
     b->rbuf = arena_alloc(&ar, b->rcap);
     b->rlen = b->consumed = 0;
-    b->need_parse = false;
+    b->need_parse = b->keep_alive = b->framing_error = b->expect_continue = b->discard_chunked = false;
     b->status = 0;
+    b->discard_left = 0;
+    b->body_skipped = 0;
     b->head = arena_alloc(&ar, sizeof(hp_request));
     b->path = arena_alloc(&ar, w->cfg->max_uri_len + 1);
     char *hbuf = arena_alloc(&ar, w->sizes.head);
@@ -380,9 +382,8 @@ static void conn_handle_request(conn *c, int hlen)
     c->requests++;
     w->stats.requests++;
     timer_disarm(&c->timer);
-    b->framing_error = false;
+    b->framing_error = b->expect_continue = b->discard_chunked = false;
     b->discard_left = 0;
-    b->discard_chunked = false;
     int st = http_req_make(&b->req, b->head, w->cfg, b->path);
     b->keep_alive = st == 0 && b->req.info.keep_alive && !w->graceful && (int64_t)c->requests < (int64_t)w->cfg->keepalive_requests;
     b->env.now = w->now_sec;
