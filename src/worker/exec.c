@@ -31,10 +31,31 @@ const exec_transport exec_tcp = { tcp_writev, tcp_sendfile };
 void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
                size_t body_cap)
 {
-    *x = (exec){ .w = w, .tp = &exec_tcp, .hooks = hooks, .sock = sock, .hbuf = hbuf, .hcap = hcap,
-                 .body = body, .body_cap = body_cap };
+    /* Field by field: the struct is 3 KB, most of it routing state that
+     * route_begin sets per request, and a block is taken per busy spell of
+     * a keep-alive connection. */
+    x->w = w;
+    x->tp = &exec_tcp;
+    x->hooks = hooks;
+    x->sock = sock;
+    x->hbuf = hbuf;
+    x->hcap = hcap;
+    x->hlen = x->hsent = 0;
+    x->body = body;
+    x->body_cap = body_cap;
+    x->seg = x->seg_sent = 0;
+    x->body_bytes = 0;
+    x->fin_follows = x->progressed = x->task_busy = x->task_sendfile = false;
+    x->view = NULL;
+    x->fce = NULL;
+    /* What exec_end and route_abandon release, and what the logs read
+     * before a request has a place. */
+    x->rt.srv = NULL;
+    x->rt.rules = NULL;
     x->rt.plan.fd = -1;
+    x->rt.plan.listing = NULL;
     x->rt.lookup.res.fd = -1;
+    x->rt.lookup.out = (ai_buf){ 0 };
 }
 
 /* ---- tasks ----------------------------------------------------------------- */
