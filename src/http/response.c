@@ -206,6 +206,41 @@ size_t resp_head_max(size_t ctype_max, size_t location_max, size_t extra)
     return RESP_HEAD_FIXED + ctype_max + location_max + extra;
 }
 
+/* Last-Modified, and the ETag that goes with it. */
+static void put_validators(wbuf *w, const resp_fields *f)
+{
+    if (f->last_modified < 0)
+        return;
+    char lm[TIME_HTTP_LEN + 1];
+    time_http_date(f->last_modified, lm);
+    PUT_LIT(w, "\r\nLast-Modified: ");
+    put(w, lm, TIME_HTTP_LEN);
+    if (f->etag_size >= 0) {
+        /* nginx's format: hex mtime, '-', hex size. */
+        PUT_LIT(w, "\r\nETag: \"");
+        put_u64(w, (uint64_t)f->last_modified, 16);
+        PUT_LIT(w, "-");
+        put_u64(w, (uint64_t)f->etag_size, 16);
+        PUT_LIT(w, "\"");
+    }
+}
+
+static void put_location(wbuf *w, const resp_fields *f)
+{
+    if (!f->location.p) /* an empty one is written: a "return" whose URL expanded to nothing */
+        return;
+    PUT_LIT(w, "\r\nLocation: ");
+    if (f->location_encode)
+        put_path(w, f->location.p, f->location.len);
+    else
+        put(w, f->location.p, f->location.len);
+    put(w, f->location_suffix.p, f->location_suffix.len);
+    if (f->location_query.len) {
+        PUT_LIT(w, "?");
+        put(w, f->location_query.p, f->location_query.len);
+    }
+}
+
 size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
 {
     wbuf w = { buf, buf + cap, false };
@@ -225,32 +260,8 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
         PUT_LIT(&w, "\r\nContent-Length: ");
         put_u64(&w, (uint64_t)f->content_length, 10);
     }
-    if (f->last_modified >= 0) {
-        char lm[TIME_HTTP_LEN + 1];
-        time_http_date(f->last_modified, lm);
-        PUT_LIT(&w, "\r\nLast-Modified: ");
-        put(&w, lm, TIME_HTTP_LEN);
-        if (f->etag_size >= 0) {
-            /* nginx's format: hex mtime, '-', hex size. */
-            PUT_LIT(&w, "\r\nETag: \"");
-            put_u64(&w, (uint64_t)f->last_modified, 16);
-            PUT_LIT(&w, "-");
-            put_u64(&w, (uint64_t)f->etag_size, 16);
-            PUT_LIT(&w, "\"");
-        }
-    }
-    if (f->location.p) { /* an empty one too: a "return" whose URL expanded to nothing */
-        PUT_LIT(&w, "\r\nLocation: ");
-        if (f->location_encode)
-            put_path(&w, f->location.p, f->location.len);
-        else
-            put(&w, f->location.p, f->location.len);
-        put(&w, f->location_suffix.p, f->location_suffix.len);
-        if (f->location_query.len) {
-            PUT_LIT(&w, "?");
-            put(&w, f->location_query.p, f->location_query.len);
-        }
-    }
+    put_validators(&w, f);
+    put_location(&w, f);
     if (f->content_range.len) {
         PUT_LIT(&w, "\r\nContent-Range: ");
         put(&w, f->content_range.p, f->content_range.len);
