@@ -314,6 +314,27 @@ class ToolsTest(unittest.TestCase):
         self.assertIn('location:  "= /h"', out)
         self.assertIn("return 204", out)
 
+    def test_explain_prints_the_plan(self):
+        # --explain runs the worker's routing and prints its plan: the head a
+        # worker would write and the body's segments.
+        with open(os.path.join(self.root, "big.bin"), "wb") as f:
+            f.write(b"b" * 70000)
+        conf = self.write("plan.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; '
+                                       f'locations = ( {{ match = "/go/"; return = {{ status = 302; '
+                                       f'url = "https://$host$request_uri"; }}; }} ); }} );\n')
+        rc, out, err = run_cli("--explain", "a.test", "/big.bin", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("  response:  HTTP/1.1 200 OK\n", out)
+        self.assertIn("             Content-Length: 70000\n", out)
+        self.assertIn("  body:      bytes 0-69999 of the file\n", out)
+        rc, out, err = run_cli("--explain", "A.test", "/go/x?y=1", "-c", conf)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("  response:  HTTP/1.1 302 Found\n", out)
+        self.assertIn("             Location: https://a.test/go/x?y=1\n", out)
+        self.assertRegex(out, r"  body:      (\d+) bytes from memory\n")
+        length = re.search(r"Content-Length: (\d+)\n", out).group(1)
+        self.assertIn(f"  body:      {length} bytes from memory\n", out)
+
     def test_explain_routes_by_the_host_a_worker_would(self):
         conf = self.write("hosts.conf", f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; }},\n'
                                         f'  {{ names = [ "b.test" ]; root = "{self.root}"; }} );\n')
