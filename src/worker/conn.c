@@ -51,9 +51,10 @@ typedef struct conn_req {
 static void conn_finish_response(conn *c);
 static void conn_drive(conn *c);
 static void conn_on_event(loop_io *io, uint32_t events);
-static void conn_resume(exec *x);
+static bool conn_back(exec *x);
+static void conn_carry_on(exec *x, enum exec_result r);
 static void conn_note(exec *x, const char *line);
-static const exec_hooks conn_hooks = { conn_resume, conn_note };
+static const exec_hooks conn_hooks = { conn_back, conn_carry_on, conn_note };
 
 /* ---- life cycle ---------------------------------------------------------- */
 
@@ -346,27 +347,37 @@ static void conn_error(conn *c, int status)
     conn_respond(c);
 }
 
-/* A task is back on the loop. */
-static void conn_resume(exec *x)
+/* A task is back on the loop: still wanted, unless the connection closed
+ * while it ran (then its struct and block go now). */
+static bool conn_back(exec *x)
 {
     conn *c = EP_CONTAINER_OF(x, conn_req, x)->c;
     c->task_busy = false;
-    if (c->closed) {
-        exec_abandon(x);
-        conn_release(c);
-        return;
-    }
-    enum exec_result r = exec_task_back(x, &c->can_write);
+    if (!c->closed)
+        return true;
+    exec_abandon(x);
+    conn_release(c);
+    return false;
+}
+
+/* After a task: respond once the plan is complete, or go on sending. */
+static void conn_carry_on(exec *x, enum exec_result r)
+{
+    conn *c = EP_CONTAINER_OF(x, conn_req, x)->c;
     if (r == EXEC_ERROR) {
         conn_close(c);
         return;
     }
-    if (r == EXEC_SENDING) {
-        c->state = CS_SEND;
-        if (x->progressed)
-            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
-    } else {
+    if (r == EXEC_READY || x->task_busy) {
         conn_routed(c, r);
+    } else { /* a chunk went */
+        c->state = CS_SEND;
+        if (r == EXEC_SENDING)
+            c->can_write = true;
+        if (x->progressed) {
+            x->progressed = false;
+            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
+        }
     }
     conn_drive(c);
 }

@@ -45,7 +45,7 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->body_cap = body_cap;
     x->seg = x->seg_sent = 0;
     x->body_bytes = 0;
-    x->fin_follows = x->progressed = x->task_busy = x->task_sendfile = false;
+    x->fin_follows = x->progressed = x->task_busy = false;
     x->view = NULL;
     x->fce = NULL;
     /* What exec_end and route_abandon release, and what the logs read
@@ -60,25 +60,19 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
 
 /* ---- tasks ----------------------------------------------------------------- */
 
-static void exec_submit(exec *x, void (*work)(wq_task *t), void (*done)(wq_task *t), bool sendfile)
+static void exec_submit(exec *x, void (*work)(wq_task *t), void (*done)(wq_task *t))
 {
     x->task.base.work = work;
     x->task.base.done = done;
     x->task_busy = true;
-    x->task_sendfile = sendfile;
     /* The queue holds one slot per connection, and a connection has one
      * task at most: this cannot fail. */
     if (wq_submit(&x->w->q, &x->task.base) < 0)
         x->task_busy = false;
 }
 
-/* Back on the loop: the owner decides whether the result is still wanted. */
-static void exec_task_done(wq_task *t)
-{
-    exec *x = EP_CONTAINER_OF(t, exec, task.base);
-    x->task_busy = false;
-    x->hooks->resume(x);
-}
+static void lookup_done(wq_task *t);
+static void sendfile_done(wq_task *t);
 
 /* A lookup that may block, on a queue thread: it touches rt.lookup only. */
 static void lookup_work(wq_task *t)
@@ -158,7 +152,7 @@ enum exec_result exec_route(exec *x, enum route_state s)
             continue;
         }
         w->stats.open_queue++;
-        exec_submit(x, lookup_work, exec_task_done, false);
+        exec_submit(x, lookup_work, lookup_done);
         if (x->task_busy)
             return EXEC_WAIT;
         route_error(rt, 503, true);
@@ -272,7 +266,7 @@ static int exec_send_file(exec *x)
             x->task.fd = p->fd;
             x->task.off = off;
             x->task.len = chunk;
-            exec_submit(x, sendfile_work, exec_task_done, true);
+            exec_submit(x, sendfile_work, sendfile_done);
             return x->task_busy ? 0 : -1;
         }
         w->stats.send_loop++;
@@ -310,21 +304,32 @@ enum exec_result exec_send(exec *x, bool *can_write)
     return EXEC_DONE;
 }
 
-enum exec_result exec_task_back(exec *x, bool *can_write)
+/* ---- task completions, on the loop -------------------------------------- */
+
+/* The lookup is back on the loop: routing goes on from its result. */
+static void lookup_done(wq_task *t)
 {
-    if (!x->task_sendfile) {
-        x->w->stats.read_queue += x->rt.lookup.nread >= 0;
-        return exec_route(x, exec_lookup_ran(x));
-    }
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task_busy = false;
+    if (!x->hooks->back(x))
+        return;
+    x->w->stats.read_queue += x->rt.lookup.nread >= 0;
+    x->hooks->carry_on(x, exec_route(x, exec_lookup_ran(x)));
+}
+
+/* The chunk is back on the loop: count what went, say how to go on. */
+static void sendfile_done(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task_busy = false;
+    if (!x->hooks->back(x))
+        return;
     if (x->task.sent > 0)
         exec_advance(x, (size_t)x->task.sent);
-    if (x->task.err && x->task.err != EAGAIN)
-        return EXEC_ERROR;
-    /* No EAGAIN: the socket is still writable. After an EAGAIN, readiness
-     * stays as the events since submission left it, so no edge is lost. */
-    if (x->task.err != EAGAIN)
-        *can_write = true;
-    return EXEC_SENDING;
+    /* After an EAGAIN, readiness stays as the events since submission left
+     * it, so no edge is lost; without one, the socket still takes bytes. */
+    int err = x->task.err;
+    x->hooks->carry_on(x, err == 0 ? EXEC_SENDING : err == EAGAIN ? EXEC_WAIT : EXEC_ERROR);
 }
 
 void exec_end(exec *x)

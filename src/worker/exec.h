@@ -20,7 +20,8 @@
  *
  * Ownership: the loop owns an exec, except while task_busy: then the task
  * touches only its own fields (the lookup: rt.lookup; a chunk: task.*),
- * and its completion comes back to the loop through hooks->resume. */
+ * and its completion comes back to the loop through the hooks. Each kind of
+ * task (a lookup, a chunk) has its own work and done functions. */
 #ifndef EP_WORKER_EXEC_H
 #define EP_WORKER_EXEC_H
 
@@ -42,19 +43,26 @@ typedef struct {
 
 extern const exec_transport exec_tcp;
 
-/* The owner's side (the connection): both run on the loop. */
-typedef struct {
-    void (*resume)(struct exec *x);                 /* a task is back: call exec_task_back */
-    void (*note)(struct exec *x, const char *line); /* routing left a line for the error log */
-} exec_hooks;
-
 enum exec_result {
     EXEC_READY,   /* the plan is complete: write the head, exec_prepare, exec_send */
-    EXEC_SENDING, /* go on with exec_send */
+    EXEC_SENDING, /* go on with exec_send: the socket takes bytes */
     EXEC_WAIT,    /* a task runs, or the socket is full */
     EXEC_DONE,    /* everything is sent */
     EXEC_ERROR,   /* the connection cannot go on */
 };
+
+/* The owner's side (the connection), called on the loop when a task is back. */
+typedef struct {
+    /* First: false when the owner went away meanwhile; it has then dropped
+     * the exec (exec_abandon) and the task's result with it. */
+    bool (*back)(struct exec *x);
+    /* Then, where the owner still wants it: a lookup's outcome (EXEC_READY,
+     * or EXEC_WAIT for another lookup in flight), or a chunk's (EXEC_SENDING:
+     * go on, the socket still takes bytes; EXEC_WAIT: go on once it is
+     * writable; EXEC_ERROR). */
+    void (*carry_on)(struct exec *x, enum exec_result r);
+    void (*note)(struct exec *x, const char *line); /* routing left a line for the error log */
+} exec_hooks;
 
 typedef struct exec {
     worker *w;
@@ -73,7 +81,6 @@ typedef struct exec {
     bool fin_follows;      /* the connection closes right after: the last bytes may carry the FIN */
     bool progressed;       /* bytes went out since the owner last cleared it */
     bool task_busy;
-    bool task_sendfile;    /* the task in flight is a chunk, not a lookup */
     struct {
         wq_task base;
         int fd;
@@ -88,15 +95,12 @@ typedef struct exec {
 void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
                size_t body_cap);
 /* Carry routing on from s until the plan is complete (EXEC_READY) or a
- * lookup runs on the queue (EXEC_WAIT; hooks->resume follows). */
+ * lookup runs on the queue (EXEC_WAIT; the hooks follow). */
 enum exec_result exec_route(exec *x, enum route_state s);
 /* The plan is complete and its head written (hlen): start sending. */
 void exec_prepare(exec *x);
 /* Send what can go now; *can_write is the socket's readiness, cleared on EAGAIN. */
 enum exec_result exec_send(exec *x, bool *can_write);
-/* First thing in hooks->resume, once the owner knows it still wants the
- * result: EXEC_READY, EXEC_WAIT (another lookup), EXEC_SENDING or EXEC_ERROR. */
-enum exec_result exec_task_back(exec *x, bool *can_write);
 /* The response is over: its file, listing and directories go. */
 void exec_end(exec *x);
 /* The connection went away while a task ran: drop everything. */
