@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fds.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -679,16 +681,6 @@ static void run_case(const route_case *c)
     free(fields);
 }
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    assert_non_null(d);
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 /* Every row, and no descriptor left behind: what a plan does not hold,
  * routing closed (a sibling's original, a lookup replaced by an error page). */

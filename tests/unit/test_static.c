@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fds.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -49,16 +51,6 @@ static void mkd(const fixture *f, const char *rel)
     assert_int_equal(mkdir(p, 0755), 0);
 }
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    assert_non_null(d);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static int setup(void **state)
 {
