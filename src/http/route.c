@@ -99,7 +99,7 @@ static enum route_state route_fail(route *rt, int status)
     for (size_t i = 0; i < r->nerror_pages; i++) {
         const cfg_error_page *e = &r->error_pages[i];
         size_t n = strlen(e->uri);
-        if (e->status != status || n > rt->env.cf->max_uri_len)
+        if (e->status != status || n > rt->env->cf->max_uri_len)
             continue;
         rt->err_status = status;
         memcpy(rq->path, e->uri, n + 1);
@@ -193,14 +193,14 @@ static enum route_state route_return(route *rt)
 {
     const cfg_rules *r = rt->rules;
     int status = r->return_status;
-    char *s = rt->env.scratch;
+    char *s = rt->env->scratch;
     size_t n = 0;
-    bool fits = !r->return_text || expand_vars(rt, r->return_text, s, rt->env.scratch_len, &n);
+    bool fits = !r->return_text || expand_vars(rt, r->return_text, s, rt->env->scratch_len, &n);
     bool redirect = status >= 300 && status < 400;
     /* The scratch holds the text and three URI lengths more for its
      * variables (route_sizes_of): only a Host far beyond any URI can
      * overflow it. That is the request's size, not the server's fault. */
-    if (!fits || (redirect && local_location(s, rt->env.scratch_len, r->return_text, &n) < 0)) {
+    if (!fits || (redirect && local_location(s, rt->env->scratch_len, r->return_text, &n) < 0)) {
         route_error(rt, 414, false);
         return ROUTE_DONE;
     }
@@ -302,15 +302,15 @@ static enum route_state route_multipart(route *rt, const cond_range *parts, size
     http_plan *p = &rt->plan;
     const char *type = p->f.content_type;
     char boundary[COND_BOUNDARY_MAX];
-    ep_str b = ep_str_make(boundary, cond_boundary(boundary, st->st_mtime, st->st_size, rt->env.seq));
+    ep_str b = ep_str_make(boundary, cond_boundary(boundary, st->st_mtime, st->st_size, rt->env->seq));
     snprintf(p->ctype, sizeof p->ctype, "multipart/byteranges; boundary=%s", boundary);
     p->f.content_type = p->ctype;
-    char *buf = rt->env.parts, *end = buf + rt->env.parts_len;
+    char *buf = rt->env->parts, *end = buf + rt->env->parts_len;
     for (size_t i = 0; i <= n; i++) {
         size_t len = i < n ? cond_part_head(buf, (size_t)(end - buf), b, type, &parts[i], st->st_size)
                            : cond_multipart_tail(buf, (size_t)(end - buf), b);
         if (len == 0) { /* cannot happen: route_sizes_of sized the buffer */
-            snprintf(rt->note, sizeof rt->note, "multipart part heads do not fit in %zu bytes", rt->env.parts_len);
+            snprintf(rt->note, sizeof rt->note, "multipart part heads do not fit in %zu bytes", rt->env->parts_len);
             route_error(rt, 500, false);
             return ROUTE_DONE;
         }
@@ -347,11 +347,11 @@ static enum route_state route_file(route *rt)
      * cache holds, so it carries the same max-age as the 200 (RFC 9111 4.3.4). */
     if (rl->expires != CFG_EXPIRES_OFF && (status == 200 || status == 206 || status == 304)) {
         p->f.max_age = rl->expires;
-        p->f.now = rt->env.now;
+        p->f.now = rt->env->now;
     }
     if (status == 304)
         return route_seal(rt);
-    const cfg *cf = rt->env.cf;
+    const cfg *cf = rt->env->cf;
     p->f.content_type = mime_lookup(cf->mime, q->name, strlen(q->name), cf->default_type);
     p->f.accept_ranges = !rt->err_status;
     if (status == 206 && nparts > 1)
@@ -360,8 +360,8 @@ static enum route_state route_file(route *rt)
         p->f.content_range = ep_str_make(p->crange, cond_content_range(p->crange, &parts[0], size));
     size_t len = (size_t)(parts[0].last - parts[0].first + 1);
     /* A lookup on the queue read a small file whole: send it from memory. */
-    if (q->nread == size && rt->env.body && size > 0)
-        plan_mem(p, rt->env.body + parts[0].first, len);
+    if (q->nread == size && rt->env->body && size > 0)
+        plan_mem(p, rt->env->body + parts[0].first, len);
     else if (size > 0)
         plan_file(p, parts[0].first, len);
     return route_seal(rt);
@@ -387,7 +387,7 @@ static enum route_state route_fallback(route *rt)
     if (fb[0] == '=')
         return route_fail(rt, atoi(fb + 1));
     size_t n = strlen(fb);
-    if (++rt->redirects > MAX_REDIRECTS || n > rt->env.cf->max_uri_len) {
+    if (++rt->redirects > MAX_REDIRECTS || n > rt->env->cf->max_uri_len) {
         char esc[NOTE_PATH_MAX];
         route_note(rt, "try_files fallback \"%s\" for \"%s\": too many internal redirects", fb, note_path(rt, esc));
         route_error(rt, 500, false);
@@ -466,7 +466,7 @@ static enum route_state route_lookup(route *rt)
     const cfg_rules *r = rt->rules;
     http_req *rq = rt->rq;
     const char *rel = rq->path;
-    static_scratch sc = static_scratch_of(rt->env.scratch, rt->env.scratch_len);
+    static_scratch sc = static_scratch_of(rt->env->scratch, rt->env->scratch_len);
     if (r->alias) { /* the location's prefix is replaced by the alias directory */
         char *dst = sc.rel;
         if (!loc_alias_path(rt->loc, rq->path, rq->path_len, dst, sc.part)) {
@@ -491,7 +491,7 @@ static enum route_state route_lookup(route *rt)
                        .try_files = (const char *const *)r->try_files, .ntry = r->ntry_files,
                        .autoindex = r->autoindex, .autoindex_json = r->autoindex_json,
                        .sc = sc, .res = { .fd = -1 }, .nread = -1,
-                       .buf = rq->head_only ? NULL : rt->env.body, .buflen = rt->env.body_len };
+                       .buf = rq->head_only ? NULL : rt->env->body, .buflen = rt->env->body_len };
     if (r->nenc && !rt->err_status)
         q->nenc = static_negotiate(r->enc, r->nenc, rq->info.accept_encoding.p, rq->info.accept_encoding.len,
                                    q->enc);
@@ -521,10 +521,10 @@ static enum route_state route_options(route *rt, unsigned methods)
 static enum route_state route_place(route *rt)
 {
     http_req *rq = rt->rq;
-    rt->loc = loc_match(rt->srv, rq->path, rq->path_len, rt->env.loc_scratch);
+    rt->loc = loc_match(rt->srv, rq->path, rq->path_len, rt->env->loc_scratch);
     rt->rules = rt->loc ? &rt->loc->r : &rt->srv->r;
     const cfg_rules *r = rt->rules;
-    if (r->nacl && rt->env.peer && !acl_allows(r, rt->env.peer)) {
+    if (r->nacl && rt->env->peer && !acl_allows(r, rt->env->peer)) {
         rt->why = "the access rules refuse the client";
         return route_fail(rt, 403);
     }
@@ -553,7 +553,7 @@ static enum route_state route_place(route *rt)
 
 void route_begin(route *rt, const route_env *env, http_req *rq)
 {
-    rt->env = *env;
+    rt->env = env;
     rt->rq = rq;
     rt->srv = NULL;
     rt->loc = NULL;
@@ -564,20 +564,22 @@ void route_begin(route *rt, const route_env *env, http_req *rq)
     rt->note[0] = '\0';
     rt->dir = -1;
     rt->cacheable = false;
-    rt->lookup = (static_req){ .res = { .fd = -1 }, .nread = -1 };
+    /* What route_abandon would release; route_lookup sets the rest. */
+    rt->lookup.res.fd = -1;
+    rt->lookup.out = (ai_buf){ 0 };
     plan_init(&rt->plan);
 }
 
 enum route_state route_request(route *rt)
 {
-    const cfg *cf = rt->env.cf;
+    const cfg *cf = rt->env->cf;
     http_req *rq = rt->rq;
     if (rq->asterisk) {
         /* "*" is the listener's default server as a whole, for which
          * OPTIONS itself just worked. */
-        rt->srv = &cf->servers[loc_server(cf, rt->env.listen_idx, NULL, 0)];
+        rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, NULL, 0)];
         return route_options(rt, rt->srv->r.methods | M_OPTIONS);
     }
-    rt->srv = &cf->servers[loc_server(cf, rt->env.listen_idx, rq->info.host.p, rq->info.host.len)];
+    rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, rq->info.host.p, rq->info.host.len)];
     return route_place(rt);
 }

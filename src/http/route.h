@@ -49,7 +49,7 @@ typedef struct {
 } route_env;
 
 typedef struct {
-    route_env env;
+    const route_env *env;         /* the caller's, for as long as rt is in use */
     http_req *rq;
     const cfg_server *srv;        /* NULL until the request has a virtual server */
     const cfg_location *loc;      /* NULL: the server's own rules */

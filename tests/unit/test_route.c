@@ -156,6 +156,7 @@ typedef struct {
     char *text, *path, *scratch, *parts, *body;
     hp_request head;
     http_req rq;
+    route_env env; /* route_begin keeps a pointer to it */
     route rt;
 } run;
 
@@ -227,11 +228,11 @@ static void run_begin_on(run *r, size_t listen, const char *host, const char *li
     int st = http_req_make(&r->rq, &r->head, C, r->path);
     if (st)
         fail_msg("%s: http_req_make says %d", line, st);
-    route_env env = { .cf = C, .listen_idx = listen, .peer = peer_of(peer, ss), .now = 1700000000, .seq = 7,
-                      .loc_scratch = LS, .scratch = r->scratch, .scratch_len = RS.scratch,
-                      .parts = r->parts, .parts_len = RS.parts, .body = r->body,
-                      .body_len = body ? BODY_BUF : 0 };
-    route_begin(&r->rt, &env, &r->rq);
+    r->env = (route_env){ .cf = C, .listen_idx = listen, .peer = peer_of(peer, ss), .now = 1700000000, .seq = 7,
+                          .loc_scratch = LS, .scratch = r->scratch, .scratch_len = RS.scratch,
+                          .parts = r->parts, .parts_len = RS.parts, .body = r->body,
+                          .body_len = body ? BODY_BUF : 0 };
+    route_begin(&r->rt, &r->env, &r->rq);
 }
 
 static void run_begin(run *r, const char *host, const char *line, const char *fields, const char *peer,
