@@ -116,13 +116,28 @@ static bool exec_cacheable(const exec *x)
     return x->w->fc.cap && x->rt.cacheable;
 }
 
+/* A folder's path finds whichever name of the rules' index list exists
+ * first: other rules over the same folder (another server, an alias) may
+ * try another list, so their lookups must not share the entry. The list's
+ * identity stands for its names (the configuration never changes under a
+ * worker); any other path's result does not depend on the rules. */
+static uint64_t exec_cache_variant(const exec *x)
+{
+    const static_req *q = &x->rt.lookup;
+    size_t n = strlen(q->path);
+    if (n == 0 || q->path[n - 1] != '/')
+        return 0;
+    return (uint64_t)(uintptr_t)q->index ^ ((uint64_t)q->nindex << 56);
+}
+
 /* The lookup ran (loop or task): keep a plain file in the open-file cache. */
 static enum route_state exec_lookup_ran(exec *x)
 {
     static_req *q = &x->rt.lookup;
     worker *w = x->w;
     if (exec_cacheable(x) && q->status == 200 && !q->listing && !x->fce)
-        x->fce = fc_put(&w->fc, roots_cache_key(x->view, x->rt.dir), q->links, q->path, &q->res, w->now_ms);
+        x->fce = fc_put(&w->fc, roots_cache_key(x->view, x->rt.dir), q->links, exec_cache_variant(x), q->path,
+                        &q->res, w->now_ms);
     return route_lookup_done(&x->rt);
 }
 
@@ -137,9 +152,13 @@ enum exec_result exec_route(exec *x, enum route_state s)
             x->view = roots_acquire(&w->roots);
         static_req *q = &rt->lookup;
         q->dirfd = x->view->dir[rt->dir]->fd;
-        fc_entry *e = exec_cacheable(x) && !x->fce
-                          ? fc_get(&w->fc, roots_cache_key(x->view, rt->dir), q->links, q->path, w->now_ms)
-                          : NULL;
+        fc_entry *e = exec_cacheable(x) && !x->fce ? fc_get(&w->fc, roots_cache_key(x->view, rt->dir), q->links,
+                                                            exec_cache_variant(x), q->path, w->now_ms)
+                                                   : NULL;
+        if (e && e->index >= (int)q->nindex) { /* cannot be, the variant says: look afresh */
+            fc_release(&w->fc, e);
+            e = NULL;
+        }
         if (e) {
             x->fce = e;
             s = route_lookup_cached(rt, &(file_result){ .fd = e->fd, .st = e->st, .status = 200, .index = e->index });

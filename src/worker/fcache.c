@@ -23,11 +23,13 @@ int fc_init(fcache *fc, size_t cap, int64_t valid_ms)
     return 0;
 }
 
-static size_t make_key(char *buf, size_t cap, uint64_t root, enum file_links links, const char *path)
+static size_t make_key(char *buf, size_t cap, uint64_t root, enum file_links links, uint64_t variant,
+                       const char *path)
 {
     if (root == 0)
         return 0;
-    int n = snprintf(buf, cap, "%llu:%d:%s", (unsigned long long)root, (int)links, path);
+    int n = snprintf(buf, cap, "%llu:%d:%llx:%s", (unsigned long long)root, (int)links,
+                     (unsigned long long)variant, path);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -91,11 +93,12 @@ void fc_destroy(fcache *fc)
     memset(fc, 0, sizeof *fc);
 }
 
-fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, const char *path, int64_t now_ms)
+fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+                 int64_t now_ms)
 {
     char key[4200];
     size_t n;
-    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, path)))
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
         return NULL;
     uint64_t h = hash_key(key, n);
     for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext) {
@@ -115,12 +118,12 @@ fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, const char *p
     return NULL;
 }
 
-fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, const char *path, const file_result *res,
-                 int64_t now_ms)
+fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+                 const file_result *res, int64_t now_ms)
 {
     char key[4200];
     size_t n;
-    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, path)))
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
         return NULL;
     fc_entry *e = malloc(sizeof *e + n + 1);
     if (!e)

@@ -23,7 +23,7 @@ typedef struct fc_entry {
     uint64_t hash;
     struct fc_entry *hnext;           /* hash chain */
     struct fc_entry *lru_prev, *lru_next;
-    char key[];         /* root id, links, path */
+    char key[];         /* root id, links, variant, path */
 } fc_entry;
 
 typedef struct {
@@ -43,14 +43,19 @@ void fc_destroy(fcache *fc);
  * that directory, the new one has a new id and no file of the old release
  * can be found under it. Root 0 is never cached. */
 
-/* A fresh entry for (root, links, path) with a reference taken, or NULL. */
-fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, const char *path, int64_t now_ms);
+/* What a lookup found depends on more than its path: variant names the
+ * rest (which index list a folder's path tried), so that lookups under
+ * other rules do not find it. */
+
+/* A fresh entry for (root, links, variant, path) with a reference taken, or NULL. */
+fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+                 int64_t now_ms);
 
 /* Cache an opened file; the entry takes res->fd and is returned with one
  * reference. NULL (and res->fd still the caller's) when off, root is 0 or
  * out of memory. */
-fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, const char *path, const file_result *res,
-                 int64_t now_ms);
+fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+                 const file_result *res, int64_t now_ms);
 
 /* Forget every entry under root (a swap retired it): their descriptors
  * close now, or when the responses sending them finish. */

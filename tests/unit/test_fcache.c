@@ -78,9 +78,9 @@ static void test_off_is_a_no_op(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 0, 1000), 0);
     file_result r = opened(f, 0);
-    assert_null(fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f0", &r, 0));
+    assert_null(fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r, 0));
     assert_true(fd_open(r.fd));
-    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f0", 0));
+    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", 0));
     assert_int_equal(fc.count, 0);
     close(r.fd);
     fc_destroy(&fc);
@@ -94,7 +94,7 @@ static void test_put_then_get(void **state)
     assert_int_equal(fc_init(&fc, 4, 1000), 0);
     file_result r = opened(f, 2);
     r.index = 1;
-    fc_entry *e = fc_put(&fc, 7, FILE_LINKS_BENEATH, "/dir/", &r, 0);
+    fc_entry *e = fc_put(&fc, 7, FILE_LINKS_BENEATH, 0, "/dir/", &r, 0);
     assert_non_null(e);
     assert_int_equal(e->refs, 1);
     assert_int_equal(e->fd, r.fd);
@@ -103,7 +103,9 @@ static void test_put_then_get(void **state)
     assert_int_equal(e->st.st_ino, r.st.st_ino);
     assert_true(e->cached);
 
-    fc_entry *g = fc_get(&fc, 7, FILE_LINKS_BENEATH, "/dir/", 10);
+    /* A folder looked up under another index list is another entry. */
+    assert_null(fc_get(&fc, 7, FILE_LINKS_BENEATH, 1, "/dir/", 10));
+    fc_entry *g = fc_get(&fc, 7, FILE_LINKS_BENEATH, 0, "/dir/", 10);
     assert_ptr_equal(g, e);
     assert_int_equal(e->refs, 2);
     assert_int_equal(fc.hits, 1);
@@ -122,23 +124,23 @@ static void test_key_parts(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 8, 1000), 0);
     file_result r = opened(f, 0);
-    fc_entry *e = fc_put(&fc, 3, FILE_LINKS_BENEATH, "/f0", &r, 0);
+    fc_entry *e = fc_put(&fc, 3, FILE_LINKS_BENEATH, 0, "/f0", &r, 0);
     assert_non_null(e);
     fc_release(&fc, e);
-    assert_null(fc_get(&fc, 4, FILE_LINKS_BENEATH, "/f0", 1));
-    assert_null(fc_get(&fc, 3, FILE_LINKS_ALL, "/f0", 1));
-    assert_null(fc_get(&fc, 3, FILE_LINKS_NONE, "/f0", 1));
-    assert_null(fc_get(&fc, 3, FILE_LINKS_BENEATH, "/f1", 1));
-    assert_null(fc_get(&fc, 3, FILE_LINKS_BENEATH, "/f0/", 1));
-    assert_null(fc_get(&fc, 3, FILE_LINKS_BENEATH, "/F0", 1));
+    assert_null(fc_get(&fc, 4, FILE_LINKS_BENEATH, 0, "/f0", 1));
+    assert_null(fc_get(&fc, 3, FILE_LINKS_ALL, 0, "/f0", 1));
+    assert_null(fc_get(&fc, 3, FILE_LINKS_NONE, 0, "/f0", 1));
+    assert_null(fc_get(&fc, 3, FILE_LINKS_BENEATH, 0, "/f1", 1));
+    assert_null(fc_get(&fc, 3, FILE_LINKS_BENEATH, 0, "/f0/", 1));
+    assert_null(fc_get(&fc, 3, FILE_LINKS_BENEATH, 0, "/F0", 1));
     assert_int_equal(fc.misses, 6);
     assert_int_equal(fc.hits, 0);
     /* root 3 and root 33 must not collide through the textual key */
-    assert_null(fc_get(&fc, 33, FILE_LINKS_BENEATH, "/f0", 1));
+    assert_null(fc_get(&fc, 33, FILE_LINKS_BENEATH, 0, "/f0", 1));
 
     /* the same path under another policy is a separate entry */
     file_result r2 = opened(f, 0);
-    fc_entry *e2 = fc_put(&fc, 3, FILE_LINKS_NONE, "/f0", &r2, 0);
+    fc_entry *e2 = fc_put(&fc, 3, FILE_LINKS_NONE, 0, "/f0", &r2, 0);
     assert_non_null(e2);
     assert_ptr_not_equal(e2, e);
     assert_int_equal(fc.count, 2);
@@ -154,9 +156,9 @@ static void test_root_zero_never_cached(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 4, 1000), 0);
     file_result r = opened(f, 1);
-    assert_null(fc_put(&fc, 0, FILE_LINKS_ALL, "/f1", &r, 0));
+    assert_null(fc_put(&fc, 0, FILE_LINKS_ALL, 0, "/f1", &r, 0));
     assert_true(fd_open(r.fd)); /* still the caller's */
-    assert_null(fc_get(&fc, 0, FILE_LINKS_ALL, "/f1", 0));
+    assert_null(fc_get(&fc, 0, FILE_LINKS_ALL, 0, "/f1", 0));
     assert_int_equal(fc.count, 0);
     close(r.fd);
     fc_destroy(&fc);
@@ -170,13 +172,13 @@ static void test_validity_expires_unreferenced(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 4, 500), 0);
     file_result r = opened(f, 0);
-    fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f0", &r, 1000);
+    fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r, 1000);
     assert_non_null(e);
     fc_release(&fc, e);
-    fc_entry *g = fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f0", 1499);
+    fc_entry *g = fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", 1499);
     assert_ptr_equal(g, e);
     fc_release(&fc, g);
-    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f0", 1500));
+    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", 1500));
     assert_false(fd_open(r.fd));
     assert_int_equal(fc.count, 0);
     fc_destroy(&fc);
@@ -190,13 +192,13 @@ static void test_validity_expires_referenced(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 4, 500), 0);
     file_result r = opened(f, 0);
-    fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f0", &r, 0);
+    fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r, 0);
     assert_non_null(e);
-    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f0", 600));
+    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", 600));
     assert_false(e->cached);
     assert_true(fd_open(r.fd));
     file_result r2 = opened(f, 0);
-    fc_entry *n = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f0", &r2, 600);
+    fc_entry *n = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r2, 600);
     assert_non_null(n);
     assert_ptr_not_equal(n, e);
     assert_true(fd_open(r.fd));
@@ -218,21 +220,21 @@ static void test_capacity_evicts_lru(void **state)
     const char *paths[] = { "/f0", "/f1", "/f2", "/f3" };
     for (int i = 0; i < 3; i++) {
         r[i] = opened(f, i);
-        fc_release(&fc, fc_put(&fc, 1, FILE_LINKS_BENEATH, paths[i], &r[i], i));
+        fc_release(&fc, fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, paths[i], &r[i], i));
     }
-    fc_entry *g = fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f0", 5); /* f0 is now the newest */
+    fc_entry *g = fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", 5); /* f0 is now the newest */
     assert_non_null(g);
     fc_release(&fc, g);
     r[3] = opened(f, 3);
-    fc_release(&fc, fc_put(&fc, 1, FILE_LINKS_BENEATH, paths[3], &r[3], 6));
+    fc_release(&fc, fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, paths[3], &r[3], 6));
     assert_int_equal(fc.count, 3);
     assert_false(fd_open(r[1].fd)); /* f1 was the least recently used */
-    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f1", 7));
+    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f1", 7));
     for (int i = 0; i < 4; i++) {
         if (i == 1)
             continue;
         assert_true(fd_open(r[i].fd));
-        g = fc_get(&fc, 1, FILE_LINKS_BENEATH, paths[i], 7);
+        g = fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, paths[i], 7);
         assert_non_null(g);
         assert_int_equal(g->fd, r[i].fd);
         fc_release(&fc, g);
@@ -249,13 +251,13 @@ static void test_evicted_while_referenced(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 1, 60000), 0);
     file_result a = opened(f, 0), b = opened(f, 1);
-    fc_entry *ea = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f0", &a, 0);
-    fc_entry *eb = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f1", &b, 0);
+    fc_entry *ea = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &a, 0);
+    fc_entry *eb = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f1", &b, 0);
     assert_non_null(ea);
     assert_non_null(eb);
     assert_int_equal(fc.count, 1);
     assert_false(ea->cached);
-    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f0", 1));
+    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", 1));
     char c;
     assert_int_equal(pread(ea->fd, &c, 1, 0), 1); /* still readable */
     assert_int_equal(c, 'a');
@@ -275,10 +277,10 @@ static void test_put_twice_keeps_newer(void **state)
     fcache fc;
     assert_int_equal(fc_init(&fc, 4, 60000), 0);
     file_result a = opened(f, 2), b = opened(f, 2);
-    fc_entry *ea = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f2", &a, 0);
-    fc_entry *eb = fc_put(&fc, 1, FILE_LINKS_BENEATH, "/f2", &b, 1);
+    fc_entry *ea = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", &a, 0);
+    fc_entry *eb = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", &b, 1);
     assert_int_equal(fc.count, 1);
-    fc_entry *g = fc_get(&fc, 1, FILE_LINKS_BENEATH, "/f2", 2);
+    fc_entry *g = fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", 2);
     assert_ptr_equal(g, eb);
     fc_release(&fc, g);
     assert_true(fd_open(a.fd));
@@ -301,7 +303,7 @@ static void test_flush_root_unreferenced(void **state)
         char p[8];
         snprintf(p, sizeof p, "/f%d", i);
         r[i] = opened(f, i);
-        fc_release(&fc, fc_put(&fc, (uint64_t)(i % 2 + 1), FILE_LINKS_BENEATH, p, &r[i], 0));
+        fc_release(&fc, fc_put(&fc, (uint64_t)(i % 2 + 1), FILE_LINKS_BENEATH, 0, p, &r[i], 0));
     }
     fc_flush_root(&fc, 1); /* f0 and f2 */
     assert_int_equal(fc.count, 2);
@@ -331,9 +333,9 @@ static void test_path_too_long_for_key(void **state)
     p[0] = '/';
     p[len] = '\0';
     file_result r = opened(f, 0);
-    assert_null(fc_put(&fc, 1, FILE_LINKS_BENEATH, p, &r, 0));
+    assert_null(fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, p, &r, 0));
     assert_true(fd_open(r.fd));
-    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, p, 0));
+    assert_null(fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, p, 0));
     assert_int_equal(fc.count, 0);
     close(r.fd);
     free(p);
@@ -353,7 +355,7 @@ static void test_churn_stays_within_cap(void **state)
         snprintf(p, sizeof p, "/n%d", i);
         file_result r = opened(f, i % NFILES);
         fds[i] = r.fd;
-        fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, p, &r, i);
+        fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, p, &r, i);
         assert_non_null(e);
         fc_release(&fc, e);
         assert_true(fc.count <= 5);
@@ -361,7 +363,7 @@ static void test_churn_stays_within_cap(void **state)
     for (int i = 195; i < 200; i++) {
         char p[16];
         snprintf(p, sizeof p, "/n%d", i);
-        fc_entry *e = fc_get(&fc, 1, FILE_LINKS_BENEATH, p, 200);
+        fc_entry *e = fc_get(&fc, 1, FILE_LINKS_BENEATH, 0, p, 200);
         assert_non_null(e);
         assert_int_equal(e->fd, fds[i]);
         fc_release(&fc, e);
