@@ -55,7 +55,10 @@ class OpenFileCacheIndexTest(ServerTestCase):
                     f'    index = [ "index.html" ]; }}\n'
                     f');\n')
         harness.class_server(cls, conf)
-        cls.worker_pids = cls.server.workers()
+        # The master listens before its worker is forked: the worker that
+        # must survive is the one that is there once one is.
+        cls.worker_pids = harness.wait_until(cls.server.workers, harness.PATIENCE)
+        assert len(cls.worker_pids) == 1, cls.worker_pids
 
     @classmethod
     def tearDownClass(cls):
