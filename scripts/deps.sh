@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/deps.sh: install the Debian packages ephttpd needs to build and test, if missing.
 set -euo pipefail
-pkgs=(gcc make cmake pkg-config libcmocka-dev libconfig-dev libyaml-dev libpcre2-dev
+pkgs=(gcc make cmake pkg-config libcmocka-dev libconfig-dev libyaml-dev libpcre2-dev libssl-dev
       python3 curl clang libclang-rt-14-dev)
 # the Debian package and its test: build, lint, verify the units and man
 # pages, rotate logs

@@ -1,0 +1,292 @@
+/* tls/tls.c: building a generation's OpenSSL contexts: pairs, protocols, ciphers, tickets, SNI. */
+#include "tls/tls.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "http/loc.h"
+#include "http/uri.h"
+
+#define EXPIRY_WARN_DAYS 30
+
+int tls_tickets_rotate(tls_tickets *t)
+{
+    tls_ticket_key k;
+    if (RAND_bytes(k.name, sizeof k.name) != 1 || RAND_bytes(k.aes, sizeof k.aes) != 1 ||
+        RAND_bytes(k.hmac, sizeof k.hmac) != 1)
+        return -1;
+    size_t keep = t->nkeys < TLS_TICKET_KEYS ? t->nkeys : TLS_TICKET_KEYS - 1;
+    memmove(&t->key[1], &t->key[0], keep * sizeof t->key[0]);
+    t->key[0] = k;
+    t->nkeys = keep + 1;
+    OPENSSL_cleanse(&k, sizeof k);
+    return 0;
+}
+
+/* OpenSSL's reason for the last failure, its queue emptied. */
+static const char *ssl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (!e) {
+        snprintf(buf, len, "unknown error");
+    } else {
+        const char *r = ERR_reason_error_string(e);
+        snprintf(buf, len, "%s", r ? r : "unknown error");
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+size_t tls_sni_server(const cfg *c, size_t li, const char *name)
+{
+    ep_str host;
+    if (!name || uri_host(ep_str_make(name, strlen(name)), &host) != 0)
+        return c->listens[li].default_server;
+    return loc_server(c, li, host.p, host.len);
+}
+
+/* ---- callbacks, in the workers ----------------------------------------- */
+
+/* SNI: move the handshake to the context of the server the name selects,
+ * by the same rules as Host. A name without a server of its own keeps the
+ * listener's default, as nginx does (no unrecognized_name alert: clients
+ * treat it as fatal). */
+static int tls_on_sni(SSL *ssl, int *alert, void *arg)
+{
+    (void)alert;
+    const tls_listener *l = arg;
+    const tls_gen *g = l->g;
+    size_t s = tls_sni_server(g->cf, l->listen_idx, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+    if (g->srv[s] && g->srv[s] != SSL_get_SSL_CTX(ssl) && !SSL_set_SSL_CTX(ssl, g->srv[s]))
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* Session tickets with the master's keys (RFC 5077's layout: name, IV,
+ * AES-256-CBC, HMAC-SHA256). Returns 1 to use a key, 2 to use it and issue
+ * a fresh ticket (it was the previous key), 0 for a ticket no key knows
+ * (a full handshake follows), -1 on error. */
+static int tls_on_ticket(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                         EVP_MAC_CTX *hctx, int enc)
+{
+    const tls_gen *g = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    const tls_tickets *t = g->tickets;
+    const tls_ticket_key *k = NULL;
+    int rc = 1;
+    if (enc) {
+        k = &t->key[0];
+        memcpy(name, k->name, sizeof k->name);
+        if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1)
+            return -1;
+    } else {
+        for (size_t i = 0; i < t->nkeys && !k; i++)
+            if (memcmp(name, t->key[i].name, sizeof t->key[i].name) == 0) {
+                k = &t->key[i];
+                rc = i == 0 ? 1 : 2;
+            }
+        if (!k)
+            return 0;
+    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, sizeof k->hmac),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!EVP_CipherInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv, enc) || !EVP_MAC_CTX_set_params(hctx, params))
+        return -1;
+    return rc;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static int tls_fail(char *err, size_t errlen, const char *where, const char *setting, const char *path,
+                    const char *why)
+{
+    snprintf(err, errlen, "%s%s\"%s\" \"%s\": %s", where ? where : "", where ? ": " : "", setting, path, why);
+    return -1;
+}
+
+/* The settings every context of a generation shares. */
+static int tls_ctx_setup(SSL_CTX *ctx, const tls_gen *g, char *err, size_t errlen)
+{
+    const cfg *c = g->cf;
+    char why[256];
+    int min = c->tls_protocols & CFG_TLS12 ? TLS1_2_VERSION : TLS1_3_VERSION;
+    int max = c->tls_protocols & CFG_TLS13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+    if (!SSL_CTX_set_min_proto_version(ctx, min) || !SSL_CTX_set_max_proto_version(ctx, max)) {
+        snprintf(err, errlen, "\"tls_protocols\": %s", ssl_reason(why, sizeof why));
+        return -1;
+    }
+    const char *ciphers = c->tls_ciphers ? c->tls_ciphers : CFG_TLS_CIPHERS_DEFAULT;
+    if ((c->tls_protocols & CFG_TLS12) && !SSL_CTX_set_cipher_list(ctx, ciphers)) {
+        snprintf(err, errlen, "\"tls_ciphers\" \"%s\": no cipher OpenSSL knows", ciphers);
+        ERR_clear_error();
+        return -1;
+    }
+    /* No compression (CRIME), no renegotiation (a client-driven CPU sink),
+     * the server's cipher order. */
+    uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE;
+    if (c->tls_ktls)
+        opts |= SSL_OP_ENABLE_KTLS;
+    if (!c->tls_session_tickets)
+        opts |= SSL_OP_NO_TICKET;
+    SSL_CTX_set_options(ctx, opts);
+    /* An idle keep-alive connection gives its record buffers back. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* Resumption is by tickets only: a per-worker session cache would not
+     * be shared with the other workers anyway. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* One context id for every context of every generation: a session
+     * resumes whichever server context the SNI switch left it in. */
+    static const unsigned char sid_ctx[] = "ephttpd";
+    if (!SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1)) {
+        snprintf(err, errlen, "TLS: %s", ssl_reason(why, sizeof why));
+        return -1;
+    }
+    if (c->tls_session_tickets) {
+        if (!g->tickets || !SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_on_ticket)) {
+            snprintf(err, errlen, "\"tls_session_tickets\": cannot install the ticket keys");
+            return -1;
+        }
+        SSL_CTX_set_num_tickets(ctx, 1);
+    } else {
+        SSL_CTX_set_num_tickets(ctx, 0);
+    }
+    SSL_CTX_set_app_data(ctx, (void *)g);
+    return 0;
+}
+
+/* A server's context with each of its certificate pairs. */
+static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    char why[256];
+    if (!ctx) {
+        snprintf(err, errlen, "TLS: %s", ssl_reason(why, sizeof why));
+        return NULL;
+    }
+    if (tls_ctx_setup(ctx, g, err, errlen) < 0)
+        goto fail;
+    for (size_t i = 0; i < s->ntls_certs && i < s->ntls_keys; i++) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_certs[i]) != 1) {
+            tls_fail(err, errlen, s->where, "tls_certificate", s->tls_certs[i], ssl_reason(why, sizeof why));
+            goto fail;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, s->tls_keys[i], SSL_FILETYPE_PEM) != 1) {
+            tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], ssl_reason(why, sizeof why));
+            goto fail;
+        }
+        /* The key just loaded must be the certificate's own. */
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            ERR_clear_error();
+            snprintf(why, sizeof why, "does not match the certificate \"%s\"", s->tls_certs[i]);
+            tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
+            goto fail;
+        }
+    }
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+/* A TLS listener's starting context: its default server's pairs, and the
+ * SNI callback that may move the handshake elsewhere. */
+static int tls_listener_ctx(tls_gen *g, size_t li, char *err, size_t errlen)
+{
+    const cfg *c = g->cf;
+    const cfg_server *s = &c->servers[c->listens[li].default_server];
+    tls_listener *l = &g->lis[li];
+    *l = (tls_listener){ .g = g, .listen_idx = li };
+    if (!(l->ctx = tls_server_ctx(g, s, err, errlen)))
+        return -1;
+    SSL_CTX_set_tlsext_servername_callback(l->ctx, tls_on_sni);
+    SSL_CTX_set_tlsext_servername_arg(l->ctx, l);
+    return 0;
+}
+
+int tls_gen_build(tls_gen *g, const cfg *c, const tls_tickets *tickets, char *err, size_t errlen)
+{
+    *g = (tls_gen){ .cf = c, .tickets = tickets };
+    bool any = false;
+    for (size_t i = 0; i < c->nlistens; i++)
+        any |= c->listens[i].tls;
+    if (!any)
+        return 0;
+    g->srv = calloc(c->nservers, sizeof *g->srv);
+    g->lis = calloc(c->nlistens, sizeof *g->lis);
+    g->nsrv = c->nservers;
+    g->nlis = c->nlistens;
+    if (!g->srv || !g->lis) {
+        snprintf(err, errlen, "TLS: out of memory");
+        tls_gen_free(g);
+        return -1;
+    }
+    for (size_t i = 0; i < c->nservers; i++)
+        if (c->servers[i].ntls_certs && !(g->srv[i] = tls_server_ctx(g, &c->servers[i], err, errlen))) {
+            tls_gen_free(g);
+            return -1;
+        }
+    for (size_t i = 0; i < c->nlistens; i++)
+        if (c->listens[i].tls && tls_listener_ctx(g, i, err, errlen) < 0) {
+            tls_gen_free(g);
+            return -1;
+        }
+    return 0;
+}
+
+void tls_gen_free(tls_gen *g)
+{
+    for (size_t i = 0; g->srv && i < g->nsrv; i++)
+        SSL_CTX_free(g->srv[i]);
+    for (size_t i = 0; g->lis && i < g->nlis; i++)
+        SSL_CTX_free(g->lis[i].ctx);
+    free(g->srv);
+    free(g->lis);
+    *g = (tls_gen){ 0 };
+}
+
+/* ---- -t ------------------------------------------------------------------ */
+
+void tls_gen_expiry(const tls_gen *g, time_t now, void (*warn)(void *ctx, const char *line), void *wctx)
+{
+    const cfg *c = g->cf;
+    for (size_t i = 0; i < g->nsrv; i++) {
+        const cfg_server *s = &c->servers[i];
+        for (size_t j = 0; g->srv[i] && j < s->ntls_certs; j++) {
+            FILE *f = fopen(s->tls_certs[j], "r");
+            X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+            if (f)
+                fclose(f);
+            if (!x) {
+                ERR_clear_error();
+                continue; /* it loaded a moment ago: gone since, build says so next time */
+            }
+            int days = 0, secs = 0;
+            ASN1_TIME *nw = ASN1_TIME_set(NULL, now);
+            if (nw && ASN1_TIME_diff(&days, &secs, nw, X509_get0_notAfter(x)) && days < EXPIRY_WARN_DAYS) {
+                char line[1024], date[64] = "";
+                struct tm tm;
+                if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+                    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm);
+                if (days < 0 || (days == 0 && secs <= 0))
+                    snprintf(line, sizeof line, "%s%s\"tls_certificate\" \"%s\": has expired on %s",
+                             s->where ? s->where : "", s->where ? ": " : "", s->tls_certs[j], date);
+                else
+                    snprintf(line, sizeof line, "%s%s\"tls_certificate\" \"%s\": expires on %s (in %d days)",
+                             s->where ? s->where : "", s->where ? ": " : "", s->tls_certs[j], date, days);
+                warn(wctx, line);
+            }
+            ASN1_TIME_free(nw);
+            X509_free(x);
+        }
+    }
+}
