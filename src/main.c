@@ -178,6 +178,13 @@ static void warn_line(void *ctx, const char *line)
     fprintf(stderr, "ephttpd: warning: %s\n", line);
 }
 
+/* warn_line, counting into *(int *)ctx. */
+static void warn_line_count(void *ctx, const char *line)
+{
+    ++*(int *)ctx;
+    warn_line(NULL, line);
+}
+
 /* The configuration file's model: a file given with -c (or the default file
  * when no -r was given) replaces the quick-mode model. */
 static cfg *load_config(cfg *quick, const cli *o, int *rc)
@@ -211,7 +218,8 @@ static int check_environment(const cfg *c, char *err, size_t errlen)
 {
     priv_target p;
     if (priv_resolve(c, &p, err, errlen) < 0 || preflight_logs(c, &p, NULL, c->error_log, false, err, errlen) < 0 ||
-        preflight_dirs(c, &p, err, errlen) < 0 || preflight_pidfile(c, err, errlen) < 0)
+        preflight_dirs(c, &p, err, errlen) < 0 || preflight_pidfile(c, err, errlen) < 0 ||
+        preflight_tls(c, NULL, NULL, err, errlen) < 0)
         return -1;
     return 0;
 }
@@ -273,6 +281,9 @@ static int run(cfg *c, const cli *o)
             return EP_EXIT_CONFIG;
         }
         int n = cfg_lint(c, warn_line, NULL);
+        int tls_warnings = 0;
+        preflight_tls(c, warn_line_count, &tls_warnings, err, sizeof err); /* built above: cannot fail */
+        n += tls_warnings;
         printf("ephttpd: configuration %s is valid%s\n", c->source ? c->source : "from the command line",
                n ? " (with warnings above)" : "");
         return 0;

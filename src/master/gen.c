@@ -138,6 +138,7 @@ void gen_free(generation *g)
     free(g->listen_fds);
     free(g->dirfds);
     free(g->slots);
+    tls_gen_free(&g->tls);
     if (g->owns_cfg)
         cfg_free(g->cfg);
     free(g);

@@ -9,6 +9,7 @@
 #include "config/model.h"
 #include "master/listen.h"
 #include "master/priv.h"
+#include "tls/tls.h"
 
 typedef struct {
     pid_t pid;          /* 0: not running */
@@ -34,6 +35,7 @@ typedef struct generation {
     slot *slots;
     int nslots;
     priv_target priv;
+    tls_gen tls;        /* its TLS contexts (master_preflight builds them), inherited by its workers */
     bool retiring;      /* told to finish; never respawned */
     bool forced;        /* retiring workers were sent TERM after shutdown_timeout */
     int64_t deadline;   /* retiring: when to force them */

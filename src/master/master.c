@@ -58,6 +58,7 @@ typedef struct {
     int64_t pending_deadline;
     int64_t settle_deadline; /* answer settle_w by then even if an old worker is wedged */
     int ready_fd;         /* --daemon: the parent waiting for us to serve, -1: none */
+    tls_tickets tickets;  /* session ticket keys: every generation's workers share them */
     int64_t stop_deadline;
 } master;
 
@@ -136,7 +137,7 @@ static void master_spawn(master *m, generation *g, int i)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != self)
             _exit(0);
-        _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds,
+        _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds, &g->tls,
                          master_drop, &d, ctl[1]));
     }
     close(ctl[1]);
@@ -414,6 +415,9 @@ static int master_preflight(const master *m, generation *g, char *err, size_t er
                        true, err, errlen) < 0 ||
         preflight_dirs(g->cfg, &g->priv, err, errlen) < 0)
         return -1;
+    /* Keys are read here, by the master, as root: workers never open them. */
+    if (tls_gen_build(&g->tls, g->cfg, &m->tickets, err, errlen) < 0)
+        return -1;
     /* What a reload cannot move: said, never silently half-applied. */
     if (strcmp(g->cfg->error_log, m->error_log) != 0)
         log_warn("%s: \"error_log\" changed to \"%s\": it takes a restart; errors still go to \"%s\"",
@@ -445,13 +449,24 @@ static void master_reload(master *m)
     }
     if (m->debug)
         c->log_level = LOGL_DEBUG;
+    /* New ticket keys encrypt from now on; the previous ones still
+     * decrypt, so sessions resume across the reload. A refused reload
+     * leaves them as they were. */
+    tls_tickets kept = m->tickets;
+    if (tls_tickets_rotate(&m->tickets) < 0) {
+        cfg_free(c);
+        master_refuse(m, &m->pending_w, "TLS: no random bytes for new session ticket keys");
+        return;
+    }
     generation *g = gen_open(c, true, m->next_id, m->cur, NULL, err, sizeof err);
     if (!g) {
+        m->tickets = kept;
         cfg_free(c);
         master_refuse(m, &m->pending_w, err);
         return;
     }
     if (master_preflight(m, g, err, sizeof err) < 0) {
+        m->tickets = kept;
         gen_free(g);
         master_refuse(m, &m->pending_w, err);
         return;
@@ -728,6 +743,10 @@ static int master_open(master *m, cfg *c)
     if (preflight_pidfile(c, err, sizeof err) < 0)
         goto fail;
     status = 1;
+    if (tls_tickets_rotate(&m->tickets) < 0) {
+        snprintf(err, sizeof err, "TLS: no random bytes for session ticket keys");
+        goto fail;
+    }
     if (c->pid_file && pidfile_write(c->pid_file, err, sizeof err) < 0)
         goto fail;
     listen_pool pool;

@@ -1,4 +1,4 @@
-/* master/preflight.c: what a generation needs that can fail, checked before it may serve: its logs, and its directories as the workers' user sees them. */
+/* master/preflight.c: what a generation needs that can fail, checked before it may serve: its logs, its directories as the workers' user sees them, its TLS pairs. */
 #include "master/preflight.h"
 
 #include <errno.h>
@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
+#include "tls/tls.h"
 #include "util/logfile.h"
 #include "util/time.h"
 
@@ -235,4 +237,20 @@ int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen)
     int r = read_verdict(fds[0], pid, err, errlen);
     close(fds[0]);
     return r;
+}
+
+int preflight_tls(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx, char *err, size_t errlen)
+{
+    tls_tickets tk = { .nkeys = 0 };
+    tls_gen g;
+    if (tls_tickets_rotate(&tk) < 0) {
+        snprintf(err, errlen, "TLS: no random bytes for session ticket keys");
+        return -1;
+    }
+    int rc = tls_gen_build(&g, c, &tk, err, errlen);
+    if (rc == 0 && warn)
+        tls_gen_expiry(&g, time(NULL), warn, ctx);
+    tls_gen_free(&g);
+    OPENSSL_cleanse(&tk, sizeof tk);
+    return rc;
 }

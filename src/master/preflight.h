@@ -33,4 +33,11 @@ int preflight_pidfile(const cfg *c, char *err, size_t errlen);
  * line in err. */
 int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen);
 
+/* Every certificate pair of c's TLS servers loads and each key matches its
+ * certificate (built as a start or reload would, then freed); warn, when
+ * given, hears of each certificate within 30 days of its end or past it.
+ * Returns 0, or -1 with one line in err naming the server's file:line, the
+ * setting, the file and the reason. */
+int preflight_tls(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx, char *err, size_t errlen);
+
 #endif

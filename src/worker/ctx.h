@@ -13,6 +13,7 @@
 
 #include "config/model.h"
 #include "http/route.h"
+#include "tls/tls.h"
 #include "log/access.h"
 #include "util/arena.h"
 #include "util/time.h"
@@ -73,6 +74,7 @@ typedef struct worker {
     loop_io sigio;
     int ctl_fd;               /* to the master: -1 once closed (not accepting) */
     worker_stats stats;
+    const tls_gen *tls;       /* the generation's TLS contexts (the master's, inherited) */
 } worker;
 
 #endif

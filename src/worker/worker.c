@@ -444,7 +444,7 @@ static void worker_failed(int ctl_fd, const char *why)
  * gets a socket per worker slot instead (spreading load evenly when one
  * worker would otherwise win most wake-ups); the master keeps each one open
  * across respawns, so its queue waits for the slot's next worker. */
-int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, const tls_gen *tls,
                int (*after_init)(const void *arg), const void *arg, int ctl_fd)
 {
     char err[1024] = "";
@@ -469,6 +469,7 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
         log_info("worker started; openat2 with RESOLVE_CACHED is unavailable here (a kernel "
                  "before 5.12, or a seccomp filter): every file lookup goes to the write queue");
     w->ctl_fd = ctl_fd;
+    w->tls = tls;
     listeners_set(w, true);
     if (w->ctl_fd >= 0 && write(w->ctl_fd, "R", 1) != 1)
         log_error("telling the master this worker is ready: %s", strerror(errno));

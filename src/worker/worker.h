@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config/model.h"
+#include "tls/tls.h"
 
 /* The master's word that the whole server stops (a plain QUIT retires a
  * worker after a reload, while a new generation serves). A real-time signal
@@ -22,13 +23,14 @@
 /* Run a worker until it is told to stop. listen_fds and dirfds (one per
  * cfg->dirs entry) were opened by the master and stay owned by it; the
  * worker serves from dirfds until a path names another directory
- * (worker/roots.h), which it then opens itself.
+ * (worker/roots.h), which it then opens itself. tls: the generation's TLS
+ * contexts, built by the master (none when no listener is TLS).
  * after_init(arg), when given, runs once the worker has opened its logs and
  * before it serves (the master drops privileges there); failing it ends the
  * worker. ctl_fd (or -1) tells the master how far the worker is: one byte
  * once it accepts connections, and end-of-file (the worker closes it) once it
  * has stopped accepting for good. Returns the process exit status. */
-int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
+int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, const tls_gen *tls,
                int (*after_init)(const void *arg), const void *arg, int ctl_fd);
 
 #endif
