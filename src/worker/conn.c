@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "http/parser.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -58,11 +60,23 @@ static const exec_hooks conn_hooks = { conn_back, conn_carry_on, conn_note };
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* A TLS record's plaintext: the chunk a file is read in when the kernel
+ * does not encrypt (no kTLS). */
+#define CONN_TLS_CHUNK 16384
+
+static bool conn_any_tls(const cfg *cf)
+{
+    for (size_t i = 0; i < cf->nlistens; i++)
+        if (cf->listens[i].tls)
+            return true;
+    return false;
+}
+
 size_t conn_block_size(const cfg *cf, route_sizes *rs)
 {
     route_sizes_of(cf, rs);
     return sizeof(conn_req) + cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + rs->head +
-           cf->small_file_max + rs->scratch + rs->parts + 8 * 16;
+           cf->small_file_max + rs->scratch + rs->parts + (conn_any_tls(cf) ? CONN_TLS_CHUNK : 0) + 9 * 16;
 }
 
 static bool conn_acquire_buffers(conn *c)
@@ -95,6 +109,8 @@ static bool conn_acquire_buffers(conn *c)
     b->env.parts = arena_alloc(&ar, b->env.parts_len);
     b->req = (http_req){ .head = b->head, .path = b->path };
     exec_init(&b->x, w, &conn_hooks, c->io.fd, hbuf, w->sizes.head, body, w->cfg->small_file_max);
+    if (c->ssl)
+        exec_use_tls(&b->x, c->ssl, arena_alloc(&ar, CONN_TLS_CHUNK), CONN_TLS_CHUNK);
     b->x.rt.rq = &b->req;
     c->rq = b;
     return true;
@@ -109,7 +125,7 @@ static void conn_release_buffers(conn *c)
     c->rq = NULL;
 }
 
-void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx)
+int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx)
 {
     c->io.fd = fd;
     c->io.on_event = conn_on_event;
@@ -118,12 +134,54 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     c->requests = 0;
     c->listen_idx = (uint32_t)listen_idx;
     c->state = CS_IDLE;
-    c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = false;
+    c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = c->plain_on_tls = false;
+    c->ssl = NULL;
     memset(&c->peer, 0, sizeof c->peer);
     memcpy(&c->peer, peer, peer->sa_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
+    if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx) {
+        if (!(c->ssl = SSL_new(w->tls->lis[listen_idx].ctx)) || !SSL_set_fd(c->ssl, fd)) {
+            SSL_free(c->ssl);
+            ERR_clear_error();
+            return -1;
+        }
+        SSL_set_accept_state(c->ssl);
+        c->state = CS_HANDSHAKE;
+    }
     timer_node_init(&c->timer);
-    /* The first request gets the header timeout, as in nginx. */
+    /* The first request gets the header timeout, as in nginx; over TLS it
+     * covers the handshake too, and bytes trickling in do not extend it. */
     timer_arm(&w->t_header, &c->timer, w->now_ms);
+    return 0;
+}
+
+/* recv(), or SSL_read_ex over TLS, with recv's returns: bytes, 0 at the
+ * end (close_notify, or the peer closing), -1 with errno (EAGAIN: wait). */
+static ssize_t conn_recv(conn *c, void *buf, size_t len)
+{
+    if (!c->ssl)
+        return recv(c->io.fd, buf, len, 0);
+    size_t n;
+    int rc = SSL_read_ex(c->ssl, buf, len, &n);
+    if (rc == 1)
+        return (ssize_t)n;
+    int e = SSL_get_error(c->ssl, rc);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
+        return 0;
+    errno = e == SSL_ERROR_SYSCALL ? errno : EPROTO;
+    return -1;
+}
+
+/* Whether reading could give bytes: the socket said so, or TLS holds a
+ * decrypted record we have not taken yet (edge-triggered epoll would never
+ * tell us of those again). */
+static bool conn_readable(const conn *c)
+{
+    return c->can_read || (c->ssl && SSL_has_pending(c->ssl));
 }
 
 /* Which server a message is about: its first name, as nginx's "server:"
@@ -195,6 +253,14 @@ static void conn_release(conn *c)
     conn_log(c);
     if (c->rq)
         exec_end(&c->rq->x);
+    if (c->ssl) {
+        /* close_notify, best effort: the socket may be full or gone. */
+        if (SSL_is_init_finished(c->ssl) && !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
+            SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        ERR_clear_error();
+        c->ssl = NULL;
+    }
     close(c->io.fd); /* also drops it from the epoll set */
     conn_release_buffers(c);
     c->next = c->w->dead;
@@ -225,8 +291,8 @@ static void conn_linger(conn *c)
         conn_release_buffers(c);
     }
     char sink[LINGER_BUF];
-    while (c->can_read) {
-        ssize_t n = recv(c->io.fd, sink, sizeof sink, 0);
+    while (conn_readable(c)) {
+        ssize_t n = conn_recv(c, sink, sizeof sink);
         if (n > 0) {
             drained_some = true;
             continue;
@@ -246,6 +312,8 @@ static void conn_linger(conn *c)
     }
     if (c->state != CS_LINGER) {
         c->state = CS_LINGER;
+        if (c->ssl && SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl); /* close_notify ahead of our FIN */
         shutdown(c->io.fd, SHUT_WR);
         timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
     }
@@ -347,6 +415,23 @@ static void conn_error(conn *c, int status)
     conn_respond(c);
 }
 
+/* A cleartext request on a TLS listener: 400 with a page that says so,
+ * and the connection ends. */
+static void conn_plain_on_tls(conn *c)
+{
+    static const char page[] = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n"
+                               "<center><h1>400 Bad Request</h1></center>\r\n"
+                               "<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
+                               "<hr><center>ephttpd</center>\r\n</body>\r\n</html>\r\n";
+    route *rt = &c->rq->x.rt;
+    route_error(rt, 400, true);
+    plan_begin(&rt->plan, 400, NULL, 0);
+    rt->plan.f.content_type = "text/html";
+    plan_mem(&rt->plan, page, sizeof page - 1);
+    plan_seal(&rt->plan, rt->rq->head_only);
+    conn_respond(c);
+}
+
 /* A task is back on the loop: still wanted, unless the connection closed
  * while it ran (then its struct and block go now). */
 static bool conn_back(exec *x)
@@ -400,6 +485,10 @@ static void conn_handle_request(conn *c, int hlen)
     b->env.now = w->now_sec;
     b->env.seq = w->stats.requests;
     route_begin(&b->x.rt, &b->env, &b->req);
+    if (c->plain_on_tls) {
+        conn_plain_on_tls(c);
+        return;
+    }
     if (st) {
         route_error(&b->x.rt, st, true);
         conn_respond(c);
@@ -449,7 +538,7 @@ static bool conn_read_head(conn *c)
             if (c->state != CS_HEAD && c->state != CS_IDLE)
                 return true;
         }
-        if (!c->can_read)
+        if (!conn_readable(c))
             return false;
         if (!conn_acquire_buffers(c)) {
             conn_log_msg(c, LOGL_ERROR, "out of memory for a connection buffer");
@@ -457,7 +546,7 @@ static bool conn_read_head(conn *c)
             return false;
         }
         conn_req *b = c->rq;
-        ssize_t n = recv(c->io.fd, b->rbuf + b->rlen, b->rcap - b->rlen, 0);
+        ssize_t n = conn_recv(c, b->rbuf + b->rlen, b->rcap - b->rlen);
         if (n > 0) {
             if (c->state == CS_IDLE) {
                 c->state = CS_HEAD;
@@ -482,6 +571,52 @@ static bool conn_read_head(conn *c)
         conn_close(c); /* EOF or reset: nothing to answer */
         return false;
     }
+}
+
+/* ---- TLS handshake -------------------------------------------------------- */
+
+/* Drive the handshake. A first byte that cannot start a TLS record is a
+ * cleartext request (answered 400, saying so, as nginx does) when it looks
+ * like a method, else garbage (closed). Returns false to wait. */
+static bool conn_handshake(conn *c)
+{
+    if (SSL_in_before(c->ssl)) {
+        unsigned char first;
+        ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            c->can_read = false;
+            return false;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return false;
+        }
+        if (first != 0x16) { /* a TLS handshake record's type */
+            if (first < 'A' || first > 'Z') {
+                conn_close(c);
+                return false;
+            }
+            SSL_free(c->ssl);
+            c->ssl = NULL;
+            c->plain_on_tls = true;
+            c->state = CS_IDLE;
+            return true;
+        }
+    }
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc == 1) {
+        c->state = CS_IDLE;
+        return true;
+    }
+    int e = SSL_get_error(c->ssl, rc);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ)
+        c->can_read = false;
+    else if (e == SSL_ERROR_WANT_WRITE)
+        c->can_write = false;
+    else
+        conn_close(c); /* a failed handshake: nothing we could answer in */
+    return false;
 }
 
 /* ---- between requests ---------------------------------------------------- */
@@ -515,9 +650,9 @@ static bool conn_discard_body(conn *c)
         if (!b->discard_chunked && b->discard_left == 0)
             return true;
         b->rlen = b->consumed = 0; /* all of rbuf was body */
-        if (!c->can_read)
+        if (!conn_readable(c))
             return false;
-        ssize_t n = recv(c->io.fd, b->rbuf, b->rcap, 0);
+        ssize_t n = conn_recv(c, b->rbuf, b->rcap);
         if (n > 0) {
             b->rlen = (size_t)n;
             timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
@@ -614,6 +749,10 @@ static void conn_drive(conn *c)
 {
     while (!c->closed) {
         switch (c->state) {
+        case CS_HANDSHAKE:
+            if (!conn_handshake(c))
+                return;
+            break;
         case CS_IDLE:
         case CS_HEAD:
             if (!conn_read_head(c))

@@ -13,12 +13,14 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <openssl/ssl.h>
 
 #include "http/route.h"
 #include "worker/ctx.h"
 #include "worker/timer.h"
 
 enum conn_state {
+    CS_HANDSHAKE, /* a TLS handshake, under the header deadline */
     CS_IDLE,   /* keep-alive, between requests: holds no block */
     CS_HEAD,   /* reading a request head, under the header deadline */
     CS_TASK,   /* a write-queue task owns the request's I/O */
@@ -51,14 +53,17 @@ typedef struct conn {
     bool task_busy;                     /* a task is in flight: the struct and block must not go */
     bool closed;
     bool nodelay;                       /* TCP_NODELAY is set */
+    bool plain_on_tls;                  /* a cleartext request came to a TLS listener */
     conn_peer peer;
+    SSL *ssl;                           /* a TLS listener's connection, or NULL */
 } conn;
 
 /* Bytes of the arena block each busy connection takes under cf's limits;
  * *rs gets the sizes of the routing parts in it. */
 size_t conn_block_size(const cfg *cf, route_sizes *rs);
-/* Take over c, an accepted socket that worker.c has registered. */
-void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
+/* Take over c, an accepted socket that worker.c has registered. -1 (and
+ * nothing to undo but closing fd) when a TLS connection cannot be made. */
+int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
 /* Serve whatever the new connection has already sent. */
 void conn_start(conn *c);
 /* Timer expiry for c (which list tells why). */

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "http/file.h"
 
 #define SENDFILE_CHUNK ((size_t)1 << 20)
@@ -28,6 +30,59 @@ static ssize_t tcp_sendfile(exec *x, int fd, off_t *off, size_t len)
 
 const exec_transport exec_tcp = { tcp_writev, tcp_sendfile };
 
+/* ---- TLS ------------------------------------------------------------------- */
+
+/* OpenSSL's verdict as errno: EAGAIN for "try again when the socket lets
+ * you" (either way: TLS may need to read to write), else EPIPE/EIO. */
+static ssize_t tls_failed(exec *x, int rc, size_t done)
+{
+    if (done)
+        return (ssize_t)done;
+    int e = SSL_get_error(x->ssl, rc);
+    errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : e == SSL_ERROR_SYSCALL && errno ? errno : EIO;
+    ERR_clear_error();
+    return -1;
+}
+
+/* Each slice a record or more; partial writes are on (SSL_MODE_ENABLE_
+ * PARTIAL_WRITE), so a full socket returns what went, as send() would. */
+static ssize_t tls_writev(exec *x, const struct iovec *iov, int n, bool more)
+{
+    (void)more;
+    size_t done = 0;
+    for (int i = 0; i < n; i++) {
+        size_t w;
+        int rc = SSL_write_ex(x->ssl, iov[i].iov_base, iov[i].iov_len, &w);
+        if (rc != 1)
+            return tls_failed(x, rc, done);
+        done += w;
+        if (w < iov[i].iov_len)
+            break;
+    }
+    return (ssize_t)done;
+}
+
+static ssize_t ktls_sendfile(exec *x, int fd, off_t *off, size_t len)
+{
+    ossl_ssize_t n = SSL_sendfile(x->ssl, fd, *off, len, 0);
+    if (n < 0)
+        return tls_failed(x, (int)n, 0);
+    *off += n;
+    return n;
+}
+
+const exec_transport exec_tls = { tls_writev, NULL };
+const exec_transport exec_ktls = { tls_writev, ktls_sendfile };
+
+void exec_use_tls(exec *x, SSL *ssl, char *tbuf, size_t tcap)
+{
+    x->ssl = ssl;
+    x->tbuf = tbuf;
+    x->tcap = tcap;
+    x->tlen = x->tsent = 0;
+    x->tp = BIO_get_ktls_send(SSL_get_wbio(ssl)) ? &exec_ktls : &exec_tls;
+}
+
 void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
                size_t body_cap)
 {
@@ -38,6 +93,9 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->tp = &exec_tcp;
     x->hooks = hooks;
     x->sock = sock;
+    x->ssl = NULL;
+    x->tbuf = NULL;
+    x->tcap = x->tlen = x->tsent = 0;
     x->hbuf = hbuf;
     x->hcap = hcap;
     x->hlen = x->hsent = 0;
@@ -73,6 +131,20 @@ static void exec_submit(exec *x, void (*work)(wq_task *t), void (*done)(wq_task 
 
 static void lookup_done(wq_task *t);
 static void sendfile_done(wq_task *t);
+static void read_done(wq_task *t);
+
+/* A cold chunk read into tbuf, on a queue thread: it touches task.* and
+ * tbuf only. */
+static void read_work(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task.err = 0;
+    do
+        x->task.sent = pread(x->task.fd, x->tbuf, x->task.len, x->task.off);
+    while (x->task.sent < 0 && errno == EINTR);
+    if (x->task.sent < 0)
+        x->task.err = errno;
+}
 
 /* A lookup that may block, on a queue thread: it touches rt.lookup only. */
 static void lookup_work(wq_task *t)
@@ -303,6 +375,45 @@ static int exec_send_file(exec *x)
     return 1;
 }
 
+/* A file range through a transport without sendfile: a chunk read into
+ * tbuf (RWF_NOWAIT on the loop; a cold one by a task, so the loop never
+ * waits on a disk), then written as memory until it is gone. Same returns
+ * as exec_send_file. */
+static int exec_send_buffered(exec *x)
+{
+    http_plan *p = &x->rt.plan;
+    const cfg_rules *r = x->rt.rules;
+    size_t cur = x->seg;
+    while (x->seg == cur) {
+        const plan_seg *sg = &p->seg[x->seg];
+        if (x->tsent == x->tlen) {
+            off_t off = sg->off + (off_t)x->seg_sent;
+            size_t chunk = sg->len - x->seg_sent < x->tcap ? sg->len - x->seg_sent : x->tcap;
+            ssize_t n = r && r->offload_always ? -1 : file_read_nowait(p->fd, x->tbuf, chunk, off);
+            if (n == 0)
+                return -1; /* the file shrank: the length we promised is a lie */
+            if (n < 0) {
+                x->w->stats.send_queue++;
+                x->task.fd = p->fd;
+                x->task.off = off;
+                x->task.len = chunk;
+                exec_submit(x, read_work, read_done);
+                return x->task_busy ? 0 : -1;
+            }
+            x->w->stats.send_loop++;
+            x->tlen = (size_t)n;
+            x->tsent = 0;
+        }
+        struct iovec iov = { x->tbuf + x->tsent, x->tlen - x->tsent };
+        ssize_t w = x->tp->writev(x, &iov, 1, true);
+        if (w < 0)
+            return errno == EAGAIN ? 0 : errno == EINTR ? 1 : -1;
+        x->tsent += (size_t)w;
+        exec_advance(x, (size_t)w);
+    }
+    return 1;
+}
+
 enum exec_result exec_send(exec *x, bool *can_write)
 {
     http_plan *p = &x->rt.plan;
@@ -310,7 +421,7 @@ enum exec_result exec_send(exec *x, bool *can_write)
         if (!*can_write)
             return EXEC_WAIT;
         bool mem = x->hsent < x->hlen || p->seg[x->seg].mem;
-        int r = mem ? exec_send_mem(x) : exec_send_file(x);
+        int r = mem ? exec_send_mem(x) : x->tp->sendfile ? exec_send_file(x) : exec_send_buffered(x);
         if (r < 0)
             return EXEC_ERROR;
         if (r == 0) {
@@ -351,8 +462,26 @@ static void sendfile_done(wq_task *t)
     x->hooks->carry_on(x, err == 0 ? EXEC_SENDING : err == EAGAIN ? EXEC_WAIT : EXEC_ERROR);
 }
 
+/* The chunk is in tbuf: it goes out from the loop. The socket's readiness
+ * is as the events since submission left it. */
+static void read_done(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task_busy = false;
+    if (!x->hooks->back(x))
+        return;
+    if (x->task.sent <= 0) { /* an error, or the file shrank */
+        x->hooks->carry_on(x, EXEC_ERROR);
+        return;
+    }
+    x->tlen = (size_t)x->task.sent;
+    x->tsent = 0;
+    x->hooks->carry_on(x, EXEC_WAIT);
+}
+
 void exec_end(exec *x)
 {
+    x->tlen = x->tsent = 0;
     http_plan *p = &x->rt.plan;
     if (x->fce)
         fc_release(&x->w->fc, x->fce);

@@ -31,6 +31,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <openssl/ssl.h>
+
 #include "http/route.h"
 #include "worker/ctx.h"
 
@@ -38,10 +40,15 @@ struct exec;
 
 typedef struct {
     ssize_t (*writev)(struct exec *x, const struct iovec *iov, int n, bool more);
+    /* NULL: the transport cannot send from a file (TLS without kTLS): the
+     * executor reads each chunk into tbuf (RWF_NOWAIT on the loop, else a
+     * task) and writes it as memory. */
     ssize_t (*sendfile)(struct exec *x, int fd, off_t *off, size_t len);
 } exec_transport;
 
 extern const exec_transport exec_tcp;
+extern const exec_transport exec_tls;  /* SSL_write_ex; files through tbuf */
+extern const exec_transport exec_ktls; /* SSL_write_ex; SSL_sendfile where the kernel encrypts */
 
 enum exec_result {
     EXEC_READY,   /* the plan is complete: write the head, exec_prepare, exec_send */
@@ -69,6 +76,9 @@ typedef struct exec {
     const exec_transport *tp;
     const exec_hooks *hooks;
     int sock;
+    SSL *ssl;              /* the TLS connection, or NULL */
+    char *tbuf;            /* a file chunk read for a transport without sendfile */
+    size_t tcap, tlen, tsent;
     route rt;              /* the routing state and its plan */
     root_view *view;       /* the directories this request resolves beneath, or NULL */
     fc_entry *fce;         /* plan.fd belongs to this open-file cache entry; NULL: it is ours */
@@ -94,6 +104,9 @@ typedef struct exec {
 /* Ready x for a connection's requests (buffers from its block). */
 void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
                size_t body_cap);
+/* Send through TLS (after exec_init): ssl, and tcap bytes at tbuf for file
+ * chunks when the kernel does not encrypt (no kTLS send on ssl). */
+void exec_use_tls(exec *x, SSL *ssl, char *tbuf, size_t tcap);
 /* Carry routing on from s until the plan is complete (EXEC_READY) or a
  * lookup runs on the queue (EXEC_WAIT; the hooks follow). */
 enum exec_result exec_route(exec *x, enum route_state s);
