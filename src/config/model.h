@@ -18,7 +18,6 @@ typedef struct {
     char *default_name; /* server name chosen as this listener's default, or NULL */
     size_t default_server; /* resolved by cfg_validate: index into cfg.servers */
     char *where;       /* "file:line" of its definition, or NULL (command line) */
-    bool tls;          /* (wip: placeholder until the config branch lands) */
 } cfg_listen;
 
 /* Where a server or location block was defined, so that -T can say which
@@ -165,8 +164,6 @@ typedef struct {
     size_t nlocs;
     char *where;             /* as in cfg_location */
     cfg_origin from;
-    char **tls_certs, **tls_keys; /* (wip placeholder) */
-    size_t ntls_certs, ntls_keys;
 } cfg_server;
 
 /* The exit status for a configuration that cannot be used (sysexits'
@@ -208,13 +205,7 @@ typedef struct cfg {
     char **dirs;             /* distinct root and alias directories; filled by cfg_validate */
     size_t ndirs;
     char *source;            /* the file it was read from; NULL: command line */
-    unsigned tls_protocols; /* (wip placeholder) */
-    char *tls_ciphers;
-    bool tls_session_tickets, tls_ktls;
 } cfg;
-#define CFG_TLS12 (1u << 0)
-#define CFG_TLS13 (1u << 1)
-#define CFG_TLS_CIPHERS_DEFAULT "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* Built-in defaults for server-level rules (what a location inherits when
  * neither it nor its server sets a rule). */
