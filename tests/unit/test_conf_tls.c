@@ -314,6 +314,85 @@ static void test_tls_dump_defaults(void **state)
     cfg_free(c);
 }
 
+/* The nth .EX ... .EE block after the line `after` of the man page, as
+ * plain text: troff's \- and \e are - and \ (malloc'd). */
+static char *man_example(const char *after, int nth)
+{
+    char *path = xasprintf("%s/man/ephttpd.conf.5", EP_SOURCE_DIR), *man = slurp(path);
+    const char *p = strstr(man, after);
+    if (!p)
+        fail_msg("no \"%s\" in %s", after, path);
+    for (int i = 0; i < nth; i++) {
+        p = strstr(p, "\n.EX\n");
+        assert_non_null(p);
+        p += 5;
+    }
+    const char *end = strstr(p, "\n.EE\n");
+    assert_non_null(end);
+    char *out = malloc((size_t)(end - p) + 2), *o = out;
+    assert_non_null(out);
+    for (; p <= end; p++) {
+        if (p[0] == '\\' && (p[1] == '-' || p[1] == 'e'))
+            *o++ = p[1] == '-' ? '-' : '\\', p++;
+        else
+            *o++ = *p;
+    }
+    *o = '\0';
+    free(path);
+    free(man);
+    return out;
+}
+
+/* s with the first `from` (which must be there) replaced by "@D/www" (malloc'd). */
+static char *with_www(const char *s, const char *from)
+{
+    const char *at = strstr(s, from);
+    if (!at)
+        fail_msg("no \"%s\" in:\n%s", from, s);
+    return xasprintf("%.*s@D/www%s", (int)(at - s), s, at + strlen(from));
+}
+
+/* The man page's TLS examples are configurations that load, with their
+ * folder moved into tmp (certificates are not read here). */
+static void test_man_examples(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *section;
+        int nth;
+        const char *name, *root;
+        size_t nlistens, ntls, ncerts;
+    } ex[] = {
+        { ".SS Debian's self\\-signed certificate", 1, "man-snakeoil.conf", "/var/www/html", 4, 2, 1 },
+        { ".SS HTTPS with an RSA and an ECDSA certificate", 1, "man-https.conf", "/srv/example.org", 4, 2, 2 },
+        { ".SS HTTPS with an RSA and an ECDSA certificate", 2, "man-https.yaml", "/srv/example.org", 1, 1, 2 },
+    };
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        char *text = man_example(ex[i].section, ex[i].nth), *fixed = with_www(text, ex[i].root);
+        cfg *c = load(ex[i].name, fixed);
+        size_t ntls = 0;
+        for (size_t k = 0; k < c->nlistens; k++)
+            ntls += c->listens[k].tls;
+        assert_int_equal(c->nlistens, ex[i].nlistens);
+        assert_int_equal(ntls, ex[i].ntls);
+        const cfg_server *s = &c->servers[c->nservers - 1]; /* the HTTPS one */
+        assert_int_equal(s->ntls_certs, ex[i].ncerts);
+        assert_int_equal(s->ntls_keys, ex[i].ncerts);
+        if (c->nservers == 2) { /* the redirect, and HSTS always */
+            assert_int_equal(c->servers[0].r.return_status, 301);
+            assert_string_equal(c->servers[0].r.return_text, "https://$host$request_uri");
+        }
+        assert_int_equal(s->r.nheaders, i > 0); /* HSTS in the two HTTPS examples */
+        if (s->r.nheaders) {
+            assert_string_equal(s->r.headers[0].name, "Strict-Transport-Security");
+            assert_true(s->r.headers[0].always);
+        }
+        cfg_free(c);
+        free(fixed);
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_tls_reach),
         cmocka_unit_test(test_tls_dump),
         cmocka_unit_test(test_tls_dump_defaults),
+        cmocka_unit_test(test_man_examples),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
