@@ -102,4 +102,12 @@ int rule_error_pages(apply_ctx *a, const directive *d, const cfg_node *n, void *
 int rule_try_files(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 int rule_names(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 
+/* ---- tls_settings.c: the TLS settings (plain data; OpenSSL reads them elsewhere) ---- */
+
+int tls_set_protocols(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
+int tls_set_ciphers(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
+int tls_set_paths(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
+/* After the whole tree is applied: global TLS settings that would do nothing. */
+int tls_check_globals(apply_ctx *a, const cfg_node *root);
+
 #endif

@@ -270,6 +270,13 @@ static const directive table[] = {
     { .name = "log_level", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .off = F(cfg, log_level),
       .set = set_log_level },
     { .name = "pid_file", .where = X_TOP, .base = B_CFG, .type = T_STR, .off = F(cfg, pid_file) },
+    { .name = "tls_protocols", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .off = F(cfg, tls_protocols),
+      .set = tls_set_protocols },
+    { .name = "tls_ciphers", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .off = F(cfg, tls_ciphers),
+      .set = tls_set_ciphers },
+    { .name = "tls_session_tickets", .where = X_TOP, .base = B_CFG, .type = T_BOOL,
+      .off = F(cfg, tls_session_tickets) },
+    { .name = "tls_ktls", .where = X_TOP, .base = B_CFG, .type = T_BOOL, .off = F(cfg, tls_ktls) },
     { .name = "listen", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .set = set_listen, .multi = true },
     { .name = "servers", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .set = set_servers, .multi = true },
     /* a listener */
@@ -285,6 +292,7 @@ static const directive table[] = {
       .off = F(cfg_listen, deferred) },
     { .name = "default_server", .where = X_LISTEN, .base = B_LISTEN, .type = T_STR,
       .off = F(cfg_listen, default_name) },
+    { .name = "tls", .where = X_LISTEN, .base = B_LISTEN, .type = T_BOOL, .off = F(cfg_listen, tls) },
     /* a server */
     { .name = "names", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST, .off = F(cfg_server, names),
       .off_n = F(cfg_server, nnames), .set = rule_names },
@@ -292,6 +300,10 @@ static const directive table[] = {
       .off = F(cfg_server, listen_refs), .off_n = F(cfg_server, nlisten_refs) },
     { .name = "access_log", .where = X_SERVER, .base = B_SERVER, .type = T_STR,
       .off = F(cfg_server, access_log) },
+    { .name = "tls_certificate", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST,
+      .off = F(cfg_server, tls_certs), .off_n = F(cfg_server, ntls_certs), .set = tls_set_paths },
+    { .name = "tls_certificate_key", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST,
+      .off = F(cfg_server, tls_keys), .off_n = F(cfg_server, ntls_keys), .set = tls_set_paths },
     { .name = "locations", .where = X_SERVER, .base = B_SERVER, .type = T_CUSTOM, .set = set_locations,
       .multi = true },
     /* a location */
@@ -461,7 +473,9 @@ int conf_apply(cfg *c, const cfg_node *root, char *err, size_t errlen)
         c->nlistens = 0;
     }
     cfg_free_servers(c);
-    return dir_apply_group(&a, root, X_TOP);
+    if (dir_apply_group(&a, root, X_TOP) < 0)
+        return -1;
+    return tls_check_globals(&a, root);
 }
 
 cfg *conf_read(const char *path, char *err, size_t errlen)

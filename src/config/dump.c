@@ -218,6 +218,14 @@ static void put_server(FILE *f, const cfg_server *s)
     fputs("    access_log = ", f);
     put_str(f, s->access_log);
     fputs(";\n", f);
+    if (s->ntls_certs) {
+        fputs("    tls_certificate = ", f);
+        put_strs(f, s->tls_certs, s->ntls_certs);
+    }
+    if (s->ntls_keys) {
+        fputs("    tls_certificate_key = ", f);
+        put_strs(f, s->tls_keys, s->ntls_keys);
+    }
     /* Every rule, except what cannot be written back: alias is location
      * only, and root, return and try_files have no "unset" value. */
     uint32_t all = ~(uint32_t)R_ALIAS;
@@ -232,6 +240,33 @@ static void put_server(FILE *f, const cfg_server *s)
         put_location(f, &s->locs[j]);
     }
     fputs(s->nlocs ? "\n    );\n  }" : ");\n  }", f);
+}
+
+/* Only with a TLS listener: without one, a file may not set them (they
+ * would do nothing), so the dump must not either to read back. The
+ * built-in cipher list is shown as a comment, so that reading the dump
+ * back leaves tls_ciphers unset, as it was. */
+static void put_tls(FILE *f, const cfg *c)
+{
+    bool any = false;
+    for (size_t i = 0; i < c->nlistens; i++)
+        any |= c->listens[i].tls;
+    if (!any)
+        return;
+    const char *v[2];
+    size_t n = 0;
+    if (c->tls_protocols & CFG_TLS12)
+        v[n++] = "TLSv1.2";
+    if (c->tls_protocols & CFG_TLS13)
+        v[n++] = "TLSv1.3";
+    fputs("tls_protocols = ", f);
+    put_strs(f, (char *const *)v, n);
+    if (c->tls_ciphers)
+        fputs("tls_ciphers = ", f), put_str(f, c->tls_ciphers), fputs(";\n", f);
+    else if (c->tls_protocols & CFG_TLS12)
+        fputs("# tls_ciphers = \"" CFG_TLS_CIPHERS_DEFAULT "\"; (built in)\n", f);
+    fprintf(f, "tls_session_tickets = %s;\ntls_ktls = %s;\n", c->tls_session_tickets ? "true" : "false",
+            c->tls_ktls ? "true" : "false");
 }
 
 static void put_globals(FILE *f, const cfg *c)
@@ -264,6 +299,7 @@ static void put_globals(FILE *f, const cfg *c)
     fprintf(f, "log_level = \"%s\";\n", log_level_name(c->log_level));
     if (c->pid_file)
         fputs("pid_file = ", f), put_str(f, c->pid_file), fputs(";\n", f);
+    put_tls(f, c);
 }
 
 void cfg_dump(const cfg *c, FILE *f)
@@ -275,8 +311,8 @@ void cfg_dump(const cfg *c, FILE *f)
         const cfg_listen *l = &c->listens[i];
         fputs("  { address = ", f);
         put_str(f, l->addr);
-        fprintf(f, "; port = %u; backlog = %d; reuseport = %s; deferred = %s;", l->port, l->backlog,
-                l->reuseport ? "true" : "false", l->deferred ? "true" : "false");
+        fprintf(f, "; port = %u; backlog = %d; reuseport = %s; deferred = %s; tls = %s;", l->port, l->backlog,
+                l->reuseport ? "true" : "false", l->deferred ? "true" : "false", l->tls ? "true" : "false");
         /* Without default_server the first server on the listener is its
          * default, which the server order below reproduces. */
         if (l->default_name) {

@@ -66,6 +66,9 @@ cfg *cfg_new(void)
     c->small_file_max = 16384;
     c->open_file_cache_valid_ms = 60000;
     c->log_level = LOGL_INFO;
+    c->tls_protocols = CFG_TLS12 | CFG_TLS13;
+    c->tls_session_tickets = true;
+    c->tls_ktls = true;
     c->listens = calloc(1, sizeof *c->listens);
     c->servers = calloc(1, sizeof *c->servers);
     if (!c->listens || !c->servers)
@@ -134,6 +137,8 @@ void cfg_free_servers(cfg *c)
         rules_free(&s->r);
         free_strs(s->names, s->nnames);
         free_strs(s->listen_refs, s->nlisten_refs);
+        free_strs(s->tls_certs, s->ntls_certs);
+        free_strs(s->tls_keys, s->ntls_keys);
         free(s->listens);
         free(s->access_log);
         free(s->where);
@@ -164,6 +169,7 @@ void cfg_free(cfg *c)
     free(c->default_type);
     free(c->error_log);
     free(c->pid_file);
+    free(c->tls_ciphers);
     free(c->source);
     free(c);
 }
@@ -457,6 +463,70 @@ static int check_listeners(cfg *c, char *err, size_t errlen)
     return 0;
 }
 
+/* ' "name"' of a server for messages, or "" when it has no name. */
+static const char *server_name(const cfg_server *s, char *buf, size_t len)
+{
+    if (!s->nnames || !s->names[0][0])
+        return "";
+    snprintf(buf, len, " \"%s\"", s->names[0]);
+    return buf;
+}
+
+/* Each certificate comes with its key, in the same order. */
+static int check_tls_pairs(const cfg_server *s, char *err, size_t errlen)
+{
+    char w[300];
+    if (s->ntls_certs == s->ntls_keys)
+        return 0;
+    if (!s->ntls_keys)
+        snprintf(err, errlen, "%s\"tls_certificate\" without \"tls_certificate_key\": give the private key "
+                 "of each certificate, in the same order", at(s->where, w, sizeof w));
+    else if (!s->ntls_certs)
+        snprintf(err, errlen, "%s\"tls_certificate_key\" without \"tls_certificate\": give the certificate "
+                 "(chain) of each key, in the same order", at(s->where, w, sizeof w));
+    else
+        snprintf(err, errlen, "%s\"tls_certificate\" lists %zu files but \"tls_certificate_key\" %zu: "
+                 "each certificate needs its key, in the same order", at(s->where, w, sizeof w),
+                 s->ntls_certs, s->ntls_keys);
+    return -1;
+}
+
+/* After the listeners are bound: a server a TLS listener reaches (by
+ * listen_on, by having none, or as a default_server, which is one of
+ * those) needs a certificate; a certificate no TLS listener reaches
+ * would do nothing. */
+static int check_tls(const cfg *c, char *err, size_t errlen)
+{
+    char w[300], name[300];
+    bool any_tls = false;
+    for (size_t k = 0; k < c->nlistens; k++)
+        any_tls |= c->listens[k].tls;
+    for (size_t i = 0; i < c->nservers; i++) {
+        const cfg_server *s = &c->servers[i];
+        if (check_tls_pairs(s, err, errlen) < 0)
+            return -1;
+        const cfg_listen *tls = NULL;
+        for (size_t k = 0; k < s->nlistens && !tls; k++)
+            if (c->listens[s->listens[k]].tls)
+                tls = &c->listens[s->listens[k]];
+        if (tls && !s->ntls_certs) {
+            snprintf(err, errlen, "%sthe server%s has no \"tls_certificate\", but the TLS listener %s:%u (at %s) "
+                     "reaches it (give it \"tls_certificate\" and \"tls_certificate_key\", or name only other listeners "
+                     "in its \"listen_on\")",
+                     at(s->where, w, sizeof w), server_name(s, name, sizeof name), tls->addr, tls->port,
+                     tls->where ? tls->where : "the command line");
+            return -1;
+        }
+        if (!tls && s->ntls_certs) {
+            snprintf(err, errlen, "%s\"tls_certificate\": %s, so it would do nothing", at(s->where, w, sizeof w),
+                     any_tls ? "the server's \"listen_on\" leaves out every TLS listener"
+                             : "no listener has tls = true");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Global settings keep no line of their own: errors name the file. */
 static int check_globals(cfg *c, char *err, size_t errlen)
 {
@@ -508,5 +578,9 @@ int cfg_validate(cfg *c, char *err, size_t errlen)
             check_locations(c, s, err, errlen) < 0)
             return -1;
     }
-    return check_listeners(c, err, errlen);
+    /* Listeners first: a TLS and a plain one on the same address and port
+     * are one socket, and that is the error to report. */
+    if (check_listeners(c, err, errlen) < 0)
+        return -1;
+    return check_tls(c, err, errlen);
 }

@@ -15,6 +15,7 @@ typedef struct {
     int backlog;
     bool reuseport;    /* one socket per worker (SO_REUSEPORT) instead of one shared */
     bool deferred;     /* TCP_DEFER_ACCEPT: accept once the request has arrived */
+    bool tls;          /* HTTPS: every server it reaches has tls_certificate */
     char *default_name; /* server name chosen as this listener's default, or NULL */
     size_t default_server; /* resolved by cfg_validate: index into cfg.servers */
     char *where;       /* "file:line" of its definition, or NULL (command line) */
@@ -159,12 +160,33 @@ typedef struct {
     char **listen_refs;      /* as configured ("addr:port"); none: every listener */
     size_t nlisten_refs;
     char *access_log;        /* path, "-" (stdout) or "off" */
+    /* Certificate chains and their private keys (absolute paths), paired
+     * by position: tls_keys[i] is the key of tls_certs[i]. Several pairs
+     * (an RSA and an ECDSA one) let OpenSSL pick per client. Set only on
+     * servers a TLS listener reaches, and then always (cfg_validate). */
+    char **tls_certs;
+    size_t ntls_certs;
+    char **tls_keys;
+    size_t ntls_keys;
     cfg_rules r;
     cfg_location *locs;
     size_t nlocs;
     char *where;             /* as in cfg_location */
     cfg_origin from;
 } cfg_server;
+
+/* tls_protocols, as a bit set. Nothing older than TLS 1.2 is accepted. */
+enum {
+    CFG_TLS12 = 1u << 0,
+    CFG_TLS13 = 1u << 1,
+};
+
+/* The TLS 1.2 cipher list when tls_ciphers is not set (OpenSSL syntax):
+ * forward-secret AEAD suites only: Mozilla's "intermediate" profile
+ * without its DHE suites. TLS 1.3 suites are OpenSSL's, all AEAD. */
+#define CFG_TLS_CIPHERS_DEFAULT                                                                        \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"         \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* The exit status for a configuration that cannot be used (sysexits'
  * EX_CONFIG): systemd's unit does not restart on it (RestartPreventExitStatus). */
@@ -194,6 +216,13 @@ typedef struct cfg {
     char *error_log;
     enum log_level log_level;
     char *pid_file;          /* NULL: none */
+    /* TLS, one value for the generation: protocol version and cipher are
+     * negotiated before SNI picks a server. A file may set them only
+     * when some listener has tls (conf_apply). */
+    unsigned tls_protocols;  /* CFG_TLS12 | CFG_TLS13 */
+    char *tls_ciphers;       /* TLS 1.2 suites, OpenSSL syntax; NULL: CFG_TLS_CIPHERS_DEFAULT */
+    bool tls_session_tickets; /* resumption by tickets (keys shared by the workers) */
+    bool tls_ktls;           /* kernel TLS for sending files, when the kernel offers it */
     cfg_listen *listens;
     size_t nlistens;
     cfg_server *servers;

@@ -1,4 +1,4 @@
-/* tests/unit/conf_fixture.c: the config unit tests' temp dir, the files written into it, and -t warnings collected. */
+/* tests/unit/conf_fixture.c: the config unit tests' temp dir, the files written into it, -T dumps compared and read back, and -t warnings collected. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -162,4 +162,105 @@ bool warned(const warnings *w, const char *at, const char *what)
         found |= strncmp(w->lines[i], a, strlen(a)) == 0 && strstr(w->lines[i], what);
     free(a);
     return found;
+}
+
+/* ---- -T dumps ------------------------------------------------------------ */
+
+/* A "# from FILE:LINE" line of the dump: spaces, the comment, digits at the end. */
+static bool is_origin_line(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && line[i] == ' ')
+        i++;
+    if (len - i < 8 || strncmp(line + i, "# from ", 7) != 0)
+        return false;
+    size_t d = len;
+    while (d > i && line[d - 1] >= '0' && line[d - 1] <= '9')
+        d--;
+    return d < len && line[d - 1] == ':';
+}
+
+/* The dump without its origin comments (malloc'd), and how many there were:
+ * the one part of a dump that names the file rather than the settings. */
+static char *strip_origins(const char *text, size_t *n)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    assert_non_null(out);
+    *n = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        size_t whole = len + (nl != NULL); /* with its newline */
+        if (is_origin_line(p, len)) {
+            ++*n;
+        } else {
+            memcpy(o, p, whole);
+            o += whole;
+        }
+        p += whole;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* One origin comment per server and location that came from a file. */
+static size_t origins_in(const cfg *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nservers; i++) {
+        n += c->servers[i].from.file != NULL;
+        for (size_t j = 0; j < c->servers[i].nlocs; j++)
+            n += c->servers[i].locs[j].from.file != NULL;
+    }
+    return n;
+}
+
+/* The dumps of a and b are the same but for the origin comments. */
+void assert_same_dump(const cfg *a, const cfg *b)
+{
+    char *da = dump(a), *db = dump(b);
+    size_t na, nb;
+    char *sa = strip_origins(da, &na), *sb = strip_origins(db, &nb);
+    assert_string_equal(sb, sa);
+    assert_int_equal(na, origins_in(a));
+    assert_int_equal(nb, origins_in(b));
+    free(da), free(db), free(sa), free(sb);
+}
+
+/* Each origin comment of a dump read back from path names path and the
+ * line right below it, where its block starts. */
+static void assert_origins_point_below(const char *text, const char *path)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        if (is_origin_line(p, (size_t)(nl - p))) {
+            char *want = xasprintf("# from %s:%d\n", path, line + 1);
+            const char *got = strstr(p, "# from ");
+            assert_true(strncmp(got, want, strlen(want)) == 0);
+            free(want);
+        }
+        p = nl + 1;
+    }
+}
+
+/* Dump c, read the dump back, and dump again: the same text, but for the
+ * origins, which now name the dump's file and lines. */
+void assert_round_trip(const cfg *c, const char *name)
+{
+    char *first = dump(c);
+    char *path = xasprintf("%s/%s", tmp, name);
+    write_raw(path, first);
+    char err[1024] = "";
+    cfg *again = http_conf_read(path, err, sizeof err);
+    if (!again)
+        fail_msg("the dump does not read back: %s\n%s", err, first);
+    assert_same_dump(c, again);
+    char *second = dump(again);
+    assert_origins_point_below(second, path);
+    free(second);
+    cfg_free(again);
+    free(path);
+    free(first);
 }

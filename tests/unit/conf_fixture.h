@@ -1,4 +1,4 @@
-/* tests/unit/conf_fixture.h: a temp dir with document roots, and config files written into it, for the config unit tests. */
+/* tests/unit/conf_fixture.h: a temp dir with document roots, config files written into it, and -T dump checks, for the config unit tests. */
 #ifndef EP_TEST_CONF_FIXTURE_H
 #define EP_TEST_CONF_FIXTURE_H
 
@@ -24,6 +24,13 @@ void mkdir_in(const char *rel, mode_t mode);
 /* cmocka group setup/teardown: the temp dir with www, www/img, data, spa, mime.types. */
 int setup(void **state);
 int teardown(void **state);
+
+/* The dumps of a and b are the same but for their "# from FILE:LINE"
+ * comments, and each has one per server and location from a file. */
+void assert_same_dump(const cfg *a, const cfg *b);
+/* Dump c, read the dump back (as tmp/name), and dump again: the same text,
+ * but for the origins, which now name the dump's file and lines. */
+void assert_round_trip(const cfg *c, const char *name);
 
 /* -t warnings, collected through conf_lint's callback. */
 typedef struct {

@@ -277,6 +277,144 @@ static const err_case err_cases[] = {
       "\"user\": no user \"no-such-user-ephttpd\"", NULL },
     { "e.conf", "group = \"no-such-group-ephttpd\";\nservers = ( { root = \"@D/www\"; } );\n", 0, 0,
       "\"group\": no group \"no-such-group-ephttpd\"", NULL },
+    /* TLS: values (libconfig) */
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = [ \"TLSv1.2\", \"TLSv1.1\" ];\n", 2, 0,
+      "\"tls_protocols\": \"TLSv1.1\" is not accepted: only \"TLSv1.2\" and \"TLSv1.3\" are", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = \"SSLv3\";\n", 2, 0,
+      "\"tls_protocols\": \"SSLv3\" is not accepted: only \"TLSv1.2\" and \"TLSv1.3\" are", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = [ \"tlsv1.3\" ];\n", 2, 0,
+      "\"tls_protocols\": \"tlsv1.3\" is not accepted", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = [ ];\n", 2, 0,
+      "\"tls_protocols\": the list is empty (give \"TLSv1.2\", \"TLSv1.3\" or both)", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = [ \"TLSv1.3\", \"TLSv1.3\" ];\n", 2, 0,
+      "\"tls_protocols\": \"TLSv1.3\" is listed twice", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = 13;\n", 2, 0,
+      "\"tls_protocols\": expected a string, got an integer", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_ciphers = \"ECDHE-RSA-AES128-GCM-SHA256 AES256\";\n",
+      2, 0, "\"tls_ciphers\": \"ECDHE-RSA-AES128-GCM-SHA256 AES256\" has a space; separate the suites with ':'", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_ciphers = \"AES128\\tAES256\";\n", 2, 0,
+      "\"tls_ciphers\": \"AES128\\tAES256\" has a character that is not printable ASCII", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_ciphers = \"\";\n", 2, 0,
+      "\"tls_ciphers\": must not be empty (leave it out for the built-in list)", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_ciphers = [ \"AES128\" ];\n", 2, 0,
+      "\"tls_ciphers\": expected a string, got a list", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_ktls = \"maybe\";\n", 2, 0,
+      "\"tls_ktls\": expected true or false, got \"maybe\"", NULL },
+    { "e.conf", "listen = ( { port = 443;\n tls = 1; } );\n", 2, 0, "\"tls\": expected true or false, got \"1\"", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"@D/www\";\n"
+                " tls_certificate = \"cert.pem\"; tls_certificate_key = \"@D/k\"; } );\n", 3, 0,
+      "\"tls_certificate\": \"cert.pem\" must be an absolute path", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"@D/www\"; tls_certificate = \"@D/c\";\n"
+                " tls_certificate_key = [ \"@D/k\",\n \"k2\" ]; } );\n", 4, 0,
+      "\"tls_certificate_key\": \"k2\" must be an absolute path", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"@D/www\";\n"
+                " tls_certificate = \"\"; tls_certificate_key = \"@D/k\"; } );\n", 3, 0,
+      "\"tls_certificate\": must not be empty", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"@D/www\";\n"
+                " tls_certificate = [ ]; } );\n", 3, 0, "\"tls_certificate\": the list is empty", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"@D/www\";\n"
+                " tls_certificate = [ \"@D/c\", \"@D/c\" ]; tls_certificate_key = [ \"@D/k\", \"@D/k2\" ]; } );\n", 3, 0,
+      "\"tls_certificate\": \"@D/c\" is listed twice", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"@D/www\";\n"
+                " tls_certificate = { a = \"@D/c\"; }; } );\n", 3, 0,
+      "\"tls_certificate\": expected a string, got a group", NULL },
+    /* TLS: placement */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n tls = true; } );\n", 2, 0,
+      "\"tls\" is not allowed in a server (only in a listener)", NULL },
+    { "e.conf", "tls_certificate = \"@D/c\";\n", 1, 0,
+      "\"tls_certificate\" is not allowed in the top level (only in a server)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; locations = (\n { match = \"/\"; tls_certificate_key = \"@D/k\"; } ); } );\n",
+      2, 0, "\"tls_certificate_key\" is not allowed in a location (only in a server)", NULL },
+    { "e.conf", "listen = ( { port = 443;\n tls_protocols = \"TLSv1.3\"; } );\n", 2, 0,
+      "\"tls_protocols\" is not allowed in a listener (only in the top level)", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n ssl_certificate = \"@D/c\"; } );\n", 2, 0,
+      "unknown setting \"ssl_certificate\" in a server; did you mean \"tls_certificate\"?", NULL },
+    /* TLS: a certificate and its key, in pairs (at the server) */
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = (\n { root = \"@D/www\"; tls_certificate = \"@D/c\"; } );\n",
+      3, 0, "\"tls_certificate\" without \"tls_certificate_key\": give the private key of each certificate", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = (\n { root = \"@D/www\"; tls_certificate_key = \"@D/k\"; } );\n",
+      3, 0, "\"tls_certificate_key\" without \"tls_certificate\"", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\nservers = (\n { root = \"@D/www\";\n"
+                "  tls_certificate = [ \"@D/rsa.pem\", \"@D/ec.pem\" ]; tls_certificate_key = \"@D/rsa.key\"; } );\n",
+      3, 0, "\"tls_certificate\" lists 2 files but \"tls_certificate_key\" 1: each certificate needs its key", NULL },
+    /* TLS: every server a TLS listener reaches has a certificate, by each
+     * way a server gets a listener: no listen_on, a port, an address */
+    { "e.conf", "listen = (\n { port = 80; },\n { port = 443; tls = true; } );\n"
+                "servers = (\n { names = [ \"a.example\" ]; root = \"@D/www\"; } );\n", 5, 0,
+      "the server \"a.example\" has no \"tls_certificate\", but the TLS listener 0.0.0.0:443 (at @D/e.conf:3) reaches it",
+      NULL },
+    { "e.conf", "listen = (\n { port = 80; },\n { address = \"::\"; port = 443; tls = true; } );\n"
+                "servers = ( { root = \"@D/www\"; listen_on = \"80\"; },\n { root = \"@D/www\"; listen_on = \"443\"; } );\n",
+      5, 0, "the server has no \"tls_certificate\", but the TLS listener :::443 (at @D/e.conf:3) reaches it", NULL },
+    { "e.conf", "listen = (\n { port = 80; },\n { address = \"127.0.0.1\"; port = 443; tls = true; } );\n"
+                "servers = ( { root = \"@D/www\"; listen_on = \"80\"; },\n"
+                " { names = [ \"b\" ]; root = \"@D/www\"; listen_on = [ \"0.0.0.0:80\", \"127.0.0.1:443\" ]; } );\n",
+      5, 0, "the server \"b\" has no \"tls_certificate\", but the TLS listener 127.0.0.1:443", NULL },
+    /* TLS: a certificate no TLS listener reaches would do nothing */
+    { "e.conf", "servers = (\n { root = \"@D/www\"; tls_certificate = \"@D/c\"; tls_certificate_key = \"@D/k\"; } );\n", 2, 0,
+      "\"tls_certificate\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.conf", "listen = ( { port = 80; }, { port = 443; tls = true; } );\n"
+                "servers = ( { root = \"@D/www\"; listen_on = \"443\"; tls_certificate = \"@D/c\"; tls_certificate_key = \"@D/k\"; },\n"
+                " { root = \"@D/www\"; listen_on = \"80\";\n  tls_certificate = \"@D/c\"; tls_certificate_key = \"@D/k\"; } );\n",
+      3, 0, "\"tls_certificate\": the server's \"listen_on\" leaves out every TLS listener, so it would do nothing", NULL },
+    /* TLS: globals with no TLS listener, at their own line */
+    { "e.conf", "servers = ( { root = \"@D/www\"; } );\ntls_protocols = [ \"TLSv1.3\" ];\n", 2, 0,
+      "\"tls_protocols\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.conf", "tls_ciphers = \"ECDHE-RSA-AES128-GCM-SHA256\";\nservers = ( { root = \"@D/www\"; } );\n", 1, 0,
+      "\"tls_ciphers\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.conf", "listen = ( { port = 80; tls = false; } );\nservers = ( { root = \"@D/www\"; } );\n"
+                "tls_session_tickets = true;\n", 3, 0,
+      "\"tls_session_tickets\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; } );\n\ntls_ktls = false;\n", 3, 0,
+      "\"tls_ktls\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.conf", "listen = ( { port = 443; tls = true; } );\ntls_protocols = \"TLSv1.3\";\n"
+                "tls_ciphers = \"ECDHE-RSA-AES128-GCM-SHA256\";\n", 3, 0,
+      "\"tls_ciphers\" is for TLS 1.2, which \"tls_protocols\" leaves out, so it would do nothing", NULL },
+    /* TLS: one socket per address and port, whatever it speaks */
+    { "e.conf", "listen = (\n { port = 443; tls = true; },\n { address = \"0.0.0.0\"; port = 443; } );\n"
+                "servers = ( { root = \"@D/www\"; } );\n", 3, 0, "\"listen\": 0.0.0.0:443 is declared twice",
+      "(first at @D/e.conf:2)" },
+    { "e.conf", "listen = (\n { address = \"::\"; port = 443; },\n { address = \"0::0\"; port = 443; tls = true; } );\n"
+                "servers = ( { root = \"@D/www\"; tls_certificate = \"@D/c\"; tls_certificate_key = \"@D/k\"; } );\n",
+      3, 0, "\"listen\": 0::0:443 is declared twice", NULL },
+    /* TLS: the same in YAML, with columns */
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_protocols: [TLSv1.2, TLSv1.1]\n", 2, 26,
+      "\"tls_protocols\": \"TLSv1.1\" is not accepted: only \"TLSv1.2\" and \"TLSv1.3\" are", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_protocols: SSLv3\n", 2, 1,
+      "\"tls_protocols\": \"SSLv3\" is not accepted", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_protocols: []\n", 2, 1,
+      "\"tls_protocols\": the list is empty", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_protocols:\n  - TLSv1.2\n  - TLSv1.2\n", 4, 5,
+      "\"tls_protocols\": \"TLSv1.2\" is listed twice", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_ciphers: ECDHE-RSA-AES128-GCM-SHA256 AES256\n", 2, 1,
+      "\"tls_ciphers\": \"ECDHE-RSA-AES128-GCM-SHA256 AES256\" has a space", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_ciphers: \"AES128\\x01\"\n", 2, 1,
+      "\"tls_ciphers\": \"AES128\\x01\" has a character that is not printable ASCII", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_ciphers: \"\"\n", 2, 1, "\"tls_ciphers\": must not be empty",
+      NULL },
+    { "e.yaml", "listen:\n  - port: 443\n    tls: sure\n", 3, 5, "\"tls\": expected true or false, got \"sure\"", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\nservers:\n  - root: @D/www\n"
+                "    tls_certificate: [ cert.pem, @D/c ]\n    tls_certificate_key: [ @D/k, @D/k2 ]\n", 4, 24,
+      "\"tls_certificate\": \"cert.pem\" must be an absolute path", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\nservers:\n  - root: @D/www\n    tls_certificate: @D/c\n", 3, 5,
+      "\"tls_certificate\" without \"tls_certificate_key\"", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\nservers:\n  - root: @D/www\n"
+                "    tls_certificate: [ @D/rsa.pem, @D/ec.pem ]\n    tls_certificate_key: @D/rsa.key\n", 3, 5,
+      "\"tls_certificate\" lists 2 files but \"tls_certificate_key\" 1", NULL },
+    { "e.yaml", "listen:\n  - { port: 80 }\n  - { port: 443, tls: true }\nservers:\n  - names: [a.example]\n"
+                "    root: @D/www\n", 5, 5,
+      "the server \"a.example\" has no \"tls_certificate\", but the TLS listener 0.0.0.0:443 (at @D/e.yaml:3:5) reaches it",
+      NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    tls_certificate: @D/c\n    tls_certificate_key: @D/k\n", 2, 5,
+      "\"tls_certificate\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.yaml", "servers: [ { root: @D/www } ]\ntls_session_tickets: false\n", 2, 1,
+      "\"tls_session_tickets\": no listener has tls = true, so it would do nothing", NULL },
+    { "e.yaml", "listen: [ { port: 443, tls: true } ]\ntls_protocols: TLSv1.3\ntls_ciphers: ECDHE-RSA-AES128-GCM-SHA256\n",
+      3, 1, "\"tls_ciphers\" is for TLS 1.2, which \"tls_protocols\" leaves out", NULL },
+    { "e.yaml", "listen:\n  - { port: 443, tls: true }\n  - { address: 0.0.0.0, port: 443 }\n"
+                "servers: [ { root: @D/www } ]\n", 3, 5, "\"listen\": 0.0.0.0:443 is declared twice", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    locations:\n      - match: /\n        tls_certificate: @D/c\n", 5, 9,
+      "\"tls_certificate\" is not allowed in a location (only in a server)", NULL },
     /* syntax (the front-ends) */
     { "e.conf", "workers = 1;\nuser = ;\n", 2, 0, "\"user\" has no value", "expected a value after '='" },
     { "e.conf", "include = \"@D/missing.conf\";\n", 1, 0, "include \"@D/missing.conf\": No such file", NULL },
@@ -396,6 +534,28 @@ static void test_same_answers(void **state)
         { "workers = 0xFFFFFFFFFFFFFFFF;\n", "workers: 0xFFFFFFFFFFFFFFFF\n" },
         { "header_timeout = 0x1000000;\n", "header_timeout: 0x1000000\n" },
         { "max_body_size = 0x4000000000000000;\n", "max_body_size: 0x4000000000000000\n" },
+        /* TLS */
+        { "listen = ( { port = 443; tls = true; } );\ntls_protocols = [ \"TLSv1.2\", \"TLSv1.1\" ];\n",
+          "listen: [ { port: 443, tls: true } ]\ntls_protocols: [ TLSv1.2, TLSv1.1 ]\n" },
+        { "listen = ( { port = 443; tls = true; } );\ntls_protocols = [];\n",
+          "listen: [ { port: 443, tls: true } ]\ntls_protocols: []\n" },
+        { "listen = ( { port = 443; tls = true; } );\ntls_ciphers = \"A B\";\n",
+          "listen: [ { port: 443, tls: true } ]\ntls_ciphers: A B\n" },
+        { "listen = ( { port = 443; tls = true; } );\ntls_ktls = 1;\n",
+          "listen: [ { port: 443, tls: true } ]\ntls_ktls: 1\n" },
+        { "servers = ( { root = \"/\"; tls_certificate = \"c.pem\"; } );\n",
+          "servers: [ { root: /, tls_certificate: c.pem } ]\n" },
+        { "servers = ( { root = \"/\"; tls_certificate = [ \"/c\", \"/c\" ]; } );\n",
+          "servers: [ { root: /, tls_certificate: [ /c, /c ] } ]\n" },
+        { "listen = ( { port = 443; tls = true; } );\nservers = ( { root = \"/\"; tls_certificate = [ \"/a\", \"/b\" ];"
+          " tls_certificate_key = \"/k\"; } );\n",
+          "listen: [ { port: 443, tls: true } ]\nservers: [ { root: /, tls_certificate: [ /a, /b ], tls_certificate_key: /k } ]\n" },
+        { "servers = ( { root = \"/\"; tls_certificate = \"/c\"; tls_certificate_key = \"/k\"; } );\n",
+          "servers: [ { root: /, tls_certificate: /c, tls_certificate_key: /k } ]\n" },
+        { "servers = ( { root = \"/\"; } );\ntls_protocols = \"TLSv1.2\";\n",
+          "servers: [ { root: / } ]\ntls_protocols: TLSv1.2\n" },
+        { "listen = ( { port = 443; tls = true; } );\ntls_protocols = \"TLSv1.3\";\ntls_ciphers = \"AES128\";\n",
+          "listen: [ { port: 443, tls: true } ]\ntls_protocols: TLSv1.3\ntls_ciphers: AES128\n" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -569,105 +570,6 @@ static void test_sizes_and_durations(void **state)
 
 /* ---- dumps --------------------------------------------------------------- */
 
-/* A "# from FILE:LINE" line of the dump: spaces, the comment, digits at the end. */
-static bool is_origin_line(const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && line[i] == ' ')
-        i++;
-    if (len - i < 8 || strncmp(line + i, "# from ", 7) != 0)
-        return false;
-    size_t d = len;
-    while (d > i && line[d - 1] >= '0' && line[d - 1] <= '9')
-        d--;
-    return d < len && line[d - 1] == ':';
-}
-
-/* The dump without its origin comments (malloc'd), and how many there were:
- * the one part of a dump that names the file rather than the settings. */
-static char *strip_origins(const char *text, size_t *n)
-{
-    char *out = malloc(strlen(text) + 1), *o = out;
-    assert_non_null(out);
-    *n = 0;
-    for (const char *p = text; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        size_t whole = len + (nl != NULL); /* with its newline */
-        if (is_origin_line(p, len)) {
-            ++*n;
-        } else {
-            memcpy(o, p, whole);
-            o += whole;
-        }
-        p += whole;
-    }
-    *o = '\0';
-    return out;
-}
-
-/* One origin comment per server and location that came from a file. */
-static size_t origins_in(const cfg *c)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < c->nservers; i++) {
-        n += c->servers[i].from.file != NULL;
-        for (size_t j = 0; j < c->servers[i].nlocs; j++)
-            n += c->servers[i].locs[j].from.file != NULL;
-    }
-    return n;
-}
-
-/* The dumps of a and b are the same but for the origin comments. */
-static void assert_same_dump(const cfg *a, const cfg *b)
-{
-    char *da = dump(a), *db = dump(b);
-    size_t na, nb;
-    char *sa = strip_origins(da, &na), *sb = strip_origins(db, &nb);
-    assert_string_equal(sb, sa);
-    assert_int_equal(na, origins_in(a));
-    assert_int_equal(nb, origins_in(b));
-    free(da), free(db), free(sa), free(sb);
-}
-
-/* Each origin comment of a dump read back from path names path and the
- * line right below it, where its block starts. */
-static void assert_origins_point_below(const char *text, const char *path)
-{
-    int line = 1;
-    for (const char *p = text; *p; line++) {
-        const char *nl = strchr(p, '\n');
-        assert_non_null(nl);
-        if (is_origin_line(p, (size_t)(nl - p))) {
-            char *want = xasprintf("# from %s:%d\n", path, line + 1);
-            const char *got = strstr(p, "# from ");
-            assert_true(strncmp(got, want, strlen(want)) == 0);
-            free(want);
-        }
-        p = nl + 1;
-    }
-}
-
-/* Dump c, read the dump back, and dump again: the same text, but for the
- * origins, which now name the dump's file and lines. */
-static void assert_round_trip(const cfg *c, const char *name)
-{
-    char *first = dump(c);
-    char *path = xasprintf("%s/%s", tmp, name);
-    write_raw(path, first);
-    char err[1024] = "";
-    cfg *again = http_conf_read(path, err, sizeof err);
-    if (!again)
-        fail_msg("the dump does not read back: %s\n%s", err, first);
-    assert_same_dump(c, again);
-    char *second = dump(again);
-    assert_origins_point_below(second, path);
-    free(second);
-    cfg_free(again);
-    free(path);
-    free(first);
-}
-
 static void test_yaml_dumps_like_libconfig(void **state)
 {
     (void)state;
@@ -955,6 +857,105 @@ static void test_packaged_configs(void **state)
     free(yaml);
 }
 
+/* The packaged files with their HTTPS example uncommented: every commented
+ * line of a TLS setting or a TLS listener (the snakeoil pair, and the TLS
+ * globals at the values they claim are the defaults). *n: how many. */
+static char *uncomment_tls(const char *text, int *n)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    assert_non_null(out);
+    *n = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p), sp = strspn(p, " ");
+        char line[1024];
+        assert_true(len < sizeof line);
+        memcpy(line, p, len);
+        line[len] = '\0';
+        const char *rest = line + sp + 2;
+        bool tls = strncmp(line + sp, "# ", 2) == 0 &&
+                   (strncmp(rest, "tls_", 4) == 0 || strstr(rest, "tls = true") || strstr(rest, "tls: true"));
+        memcpy(o, line, sp);                   /* the indentation */
+        o = stpcpy(o + sp, tls ? rest : line + sp);
+        *n += tls;
+        p += len;
+    }
+    *o = '\0';
+    return out;
+}
+
+static char *packaged_https(const char *rel, const char *name)
+{
+    char *path = packaged(rel, name), *text = slurp(path);
+    int n;
+    char *https = uncomment_tls(text, &n);
+    /* 4 globals, 2 listeners, the certificate and its key */
+    if (n != 8)
+        fail_msg("%s: %d TLS lines to uncomment, want 8", rel, n);
+    write_raw(path, https);
+    free(text);
+    free(https);
+    return path;
+}
+
+/* The HTTPS example of the packaged files works once uncommented, the same
+ * in both: the same server on 80 and 443, as Debian's nginx default site. */
+static void test_packaged_https(void **state)
+{
+    (void)state;
+    char *dir = expand("@D/conf.d"), *drop = expand("@D/conf.d/vhost.conf");
+    assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    unlink(drop);
+    char *conf = packaged_https("conf/ephttpd.conf", "https.conf");
+    char *yaml = packaged_https("conf/ephttpd.yaml", "https.yaml");
+    char err[1024] = "";
+    cfg *a = http_conf_read(conf, err, sizeof err);
+    if (!a)
+        fail_msg("conf/ephttpd.conf with HTTPS: %s", err);
+    cfg *b = http_conf_read(yaml, err, sizeof err);
+    if (!b)
+        fail_msg("conf/ephttpd.yaml with HTTPS: %s", err);
+    assert_same_dump(a, b);
+    assert_round_trip(a, "https-rt.conf");
+    assert_int_equal(a->nlistens, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(a->listens[i].port, i < 2 ? 443 : 80);
+        assert_true(a->listens[i].tls == (i < 2));
+    }
+    const cfg_server *s = &a->servers[0];
+    assert_int_equal(s->nlistens, 4);
+    assert_int_equal(s->ntls_certs, 1);
+    assert_string_equal(s->tls_certs[0], "/etc/ssl/certs/ssl-cert-snakeoil.pem");
+    assert_string_equal(s->tls_keys[0], "/etc/ssl/private/ssl-cert-snakeoil.key");
+    /* The commented values are the defaults. */
+    assert_int_equal(a->tls_protocols, CFG_TLS12 | CFG_TLS13);
+    assert_string_equal(a->tls_ciphers, CFG_TLS_CIPHERS_DEFAULT);
+    assert_true(a->tls_session_tickets);
+    assert_true(a->tls_ktls);
+    warnings w = { .n = 0 };
+    assert_int_equal(cfg_lint(a, collect, &w), 0);
+    cfg_free(a), cfg_free(b);
+
+    /* A drop-in without listen_on is on 443 too, as the comment says. */
+    free(write_conf("conf.d/vhost.conf", "servers = ( { names = [ \"dropin.example\" ];\n  root = \"@D/spa\"; } );\n"));
+    assert_null(http_conf_read(conf, err, sizeof err));
+    char *want = expand("@D/conf.d/vhost.conf:1: the server \"dropin.example\" has no \"tls_certificate\", "
+                        "but the TLS listener 0.0.0.0:443");
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("got:  %s\nwant: %s", err, want);
+    free(want);
+    free(write_conf("conf.d/vhost.conf", "servers = ( { names = [ \"dropin.example\" ]; listen_on = [ \"80\" ];\n"
+                                         "  root = \"@D/spa\"; } );\n"));
+    a = http_conf_read(conf, err, sizeof err);
+    if (!a)
+        fail_msg("with a drop-in on port 80: %s", err);
+    assert_int_equal(a->servers[1].nlistens, 2);
+    cfg_free(a);
+    assert_int_equal(unlink(drop), 0);
+    assert_int_equal(rmdir(dir), 0);
+    free(conf), free(yaml), free(dir), free(drop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -972,6 +973,7 @@ int main(void)
         cmocka_unit_test(test_hidden_rule),
         cmocka_unit_test(test_access_mapped),
         cmocka_unit_test(test_packaged_configs),
+        cmocka_unit_test(test_packaged_https),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
