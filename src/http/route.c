@@ -551,6 +551,17 @@ static enum route_state route_place(route *rt)
     return route_lookup(rt);
 }
 
+/* The same certificate files in the same order: the same identity. */
+static bool same_certificates(const cfg_server *a, const cfg_server *b)
+{
+    if (a->ntls_certs != b->ntls_certs)
+        return false;
+    for (size_t i = 0; i < a->ntls_certs; i++)
+        if (strcmp(a->tls_certs[i], b->tls_certs[i]) != 0)
+            return false;
+    return true;
+}
+
 void route_begin(route *rt, const route_env *env, http_req *rq)
 {
     rt->env = env;
@@ -581,5 +592,16 @@ enum route_state route_request(route *rt)
         return route_options(rt, rt->srv->r.methods | M_OPTIONS);
     }
     rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, rq->info.host.p, rq->info.host.len)];
+    /* A Host for another server than the one whose certificate the client
+     * checked (SNI said one name, Host says another): unless both share
+     * their certificates, this connection cannot vouch for that server
+     * (RFC 9110 15.5.20; nginx answers 421 too). The client may retry on a
+     * connection of its own for that name. */
+    const cfg_server *t = rt->env->tls_srv;
+    if (t && t != rt->srv && !same_certificates(t, rt->srv)) {
+        rt->why = "the Host names another server than the TLS handshake's";
+        route_error(rt, 421, false);
+        return ROUTE_DONE;
+    }
     return route_place(rt);
 }

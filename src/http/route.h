@@ -37,6 +37,7 @@ typedef struct {
     const cfg *cf;
     size_t listen_idx;            /* the listener that accepted the request */
     const struct sockaddr *peer;  /* the client; NULL: unknown, access rules not applied (--explain) */
+    const cfg_server *tls_srv;    /* over TLS, the server whose certificate the handshake chose; else NULL */
     time_t now;                   /* for Expires */
     uint64_t seq;                 /* any number that differs between requests: multipart boundaries */
     void *loc_scratch;            /* loc_scratch_new(): regex match data */

@@ -484,6 +484,7 @@ static void conn_handle_request(conn *c, int hlen)
     b->keep_alive = st == 0 && b->req.info.keep_alive && !w->graceful && (int64_t)c->requests < (int64_t)w->cfg->keepalive_requests;
     b->env.now = w->now_sec;
     b->env.seq = w->stats.requests;
+    b->env.tls_srv = c->ssl ? &w->cfg->servers[c->tls_srv] : NULL;
     route_begin(&b->x.rt, &b->env, &b->req);
     if (c->plain_on_tls) {
         conn_plain_on_tls(c);
@@ -605,6 +606,8 @@ static bool conn_handshake(conn *c)
     }
     int rc = SSL_do_handshake(c->ssl);
     if (rc == 1) {
+        c->tls_srv = (uint32_t)tls_sni_server(c->w->cfg, c->listen_idx,
+                                              SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name));
         c->state = CS_IDLE;
         return true;
     }

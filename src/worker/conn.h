@@ -56,6 +56,7 @@ typedef struct conn {
     bool plain_on_tls;                  /* a cleartext request came to a TLS listener */
     conn_peer peer;
     SSL *ssl;                           /* a TLS listener's connection, or NULL */
+    uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
 } conn;
 
 /* Bytes of the arena block each busy connection takes under cf's limits;
