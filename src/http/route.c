@@ -129,8 +129,8 @@ static ep_str var_value(const route *rt, size_t k)
     switch (k) {
     case 0: /* $request_uri: path and query as sent, also of an absolute-form target */
         return uri_origin(rq->head->target);
-    case 1:
-        return EP_STR_LIT("http");
+    case 1: /* the handshake's server is known exactly on TLS connections */
+        return rt->env->tls_srv ? EP_STR_LIT("https") : EP_STR_LIT("http");
     case 2: /* checked, without port and trailing dot (http_req_make) */
         return rq->info.host.len ? rq->info.host : server_host(rt->srv);
     case 3:

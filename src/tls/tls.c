@@ -45,6 +45,19 @@ static const char *ssl_reason(char *buf, size_t len)
     return buf;
 }
 
+bool tls_kernel_offers_ktls(void)
+{
+    char buf[256] = "";
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+    if (!f)
+        return false;
+    bool found = false;
+    while (fscanf(f, "%255s", buf) == 1 && !found)
+        found = strcmp(buf, "tls") == 0;
+    fclose(f);
+    return found;
+}
+
 size_t tls_sni_server(const cfg *c, size_t li, const char *name)
 {
     ep_str host;
@@ -175,6 +188,7 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
     }
     if (tls_ctx_setup(ctx, g, err, errlen) < 0)
         goto fail;
+    int types[8] = { 0 };
     for (size_t i = 0; i < s->ntls_certs && i < s->ntls_keys; i++) {
         if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_certs[i]) != 1) {
             tls_fail(err, errlen, s->where, "tls_certificate", s->tls_certs[i], ssl_reason(why, sizeof why));
@@ -191,6 +205,18 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
             tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
             goto fail;
         }
+        /* OpenSSL keeps one pair per key type: a second RSA pair would
+         * silently replace the first. */
+        int type = EVP_PKEY_get_base_id(X509_get0_pubkey(SSL_CTX_get0_certificate(ctx)));
+        for (size_t j = 0; j < i && j < 8; j++)
+            if (types[j] == type) {
+                snprintf(why, sizeof why, "has the same key type as \"%s\": one pair per type (RSA, ECDSA, ...)",
+                         s->tls_certs[j]);
+                tls_fail(err, errlen, s->where, "tls_certificate", s->tls_certs[i], why);
+                goto fail;
+            }
+        if (i < 8)
+            types[i] = type;
     }
     return ctx;
 fail:

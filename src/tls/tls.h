@@ -70,6 +70,10 @@ void tls_gen_free(tls_gen *g);
  * those that expire within 30 days of now. */
 void tls_gen_expiry(const tls_gen *g, time_t now, void (*warn)(void *ctx, const char *line), void *ctx);
 
+/* Whether this kernel can encrypt TLS records itself (the "tls" upper
+ * layer protocol is available: built in, or its module loaded). */
+bool tls_kernel_offers_ktls(void);
+
 /* The server index the SNI name selects on listener li: the listener's
  * default when the name is absent, malformed or matches none. */
 size_t tls_sni_server(const cfg *c, size_t li, const char *name);

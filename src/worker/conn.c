@@ -387,6 +387,8 @@ static void conn_respond(conn *c)
     }
     b->expect_continue = false;
     exec_prepare(x);
+    if (c->ssl)
+        ++*(x->tp == &exec_ktls ? &c->w->stats.tls_ktls : &c->w->stats.tls_user);
     x->fin_follows = conn_closes_at_once(b);
     if (p->nseg > 1 || (p->nseg == 1 && !p->seg[0].mem) || c->requests > 1)
         conn_nodelay(c);

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t open_loop, open_queue;   /* lookups answered from cache vs. handed off */
     uint64_t read_loop, read_queue;   /* small bodies read on the loop vs. in a task */
     uint64_t send_loop, send_queue;   /* sendfile chunks on the loop vs. in a task */
+    uint64_t tls_ktls, tls_user;      /* TLS responses: the kernel encrypts files, or OpenSSL all of it */
     uint64_t accept_paused;
 } worker_stats;
 

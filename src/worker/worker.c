@@ -405,12 +405,14 @@ static void worker_destroy(worker *w)
         free(c);
     }
     log_info("worker exiting: %llu requests; open-file cache %llu hits; lookups %llu on loop, %llu "
-             "queued; small reads %llu on loop, %llu queued; sendfile chunks %llu on loop, %llu queued",
+             "queued; small reads %llu on loop, %llu queued; file chunks %llu on loop, %llu queued; "
+             "TLS responses %llu with kernel TLS, %llu encrypted by OpenSSL",
              (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
              (unsigned long long)w->stats.open_loop,
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
              (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
-             (unsigned long long)w->stats.send_queue);
+             (unsigned long long)w->stats.send_queue, (unsigned long long)w->stats.tls_ktls,
+             (unsigned long long)w->stats.tls_user);
     for (size_t i = 0; i < w->nalogs; i++)
         access_log_close(&w->alogs[i]);
     free(w->alogs);
@@ -437,6 +439,22 @@ static void worker_failed(int ctl_fd, const char *why)
                         : snprintf(msg, sizeof msg, "E%.*s...%s", (int)head, why, why + len - (room - head - 3));
     if (ctl_fd >= 0 && write(ctl_fd, msg, (size_t)n) < 0)
         log_error("telling the master why: %s", strerror(errno));
+}
+
+/* Once per worker: how TLS responses will carry file bodies, and why. */
+static void worker_tls_path(const worker *w)
+{
+    if (!w->tls || !w->tls->lis)
+        return;
+    if (!w->cfg->tls_ktls)
+        log_info("TLS: file bodies are read into memory and encrypted by OpenSSL (tls_ktls is off)");
+    else if (!tls_kernel_offers_ktls())
+        log_warn("TLS: tls_ktls is on but this kernel offers no kernel TLS (no \"tls\" in "
+                 "/proc/sys/net/ipv4/tcp_available_ulp; \"modprobe tls\", and list it in "
+                 "/etc/modules-load.d/ to keep it): file bodies are read into memory and encrypted by OpenSSL");
+    else
+        log_info("TLS: file bodies go by SSL_sendfile, encrypted by the kernel, on connections whose "
+                 "cipher it supports (others: read and encrypted by OpenSSL)");
 }
 
 /* The listening sockets are opened once by the master and shared by every
@@ -475,6 +493,7 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
                  "before 5.12, or a seccomp filter): every file lookup goes to the write queue");
     w->ctl_fd = ctl_fd;
     w->tls = tls;
+    worker_tls_path(w);
     listeners_set(w, true);
     if (w->ctl_fd >= 0 && write(w->ctl_fd, "R", 1) != 1)
         log_error("telling the master this worker is ready: %s", strerror(errno));

@@ -64,43 +64,39 @@ static int tls_setup(void **state)
     return rc;
 }
 
-/* Two servers on one listener, a.test its default; their pairs by hand
- * (file names under tmp, "" for none), as the configuration would. */
-static cfg *two_servers(const char *const (*a_pairs)[2], size_t na, const char *const (*b_pairs)[2], size_t nb)
+/* "[ \"@D/x\", ... ]" for the pairs' column col. */
+static char *pair_list(const char *const (*pairs)[2], size_t n, int col)
 {
-    cfg *c = load("tls.conf", "listen = ( { address = \"127.0.0.1\"; port = 8443; } );\n"
-                              "servers = ( { names = [ \"a.test\" ]; root = \"@D/www\"; },\n"
-                              "  { names = [ \"b.test\" ]; root = \"@D/www\"; } );\n");
-    c->listens[0].tls = true;
-    c->tls_protocols = CFG_TLS12 | CFG_TLS13;
-    c->tls_session_tickets = true;
-    const char *const (*pairs[2])[2] = { a_pairs, b_pairs };
-    size_t np[2] = { na, nb };
-    for (size_t s = 0; s < 2; s++) {
-        cfg_server *sv = &c->servers[s];
-        sv->ntls_certs = sv->ntls_keys = np[s];
-        sv->tls_certs = calloc(np[s] + 1, sizeof *sv->tls_certs);
-        sv->tls_keys = calloc(np[s] + 1, sizeof *sv->tls_keys);
-        for (size_t i = 0; i < np[s]; i++) {
-            sv->tls_certs[i] = xasprintf("%s/%s", tmp, pairs[s][i][0]);
-            sv->tls_keys[i] = xasprintf("%s/%s", tmp, pairs[s][i][1]);
-        }
+    char *out = xasprintf("[");
+    for (size_t i = 0; i < n; i++) {
+        char *next = xasprintf("%s%s \"@D/%s\"", out, i ? "," : "", pairs[i][col]);
+        free(out);
+        out = next;
     }
-    return c;
+    char *next = xasprintf("%s ]", out);
+    free(out);
+    return next;
 }
 
-static void free_pairs(cfg *c)
+/* Two servers on one TLS listener, a.test its default, with these pairs
+ * (file names under tmp), as an administrator would write them. */
+static cfg *two_servers(const char *const (*a_pairs)[2], size_t na, const char *const (*b_pairs)[2], size_t nb)
 {
-    for (size_t s = 0; s < c->nservers; s++) {
-        for (size_t i = 0; i < c->servers[s].ntls_certs; i++) {
-            free(c->servers[s].tls_certs[i]);
-            free(c->servers[s].tls_keys[i]);
-        }
-        free(c->servers[s].tls_certs);
-        free(c->servers[s].tls_keys);
-        c->servers[s].ntls_certs = c->servers[s].ntls_keys = 0;
-    }
-    cfg_free(c);
+    char *ac = pair_list(a_pairs, na, 0), *ak = pair_list(a_pairs, na, 1);
+    char *bc = pair_list(b_pairs, nb, 0), *bk = pair_list(b_pairs, nb, 1);
+    char *text = xasprintf("listen = ( { address = \"127.0.0.1\"; port = 8443; tls = true; } );\n"
+                           "servers = ( { names = [ \"a.test\" ]; root = \"@D/www\";\n"
+                           "    tls_certificate = %s; tls_certificate_key = %s; },\n"
+                           "  { names = [ \"b.test\" ]; root = \"@D/www\";\n"
+                           "    tls_certificate = %s; tls_certificate_key = %s; } );\n",
+                           ac, ak, bc, bk);
+    cfg *c = load("tls.conf", text);
+    free(text);
+    free(ac);
+    free(ak);
+    free(bc);
+    free(bk);
+    return c;
 }
 
 /* ---- handshakes in memory ------------------------------------------------------ */
@@ -213,7 +209,7 @@ static void test_sni_and_pairs(void **state)
     }
     SSL_CTX_free(cl);
     tls_gen_free(&g);
-    free_pairs(c);
+    cfg_free(c);
 }
 
 /* TLS 1.2 and 1.3 by default, 1.1 never; tls_protocols narrows. */
@@ -248,7 +244,7 @@ static void test_protocols(void **state)
         SSL_CTX_free(cl);
         tls_gen_free(&g);
     }
-    free_pairs(c);
+    cfg_free(c);
 }
 
 /* A ticket issued by one worker resumes on another (same keys, its own
@@ -308,7 +304,7 @@ static void test_tickets(void **state)
     SSL_SESSION_free(sess);
     tls_gen_free(&g);
     SSL_CTX_free(cl);
-    free_pairs(c);
+    cfg_free(c);
 }
 
 /* Each error names the server's place, the setting, the file and why. */
@@ -330,14 +326,31 @@ static void test_bad_pairs(void **state)
         char err[512] = "";
         c->tls_session_tickets = false;
         assert_int_equal(tls_gen_build(&g, c, NULL, err, sizeof err), -1);
-        char *where = xasprintf("%s/tls.conf:2: ", tmp);
+        char *where = xasprintf("%s/tls.conf:", tmp);
         if (strncmp(err, where, strlen(where)) != 0 || !strstr(err, rows[i].setting) ||
             !strstr(err, rows[i].file) || !strstr(err, rows[i].why))
             fail_msg("row %zu: %s", i, err);
         assert_null(g.srv); /* nothing left allocated */
         free(where);
-        free_pairs(c);
+        cfg_free(c);
     }
+}
+
+/* OpenSSL keeps one pair per key type: a second ECDSA pair is refused,
+ * never silently dropped. */
+static void test_one_pair_per_key_type(void **state)
+{
+    (void)state;
+    static const char *const two_ec[][2] = { { "a-ec.crt", "a-ec.key" }, { "b-ec.crt", "b-ec.key" } };
+    cfg *c = two_servers(two_ec, 2, b_ec, 1);
+    c->tls_session_tickets = false;
+    tls_gen g;
+    char err[512] = "";
+    assert_int_equal(tls_gen_build(&g, c, NULL, err, sizeof err), -1);
+    if (!strstr(err, "\"tls_certificate\"") || !strstr(err, "b-ec.crt") || !strstr(err, "same key type as") ||
+        !strstr(err, "a-ec.crt"))
+        fail_msg("%s", err);
+    cfg_free(c);
 }
 
 /* -t warns for a certificate within 30 days of its end, and one past it. */
@@ -363,14 +376,15 @@ static void test_expiry(void **state)
     tls_gen_expiry(&g, time(NULL) - 60L * 86400, collect, &w);
     assert_int_equal(w.n, 0);
     tls_gen_free(&g);
-    free_pairs(c);
+    cfg_free(c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sni_and_pairs), cmocka_unit_test(test_protocols), cmocka_unit_test(test_tickets),
-        cmocka_unit_test(test_bad_pairs),     cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_bad_pairs),     cmocka_unit_test(test_one_pair_per_key_type),
+        cmocka_unit_test(test_expiry),
     };
     return cmocka_run_group_tests(tests, tls_setup, teardown);
 }
