@@ -59,7 +59,7 @@ usr/share/man/man8/ usr/share/man/man8/ephttpd.8.gz
 var/ var/log/ var/log/ephttpd/
 """.split()
 CONFFILES = {"/etc/ephttpd.conf", "/etc/ephttpd/mime.types", "/etc/logrotate.d/ephttpd"}
-DEPENDS = ("libc6", "libconfig9", "libpcre2-8-0", "libyaml-0-2")
+DEPENDS = ("libc6", "libconfig9", "libpcre2-8-0", "libssl3", "libyaml-0-2")
 
 # What the snapshot of the file system ignores: dpkg's, apt's and man-db's
 # own records and caches, which installing any package changes, and what
