@@ -153,7 +153,8 @@ static int tls_ctx_setup(SSL_CTX *ctx, const tls_gen *g, char *err, size_t errle
         opts |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(ctx, opts);
     /* An idle keep-alive connection gives its record buffers back. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_ENABLE_PARTIAL_WRITE);
     /* Resumption is by tickets only: a per-worker session cache would not
      * be shared with the other workers anyway. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -49,6 +49,22 @@ static ssize_t tls_failed(exec *x, int rc, size_t done)
 static ssize_t tls_writev(exec *x, const struct iovec *iov, int n, bool more)
 {
     (void)more;
+    /* A head and a small body in one record: one write(2), one record's
+     * overhead, as nginx's output buffer gives. tbuf is free between file
+     * chunks; a retry after WANT_WRITE rebuilds the very same bytes. */
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (n > 1 && x->tbuf && x->tlen == x->tsent && total <= x->tcap) {
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+            memcpy(x->tbuf + at, iov[i].iov_base, iov[i].iov_len);
+            at += iov[i].iov_len;
+        }
+        size_t w;
+        int rc = SSL_write_ex(x->ssl, x->tbuf, total, &w);
+        return rc == 1 ? (ssize_t)w : tls_failed(x, rc, 0);
+    }
     size_t done = 0;
     for (int i = 0; i < n; i++) {
         size_t w;
@@ -462,8 +478,10 @@ static void sendfile_done(wq_task *t)
     x->hooks->carry_on(x, err == 0 ? EXEC_SENDING : err == EAGAIN ? EXEC_WAIT : EXEC_ERROR);
 }
 
-/* The chunk is in tbuf: it goes out from the loop. The socket's readiness
- * is as the events since submission left it. */
+/* The chunk is in tbuf: it goes out from the loop. The task wrote nothing,
+ * so no EPOLLOUT edge may ever come for the readiness exec_send cleared
+ * when it handed the chunk over: go on as if writable, and a full socket
+ * says EAGAIN (and then an edge does come). */
 static void read_done(wq_task *t)
 {
     exec *x = EP_CONTAINER_OF(t, exec, task.base);
@@ -476,7 +494,7 @@ static void read_done(wq_task *t)
     }
     x->tlen = (size_t)x->task.sent;
     x->tsent = 0;
-    x->hooks->carry_on(x, EXEC_WAIT);
+    x->hooks->carry_on(x, EXEC_SENDING);
 }
 
 void exec_end(exec *x)
