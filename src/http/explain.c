@@ -128,6 +128,18 @@ static void explain_plan(const cfg *c, const route *rt, FILE *out)
     }
 }
 
+/* On a TLS listener: the certificates a client asking for host by SNI is
+ * shown; SNI picks the server by the same rules as Host. */
+static void explain_tls(const cfg_listen *lis, const cfg_server *s, const char *host, FILE *out)
+{
+    if (!lis->tls)
+        return;
+    fprintf(out, "  tls:       SNI \"%s\" gets", host);
+    for (size_t i = 0; i < s->ntls_certs; i++)
+        fprintf(out, "%s %s (key %s)", i ? "," : "", s->tls_certs[i], s->tls_keys[i]);
+    fputs(s->ntls_certs > 1 ? ", whichever the client can check\n" : "\n", out);
+}
+
 /* Run a request through the same checks and routing as a worker: the
  * text a client would send, parsed, made into a request, routed. */
 static int explain_route(const cfg *c, const char *host, const char *uri, char *text, char *path, FILE *out)
@@ -167,6 +179,7 @@ static int explain_route(const cfg *c, const char *host, const char *uri, char *
             c->servers[lis->default_server].nnames ? c->servers[lis->default_server].names[0] : "");
     fprintf(out, "  server:    #%zu %s%s%s\n", si + 1, s->nnames ? s->names[0] : "(no name)",
             s->where ? " at " : "", s->where ? s->where : "");
+    explain_tls(lis, s, host, out);
     fprintf(out, "  path:      %s\n", path);
     const cfg_location *l = loc_match(s, path, rq.path_len, ls);
     if (l)
