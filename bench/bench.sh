@@ -15,6 +15,9 @@
 # With BASE=<git revision>, the peer is not nginx but ephttpd built from that
 # revision (in a temporary worktree), so a change is measured against the
 # commit before it, side by side: "nginx" in the output then means the base.
+# HTTPS scenarios (not in the default list): tls-small, tls-large (wrk over
+# https, keep-alive) and tls-hs (ab over https: a full handshake per request);
+# both servers get an HTTPS listener with the same ECDSA P-256 certificate.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
 # deferred accept that ephttpd's listeners use by default).
@@ -29,6 +32,9 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build-bench}
 PORT_EP=18081
 PORT_NG=18082
+PORT_EP_TLS=18083
+PORT_NG_TLS=18084
+case " $SCENARIOS " in *" tls-"*) TLS=1 ;; *) TLS="" ;; esac
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need nginx || ! need wrk || ! need ab || ! need cmake || ! pkg-config --exists cmocka 2>/dev/null; then
@@ -70,6 +76,12 @@ filler() { base64 -w 100 /dev/urandom | head -c "$1" || true; } # head ends base
 filler 98620 >"$ROOT/medium.css"
 filler 954824 >"$ROOT/large.html"
 chmod -R a+rX "$WORK" # nginx's workers run as nobody
+if [ -n "$TLS" ]; then
+    [ -z "$BASE" ] || { echo "tls-* scenarios compare with nginx only" >&2; exit 2; }
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+    chmod 644 "$WORK/key.pem"
+fi
 
 if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ]; then
     SRV="taskset -c 0"
@@ -94,6 +106,8 @@ http {
     default_type application/octet-stream;
     server {
         listen 127.0.0.1:$PORT_NG $NGINX_LISTEN; # backlog 511, as ephttpd
+        ${TLS:+listen 127.0.0.1:$PORT_NG_TLS ssl; ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;}
+        ${TLS:+ssl_protocols TLSv1.2 TLSv1.3; ssl_session_tickets on;}
         root $ROOT;
     }
 }
@@ -108,13 +122,20 @@ wait_port() {
     exit 1
 }
 
+EP_TLS_LISTEN=""
+EP_TLS_PAIR=""
+if [ -n "$TLS" ]; then
+    EP_TLS_LISTEN=", { address = \"127.0.0.1\"; port = $PORT_EP_TLS; tls = true; }"
+    EP_TLS_PAIR=" tls_certificate = \"$WORK/cert.pem\"; tls_certificate_key = \"$WORK/key.pem\";"
+fi
+
 # ephttpd runs from a configuration file (as an installed one would, and so
 # that SIGHUP has something to reload); as root its workers are www-data.
 cat >"$WORK/ephttpd.conf" <<EOF
 workers = $WORKERS;
 pid_file = "$WORK/ephttpd.pid";
-listen = ( { address = "127.0.0.1"; port = $PORT_EP; } );
-servers = ( { root = "$ROOT"; access_log = "off"; } );
+listen = ( { address = "127.0.0.1"; port = $PORT_EP; }$EP_TLS_LISTEN );
+servers = ( { root = "$ROOT"; access_log = "off";$EP_TLS_PAIR } );
 EOF
 
 sed -e "s/port = $PORT_EP/port = $PORT_NG/" -e "s/ephttpd.pid/base.pid/" "$WORK/ephttpd.conf" >"$WORK/base.conf"
@@ -147,8 +168,14 @@ measure() { # scenario port
     large) run_wrk "$url/large.html" ;;
     ab) $CLI ab -q -n 50000 -c 100 -r "$url/small.html" 2>/dev/null |
             awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}' ;;
+    tls-small) run_wrk "https://127.0.0.1:$(tls_port "$2")/small.html" ;;
+    tls-large) run_wrk "https://127.0.0.1:$(tls_port "$2")/large.html" ;;
+    tls-hs) $CLI ab -q -n 5000 -c 50 -r "https://127.0.0.1:$(tls_port "$2")/small.html" 2>/dev/null |
+            awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}' ;;
     esac
 }
+
+tls_port() { [ "$1" = $PORT_EP ] && echo $PORT_EP_TLS || echo $PORT_NG_TLS; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
