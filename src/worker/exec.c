@@ -476,7 +476,7 @@ static void read_done(wq_task *t)
     }
     x->tlen = (size_t)x->task.sent;
     x->tsent = 0;
-    x->hooks->carry_on(x, EXEC_WAIT);
+    x->hooks->carry_on(x, EXEC_SENDING);
 }
 
 void exec_end(exec *x)
