@@ -196,7 +196,15 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
             goto fail;
         }
         if (SSL_CTX_use_PrivateKey_file(ctx, s->tls_keys[i], SSL_FILETYPE_PEM) != 1) {
-            tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], ssl_reason(why, sizeof why));
+            /* A key of the certificate's type but not its own fails here
+             * already: the same words as the check below. */
+            if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+                ERR_clear_error();
+                snprintf(why, sizeof why, "does not match the certificate \"%s\"", s->tls_certs[i]);
+            } else {
+                ssl_reason(why, sizeof why);
+            }
+            tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
             goto fail;
         }
         /* The key just loaded must be the certificate's own. */

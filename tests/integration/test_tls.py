@@ -241,8 +241,10 @@ class TLSServeTest(TLSBase):
             r = c.get("/name.txt")
             self.assertEqual((r.status, r.body), (200, b"server a.test\n"), r)
             self.assertFalse(r.closes(), r)
+            # b.test has other certificates than the a.test the handshake
+            # chose: this connection cannot vouch for it (RFC 9110 15.5.20)
             r = c.get("/name.txt", host="b.test", close=True)
-            self.assertEqual((r.status, r.body), (200, b"server b.test\n"), r)
+            self.assertEqual(r.status, 421, r)
 
     def test_tls12(self):
         self.check_version(ssl.TLSVersion.TLSv1_2, "TLSv1.2")
@@ -296,8 +298,10 @@ class TLSServeTest(TLSBase):
         for sni in (None, "nobody.test"):
             with self.conn(sni=sni) as c:
                 self.assert_cert(c, self.fx.pairs["a.test"][0][0], "SNI %r" % sni)
+                r = c.get("/name.txt", host="a.test")
+                self.assertEqual(r.body, b"server a.test\n", r)
                 r = c.get("/name.txt", host="b.test", close=True)
-                self.assertEqual(r.body, b"server b.test\n", r)
+                self.assertEqual(r.status, 421, r)  # not the certificate the client checked
 
     # -- not TLS
     def test_plain_http_on_the_tls_port(self):
@@ -341,15 +345,24 @@ class TLSServeTest(TLSBase):
 
     # -- HTTP over TLS
     def test_keepalive_and_pipelining(self):
+        # a.test and www.a.test share their certificate: one connection serves
+        # both; b.test and c.test have their own and get 421 here (the
+        # connection stays: the client may ask them elsewhere)
+        hosts = ("a.test", "www.a.test", "b.test")
+        want = {"a.test": (200, b"server a.test\n"), "www.a.test": (200, b"server a.test\n"), "b.test": (421, None)}
+
+        def check(r, host, what):
+            status, body = want[host]
+            self.assertEqual(r.status, status, (what, r))
+            if body is not None:
+                self.assertEqual(r.body, body, (what, r))
+            self.assertFalse(r.closes(), (what, r))
         with self.conn() as c:
             for i in range(5):
-                r = c.get("/name.txt", host=NAMES[i % 3])
-                self.assertEqual(r.body, ("server %s\n" % NAMES[i % 3]).encode(), r)
-                self.assertFalse(r.closes(), r)
-            c.send(b"".join(build_request("GET", "/name.txt", host=NAMES[i % 3]) for i in range(10)))
+                check(c.get("/name.txt", host=hosts[i % 3]), hosts[i % 3], i)
+            c.send(b"".join(build_request("GET", "/name.txt", host=hosts[i % 3]) for i in range(10)))
             for i in range(10):
-                r = c.read_response()
-                self.assertEqual(r.body, ("server %s\n" % NAMES[i % 3]).encode(), (i, r))
+                check(c.read_response(), hosts[i % 3], i)
             # a large body between small ones, pipelined
             c.send(build_request("GET", "/name.txt", host="a.test") +
                    build_request("GET", "/big.bin", host="a.test") +
