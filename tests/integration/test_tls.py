@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import warnings
@@ -599,6 +600,103 @@ class TLSReloadTest(TLSBase):
 
 
 # ---------------------------------------------------------------- -t
+
+class TLSLoad:
+    """Keep-alive TLS clients, a thread each, asking for /name.txt over and
+    over; a failure is a reset, an EOF or a timeout with a request
+    outstanding, a handshake that fails, or an answer that is not 200. A
+    "Connection: close" answer is no failure: the client reconnects (and
+    resumes its session), as browsers do."""
+
+    def __init__(self, port, n=20):
+        self.port, self.n = port, n
+        self.ok = self.failed = 0
+        self.bodies = {}
+        self.errors = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(n)]
+
+    def note(self, ok, what=None):
+        with self.lock:
+            if ok:
+                self.ok += 1
+                self.bodies[what] = self.bodies.get(what, 0) + 1
+            else:
+                self.failed += 1
+                if len(self.errors) < 20:
+                    self.errors.append(what)
+
+    def run(self):
+        ctx = client_ctx()
+        conn = None
+        while not self.stop.is_set():
+            try:
+                if conn is None:
+                    conn = TLSConn(self.port, ctx=ctx, sni="a.test")
+                r = conn.get("/name.txt")
+                self.note(r.status == 200, r.body if r.status == 200 else "status %d" % r.status)
+                if r.closes():
+                    conn.close()
+                    conn = None
+            except (OSError, ConnectionClosed) as e:
+                self.note(False, "%s: %s" % (type(e).__name__, e))
+                if conn:
+                    conn.close()
+                conn = None
+        if conn:
+            conn.close()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(PATIENCE)
+
+
+class TLSReloadUnderLoadTest(TLSBase):
+    """Reloads while TLS clients keep asking: not one request fails, and
+    both generations answer (EP_RELOADS sets how many, 10 by default)."""
+
+    def setUp(self):
+        self.fx = TLSFixture()
+        self.addCleanup(self.fx.cleanup)
+        self.root_a = None
+        self.server = harness.ConfServer(lambda port: self.fx.conf(port, root_a=self.root_a))
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
+        self.port = self.server.port
+        self.assertTrue(tls_ready(self.port), self.server.stderr_text())
+        self.root_b = os.path.join(self.fx.dir, "a2")
+        os.mkdir(self.root_b)
+        os.chmod(self.root_b, 0o755)
+        with open(os.path.join(self.root_b, "name.txt"), "w") as f:
+            f.write("server a.test, generation B\n")
+
+    def test_reloads_under_tls_load_lose_nothing(self):
+        n = int(os.environ.get("EP_RELOADS", "10"))
+        with TLSLoad(self.port) as load:
+            self.assertTrue(wait_until(lambda: load.ok >= 100, PATIENCE),
+                            "the load never got going: %r" % load.errors)
+            for i in range(n):
+                self.root_a = self.root_b if i % 2 == 0 else None
+                tmp = self.server.conf_path + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(self.fx.conf(self.server.port, root_a=self.root_a))
+                os.rename(tmp, self.server.conf_path)
+                os.kill(self.server.pid, signal.SIGHUP)
+                time.sleep(0.5)  # the pace of the reloads, not a wait for the server
+            ok = load.ok
+            self.assertTrue(wait_until(lambda: load.ok >= ok + 100, PATIENCE),
+                            "the load stalled after the last reload: %r" % load.errors)
+        self.assertEqual(load.failed, 0, "failed requests over %d reloads: %r" % (n, load.errors))
+        self.assertGreater(load.bodies.get(b"server a.test, generation B\n", 0), 0, load.bodies)
+        self.assertGreater(load.bodies.get(b"server a.test\n", 0), 0, load.bodies)
+
 
 class TLSLintTest(unittest.TestCase):
     def setUp(self):
