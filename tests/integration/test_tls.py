@@ -412,6 +412,33 @@ class TLSServeTest(TLSBase):
     def test_files_ranges_and_conditionals(self):
         self.check_files("/")
 
+    def test_beyond_4_gib(self):
+        # a sparse 5 GiB file with marks past 4 GiB: ranges there, read into
+        # the TLS buffer on the loop and by write-queue tasks, need 64-bit
+        # offsets all the way (pread, Content-Range, Content-Length)
+        path = os.path.join(self.fx.roots["a.test"], "huge.bin")
+        size = 5 * 1024 ** 3
+        marks = {4 * 1024 ** 3 - 3: b"before-4G", 4 * 1024 ** 3 + 12345: b"after-4G", size - 8: b"the end!"}
+        with open(path, "wb") as f:
+            f.truncate(size)
+            for at, mark in marks.items():
+                f.seek(at)
+                f.write(mark)
+        self.addCleanup(os.unlink, path)
+        for prefix in ("/", "/off/"):
+            with self.conn() as c:
+                r = c.get(prefix + "huge.bin", method="HEAD")
+                self.assertEqual((r.status, r.headers["Content-Length"]), (200, str(size)), r)
+                for at, mark in marks.items():
+                    a, b = at - 100, at + len(mark) - 1
+                    r = c.get(prefix + "huge.bin", headers=[("Range", "bytes=%d-%d" % (a, b))])
+                    self.assertEqual(r.status, 206, r)
+                    self.assertEqual(r.headers["Content-Range"], "bytes %d-%d/%d" % (a, b, size))
+                    self.assertEqual(r.body, b"\0" * 100 + mark, (prefix, at))
+                r = c.get(prefix + "huge.bin", headers=[("Range", "bytes=-300000")], close=True)
+                self.assertEqual((r.status, len(r.body)), (206, 300000), r)
+                self.assertTrue(r.body.endswith(b"the end!"), prefix)
+
     def test_offloaded_file_reads(self):
         self.check_files("/off/")
 
