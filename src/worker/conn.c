@@ -339,6 +339,18 @@ static bool conn_closes_at_once(const conn_req *b)
            !b->discard_left && !b->discard_chunked;
 }
 
+/* Over TLS, rbuf does not show everything the client sent: a KeyUpdate,
+ * an alert or a close_notify are records that never reach it, and closing
+ * with them unread makes the kernel answer with a reset that destroys the
+ * response's unacknowledged tail. Close at once only when nothing waits. */
+static bool conn_tls_quiet(const conn *c)
+{
+    if (!c->ssl)
+        return true;
+    char b;
+    return !SSL_has_pending(c->ssl) && recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
 /* Nagle would hold the last partial segment of a response until the client
  * ACKs; set TCP_NODELAY once a connection is kept alive or sends file data,
  * as nginx's tcp_nodelay does, and save the syscall on one-shot small answers. */
@@ -712,7 +724,7 @@ static void conn_finish_response(conn *c)
          * now, as nginx does. Otherwise (an error that leaves the framing in
          * doubt, a body not yet skipped, or a close the server chose while
          * the client may have sent more) drain first. */
-        if (conn_closes_at_once(b))
+        if (conn_closes_at_once(b) && conn_tls_quiet(c))
             conn_close(c);
         else
             conn_linger(c);
