@@ -354,6 +354,18 @@ static bool exec_range_cached(exec *x, int fd, off_t off, size_t chunk)
     return file_range_cached(fd, off, chunk);
 }
 
+/* A chunk of the plan's file at off goes to a task (work, done): 0 while
+ * it runs, -1 if the queue refused it. */
+static int exec_queue_chunk(exec *x, off_t off, size_t chunk, void (*work)(wq_task *t), void (*done)(wq_task *t))
+{
+    x->w->stats.send_queue++;
+    x->task.fd = x->rt.plan.fd;
+    x->task.off = off;
+    x->task.len = chunk;
+    exec_submit(x, work, done);
+    return x->task_busy ? 0 : -1;
+}
+
 /* A chunk of the current file range: sendfile from the loop while the
  * pages are cached, else a task, so that the loop never waits on a disk.
  * 1: the range went, 0: wait (socket full, or a task runs), -1: error. */
@@ -368,14 +380,8 @@ static int exec_send_file(exec *x)
         const plan_seg *sg = &p->seg[x->seg];
         off_t off = sg->off + (off_t)x->seg_sent;
         size_t chunk = sg->len - x->seg_sent < max ? sg->len - x->seg_sent : max;
-        if ((r && r->offload_always) || !exec_range_cached(x, p->fd, off, chunk)) {
-            w->stats.send_queue++;
-            x->task.fd = p->fd;
-            x->task.off = off;
-            x->task.len = chunk;
-            exec_submit(x, sendfile_work, sendfile_done);
-            return x->task_busy ? 0 : -1;
-        }
+        if ((r && r->offload_always) || !exec_range_cached(x, p->fd, off, chunk))
+            return exec_queue_chunk(x, off, chunk, sendfile_work, sendfile_done);
         w->stats.send_loop++;
         ssize_t n = x->tp->sendfile(x, p->fd, &off, chunk);
         if (n > 0) {
@@ -408,14 +414,8 @@ static int exec_send_buffered(exec *x)
             ssize_t n = r && r->offload_always ? -1 : file_read_nowait(p->fd, x->tbuf, chunk, off);
             if (n == 0)
                 return -1; /* the file shrank: the length we promised is a lie */
-            if (n < 0) {
-                x->w->stats.send_queue++;
-                x->task.fd = p->fd;
-                x->task.off = off;
-                x->task.len = chunk;
-                exec_submit(x, read_work, read_done);
-                return x->task_busy ? 0 : -1;
-            }
+            if (n < 0)
+                return exec_queue_chunk(x, off, chunk, read_work, read_done);
             x->w->stats.send_loop++;
             x->tlen = (size_t)n;
             x->tsent = 0;
