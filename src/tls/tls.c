@@ -120,11 +120,11 @@ static int tls_on_ticket(SSL *ssl, unsigned char name[16], unsigned char *iv, EV
 
 /* ---- building ------------------------------------------------------------ */
 
-static int tls_fail(char *err, size_t errlen, const char *where, const char *setting, const char *path,
+/* One line on a setting's file: "FILE:LINE: \"setting\" \"path\": why". */
+static void tls_msg(char *buf, size_t len, const char *where, const char *setting, const char *path,
                     const char *why)
 {
-    snprintf(err, errlen, "%s%s\"%s\" \"%s\": %s", where ? where : "", where ? ": " : "", setting, path, why);
-    return -1;
+    snprintf(buf, len, "%s%s\"%s\" \"%s\": %s", where ? where : "", where ? ": " : "", setting, path, why);
 }
 
 /* The settings every context of a generation shares. */
@@ -192,7 +192,7 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
     int types[8] = { 0 };
     for (size_t i = 0; i < s->ntls_certs && i < s->ntls_keys; i++) {
         if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_certs[i]) != 1) {
-            tls_fail(err, errlen, s->where, "tls_certificate", s->tls_certs[i], ssl_reason(why, sizeof why));
+            tls_msg(err, errlen, s->where, "tls_certificate", s->tls_certs[i], ssl_reason(why, sizeof why));
             goto fail;
         }
         if (SSL_CTX_use_PrivateKey_file(ctx, s->tls_keys[i], SSL_FILETYPE_PEM) != 1) {
@@ -204,14 +204,14 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
             } else {
                 ssl_reason(why, sizeof why);
             }
-            tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
+            tls_msg(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
             goto fail;
         }
         /* The key just loaded must be the certificate's own. */
         if (SSL_CTX_check_private_key(ctx) != 1) {
             ERR_clear_error();
             snprintf(why, sizeof why, "does not match the certificate \"%s\"", s->tls_certs[i]);
-            tls_fail(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
+            tls_msg(err, errlen, s->where, "tls_certificate_key", s->tls_keys[i], why);
             goto fail;
         }
         /* OpenSSL keeps one pair per key type: a second RSA pair would
@@ -221,7 +221,7 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
             if (types[j] == type) {
                 snprintf(why, sizeof why, "has the same key type as \"%s\": one pair per type (RSA, ECDSA, ...)",
                          s->tls_certs[j]);
-                tls_fail(err, errlen, s->where, "tls_certificate", s->tls_certs[i], why);
+                tls_msg(err, errlen, s->where, "tls_certificate", s->tls_certs[i], why);
                 goto fail;
             }
         if (i < 8)
@@ -308,16 +308,15 @@ void tls_gen_expiry(const tls_gen *g, time_t now, void (*warn)(void *ctx, const 
             int days = 0, secs = 0;
             ASN1_TIME *nw = ASN1_TIME_set(NULL, now);
             if (nw && ASN1_TIME_diff(&days, &secs, nw, X509_get0_notAfter(x)) && days < EXPIRY_WARN_DAYS) {
-                char line[1024], date[64] = "";
+                char line[1024], why[128], date[64] = "";
                 struct tm tm;
                 if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
                     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm);
                 if (days < 0 || (days == 0 && secs <= 0))
-                    snprintf(line, sizeof line, "%s%s\"tls_certificate\" \"%s\": has expired on %s",
-                             s->where ? s->where : "", s->where ? ": " : "", s->tls_certs[j], date);
+                    snprintf(why, sizeof why, "has expired on %s", date);
                 else
-                    snprintf(line, sizeof line, "%s%s\"tls_certificate\" \"%s\": expires on %s (in %d days)",
-                             s->where ? s->where : "", s->where ? ": " : "", s->tls_certs[j], date, days);
+                    snprintf(why, sizeof why, "expires on %s (in %d days)", date, days);
+                tls_msg(line, sizeof line, s->where, "tls_certificate", s->tls_certs[j], why);
                 warn(wctx, line);
             }
             ASN1_TIME_free(nw);
