@@ -438,8 +438,8 @@ static void conn_plain_on_tls(conn *c)
                                "<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
                                "<hr><center>ephttpd</center>\r\n</body>\r\n</html>\r\n";
     route *rt = &c->rq->x.rt;
-    route_error(rt, 400, true);
     plan_begin(&rt->plan, 400, NULL, 0);
+    rt->plan.close = true;
     rt->plan.f.content_type = "text/html";
     plan_mem(&rt->plan, page, sizeof page - 1);
     plan_seal(&rt->plan, rt->rq->head_only);
