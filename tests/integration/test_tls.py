@@ -517,8 +517,9 @@ class TLSNoTicketsTest(TLSBase):
 
 # ---------------------------------------------------------------- reloads
 
-class TLSReloadTest(TLSBase):
-    """A server per test, reloaded by -s reload (synchronous) or SIGHUP."""
+class TLSOwnServer(TLSBase):
+    """A server per test (whose configuration rewrite() writes anew), for
+    the tests that reload it."""
 
     def setUp(self):
         self.fx = TLSFixture()
@@ -535,6 +536,10 @@ class TLSReloadTest(TLSBase):
         with open(tmp, "w") as f:
             f.write(self.fx.conf(self.server.port, root_a=self.root_a))
         os.rename(tmp, self.server.conf_path)
+
+
+class TLSReloadTest(TLSOwnServer):
+    """Reloaded by -s reload (synchronous) or SIGHUP."""
 
     def reload(self):
         return run_cli("-s", "reload", "-c", self.server.conf_path)
@@ -685,19 +690,12 @@ class TLSLoad:
             t.join(PATIENCE)
 
 
-class TLSReloadUnderLoadTest(TLSBase):
+class TLSReloadUnderLoadTest(TLSOwnServer):
     """Reloads while TLS clients keep asking: not one request fails, and
     both generations answer (EP_RELOADS sets how many, 10 by default)."""
 
     def setUp(self):
-        self.fx = TLSFixture()
-        self.addCleanup(self.fx.cleanup)
-        self.root_a = None
-        self.server = harness.ConfServer(lambda port: self.fx.conf(port, root_a=self.root_a))
-        self.addCleanup(self.server.cleanup)
-        self.server.start()
-        self.port = self.server.port
-        self.assertTrue(tls_ready(self.port), self.server.stderr_text())
+        super().setUp()
         self.root_b = os.path.join(self.fx.dir, "a2")
         os.mkdir(self.root_b)
         os.chmod(self.root_b, 0o755)
@@ -711,10 +709,7 @@ class TLSReloadUnderLoadTest(TLSBase):
                             "the load never got going: %r" % load.errors)
             for i in range(n):
                 self.root_a = self.root_b if i % 2 == 0 else None
-                tmp = self.server.conf_path + ".tmp"
-                with open(tmp, "w") as f:
-                    f.write(self.fx.conf(self.server.port, root_a=self.root_a))
-                os.rename(tmp, self.server.conf_path)
+                self.rewrite()
                 os.kill(self.server.pid, signal.SIGHUP)
                 time.sleep(0.5)  # the pace of the reloads, not a wait for the server
             ok = load.ok
