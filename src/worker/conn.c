@@ -155,11 +155,18 @@ int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t li
 }
 
 /* recv(), or SSL_read_ex over TLS, with recv's returns: bytes, 0 at the
- * end (close_notify, or the peer closing), -1 with errno (EAGAIN: wait). */
+ * end (close_notify, or the peer closing), -1 with errno (EAGAIN: wait).
+ * On EAGAIN it has cleared the readiness the read waits for: readability,
+ * or writability when TLS must send to go on reading (the answer to a
+ * KeyUpdate into a full socket), so that the next EPOLLOUT retries it. */
 static ssize_t conn_recv(conn *c, void *buf, size_t len)
 {
-    if (!c->ssl)
-        return recv(c->io.fd, buf, len, 0);
+    if (!c->ssl) {
+        ssize_t n = recv(c->io.fd, buf, len, 0);
+        if (n < 0 && errno == EAGAIN)
+            c->can_read = false;
+        return n;
+    }
     size_t n;
     int rc = SSL_read_ex(c->ssl, buf, len, &n);
     if (rc == 1)
@@ -167,6 +174,10 @@ static ssize_t conn_recv(conn *c, void *buf, size_t len)
     int e = SSL_get_error(c->ssl, rc);
     ERR_clear_error();
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        if (e == SSL_ERROR_WANT_READ)
+            c->can_read = false;
+        else
+            c->can_write = false;
         errno = EAGAIN;
         return -1;
     }
@@ -299,10 +310,8 @@ static void conn_linger(conn *c)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN) {
-            c->can_read = false;
+        if (n < 0 && errno == EAGAIN)
             break;
-        }
         conn_close(c); /* EOF or error */
         return;
     }
@@ -578,7 +587,6 @@ static bool conn_read_head(conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            c->can_read = false;
             if (c->state == CS_IDLE && b->rlen == 0)
                 conn_release_buffers(c);
             return false;
@@ -674,7 +682,6 @@ static bool conn_discard_body(conn *c)
             b->rlen = (size_t)n;
             timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
         } else if (n < 0 && errno == EAGAIN) {
-            c->can_read = false;
             return false;
         } else if (!(n < 0 && errno == EINTR)) {
             conn_close(c);

@@ -81,6 +81,12 @@ static ssize_t tls_writev(exec *x, const struct iovec *iov, int n, bool more)
 static ssize_t ktls_sendfile(exec *x, int fd, off_t *off, size_t len)
 {
     ossl_ssize_t n = SSL_sendfile(x->ssl, fd, *off, len, 0);
+    if (n < 0 && errno == EINTR) {
+        /* OpenSSL files an interrupted sendfile under "retry when
+         * writable"; it is a retry now, as for sendfile(2). */
+        ERR_clear_error();
+        return -1;
+    }
     if (n < 0)
         return tls_failed(x, (int)n, 0);
     *off += n;

@@ -138,6 +138,52 @@ class TLSConn(RawConn):
         return self.read_response(method)
 
 
+class KeyUpdateClient(RawConn):
+    """RawConn over `openssl s_client` (TLS 1.3), whose stdin takes the
+    request bytes and the "K" command (a KeyUpdate, update requested) and
+    whose stdout, one end of a socket pair, is read as the response stream."""
+
+    def __init__(self, port, timeout=PATIENCE):
+        self.timeout = timeout
+        self.sock, theirs = socket.socketpair()
+        self.sock.settimeout(timeout)
+        # -quiet leaves only the data on stdout; -no_ign_eof after it keeps
+        # the one-letter commands that -quiet turns off
+        self.proc = subprocess.Popen(
+            ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-servername", "a.test",
+             "-tls1_3", "-quiet", "-no_ign_eof"],
+            stdin=subprocess.PIPE, stdout=theirs, stderr=subprocess.PIPE)
+        theirs.close()
+        self.buf = bytearray()
+        self.eof = False
+        self.reset_seen = False
+
+    def send(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def read_some(self, n):
+        """Wait until n response bytes came: the first response is under way."""
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionClosed("s_client ended after %d bytes: %r"
+                                       % (len(self.buf), self.proc.stderr.read()))
+            self.buf += chunk
+
+    def key_update(self):
+        # s_client treats a stdin read that starts with K as the command
+        self.send(b"K\n")
+
+    def close(self):
+        self.sock.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stderr.close()
+
+
 def client_hello(sni="a.test"):
     """The bytes of a real ClientHello, made through memory BIOs."""
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -457,6 +503,23 @@ class TLSServeTest(TLSBase):
             for _ in range(2):
                 r = c.read_response()
                 self.assertTrue(r.body == self.fx.big, "big.bin differs")
+
+    def test_key_update_before_a_closing_response(self):
+        # A KeyUpdate is a record that never reaches the request buffer:
+        # the worker must not close with it unread (the kernel would answer
+        # with a reset that destroys the response's tail). openssl s_client
+        # sends one for its "K" command; Python's ssl cannot.
+        for attempt in range(3):
+            with KeyUpdateClient(self.port) as c:
+                c.send(build_request("GET", "/off/big.bin", host="a.test") +
+                       build_request("GET", "/name.txt", host="a.test", headers=[("Connection", "close")]))
+                c.read_some(64 * 1024)
+                c.key_update()
+                r = c.read_response()
+                self.assertTrue(r.body == self.fx.big, "attempt %d: big.bin differs" % attempt)
+                r = c.read_response()
+                self.assertEqual(r.body, b"server a.test\n", r)
+                self.assertTrue(r.closes(), r)
 
     # -- session resumption
     def check_resumption(self, version, tries=30):
