@@ -118,46 +118,41 @@ static void test_tls_values(void **state)
     cfg_free(c);
 }
 
+/* The TLS settings' defaults, whatever the listeners say. */
+static void assert_tls_defaults(const cfg *c)
+{
+    assert_int_equal(c->tls_protocols, CFG_TLS12 | CFG_TLS13);
+    assert_null(c->tls_ciphers);
+    assert_true(c->tls_session_tickets);
+    assert_true(c->tls_ktls);
+}
+
 static void test_tls_defaults(void **state)
 {
     (void)state;
     /* The command line's model, and a file without TLS. */
     cfg *c = cfg_new();
     assert_non_null(c);
-    assert_int_equal(c->tls_protocols, CFG_TLS12 | CFG_TLS13);
-    assert_null(c->tls_ciphers);
-    assert_true(c->tls_session_tickets);
-    assert_true(c->tls_ktls);
+    assert_tls_defaults(c);
     assert_false(c->listens[0].tls);
     assert_int_equal(c->servers[0].ntls_certs, 0);
     cfg_free(c);
-    static const char *const plain[] = { "plain.conf", "listen = ( { port = 80; } );\nservers = ( { root = \"@D/www\"; } );\n",
-                                         "plain.yaml", "listen: [ { port: 80 } ]\nservers: [ { root: @D/www } ]\n" };
-    for (size_t i = 0; i < 4; i += 2) {
-        c = load(plain[i], plain[i + 1]);
-        assert_int_equal(c->tls_protocols, CFG_TLS12 | CFG_TLS13);
-        assert_null(c->tls_ciphers);
-        assert_true(c->tls_session_tickets);
-        assert_true(c->tls_ktls);
-        assert_false(c->listens[0].tls);
-        assert_int_equal(c->servers[0].ntls_certs, 0);
-        assert_int_equal(c->servers[0].ntls_keys, 0);
-        cfg_free(c);
-    }
-    /* TLS with nothing else set: the defaults, in both syntaxes. */
-    static const char *const tls[] = {
+    /* Without TLS, then TLS with nothing else set, in both syntaxes. */
+    static const char *const files[] = {
+        "plain.conf", "listen = ( { port = 80; } );\nservers = ( { root = \"@D/www\"; } );\n",
+        "plain.yaml", "listen: [ { port: 80 } ]\nservers: [ { root: @D/www } ]\n",
         "deft.conf", "listen = ( { port = 443; tls = true; } );\n"
                      "servers = ( { root = \"@D/www\"; tls_certificate = \"@D/c.pem\"; tls_certificate_key = \"@D/c.key\"; } );\n",
         "deft.yaml", "listen: [ { port: 443, tls: true } ]\n"
                      "servers: [ { root: @D/www, tls_certificate: @D/c.pem, tls_certificate_key: @D/c.key } ]\n",
     };
-    for (size_t i = 0; i < 4; i += 2) {
-        c = load(tls[i], tls[i + 1]);
-        assert_int_equal(c->tls_protocols, CFG_TLS12 | CFG_TLS13);
-        assert_null(c->tls_ciphers);
-        assert_true(c->tls_session_tickets);
-        assert_true(c->tls_ktls);
-        assert_true(c->listens[0].tls);
+    for (size_t i = 0; i < 8; i += 2) {
+        bool tls = i >= 4;
+        c = load(files[i], files[i + 1]);
+        assert_tls_defaults(c);
+        assert_int_equal(c->listens[0].tls, tls);
+        assert_int_equal(c->servers[0].ntls_certs, tls);
+        assert_int_equal(c->servers[0].ntls_keys, tls);
         cfg_free(c);
     }
 }
