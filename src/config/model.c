@@ -69,6 +69,10 @@ cfg *cfg_new(void)
     c->tls_protocols = CFG_TLS12 | CFG_TLS13;
     c->tls_session_tickets = true;
     c->tls_ktls = true;
+    c->http2_max_concurrent_streams = CFG_H2_STREAMS_DEFAULT;
+    c->http2_max_header_list_size = CFG_H2_HEADER_LIST_DEFAULT;
+    c->http2_initial_window_size = CFG_H2_WINDOW_DEFAULT;
+    c->http2_connection_window_size = CFG_H2_CONN_WINDOW_DEFAULT;
     c->listens = calloc(1, sizeof *c->listens);
     c->servers = calloc(1, sizeof *c->servers);
     if (!c->listens || !c->servers)

@@ -16,6 +16,7 @@ typedef struct {
     bool reuseport;    /* one socket per worker (SO_REUSEPORT) instead of one shared */
     bool deferred;     /* TCP_DEFER_ACCEPT: accept once the request has arrived */
     bool tls;          /* HTTPS: every server it reaches has tls_certificate */
+    bool http2;        /* HTTP/2: by ALPN over TLS, by its preface (h2c) in cleartext */
     char *default_name; /* server name chosen as this listener's default, or NULL */
     size_t default_server; /* resolved by cfg_validate: index into cfg.servers */
     char *where;       /* "file:line" of its definition, or NULL (command line) */
@@ -188,6 +189,16 @@ enum {
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"         \
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+/* HTTP/2 defaults. 128 streams as nginx and the issue's browsers expect;
+ * a header list as large as an HTTP/1.1 head may be (max_header_size's
+ * default); receive windows at the protocol's own 65,535 bytes: a static
+ * server discards request bodies, so a larger window would only invite
+ * bytes it throws away. */
+#define CFG_H2_STREAMS_DEFAULT 128
+#define CFG_H2_HEADER_LIST_DEFAULT 16384
+#define CFG_H2_WINDOW_DEFAULT 65535
+#define CFG_H2_CONN_WINDOW_DEFAULT 65535
+
 /* The exit status for a configuration that cannot be used (sysexits'
  * EX_CONFIG): systemd's unit does not restart on it (RestartPreventExitStatus). */
 #define EP_EXIT_CONFIG 78
@@ -223,6 +234,12 @@ typedef struct cfg {
     char *tls_ciphers;       /* TLS 1.2 suites, OpenSSL syntax; NULL: CFG_TLS_CIPHERS_DEFAULT */
     bool tls_session_tickets; /* resumption by tickets (keys shared by the workers) */
     bool tls_ktls;           /* kernel TLS for sending files, when the kernel offers it */
+    /* HTTP/2, one value for the generation (SETTINGS go out before a
+     * request names a server). */
+    uint32_t http2_max_concurrent_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS */
+    uint32_t http2_max_header_list_size;   /* SETTINGS_MAX_HEADER_LIST_SIZE, bytes */
+    uint32_t http2_initial_window_size;    /* SETTINGS_INITIAL_WINDOW_SIZE: each stream's receive window */
+    uint32_t http2_connection_window_size; /* the connection's receive window */
     cfg_listen *listens;
     size_t nlistens;
     cfg_server *servers;
