@@ -118,10 +118,15 @@ const char *resp_allow(unsigned methods, char *buf, size_t len)
     return buf;
 }
 
-/* Appends with bounds checks folded into one flag, so the writer stays linear. */
+/* Appends with bounds checks folded into one flag, so the writer stays
+ * linear. One writer serves both forms of a head: HTTP/1.1 text, and
+ * HTTP/2 fields (nv set), whose names and values it writes into the same
+ * buffer and points the entries at. */
 typedef struct {
     char *p, *end;
     bool overflow;
+    resp_nv *nv;       /* NULL: HTTP/1.1 text */
+    size_t nnv, nvcap;
 } wbuf;
 
 static void put(wbuf *w, const char *s, size_t n)
@@ -135,6 +140,38 @@ static void put(wbuf *w, const char *s, size_t n)
     memcpy(w->p, s, n);
     w->p += n;
 }
+
+/* Start a field: "\r\nName: " in text; in HTTP/2 the name in lower case
+ * (RFC 9113 8.2.1) and an entry whose value starts here. */
+static void field(wbuf *w, const char *name, size_t len)
+{
+    if (!w->nv) {
+        put(w, "\r\n", 2);
+        put(w, name, len);
+        put(w, ": ", 2);
+        return;
+    }
+    if (w->nnv == w->nvcap || (size_t)(w->end - w->p) < len) {
+        w->overflow = true;
+        return;
+    }
+    resp_nv *e = &w->nv[w->nnv++];
+    e->name = w->p;
+    e->nlen = len;
+    for (size_t i = 0; i < len; i++)
+        w->p[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    w->p += len;
+    e->value = w->p;
+}
+
+/* The field's value ends here (HTTP/2: its entry gets the length). */
+static void field_end(wbuf *w)
+{
+    if (w->nv && w->nnv && !w->overflow)
+        w->nv[w->nnv - 1].vlen = (size_t)(w->p - w->nv[w->nnv - 1].value);
+}
+
+#define FIELD(w, name) field((w), (name), sizeof(name) - 1)
 
 #define PUT_LIT(w, s) put((w), (s), sizeof(s) - 1)
 
@@ -213,15 +250,18 @@ static void put_validators(wbuf *w, const resp_fields *f)
         return;
     char lm[TIME_HTTP_LEN + 1];
     time_http_date(f->last_modified, lm);
-    PUT_LIT(w, "\r\nLast-Modified: ");
+    FIELD(w, "Last-Modified");
     put(w, lm, TIME_HTTP_LEN);
+    field_end(w);
     if (f->etag_size >= 0) {
         /* nginx's format: hex mtime, '-', hex size. */
-        PUT_LIT(w, "\r\nETag: \"");
+        FIELD(w, "ETag");
+        PUT_LIT(w, "\"");
         put_u64(w, (uint64_t)f->last_modified, 16);
         PUT_LIT(w, "-");
         put_u64(w, (uint64_t)f->etag_size, 16);
         PUT_LIT(w, "\"");
+        field_end(w);
     }
 }
 
@@ -229,7 +269,7 @@ static void put_location(wbuf *w, const resp_fields *f)
 {
     if (!f->location.p) /* an empty one is written: a "return" whose URL expanded to nothing */
         return;
-    PUT_LIT(w, "\r\nLocation: ");
+    FIELD(w, "Location");
     if (f->location_encode)
         put_path(w, f->location.p, f->location.len);
     else
@@ -239,11 +279,63 @@ static void put_location(wbuf *w, const resp_fields *f)
         PUT_LIT(w, "?");
         put(w, f->location_query.p, f->location_query.len);
     }
+    field_end(w);
+}
+
+static void put_field_str(wbuf *w, const char *name, size_t nlen, const char *value)
+{
+    field(w, name, nlen);
+    put_str(w, value);
+    field_end(w);
+}
+
+#define FIELD_STR(w, name, value) put_field_str((w), (name), sizeof(name) - 1, (value))
+
+/* Every field after Server and Date, in one order for both forms. */
+static void put_fields(wbuf *w, int status, const resp_fields *f)
+{
+    if (f->content_type)
+        FIELD_STR(w, "Content-Type", f->content_type);
+    /* A 1xx or 204 has no body and must not say it has one (RFC 9110 8.6). */
+    if (f->content_length >= 0 && status >= 200 && status != 204) {
+        FIELD(w, "Content-Length");
+        put_u64(w, (uint64_t)f->content_length, 10);
+        field_end(w);
+    }
+    put_validators(w, f);
+    put_location(w, f);
+    if (f->content_range.len) {
+        FIELD(w, "Content-Range");
+        put(w, f->content_range.p, f->content_range.len);
+        field_end(w);
+    }
+    if (f->accept_ranges)
+        FIELD_STR(w, "Accept-Ranges", "bytes");
+    if (f->allow)
+        FIELD_STR(w, "Allow", f->allow);
+    if (f->content_encoding)
+        FIELD_STR(w, "Content-Encoding", f->content_encoding);
+    if (f->vary_encoding)
+        FIELD_STR(w, "Vary", "Accept-Encoding");
+    if (f->max_age >= 0) {
+        char exp[TIME_HTTP_LEN + 1];
+        time_http_date(f->now + (time_t)f->max_age, exp);
+        FIELD(w, "Expires");
+        put(w, exp, TIME_HTTP_LEN);
+        field_end(w);
+        FIELD(w, "Cache-Control");
+        PUT_LIT(w, "max-age=");
+        put_u64(w, (uint64_t)f->max_age, 10);
+        field_end(w);
+    }
+    for (size_t i = 0; i < f->nextra; i++)
+        if (resp_header_applies(&f->extra[i], status))
+            put_field_str(w, f->extra[i].name, strlen(f->extra[i].name), f->extra[i].value);
 }
 
 size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
 {
-    wbuf w = { buf, buf + cap, false };
+    wbuf w = { buf, buf + cap, false, NULL, 0, 0 };
     char code[4] = { (char)('0' + status / 100), (char)('0' + status / 10 % 10),
                      (char)('0' + status % 10), ' ' };
     PUT_LIT(&w, "HTTP/1.1 ");
@@ -251,52 +343,25 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f)
     put_str(&w, resp_reason(status));
     PUT_LIT(&w, "\r\nServer: ephttpd\r\nDate: ");
     put(&w, f->date, TIME_HTTP_LEN);
-    if (f->content_type) {
-        PUT_LIT(&w, "\r\nContent-Type: ");
-        put_str(&w, f->content_type);
-    }
-    /* A 1xx or 204 has no body and must not say it has one (RFC 9110 8.6). */
-    if (f->content_length >= 0 && status >= 200 && status != 204) {
-        PUT_LIT(&w, "\r\nContent-Length: ");
-        put_u64(&w, (uint64_t)f->content_length, 10);
-    }
-    put_validators(&w, f);
-    put_location(&w, f);
-    if (f->content_range.len) {
-        PUT_LIT(&w, "\r\nContent-Range: ");
-        put(&w, f->content_range.p, f->content_range.len);
-    }
-    if (f->accept_ranges)
-        PUT_LIT(&w, "\r\nAccept-Ranges: bytes");
-    if (f->allow) {
-        PUT_LIT(&w, "\r\nAllow: ");
-        put_str(&w, f->allow);
-    }
-    if (f->content_encoding) {
-        PUT_LIT(&w, "\r\nContent-Encoding: ");
-        put_str(&w, f->content_encoding);
-    }
-    if (f->vary_encoding)
-        PUT_LIT(&w, "\r\nVary: Accept-Encoding");
-    if (f->max_age >= 0) {
-        char exp[TIME_HTTP_LEN + 1];
-        time_http_date(f->now + (time_t)f->max_age, exp);
-        PUT_LIT(&w, "\r\nExpires: ");
-        put(&w, exp, TIME_HTTP_LEN);
-        PUT_LIT(&w, "\r\nCache-Control: max-age=");
-        put_u64(&w, (uint64_t)f->max_age, 10);
-    }
-    for (size_t i = 0; i < f->nextra; i++) {
-        if (!resp_header_applies(&f->extra[i], status))
-            continue;
-        PUT_LIT(&w, "\r\n");
-        put_str(&w, f->extra[i].name);
-        PUT_LIT(&w, ": ");
-        put_str(&w, f->extra[i].value);
-    }
+    put_fields(&w, status, f);
     if (f->keep_alive)
         PUT_LIT(&w, "\r\nConnection: keep-alive\r\n\r\n");
     else
         PUT_LIT(&w, "\r\nConnection: close\r\n\r\n");
     return w.overflow ? 0 : (size_t)(w.p - buf);
+}
+
+size_t resp_fields_h2(char *buf, size_t cap, int status, const resp_fields *f, resp_nv *nv, size_t nvcap)
+{
+    wbuf w = { buf, buf + cap, false, nv, 0, nvcap };
+    char code[3] = { (char)('0' + status / 100), (char)('0' + status / 10 % 10), (char)('0' + status % 10) };
+    FIELD(&w, ":status");
+    put(&w, code, 3);
+    field_end(&w);
+    FIELD_STR(&w, "Server", "ephttpd");
+    FIELD(&w, "Date");
+    put(&w, f->date, TIME_HTTP_LEN);
+    field_end(&w);
+    put_fields(&w, status, f);
+    return w.overflow ? 0 : w.nnv;
 }

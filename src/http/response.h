@@ -63,6 +63,26 @@ size_t resp_head(char *buf, size_t cap, int status, const resp_fields *f);
 
 /* Room for every method name, ", "-separated. */
 #define RESP_ALLOW_MAX 64
+/* One field of an HTTP/2 head; name in lower case. */
+typedef struct {
+    const char *name;
+    size_t nlen;
+    const char *value;
+    size_t vlen;
+} resp_nv;
+
+/* Fields an HTTP/2 head can have beyond the configured headers: :status,
+ * server, date and one of each field resp_fields can ask for. */
+#define RESP_NV_FIXED 16
+
+/* The same head as resp_head for HTTP/2 (RFC 9113 8.3.2): :status first,
+ * lower-case names, no Connection (connection-specific fields are
+ * forbidden). Names and values are written into buf and nv[i] points at
+ * them. Returns the number of fields, or 0 if buf or nv is too small
+ * (buf of resp_head's size, nv of RESP_NV_FIXED + the configured headers,
+ * always suffice). */
+size_t resp_fields_h2(char *buf, size_t cap, int status, const resp_fields *f, resp_nv *nv, size_t nvcap);
+
 /* The Allow value for a set of methods (config/model.h's bits, M_GET
  * bringing M_HEAD along), written into buf. */
 const char *resp_allow(unsigned methods, char *buf, size_t len);

@@ -181,6 +181,72 @@ static void test_allow(void **state)
     assert_true(strlen(buf) < sizeof buf - 1);
 }
 
+/* The HTTP/2 form carries the very fields of the text head, in the same
+ * order: rebuild text from the entries (names lower case) and compare it
+ * with the text head's lines after the status line, Connection dropped. */
+static void test_h2_fields_match_the_text_head(void **state)
+{
+    (void)state;
+    cfg_header extra[2] = { { "X-Frame-Options", "DENY", true }, { "X-Only-Ok", "yes", false } };
+    char crange[COND_CONTENT_RANGE_MAX];
+    cond_range r = { 10, 19 };
+    resp_fields f = plain();
+    f.content_type = "text/html";
+    f.content_length = 10;
+    f.last_modified = 784111777;
+    f.etag_size = 1234;
+    f.location = EP_STR_LIT("/a b/");
+    f.location_encode = true;
+    f.location_query = EP_STR_LIT("x=1");
+    f.content_range = ep_str_make(crange, cond_content_range(crange, &r, 100));
+    f.accept_ranges = true;
+    f.allow = "GET, HEAD";
+    f.content_encoding = "gzip";
+    f.vary_encoding = true;
+    f.max_age = 60;
+    f.now = 784111777;
+    f.extra = extra;
+    f.nextra = 2;
+    static const int statuses[] = { 206, 304, 404, 204 };
+    for (size_t k = 0; k < sizeof statuses / sizeof statuses[0]; k++) {
+        char text[2048], h2buf[2048], rebuilt[2048];
+        resp_nv nv[RESP_NV_FIXED + 2];
+        size_t n = resp_head(text, sizeof text, statuses[k], &f);
+        assert_true(n > 0);
+        text[n] = '\0';
+        size_t m = resp_fields_h2(h2buf, sizeof h2buf, statuses[k], &f, nv, RESP_NV_FIXED + 2);
+        assert_true(m > 3);
+        char code[4];
+        snprintf(code, sizeof code, "%d", statuses[k]);
+        assert_true(nv[0].nlen == 7 && memcmp(nv[0].name, ":status", 7) == 0);
+        assert_true(nv[0].vlen == 3 && memcmp(nv[0].value, code, 3) == 0);
+        size_t at = 0;
+        for (size_t i = 1; i < m; i++) {
+            for (size_t j = 0; j < nv[i].nlen; j++)
+                assert_false(nv[i].name[j] >= 'A' && nv[i].name[j] <= 'Z');
+            at += (size_t)snprintf(rebuilt + at, sizeof rebuilt - at, "\r\n%.*s: %.*s", (int)nv[i].nlen,
+                                   nv[i].name, (int)nv[i].vlen, nv[i].value);
+        }
+        /* the text head from its first field to Connection, names lower-cased */
+        char *from = strstr(text, "\r\n"), *to = strstr(text, "\r\nConnection: ");
+        assert_non_null(from && to);
+        *to = '\0';
+        for (char *q = from; *q; q++) {
+            char *colon = strchr(q + 2, ':');
+            for (char *c = q + 2; colon && c < colon; c++)
+                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+            q = strstr(q + 2, "\r\n");
+            if (!q)
+                break;
+            q--;
+        }
+        assert_string_equal(rebuilt, from);
+        /* too small a buffer or too few entries: 0, never a cut head */
+        assert_int_equal(resp_fields_h2(h2buf, 40, statuses[k], &f, nv, RESP_NV_FIXED + 2), 0);
+        assert_int_equal(resp_fields_h2(h2buf, sizeof h2buf, statuses[k], &f, nv, m - 1), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_add_header_always),
         cmocka_unit_test(test_caching_headers),
         cmocka_unit_test(test_allow),
+        cmocka_unit_test(test_h2_fields_match_the_text_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
