@@ -1,4 +1,4 @@
-/* worker/wq.c: pool threads take tasks from a ring and report back through an eventfd. */
+/* worker/wq.c: pool threads take tasks from a bounded FIFO and report back through an eventfd. */
 #include "worker/wq.h"
 
 #include <errno.h>
@@ -17,8 +17,10 @@ static void *wq_thread(void *arg)
             pthread_cond_wait(&q->cond, &q->lock);
         if (q->count == 0)
             break; /* stopping, and nothing left */
-        wq_task *t = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
+        wq_task *t = q->head;
+        q->head = t->next;
+        if (!q->head)
+            q->tail = NULL;
         q->count--;
         pthread_mutex_unlock(&q->lock);
 
@@ -71,9 +73,8 @@ int wq_init(wq *q, loop *lp, int nthreads, size_t capacity)
     *q = (wq){ .cap = capacity, .nthreads = 0, .lp = lp };
     q->io.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     q->io.on_event = wq_on_event;
-    q->ring = calloc(capacity, sizeof *q->ring);
     q->threads = calloc((size_t)nthreads, sizeof *q->threads);
-    if (q->io.fd < 0 || !q->ring || !q->threads)
+    if (q->io.fd < 0 || !q->threads)
         goto fail;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->cond, NULL);
@@ -95,7 +96,6 @@ int wq_init(wq *q, loop *lp, int nthreads, size_t capacity)
 fail:
     if (q->io.fd >= 0)
         close(q->io.fd);
-    free(q->ring);
     free(q->threads);
     return -1;
 }
@@ -107,7 +107,12 @@ int wq_submit(wq *q, wq_task *t)
         pthread_mutex_unlock(&q->lock);
         return -1;
     }
-    q->ring[(q->head + q->count) % q->cap] = t;
+    t->next = NULL;
+    if (q->tail)
+        q->tail->next = t;
+    else
+        q->head = t;
+    q->tail = t;
     q->count++;
     pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
@@ -127,6 +132,5 @@ void wq_destroy(wq *q)
     close(q->io.fd);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->cond);
-    free(q->ring);
     free(q->threads);
 }

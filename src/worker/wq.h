@@ -26,8 +26,8 @@ typedef struct wq_task {
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    wq_task **ring; /* pending tasks, bounded */
-    size_t cap, head, count;
+    wq_task *head, *tail; /* pending tasks, linked through next: no array to size */
+    size_t cap, count;    /* at most cap pending */
     wq_task *done_head, *done_tail;
     bool stopping;
     int nthreads;
@@ -36,8 +36,9 @@ typedef struct {
     loop *lp;
 } wq;
 
-/* capacity bounds pending tasks; give it at least the number of connections
- * that can have a task in flight (one each), and wq_submit cannot fail. */
+/* capacity bounds pending tasks; give it at least the number of owners
+ * that can have a task in flight (one each: an HTTP/1.1 connection, an
+ * HTTP/2 stream), and wq_submit cannot fail. */
 int wq_init(wq *q, loop *lp, int nthreads, size_t capacity);
 /* Returns 0, or -1 when the queue is full (the caller answers 503). */
 int wq_submit(wq *q, wq_task *t);
