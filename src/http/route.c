@@ -252,7 +252,7 @@ static int file_status(const route *rt, const struct stat *st, cond_range *parts
  * fallback URI of the generation: what a head and the scratch must hold
  * beyond the request limits. */
 typedef struct {
-    size_t ctype, extra, ret, uri;
+    size_t ctype, extra, nextra, ret, uri;
 } route_needs;
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
@@ -260,6 +260,7 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 static void rules_needs(const cfg_rules *r, route_needs *n)
 {
     n->extra = max_size(n->extra, resp_extra_size(r->headers, r->nheaders));
+    n->nextra = max_size(n->nextra, r->nheaders);
     if (r->return_text)
         n->ret = max_size(n->ret, strlen(r->return_text));
     /* A fallback URI becomes the path a directory redirect names. */
@@ -293,6 +294,7 @@ void route_sizes_of(const cfg *cf, route_sizes *rs)
     rs->head = resp_head_max(n.ctype, max_size(rs->scratch, dir), n.extra);
     /* Every part's head of the largest multipart body, and its tail. */
     rs->parts = (COND_MAX_RANGES + 1) * cond_part_head_max(n.ctype);
+    rs->fields = RESP_NV_FIXED + n.nextra;
 }
 
 /* 206 with several ranges: a multipart/byteranges body of part heads and

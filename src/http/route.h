@@ -72,6 +72,7 @@ typedef struct {
     size_t head;    /* the longest response head (HTTP/1.1, an interim 100 included) */
     size_t scratch; /* route_env.scratch */
     size_t parts;   /* route_env.parts */
+    size_t fields;  /* the most fields of an HTTP/2 head (resp_fields_h2's nv entries) */
 } route_sizes;
 
 void route_sizes_of(const cfg *cf, route_sizes *rs);

@@ -118,6 +118,40 @@ static int tls_on_ticket(SSL *ssl, unsigned char name[16], unsigned char *iv, EV
     return rc;
 }
 
+/* ALPN: "h2" first where the connection's listener has http2, then
+ * "http/1.1". A client that offers neither gets the no_application_protocol
+ * alert, as from nginx: it could not speak to us anyway. */
+static int tls_on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                       unsigned inlen, void *arg)
+{
+    (void)arg;
+    static const unsigned char h2[] = "\x02h2\x08http/1.1", h1[] = "\x08http/1.1";
+    const tls_listener *l = SSL_get_app_data(ssl);
+    bool offer_h2 = l && l->g->cf->listens[l->listen_idx].http2;
+    const unsigned char *ours = offer_h2 ? h2 : h1;
+    unsigned len = offer_h2 ? sizeof h2 - 1 : sizeof h1 - 1;
+    unsigned char *sel;
+    unsigned char sel_len;
+    if (SSL_select_next_proto(&sel, &sel_len, ours, len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = sel;
+    *outlen = sel_len;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+SSL *tls_conn_new(const tls_listener *l, int fd)
+{
+    SSL *ssl = SSL_new(l->ctx);
+    if (!ssl || !SSL_set_fd(ssl, fd)) {
+        SSL_free(ssl);
+        ERR_clear_error();
+        return NULL;
+    }
+    SSL_set_app_data(ssl, (void *)l); /* for ALPN: which listener */
+    SSL_set_accept_state(ssl);
+    return ssl;
+}
+
 /* ---- building ------------------------------------------------------------ */
 
 /* One line on a setting's file: "FILE:LINE: \"setting\" \"path\": why". */
@@ -174,6 +208,7 @@ static int tls_ctx_setup(SSL_CTX *ctx, const tls_gen *g, char *err, size_t errle
     } else {
         SSL_CTX_set_num_tickets(ctx, 0);
     }
+    SSL_CTX_set_alpn_select_cb(ctx, tls_on_alpn, NULL);
     SSL_CTX_set_app_data(ctx, (void *)g);
     return 0;
 }

@@ -70,6 +70,11 @@ void tls_gen_free(tls_gen *g);
  * those that expire within 30 days of now. */
 void tls_gen_expiry(const tls_gen *g, time_t now, void (*warn)(void *ctx, const char *line), void *ctx);
 
+/* A server-side connection on fd in listener l's context (the handshake
+ * may move it to another server's by SNI; ALPN offers h2 where l has
+ * http2). NULL when OpenSSL cannot make one. */
+SSL *tls_conn_new(const tls_listener *l, int fd);
+
 /* Whether this kernel can encrypt TLS records itself (the "tls" upper
  * layer protocol is available: built in, or its module loaded). */
 bool tls_kernel_offers_ktls(void);

@@ -26,6 +26,7 @@
 #include "log/log.h"
 #include "util/cidr.h"
 #include "worker/exec.h"
+#include "worker/h2.h"
 
 #define LINGER_BUF 4096
 
@@ -136,15 +137,12 @@ int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t li
     c->state = CS_IDLE;
     c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = c->plain_on_tls = false;
     c->ssl = NULL;
+    c->h2 = NULL;
     memset(&c->peer, 0, sizeof c->peer);
     memcpy(&c->peer, peer, peer->sa_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
     if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx) {
-        if (!(c->ssl = SSL_new(w->tls->lis[listen_idx].ctx)) || !SSL_set_fd(c->ssl, fd)) {
-            SSL_free(c->ssl);
-            ERR_clear_error();
+        if (!(c->ssl = tls_conn_new(&w->tls->lis[listen_idx], fd)))
             return -1;
-        }
-        SSL_set_accept_state(c->ssl);
         c->state = CS_HANDSHAKE;
     }
     timer_node_init(&c->timer);
@@ -159,7 +157,7 @@ int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t li
  * On EAGAIN it has cleared the readiness the read waits for: readability,
  * or writability when TLS must send to go on reading (the answer to a
  * KeyUpdate into a full socket), so that the next EPOLLOUT retries it. */
-static ssize_t conn_recv(conn *c, void *buf, size_t len)
+ssize_t conn_recv(conn *c, void *buf, size_t len)
 {
     if (!c->ssl) {
         ssize_t n = recv(c->io.fd, buf, len, 0);
@@ -187,6 +185,32 @@ static ssize_t conn_recv(conn *c, void *buf, size_t len)
     return -1;
 }
 
+ssize_t conn_write(conn *c, const void *buf, size_t len)
+{
+    if (!c->ssl) {
+        ssize_t n = send(c->io.fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EAGAIN)
+            c->can_write = false;
+        return n;
+    }
+    size_t n;
+    int rc = SSL_write_ex(c->ssl, buf, len, &n);
+    if (rc == 1)
+        return (ssize_t)n;
+    int e = SSL_get_error(c->ssl, rc);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        if (e == SSL_ERROR_WANT_WRITE)
+            c->can_write = false;
+        else
+            c->can_read = false;
+        errno = EAGAIN;
+        return -1;
+    }
+    errno = e == SSL_ERROR_SYSCALL && errno ? errno : EPIPE;
+    return -1;
+}
+
 /* Whether reading could give bytes: the socket said so, or TLS holds a
  * decrypted record we have not taken yet (edge-triggered epoll would never
  * tell us of those again). */
@@ -197,11 +221,12 @@ static bool conn_readable(const conn *c)
 
 /* Which server a message is about: its first name, as nginx's "server:"
  * names server_name, or for a server without names its listener. */
-static const char *conn_server_label(const conn *c, char *buf, size_t len)
+static const char *conn_server_label(const conn *c, const cfg_server *s, char *buf, size_t len)
 {
     const cfg *cf = c->w->cfg;
     const cfg_listen *l = &cf->listens[c->listen_idx];
-    const cfg_server *s = c->rq && c->rq->x.rt.srv ? c->rq->x.rt.srv : &cf->servers[l->default_server];
+    if (!s)
+        s = &cf->servers[l->default_server];
     for (size_t i = 0; i < s->nnames; i++)
         if (s->names[i][0])
             return s->names[i];
@@ -215,17 +240,22 @@ static void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    /* the head being read or answered starts rbuf */
+    conn_vlog(c, c->rq ? c->rq->x.rt.srv : NULL, c->rq ? hp_request_line(c->rq->rbuf, c->rq->rlen) : (ep_str){ 0 },
+              level, fmt, ap);
+    va_end(ap);
+}
+
+void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
+{
     if (level > log_get_level())
         return; /* the context costs an inet_ntop: only for lines that are written */
     char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN + 16];
     cidr_peer_text(&c->peer.sa, client);
-    log_ctx ctx = { .client = client, .server = conn_server_label(c, server, sizeof server) };
-    if (c->rq) /* the head being read or answered starts rbuf */
-        ctx.request = hp_request_line(c->rq->rbuf, c->rq->rlen);
-    va_list ap;
-    va_start(ap, fmt);
+    log_ctx ctx = { .client = client, .server = conn_server_label(c, s, server, sizeof server), .request = request };
     log_ctx_vmsg(level, &ctx, fmt, ap);
-    va_end(ap);
 }
 
 static void conn_note(exec *x, const char *line)
@@ -238,23 +268,27 @@ static void conn_log(conn *c)
     conn_req *b = c->rq;
     if (!b || b->status == 0)
         return;
-    worker *w = c->w;
-    access_entry e = { .peer = &c->peer.sa, .when = w->now_sec, .status = b->status,
+    access_entry e = { .peer = &c->peer.sa, .when = c->w->now_sec, .status = b->status,
                        .bytes = b->x.body_bytes };
     /* rbuf still holds this request's head, or as much of it as arrived
      * before a 400, 408 or 414: the log quotes that, as sent. */
     e.request_line = hp_request_line(b->rbuf, b->rlen);
     e.referer = b->req.info.referer;
     e.user_agent = b->req.info.user_agent;
-    const cfg_server *s = b->x.rt.srv;
+    conn_access(c, b->x.rt.srv, &e);
+    b->status = 0;
+}
+
+void conn_access(conn *c, const cfg_server *s, const access_entry *e)
+{
+    worker *w = c->w;
     size_t srv = s ? (size_t)(s - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
     if (w->srv_alog[srv]) {
-        access_log_write(w->srv_alog[srv], &e);
+        access_log_write(w->srv_alog[srv], e);
         /* A line reaches the file at most ALOG_FLUSH_MS after it was written. */
         if (w->alog_flush_ms < 0)
             w->alog_flush_ms = w->now_ms + ALOG_FLUSH_MS;
     }
-    b->status = 0;
 }
 
 /* The struct goes to worker.c's closed list, which frees it after this
@@ -264,6 +298,8 @@ static void conn_release(conn *c)
     conn_log(c);
     if (c->rq)
         exec_end(&c->rq->x);
+    if (c->h2)
+        h2_free(c);
     if (c->ssl) {
         /* close_notify, best effort: the socket may be full or gone. */
         if (SSL_is_init_finished(c->ssl) && !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
@@ -278,7 +314,7 @@ static void conn_release(conn *c)
     c->w->dead = c;
 }
 
-static void conn_close(conn *c)
+void conn_close(conn *c)
 {
     if (c->closed)
         return;
@@ -286,6 +322,12 @@ static void conn_close(conn *c)
     timer_disarm(&c->timer);
     if (!c->task_busy)
         conn_release(c); /* else the task's completion does it */
+}
+
+void conn_release_closed(conn *c)
+{
+    if (c->closed && !c->task_busy)
+        conn_release(c);
 }
 
 /* Close for good but let the client read what was sent. If the client has
@@ -534,10 +576,36 @@ static int conn_overflow_status(const conn_req *b)
     return memchr(b->rbuf, '\n', b->rlen) ? 431 : 414;
 }
 
+/* The first bytes of a cleartext connection are HTTP/2's preface (h2c by
+ * prior knowledge): HTTP/2 from here on, starting with them. */
+static void conn_begin_h2(conn *c)
+{
+    timer_disarm(&c->timer);
+    if (h2_start(c, c->rq->rbuf, c->rq->rlen) == 0)
+        conn_release_buffers(c); /* h2.c keeps no copy of them */
+}
+
+/* Whether rbuf starts a connection preface: true when it is complete (the
+ * connection turned HTTP/2) or may still be (wait for more). */
+static bool conn_h2_preface(conn *c)
+{
+    conn_req *b = c->rq;
+    if (c->requests || c->ssl || c->plain_on_tls || !c->w->cfg->listens[c->listen_idx].http2)
+        return false;
+    size_t n = b->rlen < H2_PREFACE_LEN ? b->rlen : H2_PREFACE_LEN;
+    if (memcmp(b->rbuf, H2_PREFACE, n) != 0)
+        return false;
+    if (n == H2_PREFACE_LEN)
+        conn_begin_h2(c);
+    return true;
+}
+
 static void conn_try_parse(conn *c)
 {
     conn_req *b = c->rq;
     b->need_parse = false;
+    if (conn_h2_preface(c))
+        return;
     int r = hp_parse_request(b->rbuf, b->rlen, b->head);
     if (r > 0) {
         conn_handle_request(c, r);
@@ -631,6 +699,14 @@ static bool conn_handshake(conn *c)
         c->tls_srv = (uint32_t)tls_sni_server(c->w->cfg, c->listen_idx,
                                               SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name));
         c->state = CS_IDLE;
+        const unsigned char *proto;
+        unsigned len;
+        SSL_get0_alpn_selected(c->ssl, &proto, &len);
+        if (len == 2 && memcmp(proto, "h2", 2) == 0) {
+            timer_disarm(&c->timer);
+            h2_start(c, NULL, 0);
+            return false; /* h2.c drives it now (or it is closed) */
+        }
         return true;
     }
     int e = SSL_get_error(c->ssl, rc);
@@ -796,6 +872,9 @@ static void conn_drive(conn *c)
             return;
         case CS_TASK:
             return;
+        case CS_H2:
+            h2_drive(c);
+            return;
         }
     }
 }
@@ -809,7 +888,8 @@ static void conn_on_event(loop_io *io, uint32_t events)
         c->can_read = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         c->can_write = true;
-    if (!c->task_busy)
+    /* An HTTP/2 connection goes on while some stream's task is out. */
+    if (!c->task_busy || c->state == CS_H2)
         conn_drive(c);
 }
 
@@ -822,6 +902,10 @@ void conn_start(conn *c)
 void conn_timeout(conn *c, timer_list *which)
 {
     worker *w = c->w;
+    if (c->state == CS_H2) {
+        h2_timeout(c, which);
+        return;
+    }
     if (which == &w->t_header && c->rq && c->rq->rlen > 0 && !c->task_busy) {
         conn_log_msg(c, LOGL_INFO, "client timed out sending its request head");
         conn_forget_request(c->rq);
@@ -837,6 +921,10 @@ void conn_shutdown(conn *c, bool graceful)
 {
     if (c->closed)
         return;
+    if (c->state == CS_H2) {
+        h2_shutdown(c, graceful);
+        return;
+    }
     if (!graceful) {
         conn_close(c);
         return;

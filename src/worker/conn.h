@@ -9,6 +9,7 @@
 #ifndef EP_WORKER_CONN_H
 #define EP_WORKER_CONN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
@@ -16,6 +17,8 @@
 #include <openssl/ssl.h>
 
 #include "http/route.h"
+#include "log/access.h"
+#include "log/log.h"
 #include "worker/ctx.h"
 #include "worker/timer.h"
 
@@ -27,6 +30,7 @@ enum conn_state {
     CS_SEND,   /* sending the response from the loop */
     CS_BODY,   /* response sent; skipping the request body */
     CS_LINGER, /* write side shut; draining input before close */
+    CS_H2,     /* HTTP/2: worker/h2.c drives it */
 };
 
 /* An IPv4 or IPv6 peer (the listeners are TCP only): 28 bytes, not a
@@ -57,6 +61,7 @@ typedef struct conn {
     conn_peer peer;
     SSL *ssl;                           /* a TLS listener's connection, or NULL */
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
+    struct h2_conn *h2;                 /* HTTP/2 state (CS_H2), or NULL */
 } conn;
 
 /* Bytes of the arena block each busy connection takes under cf's limits;
@@ -71,5 +76,23 @@ void conn_start(conn *c);
 void conn_timeout(conn *c, timer_list *which);
 /* Close now (fast stop), or at the end of the current response (graceful). */
 void conn_shutdown(conn *c, bool graceful);
+
+/* For the HTTP/2 side (worker/h2.c), which shares the socket, TLS,
+ * readiness, timer and registry of the connection. */
+/* recv() or SSL_read_ex, with recv's returns; on EAGAIN the readiness the
+ * read waits for is cleared. */
+ssize_t conn_recv(conn *c, void *buf, size_t len);
+/* send() or SSL_write_ex, with send's returns; on EAGAIN likewise. */
+ssize_t conn_write(conn *c, const void *buf, size_t len);
+/* Close for good (the struct goes once no task is in flight). */
+void conn_close(conn *c);
+/* The last task of a closed connection is back: the struct goes now. */
+void conn_release_closed(conn *c);
+/* An access-log line for a request of c that server s answered (NULL:
+ * the listener's default server). */
+void conn_access(conn *c, const cfg_server *s, const access_entry *e);
+/* An error-log line with c's client, server s and the request line. */
+void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 #endif

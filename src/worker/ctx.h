@@ -76,6 +76,8 @@ typedef struct worker {
     int ctl_fd;               /* to the master: -1 once closed (not accepting) */
     worker_stats stats;
     const tls_gen *tls;       /* the generation's TLS contexts (the master's, inherited) */
+    struct nghttp2_session_callbacks *h2_cbs; /* worker/h2.c's, when a listener has http2 */
+    struct nghttp2_option *h2_opt;
 } worker;
 
 #endif

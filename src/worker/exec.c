@@ -456,6 +456,50 @@ enum exec_result exec_send(exec *x, bool *can_write)
     return EXEC_DONE;
 }
 
+/* ---- pulling (HTTP/2) ------------------------------------------------------ */
+
+void exec_use_pull(exec *x, char *tbuf, size_t tcap)
+{
+    x->tp = NULL;
+    x->tbuf = tbuf;
+    x->tcap = tcap;
+    x->tlen = x->tsent = 0;
+}
+
+ssize_t exec_pull(exec *x, char *buf, size_t len)
+{
+    http_plan *p = &x->rt.plan;
+    const cfg_rules *r = x->rt.rules;
+    size_t got = 0;
+    while (got < len && x->seg < p->nseg) {
+        const plan_seg *sg = &p->seg[x->seg];
+        size_t n = len - got < sg->len - x->seg_sent ? len - got : sg->len - x->seg_sent;
+        if (sg->mem) {
+            memcpy(buf + got, sg->mem + x->seg_sent, n);
+        } else if (x->tsent < x->tlen) { /* what a task read */
+            n = n < x->tlen - x->tsent ? n : x->tlen - x->tsent;
+            memcpy(buf + got, x->tbuf + x->tsent, n);
+            x->tsent += n;
+        } else {
+            off_t off = sg->off + (off_t)x->seg_sent;
+            ssize_t k = r && r->offload_always ? -1 : file_read_nowait(p->fd, buf + got, n, off);
+            if (k == 0)
+                return -1; /* the file shrank: the length we promised is a lie */
+            if (k < 0) {
+                if (got)
+                    break; /* these go now; the next pull hands the cold chunk over */
+                size_t chunk = sg->len - x->seg_sent < x->tcap ? sg->len - x->seg_sent : x->tcap;
+                return exec_queue_chunk(x, off, chunk, read_work, read_done) == 0 ? 0 : -1;
+            }
+            x->w->stats.send_loop++;
+            n = (size_t)k;
+        }
+        exec_advance(x, n);
+        got += n;
+    }
+    return (ssize_t)got;
+}
+
 /* ---- task completions, on the loop -------------------------------------- */
 
 /* The lookup is back on the loop: routing goes on from its result. */

@@ -107,6 +107,16 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
 /* Send through TLS (after exec_init): ssl, and tcap bytes at tbuf for file
  * chunks when the kernel does not encrypt (no kTLS send on ssl). */
 void exec_use_tls(exec *x, SSL *ssl, char *tbuf, size_t tcap);
+/* Deliver by pulling (HTTP/2, whose DATA frames ask for the next bytes):
+ * no transport; tcap bytes at tbuf take a cold file chunk. */
+void exec_use_pull(exec *x, char *tbuf, size_t tcap);
+/* The next body bytes, up to len, copied into buf (a DATA frame's
+ * payload): memory segments, and file bytes the page cache holds
+ * (RWF_NOWAIT), at once. Returns the bytes (0 < n <= len; the body is over
+ * when x->seg reaches the plan's nseg), 0 when a cold chunk went to a task
+ * (hooks: carry_on(EXEC_SENDING) once it is in tbuf, or EXEC_ERROR), or
+ * -1 (the file shrank, or the queue refused). After exec_prepare. */
+ssize_t exec_pull(exec *x, char *buf, size_t len);
 /* Carry routing on from s until the plan is complete (EXEC_READY) or a
  * lookup runs on the queue (EXEC_WAIT; the hooks follow). */
 enum exec_result exec_route(exec *x, enum route_state s);

@@ -14,6 +14,7 @@
 
 #include "log/log.h"
 #include "worker/conn.h"
+#include "worker/h2.h"
 #include "worker/ctx.h"
 
 #define ACCEPT_BATCH 64         /* accepts per wake-up, so one worker cannot hog a burst */
@@ -348,6 +349,12 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     w->alog_flush_ms = -1;
     w->cfg = c;
     w->block_size = conn_block_size(c, &w->sizes);
+    bool h2 = false;
+    for (size_t i = 0; i < c->nlistens; i++)
+        h2 |= c->listens[i].http2;
+    /* An HTTP/2 stream takes a block as an HTTP/1.1 request does. */
+    if (h2 && h2_block_size(c, &w->sizes) > w->block_size)
+        w->block_size = h2_block_size(c, &w->sizes);
     timer_list_init(&w->t_header, c->header_timeout_ms);
     timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
     timer_list_init(&w->t_send, c->send_timeout_ms);
@@ -356,8 +363,10 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     if (loop_init(&w->lp, 512) < 0 || arena_pool_init(&w->arenas, w->block_size, 256) < 0)
         return -1;
     /* One slot per connection (a connection has at most one task in flight),
-     * and one for the roots' check. */
-    if (wq_init(&w->q, &w->lp, c->wq_threads, (size_t)c->worker_connections + 1) < 0)
+     * or per stream where a connection may be HTTP/2, and one for the
+     * roots' check. */
+    size_t owners = (size_t)c->worker_connections * (h2 ? c->http2_max_concurrent_streams : 1);
+    if (wq_init(&w->q, &w->lp, c->wq_threads, owners + 1) < 0 || (h2 && h2_worker_init(w) < 0))
         return -1;
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
@@ -398,6 +407,7 @@ static void worker_destroy(worker *w)
     }
     wq_destroy(&w->q); /* runs the completions that finish closing */
     worker_reap(w);
+    h2_worker_free(w);
     roots_destroy(&w->roots); /* every request has given its view back */
     while (w->free_conns) {
         conn *c = w->free_conns;

@@ -1,0 +1,694 @@
+/* worker/h2.c: an HTTP/2 connection: nghttp2 frames in and out, each stream a request routed to a plan and pulled as DATA.
+ *
+ * Input is read into a stack buffer and fed to nghttp2, whose callbacks
+ * collect each stream's header fields into its block; at the end of the
+ * headers the stream becomes an http_req and goes through the same
+ * routing as HTTP/1.1. Output is what nghttp2_session_mem_send gives,
+ * gathered into one buffer per write (the connection holds it only while
+ * it has something to send: an idle HTTP/2 connection keeps no buffer of
+ * ours). The DATA of a response is pulled from the stream's executor
+ * (exec_pull); when it answers "a task reads the chunk", the stream's data
+ * is deferred and resumed when the task is back. */
+#include "worker/h2.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "http/parser.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "log/log.h"
+#include "worker/exec.h"
+
+/* Bytes gathered per write: a few full TLS records. */
+#define H2_OUT 32768
+/* A stream's chunk buffer for cold file reads: one DATA frame's payload. */
+#define H2_CHUNK 16384
+/* Bytes read per recv into the stack. */
+#define H2_IN 16384
+
+typedef struct h2_stream {
+    exec x;                       /* first: the hooks find the stream from it */
+    struct h2_conn *h;
+    struct h2_stream *prev, *next; /* the connection's streams */
+    int32_t id;
+    bool gone;                    /* nghttp2 closed the stream while a task ran */
+    int status;                   /* answered with; 0: not yet (nothing to log) */
+    int bad;                      /* a status the header fields earned (431, 400), 0: none */
+    ep_str method, path, authority, line;
+    char *store;                  /* the header fields' bytes, then the request line */
+    size_t slen, scap;
+    hp_request *head;
+    char *pathbuf;
+    route_env env;
+    http_req req;
+    resp_nv *nv;
+    nghttp2_nv *hnv;
+} h2_stream;
+
+typedef struct h2_conn {
+    conn *c;
+    nghttp2_session *s;
+    h2_stream *streams;
+    uint32_t nstreams;            /* blocks taken, reset ones with a task in flight included */
+    uint32_t tasks;               /* streams whose task is in flight */
+    char *out;                    /* H2_OUT bytes while there is output, else NULL */
+    size_t olen, osent;
+    const uint8_t *pend;          /* nghttp2's output not yet copied into out */
+    size_t plen;
+    bool closing;                 /* GOAWAY sent: close once nghttp2 wants nothing more */
+    bool logged;                  /* the connection's error reason is logged (once) */
+} h2_conn;
+
+static bool h2_back(exec *x);
+static void h2_carry_on(exec *x, enum exec_result r);
+static void h2_note(exec *x, const char *line);
+static const exec_hooks h2_hooks = { h2_back, h2_carry_on, h2_note };
+
+/* ---- sizes and the worker's callbacks -------------------------------------- */
+
+size_t h2_block_size(const cfg *cf, const route_sizes *rs)
+{
+    return sizeof(h2_stream) + cf->http2_max_header_list_size + sizeof(hp_request) + cf->max_uri_len + 1 +
+           rs->head + rs->fields * (sizeof(resp_nv) + sizeof(nghttp2_nv)) + cf->small_file_max + rs->scratch +
+           rs->parts + H2_CHUNK + 12 * 16;
+}
+
+static void h2_log(h2_conn *h, h2_stream *st, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void h2_log(h2_conn *h, h2_stream *st, enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    conn_vlog(h->c, st ? st->x.rt.srv : NULL, st ? st->line : (ep_str){ 0 }, level, fmt, ap);
+    va_end(ap);
+}
+
+static void h2_note(exec *x, const char *line)
+{
+    h2_stream *st = (h2_stream *)x;
+    h2_log(st->h, st, LOGL_ERROR, "%s", line);
+}
+
+/* ---- streams ----------------------------------------------------------------- */
+
+static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
+{
+    worker *w = h->c->w;
+    void *block = h->nstreams < w->cfg->http2_max_concurrent_streams ? arena_pool_get(&w->arenas) : NULL;
+    if (!block)
+        return NULL;
+    arena ar;
+    arena_init(&ar, block, w->block_size);
+    h2_stream *st = arena_alloc(&ar, sizeof *st);
+    st->h = h;
+    st->id = id;
+    st->gone = false;
+    st->status = st->bad = 0;
+    st->method = st->path = st->authority = st->line = (ep_str){ 0 };
+    st->scap = w->cfg->http2_max_header_list_size;
+    st->store = arena_alloc(&ar, st->scap);
+    st->slen = 0;
+    st->head = arena_alloc(&ar, sizeof(hp_request));
+    st->head->nheaders = 0;
+    st->pathbuf = arena_alloc(&ar, w->cfg->max_uri_len + 1);
+    char *hbuf = arena_alloc(&ar, w->sizes.head);
+    st->nv = arena_alloc(&ar, w->sizes.fields * sizeof(resp_nv));
+    st->hnv = arena_alloc(&ar, w->sizes.fields * sizeof(nghttp2_nv));
+    char *body = arena_alloc(&ar, w->cfg->small_file_max);
+    st->env = (route_env){ .cf = w->cfg, .listen_idx = h->c->listen_idx, .peer = &h->c->peer.sa,
+                           .loc_scratch = w->loc_scratch, .scratch_len = w->sizes.scratch,
+                           .parts_len = w->sizes.parts, .body = body, .body_len = w->cfg->small_file_max };
+    st->env.scratch = arena_alloc(&ar, st->env.scratch_len);
+    st->env.parts = arena_alloc(&ar, st->env.parts_len);
+    st->req = (http_req){ .head = st->head, .path = st->pathbuf };
+    exec_init(&st->x, w, &h2_hooks, -1, hbuf, w->sizes.head, body, w->cfg->small_file_max);
+    exec_use_pull(&st->x, arena_alloc(&ar, H2_CHUNK), H2_CHUNK);
+    st->x.rt.rq = &st->req;
+    st->prev = NULL;
+    st->next = h->streams;
+    if (h->streams)
+        h->streams->prev = st;
+    h->streams = st;
+    h->nstreams++;
+    return st;
+}
+
+/* The stream's response is over or abandoned: log it, give its block back. */
+static void h2_stream_free(h2_conn *h, h2_stream *st)
+{
+    if (st->status) {
+        hp_info *in = &st->req.info;
+        access_entry e = { .peer = &h->c->peer.sa, .when = h->c->w->now_sec, .status = st->status,
+                           .bytes = st->x.body_bytes, .request_line = st->line, .referer = in->referer,
+                           .user_agent = in->user_agent };
+        conn_access(h->c, st->x.rt.srv, &e);
+    }
+    exec_end(&st->x);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        h->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    h->nstreams--;
+    arena_pool_put(&h->c->w->arenas, st);
+}
+
+/* ---- output -------------------------------------------------------------------- */
+
+static void h2_fatal(h2_conn *h, const char *why);
+
+/* Write what nghttp2 has to send, until the socket is full or nothing is
+ * left. Returns false when the connection went. */
+static bool h2_flush(h2_conn *h)
+{
+    conn *c = h->c;
+    for (;;) {
+        if (h->osent < h->olen) {
+            if (!c->can_write)
+                return true;
+            ssize_t n = conn_write(c, h->out + h->osent, h->olen - h->osent);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno == EAGAIN)
+                return true;
+            if (n <= 0) {
+                conn_close(c);
+                return false;
+            }
+            h->osent += (size_t)n;
+            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms); /* progress */
+            continue;
+        }
+        h->olen = h->osent = 0;
+        for (;;) {
+            if (!h->plen) {
+                ssize_t n = nghttp2_session_mem_send(h->s, &h->pend);
+                if (n < 0) {
+                    h2_fatal(h, nghttp2_strerror((int)n));
+                    return false;
+                }
+                if (n == 0)
+                    break;
+                h->plen = (size_t)n;
+            }
+            if (!h->out && !(h->out = malloc(H2_OUT))) {
+                h2_fatal(h, "out of memory for the output buffer");
+                return false;
+            }
+            size_t k = H2_OUT - h->olen < h->plen ? H2_OUT - h->olen : h->plen;
+            memcpy(h->out + h->olen, h->pend, k);
+            h->olen += k;
+            h->pend += k;
+            h->plen -= k;
+            if (h->olen == H2_OUT)
+                break;
+        }
+        if (h->olen == 0) {
+            free(h->out); /* nothing to send: an idle connection holds no buffer */
+            h->out = NULL;
+            return true;
+        }
+    }
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+static ssize_t h2_read_data(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                            nghttp2_data_source *src, void *user)
+{
+    (void)s;
+    (void)id;
+    h2_conn *h = user;
+    h2_stream *st = src->ptr;
+    exec *x = &st->x;
+    ssize_t n = x->seg < x->rt.plan.nseg ? exec_pull(x, (char *)buf, len) : 0;
+    if (n < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset; the others go on */
+    if (n == 0 && x->task_busy) {
+        h->tasks++;
+        h->c->task_busy = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    if (x->seg >= x->rt.plan.nseg)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return n;
+}
+
+/* The plan is complete: HEADERS, and DATA pulled from the plan. */
+static void h2_respond(h2_conn *h, h2_stream *st)
+{
+    exec *x = &st->x;
+    http_plan *p = &x->rt.plan;
+    p->f.date = h->c->w->date;
+    size_t n = resp_fields_h2(x->hbuf, x->hcap, p->status, &p->f, st->nv, h->c->w->sizes.fields);
+    if (n == 0) { /* cannot happen: h2_block_size sized both for any head */
+        h2_log(h, st, LOGL_ERROR, "response head for status %d does not fit", p->status);
+        x->rt.rules = NULL;
+        route_error(&x->rt, 500, false);
+        p->f.date = h->c->w->date;
+        n = resp_fields_h2(x->hbuf, x->hcap, 500, &p->f, st->nv, h->c->w->sizes.fields);
+    }
+    for (size_t i = 0; i < n; i++)
+        st->hnv[i] = (nghttp2_nv){ (uint8_t *)st->nv[i].name, (uint8_t *)st->nv[i].value, st->nv[i].nlen,
+                                   st->nv[i].vlen, NGHTTP2_NV_FLAG_NONE };
+    st->status = p->status;
+    exec_prepare(x);
+    nghttp2_data_provider dp = { .source.ptr = st, .read_callback = h2_read_data };
+    int rv = nghttp2_submit_response(h->s, st->id, st->hnv, n, p->nseg ? &dp : NULL);
+    if (rv != 0)
+        nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* Routing went on: respond once the plan is complete (else a lookup runs). */
+static void h2_routed(h2_conn *h, h2_stream *st, enum exec_result r)
+{
+    if (r == EXEC_READY) {
+        h2_respond(h, st);
+    } else {
+        h->tasks++;
+        h->c->task_busy = true;
+    }
+}
+
+/* A task is back: the stream and the connection must still want it. */
+static bool h2_back(exec *x)
+{
+    h2_stream *st = (h2_stream *)x;
+    h2_conn *h = st->h;
+    conn *c = h->c;
+    h->tasks--;
+    c->task_busy = h->tasks > 0;
+    if (!st->gone && !c->closed)
+        return true;
+    exec_abandon(x);
+    st->status = 0; /* reset before it was answered, or the connection went */
+    h2_stream_free(h, st);
+    if (c->closed && !c->task_busy)
+        conn_release_closed(c);
+    return false;
+}
+
+static void h2_carry_on(exec *x, enum exec_result r)
+{
+    h2_stream *st = (h2_stream *)x;
+    h2_conn *h = st->h;
+    if (r == EXEC_ERROR)
+        nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    else if (r == EXEC_READY || x->task_busy)
+        h2_routed(h, st, r);
+    else /* a cold chunk is in tbuf */
+        nghttp2_session_resume_data(h->s, st->id);
+    h2_drive(h->c);
+}
+
+/* ---- requests -------------------------------------------------------------------- */
+
+/* Copy n bytes into the stream's store; an empty slice when it is full. */
+static ep_str h2_keep(h2_stream *st, const uint8_t *p, size_t n)
+{
+    if (st->scap - st->slen < n) {
+        st->bad = 431;
+        return (ep_str){ 0 };
+    }
+    char *at = st->store + st->slen;
+    memcpy(at, p, n);
+    st->slen += n;
+    return ep_str_make(at, n);
+}
+
+/* Host comes from :authority (RFC 9113 8.3.1); a Host field that names
+ * another authority makes the request malformed. 0 or a status. */
+static int h2_host(h2_stream *st)
+{
+    hp_request *hd = st->head;
+    for (size_t i = 0; i < hd->nheaders; i++) {
+        if (hd->headers[i].name.len != 4 || memcmp(hd->headers[i].name.p, "host", 4) != 0)
+            continue;
+        if (st->authority.p && (st->authority.len != hd->headers[i].value.len ||
+                                strncasecmp(st->authority.p, hd->headers[i].value.p, st->authority.len) != 0))
+            return 400;
+        return 0;
+    }
+    if (!st->authority.p)
+        return 0; /* hp_analyze answers a request without a host */
+    if (hd->nheaders == HP_MAX_HEADERS)
+        return 431;
+    hd->headers[hd->nheaders++] = (hp_header){ EP_STR_LIT("host"), st->authority };
+    return 0;
+}
+
+/* The headers are complete: the stream is a request, routed as any other. */
+static void h2_request(h2_conn *h, h2_stream *st)
+{
+    conn *c = h->c;
+    worker *w = c->w;
+    hp_request *hd = st->head;
+    /* the request line the logs quote, as HTTP/1.1's are */
+    size_t need = st->method.len + st->path.len + 11; /* "M P HTTP/2.0" and its NUL */
+    if (st->scap - st->slen >= need) {
+        char *at = st->store + st->slen;
+        size_t n = (size_t)snprintf(at, need, "%.*s %.*s HTTP/2.0", (int)st->method.len, st->method.p,
+                                    (int)st->path.len, st->path.p);
+        st->line = ep_str_make(at, n);
+        st->slen += n;
+    } else {
+        st->line = st->path;
+    }
+    hd->method = st->method;
+    hd->target = st->path;
+    hd->minor = 1; /* HTTP/1.1's rules: a host is required, connections persist */
+    c->requests++;
+    w->stats.requests++;
+    int status = st->bad ? st->bad : h2_host(st);
+    if (!status)
+        status = http_req_make(&st->req, hd, w->cfg, st->pathbuf);
+    st->env.now = w->now_sec;
+    st->env.seq = w->stats.requests;
+    st->env.tls_srv = c->ssl ? &w->cfg->servers[c->tls_srv] : NULL;
+    route_begin(&st->x.rt, &st->env, &st->req);
+    if (status) {
+        route_error(&st->x.rt, status, false);
+        h2_respond(h, st);
+        return;
+    }
+    log_debug("h2 stream %d \"%.*s\" → \"%s\"", st->id, (int)st->line.len, st->line.p, st->pathbuf);
+    h2_routed(h, st, exec_route(&st->x, route_request(&st->x.rt)));
+}
+
+/* ---- nghttp2 callbacks ---------------------------------------------------------- */
+
+static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    h2_conn *h = user;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    h2_stream *st = h2_stream_new(h, f->hd.stream_id);
+    if (!st) { /* every slot taken (reset streams whose task is still out count) */
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        return 0;
+    }
+    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st);
+    return 0;
+}
+
+static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                        const uint8_t *value, size_t vlen, uint8_t flags, void *user)
+{
+    (void)flags;
+    (void)user;
+    h2_stream *st = f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST
+                        ? nghttp2_session_get_stream_user_data(s, f->hd.stream_id)
+                        : NULL;
+    if (!st || st->bad)
+        return 0;
+    if (name[0] == ':') { /* nghttp2 has checked which may come, and once */
+        ep_str *slot = nlen == 7 && memcmp(name, ":method", 7) == 0      ? &st->method
+                       : nlen == 5 && memcmp(name, ":path", 5) == 0       ? &st->path
+                       : nlen == 10 && memcmp(name, ":authority", 10) == 0 ? &st->authority
+                                                                          : NULL;
+        if (slot)
+            *slot = h2_keep(st, value, vlen);
+        return 0;
+    }
+    hp_request *hd = st->head;
+    if (hd->nheaders == HP_MAX_HEADERS) {
+        st->bad = 431;
+        return 0;
+    }
+    ep_str n = h2_keep(st, name, nlen), v = h2_keep(st, value, vlen);
+    if (!st->bad)
+        hd->headers[hd->nheaders++] = (hp_header){ n, v };
+    return 0;
+}
+
+static void h2_drain_ack(h2_conn *h);
+
+static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    h2_conn *h = user;
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
+        (f->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+        h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+        if (st)
+            h2_request(h, st);
+    } else if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
+        h2_drain_ack(h);
+    }
+    return 0;
+}
+
+/* Our side of a stream ended with the response while the client's is
+ * still open (a request body we do not read): tell it to stop sending
+ * (RFC 9113 8.1). */
+static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    (void)user;
+    if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        nghttp2_session_get_stream_remote_close(s, f->hd.stream_id) == 0)
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
+{
+    (void)code;
+    h2_conn *h = user;
+    h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (!st)
+        return 0;
+    if (st->x.task_busy)
+        st->gone = true; /* its task owns the block: h2_back gives it back */
+    else
+        h2_stream_free(h, st);
+    return 0;
+}
+
+/* Why nghttp2 is ending the connection or a stream: one line per
+ * connection, as nginx logs a client's protocol error once. */
+static int h2_on_error(nghttp2_session *s, int code, const char *msg, size_t len, void *user)
+{
+    (void)s;
+    (void)code;
+    h2_conn *h = user;
+    if (!h->logged) {
+        h->logged = true;
+        h2_log(h, NULL, LOGL_INFO, "HTTP/2 client error: %.*s", (int)len, msg);
+    }
+    return 0;
+}
+
+int h2_worker_init(worker *w)
+{
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb) != 0)
+        return -1;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, h2_on_frame_send);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_stream_close);
+    nghttp2_session_callbacks_set_error_callback2(cb, h2_on_error);
+    nghttp2_option *opt;
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cb);
+        return -1;
+    }
+    /* Closed streams are not kept for the priority tree: no memory for
+     * what a client has finished with. */
+    nghttp2_option_set_no_closed_streams(opt, 1);
+    w->h2_cbs = cb;
+    w->h2_opt = opt;
+    return 0;
+}
+
+void h2_worker_free(worker *w)
+{
+    if (w->h2_cbs)
+        nghttp2_session_callbacks_del(w->h2_cbs);
+    if (w->h2_opt)
+        nghttp2_option_del(w->h2_opt);
+    w->h2_cbs = NULL;
+    w->h2_opt = NULL;
+}
+
+/* ---- the connection ------------------------------------------------------------- */
+
+/* Something nghttp2 cannot go on from: a GOAWAY if it can still go out,
+ * and close. */
+static void h2_fatal(h2_conn *h, const char *why)
+{
+    conn *c = h->c;
+    if (c->closed)
+        return;
+    if (!h->logged) {
+        h->logged = true;
+        h2_log(h, NULL, LOGL_INFO, "HTTP/2 connection ended: %s", why);
+    }
+    if (!h->closing) {
+        h->closing = true;
+        nghttp2_session_terminate_session(h->s, NGHTTP2_PROTOCOL_ERROR);
+        h2_flush(h);
+    }
+    conn_close(c);
+}
+
+/* Graceful shutdown, second step: the client has seen the notice (its
+ * PING came back), so every stream it opened before is known: GOAWAY
+ * names the last, and those finish. */
+static void h2_drain_ack(h2_conn *h)
+{
+    if (h->closing || !h->c->w->graceful)
+        return;
+    h->closing = true;
+    nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+}
+
+void h2_shutdown(conn *c, bool graceful)
+{
+    h2_conn *h = c->h2;
+    if (!graceful) {
+        conn_close(c);
+        return;
+    }
+    /* First step: a GOAWAY that refuses nothing yet (RFC 9113 6.8), and a
+     * PING whose answer proves the client has read it. */
+    nghttp2_submit_shutdown_notice(h->s);
+    nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL);
+    h2_drive(c);
+}
+
+int h2_start(conn *c, const char *in, size_t len)
+{
+    worker *w = c->w;
+    const cfg *cf = w->cfg;
+    h2_conn *h = calloc(1, sizeof *h);
+    if (!h || nghttp2_session_server_new2(&h->s, w->h2_cbs, h, w->h2_opt) != 0) {
+        free(h);
+        conn_close(c);
+        return -1;
+    }
+    h->c = c;
+    c->h2 = h;
+    c->state = CS_H2;
+    /* Frames are small and many (a WINDOW_UPDATE's answer, a last DATA
+     * frame): Nagle would hold them for the peer's delayed ACK. */
+    if (!c->nodelay) {
+        int one = 1;
+        setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->nodelay = true;
+    }
+    nghttp2_settings_entry iv[] = {
+        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cf->http2_max_concurrent_streams },
+        { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, cf->http2_max_header_list_size },
+        { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, cf->http2_initial_window_size },
+    };
+    int rv = nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
+    if (rv == 0 && cf->http2_connection_window_size != 65535)
+        rv = nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0,
+                                                   (int32_t)cf->http2_connection_window_size);
+    if (rv != 0) {
+        h2_fatal(h, nghttp2_strerror(rv));
+        return -1;
+    }
+    timer_arm(&w->t_keepalive, &c->timer, w->now_ms);
+    if (len) {
+        ssize_t n = nghttp2_session_mem_recv(h->s, (const uint8_t *)in, len);
+        if (n < 0) {
+            h2_fatal(h, nghttp2_strerror((int)n));
+            return -1;
+        }
+    }
+    if (w->graceful)
+        h2_shutdown(c, true);
+    else
+        h2_drive(c);
+    return 0;
+}
+
+/* Which timer watches c now: the send timeout while streams are open or
+ * output waits (armed on the way in; each write re-arms it), else idle. */
+static void h2_timers(h2_conn *h, bool was_busy)
+{
+    conn *c = h->c;
+    worker *w = c->w;
+    bool busy = h->nstreams > 0 || h->osent < h->olen;
+    if (busy && !was_busy)
+        timer_arm(&w->t_send, &c->timer, w->now_ms);
+    else if (!busy && was_busy)
+        timer_arm(w->graceful ? &w->t_linger : &w->t_keepalive, &c->timer, w->now_ms);
+}
+
+void h2_drive(conn *c)
+{
+    h2_conn *h = c->h2;
+    if (c->closed)
+        return;
+    bool was_busy = h->nstreams > 0 || h->osent < h->olen;
+    while ((c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
+        uint8_t buf[H2_IN];
+        ssize_t n = conn_recv(c, buf, sizeof buf);
+        if (n > 0) {
+            ssize_t rv = nghttp2_session_mem_recv(h->s, buf, (size_t)n);
+            if (rv < 0) {
+                h2_fatal(h, nghttp2_strerror((int)rv));
+                return;
+            }
+            /* answers leave while more requests come in */
+            if (c->closed || !h2_flush(h))
+                return;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        conn_close(c); /* EOF or reset: nobody to answer */
+        return;
+    }
+    if (!h2_flush(h))
+        return;
+    if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && h->osent == h->olen &&
+        !h->plen) {
+        conn_close(c); /* GOAWAY went and every stream is done */
+        return;
+    }
+    h2_timers(h, was_busy);
+}
+
+void h2_timeout(conn *c, timer_list *which)
+{
+    h2_conn *h = c->h2;
+    worker *w = c->w;
+    if (which == &w->t_send) {
+        h2_log(h, NULL, LOGL_INFO, "client timed out reading (%u stream(s) open)", h->nstreams);
+        conn_close(c);
+        return;
+    }
+    /* idle: say goodbye properly, then close */
+    h->closing = true;
+    nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR);
+    h2_flush(h);
+    conn_close(c);
+}
+
+void h2_free(conn *c)
+{
+    h2_conn *h = c->h2;
+    while (h->streams)
+        h2_stream_free(h, h->streams);
+    nghttp2_session_del(h->s);
+    free(h->out);
+    free(h);
+    c->h2 = NULL;
+}

@@ -1,0 +1,410 @@
+"""HTTP/2 end to end with Debian's python3-h2 (a real protocol library) as
+the client, and nghttp (nghttp2-client): h2 over TLS by ALPN and h2c by
+prior knowledge on the same ports as HTTP/1.1; the same routing as
+HTTP/1.1 (files, 404, HEAD, conditionals, ranges, multipart, error pages,
+redirects, add_header) over h2; 100 concurrent streams with small, large
+and ranged files, every byte checked; cold file reads on the write queue;
+the access log's HTTP/2.0; reload and graceful stop with streams in flight.
+Every response read is held to its content-length."""
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+from harness import PATIENCE, ServerTestCase, build_request, free_port, read_text, wait_until, RawConn
+from test_tls import make_cert
+
+try:
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.exceptions
+    import h2.settings
+    HAVE_H2 = True
+except ImportError:  # python3-h2 loads under Debian's /usr/bin/python3
+    HAVE_H2 = False
+
+BIG_SIZE = 3 * 1024 * 1024 + 12345
+
+
+class H2Response:
+    def __init__(self, sid):
+        self.sid = sid
+        self.headers = []
+        self.body = bytearray()
+        self.ended = False
+        self.reset = None        # the RST_STREAM error code, if reset
+
+    @property
+    def status(self):
+        return int(self.header(":status"))
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return None
+
+    def __repr__(self):
+        return "<H2Response %d %r %d bytes%s>" % (self.sid, self.headers, len(self.body),
+                                                 " reset=%r" % self.reset if self.reset is not None else "")
+
+
+class H2Client:
+    """One HTTP/2 connection: h2c by prior knowledge, or TLS with ALPN h2.
+    Responses are collected per stream; run_until reads and answers frames
+    (window updates included) until a condition holds."""
+
+    def __init__(self, port, tls=False, sni="a.test", timeout=PATIENCE, window=None):
+        self.timeout = timeout
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2", "http/1.1"])
+            raw = ctx.wrap_socket(raw, server_hostname=sni)
+            if raw.selected_alpn_protocol() != "h2":
+                raw.close()
+                raise AssertionError("ALPN chose %r, not h2" % raw.selected_alpn_protocol())
+        self.sock = raw
+        self.conn = h2.connection.H2Connection(
+            config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        if window:
+            self.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+        self.flush()
+        self.streams = {}
+        self.goaway = None
+        self.closed = False
+        self.remote_settings = {}
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def request(self, path, method="GET", authority="a.test", headers=(), end_stream=True):
+        sid = self.conn.get_next_available_stream_id()
+        hdrs = [(":method", method), (":scheme", "https"), (":authority", authority), (":path", path)]
+        self.conn.send_headers(sid, hdrs + list(headers), end_stream=end_stream)
+        self.streams[sid] = H2Response(sid)
+        self.flush()
+        return sid
+
+    def _event(self, ev):
+        if isinstance(ev, h2.events.ResponseReceived):
+            self.streams[ev.stream_id].headers = list(ev.headers)
+        elif isinstance(ev, h2.events.DataReceived):
+            self.streams[ev.stream_id].body += ev.data
+            self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+        elif isinstance(ev, h2.events.StreamEnded):
+            self.streams[ev.stream_id].ended = True
+        elif isinstance(ev, h2.events.StreamReset):
+            if ev.stream_id in self.streams:
+                self.streams[ev.stream_id].reset = ev.error_code
+        elif isinstance(ev, h2.events.ConnectionTerminated):
+            self.goaway = ev
+        elif isinstance(ev, h2.events.RemoteSettingsChanged):
+            for k, v in ev.changed_settings.items():
+                self.remote_settings[k] = v.new_value
+
+    def run_until(self, pred, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not pred():
+            if self.closed:
+                raise ConnectionError("connection closed (goaway %r)" % self.goaway)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("HTTP/2: timed out; streams %r" % list(self.streams.values()))
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(1 << 16)
+            except (ConnectionResetError, ssl.SSLError):
+                data = b""
+            if not data:
+                self.closed = True
+                continue
+            for ev in self.conn.receive_data(data):
+                self._event(ev)
+            self.flush()
+
+    def done(self, sid):
+        s = self.streams[sid]
+        return s.ended or s.reset is not None
+
+    def response(self, sid, method="GET"):
+        """The stream's whole response, held to its content-length."""
+        self.run_until(lambda: self.done(sid))
+        r = self.streams[sid]
+        if r.reset is not None:
+            raise AssertionError("stream %d reset with %r" % (sid, r.reset))
+        cl = r.header("content-length")
+        if method != "HEAD" and cl is not None and int(cl) != len(r.body):
+            raise harness.ProtocolError("stream %d: content-length %s but %d bytes" % (sid, cl, len(r.body)))
+        return r
+
+    def get(self, path, **kw):
+        return self.response(self.request(path, **kw), kw.get("method", "GET"))
+
+
+def multipart(r):
+    """The parts of a multipart/byteranges h2 response, via harness's parser."""
+    ctype = r.header("content-type")
+    boundary = ctype.split("boundary=", 1)[1]
+    return harness.parse_byteranges(bytes(r.body), boundary)
+
+
+class H2Fixture:
+    """A 0755 temp dir (the workers run as www-data) with the document
+    root, an error page, a sub-folder, a large file, and an ECDSA pair."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ephttpd-h2-")
+        os.chmod(self.dir, 0o755)
+        self.root = os.path.join(self.dir, "www")
+        os.makedirs(os.path.join(self.root, "sub"))
+        self.files = {"index.html": b"<p>hello over h2</p>\n", "small.txt": b"small file\n",
+                      "sub/index.html": b"sub index\n", "404.html": b"custom not found\n",
+                      "big.bin": os.urandom(BIG_SIZE)}
+        for name, data in self.files.items():
+            with open(os.path.join(self.root, name), "wb") as f:
+                f.write(data)
+        self.certs = os.path.join(self.dir, "certs")
+        os.mkdir(self.certs)
+        self.crt, self.key = make_cert(self.certs, "a", "a.test", ("a.test",), "ec")
+        self.error_log = os.path.join(self.dir, "error.log")
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.pid_file = os.path.join(self.dir, "ephttpd.pid")
+        self.tls_port = free_port()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def conf(self, port, workers=2):
+        """h2c on port (HTTP/1.1 too), h2 by ALPN on tls_port; /off/ reads
+        every file on the write queue."""
+        return (f'workers = {workers};\nerror_log = "{self.error_log}";\npid_file = "{self.pid_file}";\n'
+                f'listen = ( {{ address = "127.0.0.1"; port = {port}; http2 = true; }},\n'
+                f'  {{ address = "127.0.0.1"; port = {self.tls_port}; tls = true; http2 = true; }} );\n'
+                f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; access_log = "{self.access_log}";\n'
+                f'  tls_certificate = "{self.crt}"; tls_certificate_key = "{self.key}";\n'
+                f'  error_page = ( {{ codes = [ 404 ]; uri = "/404.html"; }} );\n'
+                f'  add_header = ( {{ name = "X-Site"; value = "a"; }} );\n'
+                f'  locations = ( {{ match = "/off/"; alias = "{self.root}/"; offload = "always"; }},\n'
+                f'                {{ match = "= /old"; return = "301 /new"; }} ); }} );\n')
+
+
+def h2_ready(port, tls):
+    def ok():
+        try:
+            with H2Client(port, tls=tls, timeout=5) as c:
+                return c.get("/small.txt").status == 200
+        except (OSError, AssertionError, TimeoutError, ConnectionError, h2.exceptions.ProtocolError):
+            return False
+    return wait_until(ok, PATIENCE)
+
+
+@unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")
+class H2ServeTest(ServerTestCase):
+    """One server, two workers, for everything that does not reload."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = H2Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        harness.class_server(cls, lambda port: cls.fx.conf(port))
+        assert h2_ready(cls.port, False), cls.server.stderr_text()
+        assert h2_ready(cls.fx.tls_port, True), cls.server.stderr_text()
+
+    def clients(self):
+        return (("h2c", lambda: H2Client(self.port)), ("h2", lambda: H2Client(self.fx.tls_port, tls=True)))
+
+    def test_files_and_errors(self):
+        for name, mk in self.clients():
+            with mk() as c:
+                r = c.get("/")
+                self.assertEqual((r.status, bytes(r.body)), (200, self.fx.files["index.html"]), name)
+                self.assertEqual(r.header("content-type"), "text/html")
+                self.assertEqual(r.header("x-site"), "a")
+                self.assertIsNone(r.header("connection"), "connection-specific field over h2")
+                r = c.get("/sub")
+                self.assertEqual((r.status, r.header("location")), (301, "/sub/"), name)
+                r = c.get("/sub/")
+                self.assertEqual(bytes(r.body), self.fx.files["sub/index.html"], name)
+                r = c.get("/nothing-here")
+                self.assertEqual((r.status, bytes(r.body)), (404, self.fx.files["404.html"]), name)
+                r = c.get("/old")
+                self.assertEqual((r.status, r.header("location")), (301, "/new"), name)
+                r = c.get("/small.txt", method="HEAD")
+                self.assertEqual((r.status, r.header("content-length"), bytes(r.body)), (200, "11", b""), name)
+                r = c.get("/small.txt", method="DELETE")
+                self.assertEqual(r.status, 405, name)
+                self.assertIn("GET", r.header("allow"))
+
+    def test_conditionals_and_ranges(self):
+        big = self.fx.files["big.bin"]
+        for name, mk in self.clients():
+            with mk() as c:
+                r = c.get("/big.bin")
+                self.assertTrue(bytes(r.body) == big, name)
+                etag, lm = r.header("etag"), r.header("last-modified")
+                r = c.get("/big.bin", headers=[("if-none-match", etag)])
+                self.assertEqual((r.status, bytes(r.body)), (304, b""), name)
+                r = c.get("/big.bin", headers=[("if-modified-since", lm)])
+                self.assertEqual(r.status, 304, name)
+                r = c.get("/big.bin", headers=[("range", "bytes=100-199")])
+                self.assertEqual((r.status, r.header("content-range")), (206, "bytes 100-199/%d" % BIG_SIZE))
+                self.assertTrue(bytes(r.body) == big[100:200], name)
+                r = c.get("/big.bin", headers=[("range", "bytes=0-9,2000000-2100000,-5")])
+                self.assertEqual(r.status, 206, name)
+                parts = multipart(r)
+                self.assertEqual([(p.first, p.last) for p in parts],
+                                 [(0, 9), (2000000, 2100000), (BIG_SIZE - 5, BIG_SIZE - 1)])
+                for p in parts:
+                    self.assertTrue(p.data == big[p.first:p.last + 1], (name, p))
+                r = c.get("/big.bin", headers=[("range", "bytes=%d-" % (BIG_SIZE + 10))])
+                self.assertEqual(r.status, 416, name)
+
+    def test_hundred_concurrent_streams(self):
+        # small, large, ranged and offloaded answers interleaved on one
+        # connection; every byte checked
+        big = self.fx.files["big.bin"]
+        for name, mk in self.clients():
+            with mk() as c:
+                want = {}
+                for i in range(100):
+                    kind = i % 4
+                    if kind == 0:
+                        sid = c.request("/small.txt")
+                        want[sid] = self.fx.files["small.txt"]
+                    elif kind == 1:
+                        sid = c.request("/big.bin" if i % 8 == 1 else "/off/big.bin")
+                        want[sid] = big
+                    elif kind == 2:
+                        a = i * 10007
+                        sid = c.request("/off/big.bin", headers=[("range", "bytes=%d-%d" % (a, a + 70000))])
+                        want[sid] = big[a:a + 70001]
+                    else:
+                        sid = c.request("/nothing-%d" % i)
+                        want[sid] = self.fx.files["404.html"]
+                c.run_until(lambda: all(c.done(s) for s in want), timeout=PATIENCE * 2)
+                for sid, body in want.items():
+                    r = c.response(sid)
+                    self.assertTrue(bytes(r.body) == body, "%s: stream %d differs (%r)" % (name, sid, r))
+
+    def test_small_window_reader(self):
+        # a client with a 1 KB stream window: DATA waits for its updates
+        with H2Client(self.port, window=1024) as c:
+            r = c.get("/big.bin")
+            self.assertTrue(bytes(r.body) == self.fx.files["big.bin"])
+
+    def test_h1_and_h2c_share_the_port(self):
+        with RawConn(self.port) as c:
+            c.send(build_request("GET", "/small.txt", host="a.test"))
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, self.fx.files["small.txt"]))
+        with H2Client(self.port) as c:
+            self.assertEqual(c.get("/small.txt").status, 200)
+
+    def test_alpn_http11_stays_http11(self):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["http/1.1"])
+        with socket.create_connection(("127.0.0.1", self.fx.tls_port), timeout=PATIENCE) as raw:
+            with ctx.wrap_socket(raw, server_hostname="a.test") as s:
+                self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
+                s.sendall(build_request("GET", "/small.txt", host="a.test", headers=[("Connection", "close")]))
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
+
+    def test_nghttp_client(self):
+        if not shutil.which("nghttp"):
+            self.skipTest("nghttp (nghttp2-client) is not installed")
+        for url in ("http://127.0.0.1:%d/big.bin" % self.port,
+                    "https://127.0.0.1:%d/big.bin" % self.fx.tls_port):
+            p = subprocess.run(["nghttp", "-H", ":authority: a.test", url], capture_output=True,
+                               timeout=PATIENCE)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(p.stdout == self.fx.files["big.bin"], url)
+
+    def test_access_log_says_http2(self):
+        with H2Client(self.port) as c:
+            c.get("/small.txt?logged-as-h2")
+
+        def logged():
+            return '"GET /small.txt?logged-as-h2 HTTP/2.0" 200 11' in read_text(self.fx.access_log)
+        self.assertTrue(wait_until(logged, PATIENCE), read_text(self.fx.access_log)[-2000:])
+
+    def test_settings_announced(self):
+        with H2Client(self.port) as c:
+            c.get("/small.txt")
+            s = c.remote_settings
+            self.assertEqual(s.get(h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS), 128)
+            self.assertEqual(s.get(h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE), 16384)
+
+
+@unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")
+class H2ReloadTest(ServerTestCase):
+    """Streams in flight across a reload and a graceful stop."""
+
+    def setUp(self):
+        self.fx = H2Fixture()
+        self.addCleanup(self.fx.cleanup)
+        self.server = harness.ConfServer(lambda port: self.fx.conf(port))
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
+        self.diag_servers = [self.server]
+        self.port = self.server.port
+        assert h2_ready(self.port, False), self.server.stderr_text()
+
+    def streams_survive(self, sig, tls=False):
+        big = self.fx.files["big.bin"]
+        port = self.fx.tls_port if tls else self.port
+        with H2Client(port, tls=tls, window=65535) as c:
+            sids = [c.request("/big.bin") for _ in range(8)]
+            c.run_until(lambda: all(len(c.streams[s].body) > 0 for s in sids))
+            os.kill(self.server.pid, sig)
+            c.run_until(lambda: all(c.done(s) for s in sids), timeout=PATIENCE * 2)
+            for s in sids:
+                self.assertTrue(bytes(c.response(s).body) == big, "stream %d differs" % s)
+            c.run_until(lambda: c.goaway is not None or c.closed)
+
+    def test_reload_finishes_streams_then_goaway(self):
+        self.streams_survive(signal.SIGHUP)
+        self.assertTrue(h2_ready(self.port, False))
+        self.streams_survive(signal.SIGHUP, tls=True)
+
+    def test_graceful_stop_finishes_streams(self):
+        self.streams_survive(signal.SIGQUIT)
+        self.assertTrue(wait_until(lambda: not self.server.alive(), PATIENCE))
+
+
+if __name__ == "__main__":
+    unittest.main()
