@@ -461,6 +461,55 @@ static void test_h2_packaged(void **state)
     free(tconf), free(tyaml), free(conf), free(yaml);
 }
 
+/* ---- the man page ----------------------------------------------------------- */
+
+/* The nth .EX ... .EE block of ephttpd.conf(5)'s HTTP/2 section as plain
+ * text (troff's \- is -), with its document root moved into tmp (malloc'd). */
+static char *man_h2_example(int nth)
+{
+    char *path = xasprintf("%s/man/ephttpd.conf.5", EP_SOURCE_DIR), *man = slurp(path);
+    const char *p = strstr(man, "\n.SH HTTP/2\n"), *end = p ? strstr(p + 1, "\n.SH ") : NULL;
+    assert_non_null(end);
+    for (int i = 0; i < nth; i++) {
+        p = strstr(p, "\n.EX\n");
+        assert_true(p && p < end);
+        p += 5;
+    }
+    const char *ee = strstr(p, "\n.EE\n");
+    assert_true(ee && ee < end);
+    char *text = malloc((size_t)(ee - p) + 2), *o = text;
+    assert_non_null(text);
+    for (; p <= ee; p++) {
+        if (p[0] == '\\' && p[1] == '-')
+            p++;
+        *o++ = *p;
+    }
+    *o = '\0';
+    const char *root = strstr(text, "/srv/example.org");
+    assert_non_null(root);
+    char *out = xasprintf("%.*s@D/www%s", (int)(root - text), text, root + strlen("/srv/example.org"));
+    free(text), free(man), free(path);
+    return out;
+}
+
+/* The section's examples load, say what the text around them says, and say
+ * the same in both syntaxes. */
+static void test_h2_man_examples(void **state)
+{
+    (void)state;
+    char *conf = man_h2_example(1), *yaml = man_h2_example(2);
+    cfg *a = load("man-h2.conf", conf), *b = load("man-h2.yaml", yaml);
+    assert_int_equal(a->nlistens, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(a->listens[i].http2);
+        assert_int_equal(a->listens[i].tls, i < 2);
+    }
+    assert_int_equal(a->http2_max_concurrent_streams, 256);
+    assert_same_dump(a, b);
+    cfg_free(a), cfg_free(b);
+    free(conf), free(yaml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_h2_same_answers),
         cmocka_unit_test(test_h2_dump),
         cmocka_unit_test(test_h2_packaged),
+        cmocka_unit_test(test_h2_man_examples),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
