@@ -110,4 +110,11 @@ int tls_set_paths(apply_ctx *a, const directive *d, const cfg_node *n, void *fie
 /* After the whole tree is applied: global TLS settings that would do nothing. */
 int tls_check_globals(apply_ctx *a, const cfg_node *root);
 
+/* ---- h2_settings.c: the HTTP/2 settings (plain data; nghttp2 reads them elsewhere) ---- */
+
+/* A T_INT or T_SIZE directive (d->min..d->max) into a uint32_t field. */
+int h2_set_u32(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
+/* After the whole tree is applied: http2_* globals that would do nothing. */
+int h2_check_globals(apply_ctx *a, const cfg_node *root);
+
 #endif

@@ -277,6 +277,18 @@ static const directive table[] = {
     { .name = "tls_session_tickets", .where = X_TOP, .base = B_CFG, .type = T_BOOL,
       .off = F(cfg, tls_session_tickets) },
     { .name = "tls_ktls", .where = X_TOP, .base = B_CFG, .type = T_BOOL, .off = F(cfg, tls_ktls) },
+    /* HTTP/2. Each stream holds a request of its own, so the stream cap
+     * bounds a connection's memory; windows go up to RFC 9113's 2^31-1
+     * (6.9.1), and the connection's starts at the protocol's 65,535 (6.9.2),
+     * which a server can only raise. */
+    { .name = "http2_max_concurrent_streams", .where = X_TOP, .base = B_CFG, .type = T_INT,
+      .off = F(cfg, http2_max_concurrent_streams), .min = 1, .max = 1024, .set = h2_set_u32 },
+    { .name = "http2_max_header_list_size", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
+      .off = F(cfg, http2_max_header_list_size), .min = 1024, .max = 1 << 20, .set = h2_set_u32 },
+    { .name = "http2_initial_window_size", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
+      .off = F(cfg, http2_initial_window_size), .min = 0, .max = INT32_MAX, .set = h2_set_u32 },
+    { .name = "http2_connection_window_size", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
+      .off = F(cfg, http2_connection_window_size), .min = 65535, .max = INT32_MAX, .set = h2_set_u32 },
     { .name = "listen", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .set = set_listen, .multi = true },
     { .name = "servers", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .set = set_servers, .multi = true },
     /* a listener */
@@ -293,6 +305,7 @@ static const directive table[] = {
     { .name = "default_server", .where = X_LISTEN, .base = B_LISTEN, .type = T_STR,
       .off = F(cfg_listen, default_name) },
     { .name = "tls", .where = X_LISTEN, .base = B_LISTEN, .type = T_BOOL, .off = F(cfg_listen, tls) },
+    { .name = "http2", .where = X_LISTEN, .base = B_LISTEN, .type = T_BOOL, .off = F(cfg_listen, http2) },
     /* a server */
     { .name = "names", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST, .off = F(cfg_server, names),
       .off_n = F(cfg_server, nnames), .set = rule_names },
@@ -475,7 +488,9 @@ int conf_apply(cfg *c, const cfg_node *root, char *err, size_t errlen)
     cfg_free_servers(c);
     if (dir_apply_group(&a, root, X_TOP) < 0)
         return -1;
-    return tls_check_globals(&a, root);
+    if (tls_check_globals(&a, root) < 0)
+        return -1;
+    return h2_check_globals(&a, root);
 }
 
 cfg *conf_read(const char *path, char *err, size_t errlen)

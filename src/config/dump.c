@@ -269,6 +269,21 @@ static void put_tls(FILE *f, const cfg *c)
             c->tls_ktls ? "true" : "false");
 }
 
+/* Only with an HTTP/2 listener, for the same reason as put_tls. Sizes in
+ * their largest exact unit, as the other sizes are. */
+static void put_h2(FILE *f, const cfg *c)
+{
+    bool any = false;
+    for (size_t i = 0; i < c->nlistens; i++)
+        any |= c->listens[i].http2;
+    if (!any)
+        return;
+    fprintf(f, "http2_max_concurrent_streams = %" PRIu32 ";\n", c->http2_max_concurrent_streams);
+    fputs("http2_max_header_list_size = ", f), put_size(f, c->http2_max_header_list_size);
+    fputs("http2_initial_window_size = ", f), put_size(f, c->http2_initial_window_size);
+    fputs("http2_connection_window_size = ", f), put_size(f, c->http2_connection_window_size);
+}
+
 static void put_globals(FILE *f, const cfg *c)
 {
     if (c->workers)
@@ -300,6 +315,7 @@ static void put_globals(FILE *f, const cfg *c)
     if (c->pid_file)
         fputs("pid_file = ", f), put_str(f, c->pid_file), fputs(";\n", f);
     put_tls(f, c);
+    put_h2(f, c);
 }
 
 void cfg_dump(const cfg *c, FILE *f)
@@ -311,8 +327,9 @@ void cfg_dump(const cfg *c, FILE *f)
         const cfg_listen *l = &c->listens[i];
         fputs("  { address = ", f);
         put_str(f, l->addr);
-        fprintf(f, "; port = %u; backlog = %d; reuseport = %s; deferred = %s; tls = %s;", l->port, l->backlog,
-                l->reuseport ? "true" : "false", l->deferred ? "true" : "false", l->tls ? "true" : "false");
+        fprintf(f, "; port = %u; backlog = %d; reuseport = %s; deferred = %s; tls = %s; http2 = %s;", l->port,
+                l->backlog, l->reuseport ? "true" : "false", l->deferred ? "true" : "false",
+                l->tls ? "true" : "false", l->http2 ? "true" : "false");
         /* Without default_server the first server on the listener is its
          * default, which the server order below reproduces. */
         if (l->default_name) {

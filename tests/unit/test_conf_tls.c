@@ -244,8 +244,8 @@ static void test_tls_dump(void **state)
                    "tls_session_tickets = false;\ntls_ktls = false;\n"))
         fail_msg("dump:\n%s", d);
     assert_non_null(strstr(d, "{ address = \"::\"; port = 443; backlog = 511; reuseport = false; deferred = true; "
-                              "tls = true; default_server = \"b.example\"; }"));
-    assert_non_null(strstr(d, "port = 80; backlog = 511; reuseport = false; deferred = true; tls = false; }"));
+                              "tls = true; http2 = false; default_server = \"b.example\"; }"));
+    assert_non_null(strstr(d, "port = 80; backlog = 511; reuseport = false; deferred = true; tls = false; http2 = false; }"));
     char *pair = expand("    tls_certificate = [ \"@D/a-rsa.pem\", \"@D/a-ec.pem\" ];\n"
                         "    tls_certificate_key = [ \"@D/a-rsa.key\", \"@D/a-ec.key\" ];\n");
     assert_non_null(strstr(d, pair));

@@ -921,6 +921,7 @@ static void test_packaged_https(void **state)
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(a->listens[i].port, i < 2 ? 443 : 80);
         assert_true(a->listens[i].tls == (i < 2));
+        assert_true(a->listens[i].http2 == (i < 2));
     }
     const cfg_server *s = &a->servers[0];
     assert_int_equal(s->nlistens, 4);
