@@ -174,6 +174,7 @@ void cfg_free(cfg *c)
     free(c->error_log);
     free(c->pid_file);
     free(c->tls_ciphers);
+    free(c->tls_ciphers_where);
     free(c->source);
     free(c);
 }

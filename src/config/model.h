@@ -232,6 +232,7 @@ typedef struct cfg {
      * when some listener has tls (conf_apply). */
     unsigned tls_protocols;  /* CFG_TLS12 | CFG_TLS13 */
     char *tls_ciphers;       /* TLS 1.2 suites, OpenSSL syntax; NULL: CFG_TLS_CIPHERS_DEFAULT */
+    char *tls_ciphers_where; /* "file:line" of tls_ciphers, for OpenSSL's verdict on it; NULL: none */
     bool tls_session_tickets; /* resumption by tickets (keys shared by the workers) */
     bool tls_ktls;           /* kernel TLS for sending files, when the kernel offers it */
     /* HTTP/2, one value for the generation (SETTINGS go out before a

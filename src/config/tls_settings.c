@@ -72,6 +72,9 @@ int tls_set_ciphers(apply_ctx *a, const directive *d, const cfg_node *n, void *f
         if (*p < 0x21 || *p > 0x7e)
             return dir_fail(a, n, "\"tls_ciphers\": \"%s\" has a character that is not printable ASCII", s);
     }
+    free(a->c->tls_ciphers_where);
+    if (!(a->c->tls_ciphers_where = dir_where(n)))
+        return dir_oom(a, n);
     return cfg_set_str(field, s) < 0 ? dir_oom(a, n) : 0;
 }
 

@@ -593,13 +593,16 @@ enum route_state route_request(route *rt)
         rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, NULL, 0)];
         return route_options(rt, rt->srv->r.methods | M_OPTIONS);
     }
-    rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, rq->info.host.p, rq->info.host.len)];
+    const cfg_server *t = rt->env->tls_srv;
+    if (t && !rq->info.host.len)
+        rt->srv = t; /* no Host (HTTP/1.0): the server SNI chose answers, as in nginx */
+    else
+        rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, rq->info.host.p, rq->info.host.len)];
     /* A Host for another server than the one whose certificate the client
      * checked (SNI said one name, Host says another): unless both share
      * their certificates, this connection cannot vouch for that server
      * (RFC 9110 15.5.20; nginx answers 421 too). The client may retry on a
      * connection of its own for that name. */
-    const cfg_server *t = rt->env->tls_srv;
     if (t && t != rt->srv && !same_certificates(t, rt->srv)) {
         rt->why = "the Host names another server than the TLS handshake's";
         route_error(rt, 421, false);

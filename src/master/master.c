@@ -59,6 +59,7 @@ typedef struct {
     int64_t settle_deadline; /* answer settle_w by then even if an old worker is wedged */
     int ready_fd;         /* --daemon: the parent waiting for us to serve, -1: none */
     tls_tickets tickets;  /* session ticket keys: every generation's workers share them */
+    tls_tickets kept_tickets; /* the serving generation's, while a pending one may yet fail */
     int64_t stop_deadline;
 } master;
 
@@ -252,6 +253,9 @@ static void master_abort_pending(master *m, const char *why)
 {
     generation *g = m->pending;
     m->pending = NULL;
+    /* Its workers' respawns must share the keys of the generation that
+     * still serves, as its other workers do. */
+    m->tickets = m->kept_tickets;
     log_error("generation %u could not start: %s", g->id, why);
     master_retire(m, g, g->cfg->shutdown_timeout_ms);
     master_refuse(m, &m->pending_w, why);
@@ -472,6 +476,7 @@ static void master_reload(master *m)
         return;
     }
     m->next_id++;
+    m->kept_tickets = kept;
     m->pending = g;
     m->pending_deadline = time_now_ms() + START_LIMIT_MS;
     log_info("reloading %s: generation %u starting %d worker(s)", c->source, g->id, g->nslots);

@@ -31,14 +31,21 @@ int tls_tickets_rotate(tls_tickets *t)
     return 0;
 }
 
-/* OpenSSL's reason for the last failure, its queue emptied. */
+/* OpenSSL's reason for a failure, its queue emptied: the first error
+ * queued, the one that says what went wrong ("No such file or directory",
+ * "no start line"), where the last only says which layer gave up ("PEM
+ * lib", "system lib"). */
 static const char *ssl_reason(char *buf, size_t len)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error();
     if (!e) {
         snprintf(buf, len, "unknown error");
     } else {
-        const char *r = ERR_reason_error_string(e);
+        /* a system error's reason is its errno */
+        const char *r = ERR_GET_LIB(e) == ERR_LIB_SYS ? strerror(ERR_GET_REASON(e))
+                        : ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE
+                            ? "not a PEM file (no \"-----BEGIN\" line)"
+                            : ERR_reason_error_string(e);
         snprintf(buf, len, "%s", r ? r : "unknown error");
     }
     ERR_clear_error();
@@ -161,6 +168,35 @@ static void tls_msg(char *buf, size_t len, const char *where, const char *settin
     snprintf(buf, len, "%s%s\"%s\" \"%s\": %s", where ? where : "", where ? ": " : "", setting, path, why);
 }
 
+/* tls_ciphers for TLS 1.2: OpenSSL must know a suite of it, and one must
+ * be left once the security level and the protocol versions have had
+ * their say ("aNULL:RC4" parses, and then no TLS 1.2 client could connect). */
+static int tls_ciphers_check(SSL_CTX *ctx, const cfg *c, char *err, size_t errlen)
+{
+    const char *ciphers = c->tls_ciphers ? c->tls_ciphers : CFG_TLS_CIPHERS_DEFAULT;
+    const char *why = NULL;
+    if (!SSL_CTX_set_cipher_list(ctx, ciphers)) {
+        why = strncmp(ciphers, "TLS_", 4) == 0 ? "names TLS 1.3 suites, which OpenSSL always offers; tls_ciphers "
+                                                 "lists TLS 1.2 ones (e.g. ECDHE-ECDSA-AES128-GCM-SHA256)"
+                                               : "no cipher OpenSSL knows";
+    } else {
+        SSL *probe = SSL_new(ctx);
+        STACK_OF(SSL_CIPHER) *usable = probe ? SSL_get1_supported_ciphers(probe) : NULL;
+        int n = 0;
+        for (int i = 0; usable && i < sk_SSL_CIPHER_num(usable); i++)
+            n += strcmp(SSL_CIPHER_get_version(sk_SSL_CIPHER_value(usable, i)), "TLSv1.3") != 0;
+        sk_SSL_CIPHER_free(usable);
+        SSL_free(probe);
+        if (n == 0)
+            why = "leaves no TLS 1.2 suite OpenSSL would use (all are too weak for its security level)";
+    }
+    ERR_clear_error();
+    if (!why)
+        return 0;
+    tls_msg(err, errlen, c->tls_ciphers_where, "tls_ciphers", ciphers, why);
+    return -1;
+}
+
 /* The settings every context of a generation shares. */
 static int tls_ctx_setup(SSL_CTX *ctx, const tls_gen *g, char *err, size_t errlen)
 {
@@ -172,12 +208,8 @@ static int tls_ctx_setup(SSL_CTX *ctx, const tls_gen *g, char *err, size_t errle
         snprintf(err, errlen, "\"tls_protocols\": %s", ssl_reason(why, sizeof why));
         return -1;
     }
-    const char *ciphers = c->tls_ciphers ? c->tls_ciphers : CFG_TLS_CIPHERS_DEFAULT;
-    if ((c->tls_protocols & CFG_TLS12) && !SSL_CTX_set_cipher_list(ctx, ciphers)) {
-        snprintf(err, errlen, "\"tls_ciphers\" \"%s\": no cipher OpenSSL knows", ciphers);
-        ERR_clear_error();
+    if ((c->tls_protocols & CFG_TLS12) && tls_ciphers_check(ctx, c, err, errlen) < 0)
         return -1;
-    }
     /* No compression (CRIME), no renegotiation (a client-driven CPU sink),
      * the server's cipher order. */
     uint64_t opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE;
@@ -213,6 +245,17 @@ static int tls_ctx_setup(SSL_CTX *ctx, const tls_gen *g, char *err, size_t errle
     return 0;
 }
 
+/* An encrypted key would make OpenSSL ask for its pass phrase on the
+ * terminal, stalling -t and a reloading master: refuse to decrypt, and
+ * note that it was asked. */
+static int tls_no_passphrase(char *buf, int size, int rwflag, void *asked)
+{
+    (void)buf, (void)size, (void)rwflag;
+    if (asked)
+        *(bool *)asked = true;
+    return 0;
+}
+
 /* A server's context with each of its certificate pairs. */
 static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err, size_t errlen)
 {
@@ -224,16 +267,25 @@ static SSL_CTX *tls_server_ctx(const tls_gen *g, const cfg_server *s, char *err,
     }
     if (tls_ctx_setup(ctx, g, err, errlen) < 0)
         goto fail;
+    SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
     int types[8] = { 0 };
     for (size_t i = 0; i < s->ntls_certs && i < s->ntls_keys; i++) {
         if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_certs[i]) != 1) {
             tls_msg(err, errlen, s->where, "tls_certificate", s->tls_certs[i], ssl_reason(why, sizeof why));
             goto fail;
         }
-        if (SSL_CTX_use_PrivateKey_file(ctx, s->tls_keys[i], SSL_FILETYPE_PEM) != 1) {
+        bool asked = false;
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
+        int loaded = SSL_CTX_use_PrivateKey_file(ctx, s->tls_keys[i], SSL_FILETYPE_PEM);
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+        if (loaded != 1) {
             /* A key of the certificate's type but not its own fails here
              * already: the same words as the check below. */
-            if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            if (asked) {
+                ERR_clear_error();
+                snprintf(why, sizeof why, "is encrypted with a pass phrase; give it unencrypted, readable by root "
+                                          "only (openssl pkey -in KEY -out KEY.plain)");
+            } else if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
                 ERR_clear_error();
                 snprintf(why, sizeof why, "does not match the certificate \"%s\"", s->tls_certs[i]);
             } else {

@@ -126,7 +126,7 @@ static void conn_release_buffers(conn *c)
     c->rq = NULL;
 }
 
-int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx)
+void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx)
 {
     c->io.fd = fd;
     c->io.on_event = conn_on_event;
@@ -140,16 +140,14 @@ int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t li
     c->h2 = NULL;
     memset(&c->peer, 0, sizeof c->peer);
     memcpy(&c->peer, peer, peer->sa_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
-    if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx) {
-        if (!(c->ssl = tls_conn_new(&w->tls->lis[listen_idx], fd)))
-            return -1;
+    /* A TLS listener's: the first byte decides between a handshake and a
+     * cleartext request (conn_handshake). */
+    if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx)
         c->state = CS_HANDSHAKE;
-    }
     timer_node_init(&c->timer);
     /* The first request gets the header timeout, as in nginx; over TLS it
      * covers the handshake too, and bytes trickling in do not extend it. */
     timer_arm(&w->t_header, &c->timer, w->now_ms);
-    return 0;
 }
 
 /* recv(), or SSL_read_ex over TLS, with recv's returns: bytes, 0 at the
@@ -671,7 +669,7 @@ static bool conn_read_head(conn *c)
  * like a method, else garbage (closed). Returns false to wait. */
 static bool conn_handshake(conn *c)
 {
-    if (SSL_in_before(c->ssl)) {
+    if (!c->ssl) {
         unsigned char first;
         ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -687,11 +685,15 @@ static bool conn_handshake(conn *c)
                 conn_close(c);
                 return false;
             }
-            SSL_free(c->ssl);
-            c->ssl = NULL;
             c->plain_on_tls = true;
             c->state = CS_IDLE;
             return true;
+        }
+        /* Made only now: a silent connection costs no TLS state (8 KB). */
+        if (!(c->ssl = tls_conn_new(&c->w->tls->lis[c->listen_idx], c->io.fd))) {
+            conn_log_msg(c, LOGL_ERROR, "out of memory for a TLS connection");
+            conn_close(c);
+            return false;
         }
     }
     int rc = SSL_do_handshake(c->ssl);

@@ -67,9 +67,8 @@ typedef struct conn {
 /* Bytes of the arena block each busy connection takes under cf's limits;
  * *rs gets the sizes of the routing parts in it. */
 size_t conn_block_size(const cfg *cf, route_sizes *rs);
-/* Take over c, an accepted socket that worker.c has registered. -1 (and
- * nothing to undo but closing fd) when a TLS connection cannot be made. */
-int conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
+/* Take over c, an accepted socket that worker.c has registered. */
+void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
 /* Serve whatever the new connection has already sent. */
 void conn_start(conn *c);
 /* Timer expiry for c (which list tells why). */

@@ -150,12 +150,7 @@ static void on_accept(loop_io *io, uint32_t events)
             close(fd);
             continue;
         }
-        if (conn_init(c, w, fd, (struct sockaddr *)&peer, (size_t)(l - w->listeners)) < 0) {
-            log_error("TLS: cannot start a connection: out of memory");
-            close(fd);
-            worker_conn_free(w, c);
-            continue;
-        }
+        conn_init(c, w, fd, (struct sockaddr *)&peer, (size_t)(l - w->listeners));
         /* The request usually arrives with the handshake: serve it now rather
          * than after a trip through epoll_wait. A one-shot connection is then
          * already closed and never costs an epoll_ctl. */

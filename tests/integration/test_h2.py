@@ -219,7 +219,9 @@ class H2Fixture:
     def conf(self, port, workers=2):
         """h2c on port (HTTP/1.1 too), h2 by ALPN on tls_port; /off/ reads
         every file on the write queue."""
-        return (f'workers = {workers};\nerror_log = "{self.error_log}";\npid_file = "{self.pid_file}";\n'
+        # stop_timeout: a graceful stop must not cut the streams a slow
+        # (python) client on a busy machine is still reading
+        return (f'workers = {workers};\nstop_timeout = "120s";\nerror_log = "{self.error_log}";\npid_file = "{self.pid_file}";\n'
                 f'listen = ( {{ address = "127.0.0.1"; port = {port}; http2 = true; }},\n'
                 f'  {{ address = "127.0.0.1"; port = {self.tls_port}; tls = true; http2 = true; }} );\n'
                 f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; access_log = "{self.access_log}";\n'

@@ -293,6 +293,15 @@ class TLSServeTest(TLSBase):
             r = c.get("/name.txt", host="b.test", close=True)
             self.assertEqual(r.status, 421, r)
 
+    def test_no_host_gets_the_sni_server(self):
+        # HTTP/1.0 without Host: the server SNI chose answers (nginx's
+        # rule), not the listener's default with a 421
+        for sni in ("b.test", "a.test"):
+            with self.conn(sni=sni) as c:
+                c.send(b"GET /name.txt HTTP/1.0\r\n\r\n")
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, ("server %s\n" % sni).encode()), r)
+
     def test_tls12(self):
         self.check_version(ssl.TLSVersion.TLSv1_2, "TLSv1.2")
 
@@ -812,6 +821,58 @@ class TLSLintTest(unittest.TestCase):
                 self.assertRegex(err, re.escape(conf) + r":[234]:")
                 for w in ("tls_certificate_key", key2, "does not match"):
                     self.assertIn(w, err)
+
+    def check_refused(self, conf, want):
+        rc, out, err = run_cli("-t", "-c", conf)
+        self.assertEqual(rc, 78, out + err)
+        self.assertEqual(err.strip().count("\n"), 0, err)
+        self.assertRegex(err, re.escape(conf) + r":[1-4]:")
+        for w in want:
+            self.assertIn(w, err)
+
+    def test_encrypted_key_never_prompts(self):
+        # OpenSSL's default would ask for the pass phrase on the terminal
+        # and stall -t (and a reloading master): run -t on a terminal
+        # (script(1) gives it one) and it must still answer at once
+        crt, _ = make_cert(self.dir, "enc", "a.test", kind="ec")
+        key = os.path.join(self.dir, "enc-locked.key")
+        _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256",
+                 "-pass", "pass:secret", "-out", key)
+        conf = self.conf(crt, key)
+        self.check_refused(conf, ("tls_certificate_key", key, "encrypted with a pass phrase"))
+        if shutil.which("script"):
+            cmd = "%s -t -c %s" % (harness.binary(), conf)
+            p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                               timeout=PATIENCE, stdin=subprocess.DEVNULL)
+            self.assertIn("encrypted with a pass phrase", p.stdout + p.stderr)
+            self.assertNotIn("pass phrase:", (p.stdout + p.stderr).lower().replace("with a pass phrase", ""))
+
+    def test_certificate_file_reasons(self):
+        # the reason OpenSSL found first, not the layer that gave up last
+        _, key = make_cert(self.dir, "r", "a.test", kind="ec")
+        garbage = os.path.join(self.dir, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("not a certificate\n")
+        missing = os.path.join(self.dir, "missing.pem")
+        self.check_refused(self.conf(missing, key), ("tls_certificate", missing, "No such file or directory"))
+        self.check_refused(self.conf(garbage, key), ("tls_certificate", garbage, "not a PEM file"))
+
+    def test_cipher_lists_refused_with_their_line(self):
+        crt, key = make_cert(self.dir, "c", "a.test", kind="ec")
+        cases = (("NOPE-NOT-A-CIPHER", "no cipher OpenSSL knows"),
+                 ("TLS_AES_128_GCM_SHA256", "names TLS 1.3 suites"),
+                 ("aNULL:eNULL:RC4:DES:3DES:EXPORT", "leaves no TLS 1.2 suite"))
+        for ciphers, why in cases:
+            with self.subTest(ciphers=ciphers):
+                path = os.path.join(self.dir, "c.conf")
+                with open(self.conf(crt, key)) as f:
+                    text = f.read()
+                with open(path, "w") as f:
+                    f.write('tls_ciphers = "%s";\n' % ciphers + text)
+                rc, out, err = run_cli("-t", "-c", path)
+                self.assertEqual(rc, 78, out + err)
+                self.assertIn(path + ":1:", err)
+                self.assertIn('"tls_ciphers" "%s": %s' % (ciphers, why), err)
 
     def test_expiring_soon_warns(self):
         crt, key = make_cert(self.dir, "soon", "a.test", days=10)
