@@ -59,8 +59,8 @@ typedef struct conn {
     bool nodelay;                       /* TCP_NODELAY is set */
     bool plain_on_tls;                  /* a cleartext request came to a TLS listener */
     conn_peer peer;
-    SSL *ssl;                           /* a TLS listener's connection, or NULL */
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
+    SSL *ssl;                           /* a TLS listener's connection, or NULL */
     struct h2_conn *h2;                 /* HTTP/2 state (CS_H2), or NULL */
 } conn;
 
