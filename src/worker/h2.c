@@ -262,6 +262,8 @@ static void h2_respond(h2_conn *h, h2_stream *st)
         st->hnv[i] = (nghttp2_nv){ (uint8_t *)st->nv[i].name, (uint8_t *)st->nv[i].value, st->nv[i].nlen,
                                    st->nv[i].vlen, NGHTTP2_NV_FLAG_NONE };
     st->status = p->status;
+    if (h->c->ssl) /* frames interleave: OpenSSL encrypts all of it, kTLS or not */
+        h->c->w->stats.tls_user++;
     exec_prepare(x);
     nghttp2_data_provider dp = { .source.ptr = st, .read_callback = h2_read_data };
     int rv = nghttp2_submit_response(h->s, st->id, st->hnv, n, p->nseg ? &dp : NULL);
@@ -369,6 +371,7 @@ static void h2_request(h2_conn *h, h2_stream *st)
     hd->minor = 1; /* HTTP/1.1's rules: a host is required, connections persist */
     c->requests++;
     w->stats.requests++;
+    w->stats.h2_streams++;
     int status = st->bad ? st->bad : h2_host(st);
     if (!status)
         status = http_req_make(&st->req, hd, w->cfg, st->pathbuf);
@@ -581,6 +584,7 @@ int h2_start(conn *c, const char *in, size_t len)
     h->c = c;
     c->h2 = h;
     c->state = CS_H2;
+    w->stats.h2_conns++;
     /* Frames are small and many (a WINDOW_UPDATE's answer, a last DATA
      * frame): Nagle would hold them for the peer's delayed ACK. */
     if (!c->nodelay) {
