@@ -36,10 +36,10 @@ build "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DEP_ASAN=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" EP_RELOADS=100 ctest -j"$jobs" --output-on-failure)
 
-step "TSan: unit tests and the write-queue stress test"
+step "TSan: unit tests, the write-queue stress test and HTTP/2 (a task per stream)"
 build "$top/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DEP_TSAN=ON
 (cd "$top/build-tsan" && TSAN_OPTIONS=halt_on_error=1 EP_STRESS_REQUESTS=5000 \
-    ctest -j"$jobs" --output-on-failure -R 'unit\.|integration\.test_stress')
+    ctest -j"$jobs" --output-on-failure -R 'unit\.|integration\.test_stress|integration\.test_h2$')
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     step "libFuzzer: ${FUZZ_SECONDS:-20} s per target"

@@ -331,10 +331,12 @@ void conn_release_closed(conn *c)
 /* Close for good but let the client read what was sent. If the client has
  * sent nothing more, close at once (as nginx does); if it is still sending,
  * shut our side and drain its input briefly, so that unread bytes do not turn
- * into a reset that destroys the response in flight. */
+ * into a reset that destroys the response in flight. An HTTP/2 client
+ * always may be: its window updates and acknowledgements follow the data
+ * it reads, so an HTTP/2 connection always lingers. */
 static void conn_linger(conn *c)
 {
-    bool drained_some = c->state == CS_LINGER || (c->rq && c->rq->rlen > c->rq->consumed);
+    bool drained_some = c->state == CS_LINGER || c->h2 || (c->rq && c->rq->rlen > c->rq->consumed);
     if (c->state != CS_LINGER) {
         conn_log(c);
         if (c->rq)
@@ -366,6 +368,11 @@ static void conn_linger(conn *c)
         shutdown(c->io.fd, SHUT_WR);
         timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
     }
+}
+
+void conn_wind_down(conn *c)
+{
+    conn_linger(c);
 }
 
 /* No parsed request is in rbuf any more (a new head, or one that failed to

@@ -85,6 +85,10 @@ ssize_t conn_recv(conn *c, void *buf, size_t len);
 ssize_t conn_write(conn *c, const void *buf, size_t len);
 /* Close for good (the struct goes once no task is in flight). */
 void conn_close(conn *c);
+/* Everything is sent: shut our side and read until the client closes (or
+ * the linger timeout), so that frames it still sends cannot turn into a
+ * reset that destroys the data it has not read yet. */
+void conn_wind_down(conn *c);
 /* The last task of a closed connection is back: the struct goes now. */
 void conn_release_closed(conn *c);
 /* An access-log line for a request of c that server s answered (NULL:

@@ -64,6 +64,8 @@ typedef struct h2_conn {
     size_t olen, osent;
     const uint8_t *pend;          /* nghttp2's output not yet copied into out */
     size_t plen;
+    bool draining;                /* the shutdown notice is submitted */
+    bool pinged;                  /* ... and sent, and the PING after it */
     bool closing;                 /* GOAWAY sent: close once nghttp2 wants nothing more */
     bool logged;                  /* the connection's error reason is logged (once) */
 } h2_conn;
@@ -455,7 +457,13 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *us
  * (RFC 9113 8.1). */
 static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
-    (void)user;
+    h2_conn *h = user;
+    /* The shutdown notice is out: a PING sent after it comes back only
+     * once the client has read the notice (h2_drain_ack). */
+    if (f->hd.type == NGHTTP2_GOAWAY && h->draining && !h->pinged) {
+        h->pinged = true;
+        nghttp2_submit_ping(s, NGHTTP2_FLAG_NONE, NULL);
+    }
     if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         nghttp2_session_get_stream_remote_close(s, f->hd.stream_id) == 0)
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
@@ -550,7 +558,7 @@ static void h2_fatal(h2_conn *h, const char *why)
  * names the last, and those finish. */
 static void h2_drain_ack(h2_conn *h)
 {
-    if (h->closing || !h->c->w->graceful)
+    if (h->closing || !h->pinged)
         return;
     h->closing = true;
     nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s), NGHTTP2_NO_ERROR,
@@ -564,10 +572,12 @@ void h2_shutdown(conn *c, bool graceful)
         conn_close(c);
         return;
     }
-    /* First step: a GOAWAY that refuses nothing yet (RFC 9113 6.8), and a
-     * PING whose answer proves the client has read it. */
+    /* First step: a GOAWAY that refuses nothing yet (RFC 9113 6.8); once
+     * it is sent, a PING whose answer proves the client has read it. */
+    if (h->draining || h->closing)
+        return;
+    h->draining = true;
     nghttp2_submit_shutdown_notice(h->s);
-    nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL);
     h2_drive(c);
 }
 
@@ -664,7 +674,7 @@ void h2_drive(conn *c)
         return;
     if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && h->osent == h->olen &&
         !h->plen) {
-        conn_close(c); /* GOAWAY went and every stream is done */
+        conn_wind_down(c); /* GOAWAY went and every stream is done */
         return;
     }
     h2_timers(h, was_busy);

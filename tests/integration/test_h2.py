@@ -162,6 +162,9 @@ class H2Client:
                 frame, self.inbuf = bytes(self.inbuf[:n]), self.inbuf[n:]
                 for ev in self.conn.receive_data(frame):
                     self._event(ev)
+                # python-h2 drops what it has not sent yet when a GOAWAY
+                # comes (a PING's ACK, window updates): send after each frame
+                self.flush()
             self.flush()
 
     def done(self, sid):
