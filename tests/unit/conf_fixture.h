@@ -18,6 +18,9 @@ char *write_conf(const char *name, const char *text);
 char *slurp(const char *path);
 /* conf_read of the text written as tmp/name; fails the test on an error. */
 cfg *load(const char *name, const char *text);
+/* conf_read's error for the text written as tmp/name, after its
+ * "FILE:LINE[:COL]: " (malloc'd); fails the test if the text loads. */
+char *message_of(const char *name, const char *text);
 /* cfg_dump's text (malloc'd). */
 char *dump(const cfg *c);
 void mkdir_in(const char *rel, mode_t mode);

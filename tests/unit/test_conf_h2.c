@@ -310,26 +310,6 @@ static void test_h2_needs_listener_across_includes(void **state)
     cfg_free(c);
 }
 
-/* conf_read's error for name/text, after its "FILE:LINE[:COL]: " (malloc'd). */
-static char *message_of(const char *name, const char *text)
-{
-    char err[1024] = "";
-    char *path = write_conf(name, text);
-    cfg *c = http_conf_read(path, err, sizeof err);
-    if (c) {
-        cfg_free(c);
-        fail_msg("accepted:\n%s", text);
-    }
-    assert_int_equal(strncmp(err, path, strlen(path)), 0);
-    const char *p = err + strlen(path);
-    for (int i = 0; i < 2 && p[0] == ':' && p[1] >= '0' && p[1] <= '9'; i++)
-        for (p++; *p >= '0' && *p <= '9';)
-            p++;
-    assert_int_equal(strncmp(p, ": ", 2), 0);
-    free(path);
-    return strdup(p + 2);
-}
-
 /* Both syntaxes say the same of the same value. */
 static void test_h2_same_answers(void **state)
 {
