@@ -188,7 +188,6 @@ static bool h2_flush(h2_conn *h)
                 return false;
             }
             h->osent += (size_t)n;
-            timer_arm(&c->w->t_send, &c->timer, c->w->now_ms); /* progress */
             continue;
         }
         h->olen = h->osent = 0;
@@ -225,6 +224,16 @@ static bool h2_flush(h2_conn *h)
 
 /* ---- responses ------------------------------------------------------------------ */
 
+/* The send timeout runs from the last progress a client's window allows:
+ * DATA leaving, or a stream finished. Frames it can provoke at will (a
+ * PING's ACK, a SETTINGS ACK) are no progress: a client that holds its
+ * window at zero and pings cannot keep streams (and their blocks) forever. */
+static void h2_progress(h2_conn *h)
+{
+    worker *w = h->c->w;
+    timer_arm(&w->t_send, &h->c->timer, w->now_ms);
+}
+
 static ssize_t h2_read_data(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
                             nghttp2_data_source *src, void *user)
 {
@@ -243,6 +252,7 @@ static ssize_t h2_read_data(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
     }
     if (x->seg >= x->rt.plan.nseg)
         *flags |= NGHTTP2_DATA_FLAG_EOF;
+    h2_progress(h);
     return n;
 }
 
@@ -472,11 +482,12 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *us
 
 static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
 {
-    (void)code;
     h2_conn *h = user;
     h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
     if (!st)
         return 0;
+    if (code == NGHTTP2_NO_ERROR)
+        h2_progress(h);
     if (st->x.task_busy)
         st->gone = true; /* its task owns the block: h2_back gives it back */
     else
