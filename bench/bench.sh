@@ -8,7 +8,11 @@
 # With WORKERS=1 (the default) each server is pinned to CPU 0 and the clients
 # to CPU 1, so the figure is one core's worth of serving. Rounds rotate the
 # order of the servers so that machine noise hits all of them.
-# Prints requests/s per round, the medians, and ephttpd/nginx and ephttpd/h2o.
+# Prints requests/s per round with the share of its core each server used,
+# the medians, and ephttpd/nginx and ephttpd/h2o; then the same per second
+# of the server's CPU time, which still compares servers when the machine's
+# other work takes their core, or when the client is the bottleneck (tls-hs:
+# one core of ab cannot keep a server busy with full handshakes).
 # Before a scenario is measured, every server must serve its file whole, twice
 # on one connection (keep-alive), or the script stops.
 # Scenario "reload" (not in the default list; ephttpd and nginx only; run it as
@@ -229,16 +233,35 @@ url_of() { # scenario server
     esac
 }
 
-# One measurement: prints requests/s.
-measure() { # scenario server
-    local url
-    url=$(url_of "$1" "$2")
-    case $1 in
-    ab) run_ab 50000 100 "$url" ;;
-    tls-hs) run_ab 5000 50 "$url" ;;
-    *) run_wrk "$url" ;;
-    esac
+# CPU time (ticks) of a server's processes, threads included: the process
+# and its children (ephttpd's and nginx's workers).
+cpu_ticks() { # pid
+    local p t=0 c
+    for p in $1 $(pgrep -P "$1"); do
+        c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || c=0
+        t=$((t + ${c:-0}))
+    done
+    echo $t
 }
+
+# One measurement: prints requests/s and the share of one CPU the server
+# used meanwhile. On a busy machine (or with a client that cannot keep up) a
+# server gets less than its core; requests per CPU-second still compare.
+measure() { # scenario server
+    local url rate c0 c1 t0 t1
+    url=$(url_of "$1" "$2")
+    c0=$(cpu_ticks "${PID[$2]}")
+    t0=$(date +%s%N)
+    case $1 in
+    ab) rate=$(run_ab 50000 100 "$url") ;;
+    tls-hs) rate=$(run_ab 5000 50 "$url") ;;
+    *) rate=$(run_wrk "$url") ;;
+    esac
+    t1=$(date +%s%N)
+    c1=$(cpu_ticks "${PID[$2]}")
+    awk -v r="$rate" -v c=$((c1 - c0)) -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN {print r, c / hz / (ns / 1e9)}'
+}
+HZ=$(getconf CLK_TCK)
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -328,16 +351,25 @@ run_scenario() { # scenario
         for s in $order; do measure "$sc" "$s" >>"$WORK/$s.$sc"; done
     done
     for s in $SERVERS; do
-        printf '%-9s %-12s %s\n' "$sc" "${NAME[$s]}" "$(tr '\n' ' ' <"$WORK/$s.$sc")"
+        printf '%-9s %-12s %s\n' "$sc" "${NAME[$s]}" \
+            "$(awk '{printf "%.0f (%.0f%%) ", $1, 100 * $2}' "$WORK/$s.$sc")"
     done
-    summary="median  "
-    for s in $SERVERS; do summary+=" ${NAME[$s]} $(median <"$WORK/$s.$sc" | xargs printf '%.0f') "; done
-    for peer in ${SERVERS#ep }; do
-        paste "$WORK/ep.$sc" "$WORK/$peer.$sc" | awk '{print $1 / $2}' >"$WORK/ratio.$peer.$sc"
-        printf '%-9s %-12s %s\n' "$sc" "ep/${NAME[$peer]}" "$(xargs printf '%.2f ' <"$WORK/ratio.$peer.$sc")"
-        summary+=" ephttpd/${NAME[$peer]} $(median <"$WORK/ratio.$peer.$sc" | xargs printf '%.2f') "
+    local col what summary
+    for col in rate percpu; do
+        [ $col = rate ] && what="median  " || what="per CPU-s"
+        summary=""
+        for s in $SERVERS; do
+            awk -v c=$col '{print c == "rate" ? $1 : $1 / $2}' "$WORK/$s.$sc" >"$WORK/$col.$s.$sc"
+            summary+=" ${NAME[$s]} $(median <"$WORK/$col.$s.$sc" | xargs printf '%.0f') "
+        done
+        for peer in ${SERVERS#ep }; do
+            paste "$WORK/$col.ep.$sc" "$WORK/$col.$peer.$sc" | awk '{print $1 / $2}' >"$WORK/ratio.$peer.$sc"
+            [ $col = percpu ] ||
+                printf '%-9s %-12s %s\n' "$sc" "ep/${NAME[$peer]}" "$(xargs printf '%.2f ' <"$WORK/ratio.$peer.$sc")"
+            summary+=" ephttpd/${NAME[$peer]} $(median <"$WORK/ratio.$peer.$sc" | xargs printf '%.2f') "
+        done
+        printf '%-9s %-9s%s\n' "$sc" "$what" "$summary"
     done
-    printf '%-9s %s\n' "$sc" "$summary"
 }
 
 start_servers
@@ -348,7 +380,10 @@ else
 fi
 echo "ephttpd vs $peer, $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
 [ -z "$TLS" ] || check_tls
-printf '%-9s %-12s %s\n' scenario server "req/s per round; ratios: ephttpd's over the peer's, round by round"
+echo "Per round: req/s (the server's CPU time over the run's time: under 100% it waited for the client or"
+echo "lost its core to other work). Ratios: ephttpd's figure over the peer's, round by round; their median."
+echo "per CPU-s: requests per second of the server's CPU time, medians, and the medians of its per-round ratios."
+printf '%-9s %-12s %s\n' scenario server "per round"
 for sc in $SCENARIOS; do
     if [ "$sc" = reload ]; then
         check_servers small
