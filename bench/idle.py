@@ -20,6 +20,7 @@ import argparse
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -165,6 +166,18 @@ def configs(work, root, port, n, tls):
         yield "h2o", ["h2o", "-c", os.path.join(work, "h2o.conf")]
 
 
+def still_open(socks, name):
+    """Idle means open: a connection the server closed (or wrote to) is
+    readable, and its memory would be missing from the reading."""
+    p = select.poll()
+    for s in socks:
+        p.register(s, select.POLLIN | select.POLLRDHUP)
+    gone = p.poll(0)
+    if gone:
+        raise RuntimeError("%s: %d of %d connections were closed or written to before the reading"
+                           % (name, len(gone), len(socks)))
+
+
 def measure(name, cmd, port, n, client):
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -180,6 +193,7 @@ def measure(name, cmd, port, n, client):
             socks.append(client.request(port))
         time.sleep(0.5)  # the measure is a reading, not an assertion: let the last frees settle
         after = rss_kib(worker)
+        still_open(socks, name)
         per = (after - before) * 1024 / n
         print("%-8s %6d idle %skeep-alive connections: worker RSS %7d KiB -> %7d KiB, %6.0f bytes each"
               % (name, n, client.describe(socks[0]), before, after, per), flush=True)
