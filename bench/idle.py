@@ -142,6 +142,9 @@ def configs(work, root, port, n, tls):
                    ' tls_certificate = "%s"; tls_certificate_key = "%s";' % (cert, key) if tls else ""))
     yield "ephttpd", [ep, "-c", os.path.join(work, "ephttpd.conf")]
     if shutil.which("nginx"):
+        # nginx closes idle keep-alive connections (32 at a time) once fewer
+        # than 1/16 of worker_connections are free: twice N keeps it from that.
+        # Its connection table is filled at start, before the first reading.
         ssl_conf = ("ssl; ssl_certificate %s; ssl_certificate_key %s; ssl_protocols TLSv1.2 TLSv1.3;\n"
                     "    ssl_ciphers %s; ssl_prefer_server_ciphers on; ssl_session_tickets on"
                     % (cert, key, ciphers)) if tls else ""
@@ -150,7 +153,7 @@ def configs(work, root, port, n, tls):
                     "worker_rlimit_nofile %d;\nevents { worker_connections %d; }\n"
                     "http { access_log off; keepalive_timeout 10m; keepalive_requests 100000;\n"
                     "  server { listen 127.0.0.1:%d %s; root %s; } }\n"
-                    % (work, work, n + 200, n + 100, port, ssl_conf, root))
+                    % (work, work, 2 * n + 200, 2 * n + 100, port, ssl_conf, root))
         yield "nginx", ["nginx", "-c", os.path.join(work, "nginx.conf")]
     if shutil.which("h2o"):
         # neverbleed off: the key stays in the worker, as in the other two.
