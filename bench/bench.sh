@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
-# bench/bench.sh: ephttpd and nginx side by side on the same files, round by round.
+# bench/bench.sh: ephttpd, nginx and H2O side by side on the same files, round by round.
 #
 #   bench/bench.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 5 s per scenario)
 #
-# Both servers get the same worker count, the same document root, access logs
-# off and sendfile on. With WORKERS=1 (the default) each server is pinned to
-# CPU 0 and the clients to CPU 1, so the figure is one core's worth of
-# serving. Rounds alternate the servers so that machine noise hits both.
-# Prints requests/s per round, the median, and ephttpd/nginx.
-# Scenario "reload" (not in the default list; run it as
+# All servers get the same worker count (H2O: num-threads), the same document
+# root and access logs off; nginx has sendfile on (H2O 2.2 has no sendfile).
+# With WORKERS=1 (the default) each server is pinned to CPU 0 and the clients
+# to CPU 1, so the figure is one core's worth of serving. Rounds rotate the
+# order of the servers so that machine noise hits all of them.
+# Prints requests/s per round with the share of its core each server used,
+# the medians, and ephttpd/nginx and ephttpd/h2o; then the same per second
+# of the server's CPU time, which still compares servers when the machine's
+# other work takes their core, or when the client is the bottleneck (tls-hs:
+# one core of ab cannot keep a server busy with full handshakes).
+# Before a scenario is measured, every server must serve its file whole, twice
+# on one connection (keep-alive), or the script stops.
+# Scenario "reload" (not in the default list; ephttpd and nginx only; run it as
 #   SCENARIOS=reload WORKERS=2 bench/bench.sh 1 10
 # ) drives each server with wrk -c100 keep-alive for SECONDS while the
 # master gets a SIGHUP twice a second, and counts wrk's failed requests.
 # With BASE=<git revision>, the peer is not nginx but ephttpd built from that
 # revision (in a temporary worktree), so a change is measured against the
-# commit before it, side by side: "nginx" in the output then means the base.
+# commit before it, side by side: "nginx" in the output then means the base,
+# and H2O is left out.
 # HTTPS scenarios (not in the default list): tls-small, tls-large (wrk over
-# https, keep-alive) and tls-hs (ab over https: a full handshake per request);
-# both servers get an HTTPS listener with the same ECDSA P-256 certificate.
+# https, keep-alive) and tls-hs (ab over https: a full handshake per request).
+# Every server gets an HTTPS listener with the same ECDSA P-256 certificate,
+# TLS 1.2 and 1.3, ephttpd's default TLS 1.2 cipher list in the server's
+# order, OpenSSL's TLS 1.3 suites; the script checks that each server
+# negotiates the same protocol, cipher and key exchange, and prints them.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
 # deferred accept that ephttpd's listeners use by default).
@@ -30,17 +41,21 @@ SCENARIOS=${SCENARIOS:-"small medium large ab"}
 NGINX_LISTEN=${NGINX_LISTEN:-}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build-bench}
-PORT_EP=18081
-PORT_NG=18082
-PORT_EP_TLS=18083
-PORT_NG_TLS=18084
+BASE=${BASE:-}
 case " $SCENARIOS " in *" tls-"*) TLS=1 ;; *) TLS="" ;; esac
+# Short names: ep ephttpd, ng nginx (or the base revision), h2 H2O.
+SERVERS="ep ng"
+[ -n "$BASE" ] || SERVERS="ep ng h2"
+declare -A NAME=([ep]=ephttpd [ng]=nginx [h2]=h2o)
+declare -A PORT=([ep]=18081 [ng]=18082 [h2]=18085)
+declare -A TLS_PORT=([ep]=18083 [ng]=18084 [h2]=18086)
+declare -A PID=()
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need wrk || ! need ab || ! need cmake || ! pkg-config --exists cmocka 2>/dev/null; then
+if ! need nginx || ! need h2o || ! need wrk || ! need ab || ! need cmake || ! pkg-config --exists cmocka 2>/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq nginx-light wrk apache2-utils cmake gcc make pkg-config libcmocka-dev \
+    apt-get install -y -qq nginx-light h2o wrk apache2-utils cmake gcc make pkg-config libcmocka-dev \
         >/dev/null
 fi
 
@@ -49,7 +64,6 @@ cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 EPHTTPD=$BUILD/ephttpd
 
 WORK=$(mktemp -d /tmp/ephttpd-bench.XXXXXX)
-BASE=${BASE:-}
 if [ -n "$BASE" ]; then
     git -C "$REPO" worktree add -q --detach "$WORK/base-src" "$BASE"
     cmake -S "$WORK/base-src" -B "$WORK/base-build" -DCMAKE_BUILD_TYPE=Release -DEP_TESTS=OFF >/dev/null
@@ -57,11 +71,9 @@ if [ -n "$BASE" ]; then
     BASE_BIN=$WORK/base-build/ephttpd
     git -C "$REPO" worktree remove --force "$WORK/base-src"
 fi
-EP_PID=""
-NG_PID=""
 cleanup() {
-    [ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null || true
-    [ -n "$NG_PID" ] && kill "$NG_PID" 2>/dev/null || true
+    local p
+    for p in "${PID[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$WORK"
     [ -z "$BASE" ] || git -C "$REPO" worktree prune
@@ -75,12 +87,17 @@ printf '<html><body>a 38-byte page</body></html>' | head -c 38 >"$ROOT/small.htm
 filler() { base64 -w 100 /dev/urandom | head -c "$1" || true; } # head ends base64 with SIGPIPE
 filler 98620 >"$ROOT/medium.css"
 filler 954824 >"$ROOT/large.html"
-chmod -R a+rX "$WORK" # nginx's workers run as nobody
+chmod -R a+rX "$WORK" # nginx's and H2O's workers run as nobody
+CIPHERS=""
 if [ -n "$TLS" ]; then
-    [ -z "$BASE" ] || { echo "tls-* scenarios compare with nginx only" >&2; exit 2; }
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
         -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
     chmod 644 "$WORK/key.pem"
+    # ephttpd's built-in TLS 1.2 list, read from its source so that the peers
+    # cannot drift from it; they are told to prefer it in the same order.
+    CIPHERS=$(sed -n '/^#define CFG_TLS_CIPHERS_DEFAULT/,/^$/p' "$REPO/src/config/model.h" |
+        grep -o '"[^"]*"' | tr -d '"\n')
+    [ -n "$CIPHERS" ] || { echo "CFG_TLS_CIPHERS_DEFAULT not found in src/config/model.h" >&2; exit 1; }
 fi
 
 if [ "$WORKERS" = 1 ] && [ "$(nproc)" -ge 2 ]; then
@@ -105,12 +122,48 @@ http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     server {
-        listen 127.0.0.1:$PORT_NG $NGINX_LISTEN; # backlog 511, as ephttpd
-        ${TLS:+listen 127.0.0.1:$PORT_NG_TLS ssl; ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;}
+        listen 127.0.0.1:${PORT[ng]} $NGINX_LISTEN; # backlog 511, as ephttpd
+        ${TLS:+listen 127.0.0.1:${TLS_PORT[ng]} ssl; ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;}
         ${TLS:+ssl_protocols TLSv1.2 TLSv1.3; ssl_session_tickets on;}
+        ${TLS:+ssl_ciphers $CIPHERS; ssl_prefer_server_ciphers on;}
         root $ROOT;
     }
 }
+EOF
+
+# H2O 2.2.5 (Debian): without an access-log line there is no access log, and
+# keep-alive has no request limit. neverbleed off: the key stays in the
+# worker, as in ephttpd and nginx, not in a helper process that signs over a
+# socket (2.2.5's helper takes RSA keys only). No OCSP stapling: a
+# self-signed certificate names no responder.
+H2O_TLS=""
+[ -z "$TLS" ] || H2O_TLS="
+listen:
+  host: 127.0.0.1
+  port: ${TLS_PORT[h2]}
+  ssl:
+    certificate-file: $WORK/cert.pem
+    key-file: $WORK/key.pem
+    minimum-version: TLSv1.2
+    cipher-suite: \"$CIPHERS\"
+    cipher-preference: server
+    neverbleed: OFF
+    ocsp-update-interval: 0"
+H2O_USER=""
+[ "$(id -u)" != 0 ] || H2O_USER="user: nobody"
+cat >"$WORK/h2o.conf" <<EOF
+num-threads: $WORKERS
+max-connections: 4096
+error-log: $WORK/h2o-error.log
+$H2O_USER
+listen:
+  host: 127.0.0.1
+  port: ${PORT[h2]}$H2O_TLS
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $ROOT
 EOF
 
 wait_port() {
@@ -125,7 +178,7 @@ wait_port() {
 EP_TLS_LISTEN=""
 EP_TLS_PAIR=""
 if [ -n "$TLS" ]; then
-    EP_TLS_LISTEN=", { address = \"127.0.0.1\"; port = $PORT_EP_TLS; tls = true; }"
+    EP_TLS_LISTEN=", { address = \"127.0.0.1\"; port = ${TLS_PORT[ep]}; tls = true; }"
     EP_TLS_PAIR=" tls_certificate = \"$WORK/cert.pem\"; tls_certificate_key = \"$WORK/key.pem\";"
 fi
 
@@ -134,23 +187,27 @@ fi
 cat >"$WORK/ephttpd.conf" <<EOF
 workers = $WORKERS;
 pid_file = "$WORK/ephttpd.pid";
-listen = ( { address = "127.0.0.1"; port = $PORT_EP; }$EP_TLS_LISTEN );
+listen = ( { address = "127.0.0.1"; port = ${PORT[ep]}; }$EP_TLS_LISTEN );
 servers = ( { root = "$ROOT"; access_log = "off";$EP_TLS_PAIR } );
 EOF
 
-sed -e "s/port = $PORT_EP/port = $PORT_NG/" -e "s/ephttpd.pid/base.pid/" "$WORK/ephttpd.conf" >"$WORK/base.conf"
+sed -e "s/port = ${PORT[ep]};/port = ${PORT[ng]};/" -e "s/port = ${TLS_PORT[ep]};/port = ${TLS_PORT[ng]};/" \
+    -e "s/ephttpd.pid/base.pid/" "$WORK/ephttpd.conf" >"$WORK/base.conf"
 
 start_servers() {
+    local s
     $SRV "$EPHTTPD" -c "$WORK/ephttpd.conf" 2>"$WORK/ephttpd.log" &
-    EP_PID=$!
+    PID[ep]=$!
     if [ -n "$BASE" ]; then
         $SRV "$BASE_BIN" -c "$WORK/base.conf" 2>"$WORK/base.log" &
+        PID[ng]=$!
     else
         $SRV nginx -c "$WORK/nginx.conf" 2>>"$WORK/nginx-error.log" &
+        PID[ng]=$!
+        $SRV h2o -c "$WORK/h2o.conf" >"$WORK/h2o.log" 2>&1 &
+        PID[h2]=$!
     fi
-    NG_PID=$!
-    wait_port $PORT_EP
-    wait_port $PORT_NG
+    for s in $SERVERS; do wait_port "${PORT[$s]}"; done
 }
 
 # wrk's requests/s; errors and non-2xx answers are reported, never counted silently.
@@ -159,46 +216,108 @@ run_wrk() {
         /Non-2xx|Socket errors/ {print "wrk: " $0 > "/dev/stderr"}'
 }
 
-# One measurement: prints requests/s.
-measure() { # scenario port
-    local url="http://127.0.0.1:$2"
+run_ab() { # count concurrency url
+    $CLI ab -q -n "$1" -c "$2" -r "$3" 2>/dev/null |
+        awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}'
+}
+
+# The URL a scenario fetches from one server.
+url_of() { # scenario server
     case $1 in
-    small) run_wrk "$url/small.html" ;;
-    medium) run_wrk "$url/medium.css" ;;
-    large) run_wrk "$url/large.html" ;;
-    ab) $CLI ab -q -n 50000 -c 100 -r "$url/small.html" 2>/dev/null |
-            awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}' ;;
-    tls-small) run_wrk "https://127.0.0.1:$(tls_port "$2")/small.html" ;;
-    tls-large) run_wrk "https://127.0.0.1:$(tls_port "$2")/large.html" ;;
-    tls-hs) $CLI ab -q -n 5000 -c 50 -r "https://127.0.0.1:$(tls_port "$2")/small.html" 2>/dev/null |
-            awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}' ;;
+    small | ab) echo "http://127.0.0.1:${PORT[$2]}/small.html" ;;
+    medium) echo "http://127.0.0.1:${PORT[$2]}/medium.css" ;;
+    large) echo "http://127.0.0.1:${PORT[$2]}/large.html" ;;
+    tls-small | tls-hs) echo "https://127.0.0.1:${TLS_PORT[$2]}/small.html" ;;
+    tls-large) echo "https://127.0.0.1:${TLS_PORT[$2]}/large.html" ;;
+    *) echo "unknown scenario '$1'" >&2; return 2 ;;
     esac
 }
 
-tls_port() { [ "$1" = $PORT_EP ] && echo $PORT_EP_TLS || echo $PORT_NG_TLS; }
+# CPU time (ticks) of a server's processes, threads included: the process
+# and its children (ephttpd's and nginx's workers).
+cpu_ticks() { # pid
+    local p t=0 c
+    for p in $1 $(pgrep -P "$1"); do
+        c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || c=0
+        t=$((t + ${c:-0}))
+    done
+    echo $t
+}
+
+# One measurement: prints requests/s and the share of one CPU the server
+# used meanwhile. On a busy machine (or with a client that cannot keep up) a
+# server gets less than its core; requests per CPU-second still compare.
+measure() { # scenario server
+    local url rate c0 c1 t0 t1
+    url=$(url_of "$1" "$2")
+    c0=$(cpu_ticks "${PID[$2]}")
+    t0=$(date +%s%N)
+    case $1 in
+    ab) rate=$(run_ab 50000 100 "$url") ;;
+    tls-hs) rate=$(run_ab 5000 50 "$url") ;;
+    *) rate=$(run_wrk "$url") ;;
+    esac
+    t1=$(date +%s%N)
+    c1=$(cpu_ticks "${PID[$2]}")
+    awk -v r="$rate" -v c=$((c1 - c0)) -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN {print r, c / hz / (ns / 1e9)}'
+}
+HZ=$(getconf CLK_TCK)
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# A benchmark of error pages proves nothing: both must serve every file whole.
-check_servers() {
-    for f in small.html medium.css large.html; do
-        for port in $PORT_EP $PORT_NG; do
-            got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$port/$f")
-            want="200 $(stat -c %s "$ROOT/$f")"
-            if [ "$got" != "$want" ]; then
-                echo "port $port /$f: got '$got', want '$want'" >&2
-                exit 1
-            fi
-        done
+# A benchmark of error pages proves nothing: every server must serve the
+# scenario's file whole, twice on one connection (the keep-alive that wrk
+# counts on; ab's scenarios do not use it, but the check costs nothing).
+check_servers() { # scenario
+    local s url f got want
+    for s in $SERVERS; do
+        url=$(url_of "$1" "$s") || exit 2
+        f=$ROOT/${url##*/}
+        got=$(curl -sk --http1.1 -o /dev/null -o /dev/null -w '%{http_code} %{size_download} %{num_connects} ' "$url" "$url")
+        want="200 $(stat -c %s "$f") 1 200 $(stat -c %s "$f") 0 "
+        if [ "$got" != "$want" ]; then
+            echo "${NAME[$s]} $url: got (status, bytes, new connections; twice) '$got', want '$want'" >&2
+            exit 1
+        fi
     done
 }
 
-start_servers
-check_servers
-peer="nginx $(nginx -v 2>&1 | sed 's/.*\///')"
-[ -z "$BASE" ] || peer="ephttpd at $BASE (shown as nginx)"
-echo "ephttpd vs $peer, $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
-printf '%-8s %-8s %s\n' scenario server "req/s per round"
+# What a default OpenSSL 3 client (as wrk and ab are) negotiates: protocol,
+# cipher, key exchange. Servers on different ciphers would not be compared.
+tls_params() { # server [s_client option]
+    local s=$1
+    shift
+    openssl s_client -connect "127.0.0.1:${TLS_PORT[$s]}" -servername localhost "$@" </dev/null 2>/dev/null |
+        awk '/^New, / {sub(",", "", $2); p = $2 " " $NF} /^Server Temp Key:/ {sub(",", "", $4); k = $4}
+             END {print p " " k}'
+}
+
+check_tls() {
+    local s v first got
+    for v in "" -tls1_2; do
+        first=""
+        for s in $SERVERS; do
+            # shellcheck disable=SC2086 # $v is one option or none
+            got=$(tls_params "$s" $v)
+            [ -n "$first" ] || first=$got
+            if [ "$got" != "$first" ] || [ -z "${got// /}" ]; then
+                echo "TLS${v:+ ($v)}: ${NAME[$s]} negotiates '$got', ephttpd '$first'" >&2
+                exit 1
+            fi
+        done
+        echo "TLS${v:+ ($v)}, every server: $first"
+    done
+    # Not made equal, but part of tls-hs's work: each TLS 1.3 ticket is one
+    # more encryption and record per handshake (wrk and ab resume none).
+    local t=""
+    for s in $SERVERS; do
+        t+=" ${NAME[$s]} $(printf 'GET /small.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
+            openssl s_client -connect "127.0.0.1:${TLS_PORT[$s]}" -servername localhost -ign_eof 2>/dev/null |
+            grep -c 'Post-Handshake New Session Ticket')"
+    done
+    echo "TLS 1.3 session tickets sent per full handshake (each server's default):$t"
+}
+
 # wrk on the small file while the master gets SIGHUP twice a second.
 reload_run() { # name master-pid port
     local out="$WORK/reload.$1" hups=0 end=$((SECONDS + SECS))
@@ -214,37 +333,66 @@ reload_run() { # name master-pid port
         /requests in/ {req = $1}
         /Socket errors/ {gsub(",", ""); err = $4 + $6 + $8 + $10; detail = $0}
         /Non-2xx/ {bad = $NF}
-        END {printf "%-8s %-8s reloads %3d  requests %8d  failed %6d  (%s%s)\n", "reload", n, h, req,
+        END {printf "%-9s %-12s reloads %3d  requests %8d  failed %6d  (%s%s)\n", "reload", n, h, req,
              err + bad, detail ? detail : "no socket errors", bad ? ", non-2xx " bad : ""}' "$out"
 }
 
+# Rounds rotate the order (ep ng h2, ng h2 ep, h2 ep ng, ...) so that drift in
+# the machine hits every server alike, and each ratio to ephttpd is taken
+# from runs seconds apart; the median of those per-round ratios is the figure.
+run_scenario() { # scenario
+    local sc=$1 r i s order peer summary
+    local -a list
+    read -ra list <<<"$SERVERS"
+    for s in $SERVERS; do : >"$WORK/$s.$sc"; done
+    for r in $(seq "$ROUNDS"); do
+        order=""
+        for i in "${!list[@]}"; do order+=" ${list[$(((r - 1 + i) % ${#list[@]}))]}"; done
+        for s in $order; do measure "$sc" "$s" >>"$WORK/$s.$sc"; done
+    done
+    for s in $SERVERS; do
+        printf '%-9s %-12s %s\n' "$sc" "${NAME[$s]}" \
+            "$(awk '{printf "%.0f (%.0f%%) ", $1, 100 * $2}' "$WORK/$s.$sc")"
+    done
+    local col what summary
+    for col in rate percpu; do
+        [ $col = rate ] && what="median  " || what="per CPU-s"
+        summary=""
+        for s in $SERVERS; do
+            awk -v c=$col '{print c == "rate" ? $1 : $1 / $2}' "$WORK/$s.$sc" >"$WORK/$col.$s.$sc"
+            summary+=" ${NAME[$s]} $(median <"$WORK/$col.$s.$sc" | xargs printf '%.0f') "
+        done
+        for peer in ${SERVERS#ep }; do
+            paste "$WORK/$col.ep.$sc" "$WORK/$col.$peer.$sc" | awk '{print $1 / $2}' >"$WORK/ratio.$peer.$sc"
+            [ $col = percpu ] ||
+                printf '%-9s %-12s %s\n' "$sc" "ep/${NAME[$peer]}" "$(xargs printf '%.2f ' <"$WORK/ratio.$peer.$sc")"
+            summary+=" ephttpd/${NAME[$peer]} $(median <"$WORK/ratio.$peer.$sc" | xargs printf '%.2f') "
+        done
+        printf '%-9s %-9s%s\n' "$sc" "$what" "$summary"
+    done
+}
+
+start_servers
+if [ -n "$BASE" ]; then
+    peer="ephttpd at $BASE (shown as nginx)"
+else
+    peer="nginx $(nginx -v 2>&1 | sed 's/.*\///') and h2o $(h2o --version | awk '/version/ {print $3; exit}')"
+fi
+echo "ephttpd vs $peer, $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
+[ -z "$TLS" ] || check_tls
+echo "Per round: req/s (the server's CPU time over the run's time: under 100% it waited for the client or"
+echo "lost its core to other work). Ratios: ephttpd's figure over the peer's, round by round; their median."
+echo "per CPU-s: requests per second of the server's CPU time, medians, and the medians of its per-round ratios."
+printf '%-9s %-12s %s\n' scenario server "per round"
 for sc in $SCENARIOS; do
     if [ "$sc" = reload ]; then
+        check_servers small
         sleep 1
-        reload_run ephttpd "$EP_PID" $PORT_EP
-        reload_run nginx "$NG_PID" $PORT_NG
-        check_servers
+        reload_run ephttpd "${PID[ep]}" "${PORT[ep]}"
+        reload_run nginx "${PID[ng]}" "${PORT[ng]}"
+        check_servers small
         continue
     fi
-    : >"$WORK/ep.$sc"
-    : >"$WORK/ng.$sc"
-    for r in $(seq "$ROUNDS"); do
-        # Alternate which server goes first, so drift in the machine hits both.
-        if [ $((r % 2)) = 1 ]; then order="ep ng"; else order="ng ep"; fi
-        for s in $order; do
-            port=$PORT_EP
-            [ $s = ng ] && port=$PORT_NG
-            measure "$sc" $port >>"$WORK/$s.$sc"
-        done
-    done
-    ep=$(median <"$WORK/ep.$sc")
-    ng=$(median <"$WORK/ng.$sc")
-    # The two runs of a round are back to back, so their ratio cancels most of
-    # this shared machine's drift; the median of the per-round ratios is the figure.
-    paste "$WORK/ep.$sc" "$WORK/ng.$sc" | awk '{print $1 / $2}' >"$WORK/ratio.$sc"
-    ratio=$(median <"$WORK/ratio.$sc")
-    printf '%-8s %-8s %s\n' "$sc" ephttpd "$(tr '\n' ' ' <"$WORK/ep.$sc")"
-    printf '%-8s %-8s %s\n' "$sc" nginx "$(tr '\n' ' ' <"$WORK/ng.$sc")"
-    printf '%-8s %-8s %s\n' "$sc" ratio "$(xargs printf '%.2f ' <"$WORK/ratio.$sc")"
-    awk -v s="$sc" -v e="$ep" -v n="$ng" -v r="$ratio" 'BEGIN {printf "%-8s median   ephttpd %.0f  nginx %.0f  ratio %.2f (median of rounds)\n", s, e, n, r}'
+    check_servers "$sc"
+    run_scenario "$sc"
 done

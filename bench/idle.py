@@ -2,26 +2,34 @@
 """bench/idle.py: what an idle keep-alive connection costs a server, beside its peers.
 
     bench/idle.py [N]          (default 10000 connections)
+    bench/idle.py --tls [N]    the same over HTTPS
 
 For each server (ephttpd, nginx, h2o when installed), one worker: open N
 connections, send one request on each and read the whole answer, keep them
 all open and idle, and report the worker's RSS growth divided by N (from
 /proc/PID/status VmRSS, read before the first and after the last). The
 measure issue 13 names: "RSS growth / 10,000 after one request each".
+With --tls every server gets an HTTPS listener with the same generated ECDSA
+P-256 certificate, TLS 1.2 and 1.3 and ephttpd's TLS 1.2 cipher list in the
+server's order; each connection is a full handshake (Python's ssl, no
+resumption), one request and its whole answer, then idle: what issue 14
+names, "bytes per idle TLS keep-alive connection".
 Run as root (nginx's and h2o's workers drop to nobody). EPHTTPD selects the
 binary (default build/ephttpd)."""
+import argparse
 import os
+import re
 import resource
+import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
-import sys
 import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 REQ = b"GET /small.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
@@ -70,61 +78,128 @@ def answer(sock):
         raise RuntimeError("bad answer: %r" % head[:40])
 
 
-def wait_port(port):
+class Client:
+    """Opens a connection, plain or TLS, and makes one request on it."""
+
+    def __init__(self, tls):
+        self.ctx = None
+        if tls:
+            # A fresh context per run and no session kept: every connection
+            # is a full handshake, as a new visitor's is.
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self.ctx.check_hostname = False
+            self.ctx.verify_mode = ssl.CERT_NONE
+
+    def connect(self, port):
+        s = socket.create_connection(("127.0.0.1", port))
+        if self.ctx:
+            s = self.ctx.wrap_socket(s, server_hostname="localhost")
+        return s
+
+    def request(self, port):
+        s = self.connect(port)
+        s.sendall(REQ)
+        answer(s)
+        return s
+
+    def describe(self, s):
+        return "TLS (%s %s) " % (s.version(), s.cipher()[0]) if self.ctx else ""
+
+
+def wait_port(client, port):
     for _ in range(200):
         try:
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(REQ)
-            answer(s)
-            s.close()
+            client.request(port).close()
             return
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("server on %d did not start" % port)
 
 
-def configs(work, root, port):
+def tls_setup(work):
+    """The certificate every server gets, and ephttpd's TLS 1.2 cipher list (from
+    its source, so the peers cannot drift from it)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "2", "-subj", "/CN=localhost", "-keyout", os.path.join(work, "key.pem"),
+                    "-out", os.path.join(work, "cert.pem")], check=True, stderr=subprocess.DEVNULL)
+    os.chmod(os.path.join(work, "key.pem"), 0o644)  # the peers' workers run as nobody
+    with open(os.path.join(REPO, "src", "config", "model.h")) as f:
+        m = re.search(r"#define CFG_TLS_CIPHERS_DEFAULT((?:.*\\\n)*.*)", f.read())
+    if not m:
+        raise RuntimeError("CFG_TLS_CIPHERS_DEFAULT not found in src/config/model.h")
+    return "".join(re.findall(r'"([^"]*)"', m.group(1)))
+
+
+def configs(work, root, port, n, tls):
     ep = os.environ.get("EPHTTPD", os.path.join(REPO, "build", "ephttpd"))
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    ciphers = tls_setup(work) if tls else ""
     with open(os.path.join(work, "ephttpd.conf"), "w") as f:
         f.write('workers = 1;\nworker_connections = %d;\nkeepalive_timeout = "10m";\nerror_log = "%s/ep.log";\n'
-                'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
-                'servers = ( { root = "%s"; access_log = "off"; } );\n' % (N + 100, work, port, root))
+                'listen = ( { address = "127.0.0.1"; port = %d;%s } );\n'
+                'servers = ( { root = "%s"; access_log = "off";%s } );\n'
+                % (n + 100, work, port, " tls = true;" if tls else "", root,
+                   ' tls_certificate = "%s"; tls_certificate_key = "%s";' % (cert, key) if tls else ""))
     yield "ephttpd", [ep, "-c", os.path.join(work, "ephttpd.conf")]
     if shutil.which("nginx"):
+        # nginx closes idle keep-alive connections (32 at a time) once fewer
+        # than 1/16 of worker_connections are free: twice N keeps it from that.
+        # Its connection table is filled at start, before the first reading.
+        ssl_conf = ("ssl; ssl_certificate %s; ssl_certificate_key %s; ssl_protocols TLSv1.2 TLSv1.3;\n"
+                    "    ssl_ciphers %s; ssl_prefer_server_ciphers on; ssl_session_tickets on"
+                    % (cert, key, ciphers)) if tls else ""
         with open(os.path.join(work, "nginx.conf"), "w") as f:
             f.write("worker_processes 1;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/nginx.log error;\n"
                     "worker_rlimit_nofile %d;\nevents { worker_connections %d; }\n"
                     "http { access_log off; keepalive_timeout 10m; keepalive_requests 100000;\n"
-                    "  server { listen 127.0.0.1:%d; root %s; } }\n" % (work, work, N + 200, N + 100, port, root))
+                    "  server { listen 127.0.0.1:%d %s; root %s; } }\n"
+                    % (work, work, 2 * n + 200, 2 * n + 100, port, ssl_conf, root))
         yield "nginx", ["nginx", "-c", os.path.join(work, "nginx.conf")]
     if shutil.which("h2o"):
+        # neverbleed off: the key stays in the worker, as in the other two.
+        ssl_conf = ("  ssl:\n    certificate-file: %s\n    key-file: %s\n    minimum-version: TLSv1.2\n"
+                    "    cipher-suite: \"%s\"\n    cipher-preference: server\n    neverbleed: OFF\n"
+                    "    ocsp-update-interval: 0\n" % (cert, key, ciphers)) if tls else ""
         with open(os.path.join(work, "h2o.conf"), "w") as f:
             f.write("num-threads: 1\nmax-connections: %d\nhttp1-request-timeout: 600\n"
                     "error-log: %s/h2o.log\nuser: nobody\n"
-                    "listen:\n  host: 127.0.0.1\n  port: %d\n"
-                    "hosts:\n  default:\n    paths:\n      /:\n        file.dir: %s\n" % (N + 100, work, port, root))
+                    "listen:\n  host: 127.0.0.1\n  port: %d\n%s"
+                    "hosts:\n  default:\n    paths:\n      /:\n        file.dir: %s\n"
+                    % (n + 100, work, port, ssl_conf, root))
         yield "h2o", ["h2o", "-c", os.path.join(work, "h2o.conf")]
 
 
-def measure(name, cmd, port):
+def still_open(socks, name):
+    """Idle means open: a connection the server closed (or wrote to) is
+    readable, and its memory would be missing from the reading."""
+    p = select.poll()
+    for s in socks:
+        p.register(s, select.POLLIN | select.POLLRDHUP)
+    gone = p.poll(0)
+    if gone:
+        raise RuntimeError("%s: %d of %d connections were closed or written to before the reading"
+                           % (name, len(gone), len(socks)))
+
+
+def measure(name, cmd, port, n, client):
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_port(port)
+        # The first request, over the same kind of connection, also makes the
+        # server do its one-time setup before the first reading.
+        wait_port(client, port)
         # the process that holds the connections: the one worker (h2o: the process itself)
         kids = [k for k in children(p.pid) if name != "h2o"]
         worker = kids[0] if len(kids) == 1 else p.pid
         before = rss_kib(worker)
         socks = []
-        for i in range(N):
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(REQ)
-            answer(s)
-            socks.append(s)
+        for _ in range(n):
+            socks.append(client.request(port))
         time.sleep(0.5)  # the measure is a reading, not an assertion: let the last frees settle
         after = rss_kib(worker)
-        per = (after - before) * 1024 / N
-        print("%-8s %6d idle keep-alive connections: worker RSS %7d KiB -> %7d KiB, %6.0f bytes each"
-              % (name, N, before, after, per), flush=True)
+        still_open(socks, name)
+        per = (after - before) * 1024 / n
+        print("%-8s %6d idle %skeep-alive connections: worker RSS %7d KiB -> %7d KiB, %6.0f bytes each"
+              % (name, n, client.describe(socks[0]), before, after, per), flush=True)
         for s in socks:
             s.close()
     finally:
@@ -133,7 +208,12 @@ def measure(name, cmd, port):
 
 
 def main():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (N + 1000, N + 1000))
+    ap = argparse.ArgumentParser(description="Bytes per idle keep-alive connection: ephttpd, nginx, h2o.")
+    ap.add_argument("--tls", action="store_true", help="HTTPS connections, one full handshake each")
+    ap.add_argument("n", nargs="?", type=int, default=10000, help="connections per server (10000)")
+    args = ap.parse_args()
+    n = args.n
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
     work = tempfile.mkdtemp(prefix="ephttpd-idle-")
     os.chmod(work, 0o755)
     root = os.path.join(work, "root")
@@ -142,8 +222,8 @@ def main():
         f.write("<html><body>a 38-byte page</body></html>"[:38])
     try:
         port = free_port()
-        for name, cmd in configs(work, root, port):
-            measure(name, cmd, port)
+        for name, cmd in configs(work, root, port, n, args.tls):
+            measure(name, cmd, port, n, Client(args.tls))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
