@@ -161,6 +161,12 @@ class H2Client:
             if len(self.inbuf) < n:
                 break
             frame, self.inbuf = bytes(self.inbuf[:n]), self.inbuf[n:]
+            if frame[3] == 0x7:
+                # python-h2 drops what it has not sent yet when a GOAWAY
+                # comes (clear_outbound_data_buffer): the WINDOW_UPDATEs for
+                # the DATA before it would be lost, and the server would
+                # wait for them until its shutdown_timeout
+                self.flush()
             for ev in self.conn.receive_data(frame):
                 self._event(ev)
         self.flush()
