@@ -635,6 +635,7 @@ class TLSServeOverH2(OverH2, test_tls.TLSServeTest):
     test_slow_reader_of_a_large_file = not_over_h2(
         "reads the raw TLS byte stream (h2's slow reader: test_h2.H2ServeTest.test_small_window_reader)")
     test_key_update_before_a_closing_response = not_over_h2("openssl s_client speaking HTTP/1.1")
+    test_no_host_gets_the_sni_server = not_over_h2("HTTP/1.0")
 
 
 class TLSNoTicketsOverH2(OverH2, test_tls.TLSNoTicketsTest):
