@@ -55,9 +55,11 @@ Abuse (H2AbuseTest; "healthy": the workers are the same and serve a new connecti
                            FLOW_CONTROL_ERROR (nghttp2: that)
  50 /off/ reads out, then an HPACK error / 100 out, then a TCP RST      conn COMPRESSION_ERROR / -; healthy
 
-What bad connections log (H2StallAndLogTest: send_timeout 2s)
+Timeouts and what bad connections log (H2StallAndLogTest: send_timeout 2s, keepalive_timeout 4s)
  zero-window stall (INITIAL_WINDOW_SIZE 0; h2c, TLS)   closed after send_timeout, no DATA, one line
                                                        "client timed out reading (1 stream(s) open)"
+ idle, after a request or the preface alone            GOAWAY(NO_ERROR) after keepalive_timeout,
+                                                       nothing logged                        FINDING
  ten malformed requests then a frame size error; a bad preface (TLS); PING before SETTINGS;
  a CONTINUATION flood                                  one line each
  SETTINGS of 5 bytes, DATA on an idle stream, a window overflow, ENABLE_PUSH 2, HPACK index 0, rapid
@@ -930,7 +932,7 @@ class H2StallAndLogTest(H2RawTestCase):
     """A server of its own, with a short send_timeout, whose error log only
     these tests' connections write to: what each bad connection logs."""
 
-    extra_conf = 'send_timeout = "2s";\n'
+    extra_conf = 'send_timeout = "2s";\nkeepalive_timeout = "4s";\n'
 
     def log_size(self):
         return os.path.getsize(self.fx.error_log)
@@ -967,6 +969,30 @@ class H2StallAndLogTest(H2RawTestCase):
                 self.assertNotIn(1, p.body, p)
                 self.assertFalse(p.goaways, p)
                 self.assertOneReason(since, r"client timed out reading \(1 stream\(s\) open\)")
+
+    @unittest.expectedFailure
+    def test_idle_connection_goaway_after_keepalive_timeout(self):
+        # FINDING: an idle connection (no stream open, nothing to send) is
+        # the keepalive timer's: GOAWAY(NO_ERROR) after keepalive_timeout (4 s
+        # here), so that the client opens no stream on a closing connection,
+        # and nothing to log. Observed, after a whole request or after the
+        # preface alone: closed after send_timeout (2.0 s), no GOAWAY, and an
+        # info line "client timed out reading (0 stream(s) open)" for every
+        # idle connection (with the defaults: at 60 s, not 75 s). h2.c: h2_flush
+        # re-arms t_send on every write, streams or not, and h2_timers only
+        # switches timers when "busy" changes within one h2_drive, so a
+        # stream that opens and ends in one drive (or none at all) leaves t_send.
+        for request in (True, False):
+            with self.subTest(request=request):
+                since = self.log_size()
+                p = self.ready_peer()
+                if request:
+                    self.assertServes(p, 1)
+                start = time.monotonic()
+                self.assertTrue(p.wait_closed(PATIENCE), p)
+                self.assertGreaterEqual(time.monotonic() - start, 3.0, "closed before keepalive_timeout: %r" % p)
+                self.assertEqual([(g.error_code, g.last_stream_id) for g in p.goaways], [(NO_ERROR, int(request))], p)
+                self.assertEqual(self.new_lines(since), [])
 
     def test_log_once_for_many_errors(self):
         # ten malformed requests (each a stream error), then a frame that
