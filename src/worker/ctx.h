@@ -39,6 +39,7 @@ typedef struct {
     uint64_t send_loop, send_queue;   /* sendfile chunks on the loop vs. in a task */
     uint64_t tls_ktls, tls_user;      /* TLS responses: the kernel encrypts files, or OpenSSL all of it */
     uint64_t h2_conns, h2_streams;    /* HTTP/2 connections, and the requests they carried */
+    uint64_t h2_errors;               /* HTTP/2 connections ended with an error GOAWAY */
     uint64_t accept_paused;
 } worker_stats;
 

@@ -46,6 +46,7 @@ typedef struct h2_stream {
     ep_str method, path, authority, line;
     char *store;                  /* the header fields' bytes, then the request line */
     size_t slen, scap;
+    size_t list;                  /* the header list's size as RFC 9113 6.5.2 counts it */
     hp_request *head;
     char *pathbuf;
     route_env env;
@@ -68,6 +69,9 @@ typedef struct h2_conn {
     bool pinged;                  /* ... and sent, and the PING after it */
     bool closing;                 /* GOAWAY sent: close once nghttp2 wants nothing more */
     bool logged;                  /* the connection's error reason is logged (once) */
+    timer_list *armed;            /* the list c->timer was last armed on */
+    int32_t max_id;               /* the highest stream id the client has opened */
+    uint64_t opened;              /* bit i: stream max_id - 2i was opened (i < 64) */
 } h2_conn;
 
 static bool h2_back(exec *x);
@@ -118,7 +122,7 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
     st->method = st->path = st->authority = st->line = (ep_str){ 0 };
     st->scap = w->cfg->http2_max_header_list_size;
     st->store = arena_alloc(&ar, st->scap);
-    st->slen = 0;
+    st->slen = st->list = 0;
     st->head = arena_alloc(&ar, sizeof(hp_request));
     st->head->nheaders = 0;
     st->pathbuf = arena_alloc(&ar, w->cfg->max_uri_len + 1);
@@ -167,7 +171,7 @@ static void h2_stream_free(h2_conn *h, h2_stream *st)
 
 /* ---- output -------------------------------------------------------------------- */
 
-static void h2_fatal(h2_conn *h, const char *why);
+static void h2_fatal(h2_conn *h, int rv);
 
 /* Write what nghttp2 has to send, until the socket is full or nothing is
  * left. Returns false when the connection went. */
@@ -195,7 +199,7 @@ static bool h2_flush(h2_conn *h)
             if (!h->plen) {
                 ssize_t n = nghttp2_session_mem_send(h->s, &h->pend);
                 if (n < 0) {
-                    h2_fatal(h, nghttp2_strerror((int)n));
+                    h2_fatal(h, (int)n);
                     return false;
                 }
                 if (n == 0)
@@ -203,7 +207,7 @@ static bool h2_flush(h2_conn *h)
                 h->plen = (size_t)n;
             }
             if (!h->out && !(h->out = malloc(H2_OUT))) {
-                h2_fatal(h, "out of memory for the output buffer");
+                h2_fatal(h, NGHTTP2_ERR_NOMEM);
                 return false;
             }
             size_t k = H2_OUT - h->olen < h->plen ? H2_OUT - h->olen : h->plen;
@@ -228,10 +232,16 @@ static bool h2_flush(h2_conn *h)
  * DATA leaving, or a stream finished. Frames it can provoke at will (a
  * PING's ACK, a SETTINGS ACK) are no progress: a client that holds its
  * window at zero and pings cannot keep streams (and their blocks) forever. */
+static void h2_arm(h2_conn *h, timer_list *tl)
+{
+    timer_arm(tl, &h->c->timer, h->c->w->now_ms);
+    h->armed = tl;
+}
+
 static void h2_progress(h2_conn *h)
 {
-    worker *w = h->c->w;
-    timer_arm(&w->t_send, &h->c->timer, w->now_ms);
+    if (h->nstreams)
+        h2_arm(h, &h->c->w->t_send);
 }
 
 static ssize_t h2_read_data(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
@@ -426,6 +436,14 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
                         : NULL;
     if (!st || st->bad)
         return 0;
+    /* RFC 9113's measure of a header list (6.5.2), the one the client was
+     * told; nghttp2 decodes the whole block whatever we answer (the HPACK
+     * state stays shared), and the answer is 431. */
+    st->list += nlen + vlen + 32;
+    if (st->list > st->h->c->w->cfg->http2_max_header_list_size) {
+        st->bad = 431;
+        return 0;
+    }
     if (name[0] == ':') { /* nghttp2 has checked which may come, and once */
         ep_str *slot = nlen == 7 && memcmp(name, ":method", 7) == 0      ? &st->method
                        : nlen == 5 && memcmp(name, ":path", 5) == 0       ? &st->path
@@ -465,9 +483,24 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *us
 /* Our side of a stream ended with the response while the client's is
  * still open (a request body we do not read): tell it to stop sending
  * (RFC 9113 8.1). */
+/* nghttp2 ends most broken connections itself (a frame of the wrong
+ * size, a window overflow, an HPACK error, a flood): its GOAWAY going out
+ * is where the reason shows, once per connection. */
+static void h2_log_goaway(h2_conn *h, const nghttp2_goaway *g)
+{
+    h->c->w->stats.h2_errors++;
+    if (h->logged)
+        return;
+    h->logged = true;
+    h2_log(h, NULL, LOGL_INFO, "HTTP/2 connection ended: GOAWAY %s%s%.*s", nghttp2_http2_strerror(g->error_code),
+           g->opaque_data_len ? ": " : "", (int)g->opaque_data_len, g->opaque_data ? (const char *)g->opaque_data : "");
+}
+
 static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
     h2_conn *h = user;
+    if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
+        h2_log_goaway(h, &f->goaway);
     /* The shutdown notice is out: a PING sent after it comes back only
      * once the client has read the notice (h2_drain_ack). */
     if (f->hd.type == NGHTTP2_GOAWAY && h->draining && !h->pinged) {
@@ -477,6 +510,30 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *us
     if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         nghttp2_session_get_stream_remote_close(s, f->hd.stream_id) == 0)
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+/* A client opens streams in increasing order (RFC 9113 5.1.1): a HEADERS
+ * below the highest id for a stream it never opened is a connection
+ * error. nghttp2 forgets closed streams and cannot tell a never-opened id
+ * from a closed one (whose late trailers must be ignored), so the last 64
+ * ids the client could have opened are remembered here; an older one is
+ * ignored, as nghttp2 does. */
+static int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user)
+{
+    h2_conn *h = user;
+    int32_t id = hd->stream_id;
+    if (hd->type != NGHTTP2_HEADERS || !(id & 1))
+        return 0; /* an even id is nghttp2's to refuse */
+    if (id > h->max_id) {
+        int32_t shift = (id - h->max_id) / 2;
+        h->opened = (shift >= 64 ? 0 : h->opened << shift) | 1;
+        h->max_id = id;
+        return 0;
+    }
+    int32_t back = (h->max_id - id) / 2;
+    if (back < 64 && !(h->opened >> back & 1) && !nghttp2_session_find_stream(s, id))
+        nghttp2_session_terminate_session2(s, h->max_id, NGHTTP2_PROTOCOL_ERROR);
     return 0;
 }
 
@@ -514,6 +571,7 @@ int h2_worker_init(worker *w)
     nghttp2_session_callbacks *cb;
     if (nghttp2_session_callbacks_new(&cb) != 0)
         return -1;
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, h2_on_begin_frame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
@@ -547,18 +605,21 @@ void h2_worker_free(worker *w)
 
 /* Something nghttp2 cannot go on from: a GOAWAY if it can still go out,
  * and close. */
-static void h2_fatal(h2_conn *h, const char *why)
+static void h2_fatal(h2_conn *h, int rv)
 {
     conn *c = h->c;
     if (c->closed)
         return;
     if (!h->logged) {
         h->logged = true;
-        h2_log(h, NULL, LOGL_INFO, "HTTP/2 connection ended: %s", why);
+        h2_log(h, NULL, LOGL_INFO, "HTTP/2 connection ended: %s", nghttp2_strerror(rv));
     }
     if (!h->closing) {
         h->closing = true;
-        nghttp2_session_terminate_session(h->s, NGHTTP2_PROTOCOL_ERROR);
+        nghttp2_session_terminate_session(h->s, rv == NGHTTP2_ERR_FLOODED    ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                : rv == NGHTTP2_ERR_NOMEM || rv == NGHTTP2_ERR_CALLBACK_FAILURE
+                                                    ? NGHTTP2_INTERNAL_ERROR
+                                                    : NGHTTP2_PROTOCOL_ERROR);
         h2_flush(h);
     }
     conn_close(c);
@@ -623,14 +684,14 @@ int h2_start(conn *c, const char *in, size_t len)
         rv = nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0,
                                                    (int32_t)cf->http2_connection_window_size);
     if (rv != 0) {
-        h2_fatal(h, nghttp2_strerror(rv));
+        h2_fatal(h, rv);
         return -1;
     }
-    timer_arm(&w->t_keepalive, &c->timer, w->now_ms);
+    h2_arm(h, &w->t_keepalive);
     if (len) {
         ssize_t n = nghttp2_session_mem_recv(h->s, (const uint8_t *)in, len);
         if (n < 0) {
-            h2_fatal(h, nghttp2_strerror((int)n));
+            h2_fatal(h, (int)n);
             return -1;
         }
     }
@@ -642,16 +703,16 @@ int h2_start(conn *c, const char *in, size_t len)
 }
 
 /* Which timer watches c now: the send timeout while streams are open or
- * output waits (armed on the way in; each write re-arms it), else idle. */
-static void h2_timers(h2_conn *h, bool was_busy)
+ * output waits (armed on the way in; progress re-arms it), else the idle
+ * timeout (armed on the way out; nothing a client sends extends it). */
+static void h2_timers(h2_conn *h)
 {
-    conn *c = h->c;
-    worker *w = c->w;
+    worker *w = h->c->w;
     bool busy = h->nstreams > 0 || h->osent < h->olen;
-    if (busy && !was_busy)
-        timer_arm(&w->t_send, &c->timer, w->now_ms);
-    else if (!busy && was_busy)
-        timer_arm(w->graceful ? &w->t_linger : &w->t_keepalive, &c->timer, w->now_ms);
+    if (busy && h->armed != &w->t_send)
+        h2_arm(h, &w->t_send);
+    else if (!busy && h->armed == &w->t_send)
+        h2_arm(h, w->graceful ? &w->t_linger : &w->t_keepalive);
 }
 
 void h2_drive(conn *c)
@@ -659,14 +720,13 @@ void h2_drive(conn *c)
     h2_conn *h = c->h2;
     if (c->closed)
         return;
-    bool was_busy = h->nstreams > 0 || h->osent < h->olen;
     while ((c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
         uint8_t buf[H2_IN];
         ssize_t n = conn_recv(c, buf, sizeof buf);
         if (n > 0) {
             ssize_t rv = nghttp2_session_mem_recv(h->s, buf, (size_t)n);
             if (rv < 0) {
-                h2_fatal(h, nghttp2_strerror((int)rv));
+                h2_fatal(h, (int)rv);
                 return;
             }
             /* answers leave while more requests come in */
@@ -688,7 +748,7 @@ void h2_drive(conn *c)
         conn_wind_down(c); /* GOAWAY went and every stream is done */
         return;
     }
-    h2_timers(h, was_busy);
+    h2_timers(h);
 }
 
 void h2_timeout(conn *c, timer_list *which)

@@ -412,14 +412,14 @@ static void worker_destroy(worker *w)
     log_info("worker exiting: %llu requests; open-file cache %llu hits; lookups %llu on loop, %llu "
              "queued; small reads %llu on loop, %llu queued; file chunks %llu on loop, %llu queued; "
              "TLS responses %llu with kernel TLS, %llu encrypted by OpenSSL; HTTP/2 %llu connections, "
-             "%llu requests",
+             "%llu requests, %llu ended by an error",
              (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
              (unsigned long long)w->stats.open_loop,
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
              (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
              (unsigned long long)w->stats.send_queue, (unsigned long long)w->stats.tls_ktls,
              (unsigned long long)w->stats.tls_user, (unsigned long long)w->stats.h2_conns,
-             (unsigned long long)w->stats.h2_streams);
+             (unsigned long long)w->stats.h2_streams, (unsigned long long)w->stats.h2_errors);
     for (size_t i = 0; i < w->nalogs; i++)
         access_log_close(&w->alogs[i]);
     free(w->alogs);

@@ -18,9 +18,7 @@ harness and in the modules that define the class (over_h2):
                 Connection (RFC 9113 8.2.2) where HTTP/1.1 wants one
 A test that is about HTTP/1.1 itself is replaced by a skip that says why
 (not_over_h2); one whose expectations name HTTP/1.1 (a log line's
-protocol, a response's version) is written again here with HTTP/2's. A
-difference the server should not make is kept strict and marked
-expectedFailure with a "FINDING:" comment.
+protocol, a response's version) is written again here with HTTP/2's.
 
 Not run over h2, whole classes (each about HTTP/1.1 itself, or not about a
 request's answer at all):
@@ -43,7 +41,6 @@ request's answer at all):
     TLSReloadUnderLoadTest: reloads and stops (h2's: test_h2.H2ReloadTest)
   test_install: the installed layout and packaged configuration
 """
-import functools
 import os
 import re
 import socket
@@ -203,16 +200,6 @@ def assert_malformed(tc, c):
         c.read_response()
     tc.assertEqual(cm.exception.code, h2.errors.ErrorCodes.PROTOCOL_ERROR)
     tc.assertFalse(c.eof)
-
-
-def finding(test):
-    """An inherited test the server fails over h2 only (see its FINDING),
-    marked on a wrapper: expectedFailure on the inherited function itself
-    would mark the HTTP/1.1 test as well."""
-    @functools.wraps(test)
-    def wrapper(self):
-        return test(self)
-    return unittest.expectedFailure(wrapper)
 
 
 def not_over_h2(reason):
@@ -441,15 +428,9 @@ class AccessMappedOverH2(OverH2, test_review12_cfg.AccessMappedTest):
 
 
 class AccessLogLongFieldsOverH2(OverH2, test_review12_cfg.AccessLogLongFieldsTest):
-    # FINDING: a field whose HPACK-encoded value is over 64 KiB (nghttp2's
-    # compile-time NGHTTP2_HD_MAX_NV, 65,536) ends the whole connection with
-    # GOAWAY COMPRESSION_ERROR (or a reset that overtakes it), unlogged,
-    # though http2_max_header_list_size = "1m" (h2_conf's twin of the
-    # test's max_header_size = "1m") announces room for it and HTTP/1.1
-    # serves the same request. Expected: 200 and the line logged, as over
-    # HTTP/1.1 (or, if nghttp2 cannot, the limit documented and refused per
-    # stream). test_long_user_agent's 40 KB field is served.
-    test_megabyte_of_headers = finding(test_review12_cfg.AccessLogLongFieldsTest.test_megabyte_of_headers)
+    test_megabyte_of_headers = not_over_h2(
+        "a field beyond HTTP/2's 64 KB HPACK field limit (nghttp2), a COMPRESSION_ERROR: "
+        "test_h2_abuse.H2AbuseTest.test_header_field_beyond_hpack_limit")
 
 
 class AutoindexJsonBytesOverH2(OverH2, test_review12_cfg.AutoindexJsonBytesTest):
