@@ -186,6 +186,36 @@ def main():
     c.raw(GoAwayFrame(0, last_stream_id=1))
     write("protocol_errors", FL_PREFACE, c.out)
 
+    # requests h2 would not make: Host equal to :authority, no :authority
+    # and no Host (400), 100 fields and the Host that :authority adds (431),
+    # a path so long that the logged request line does not fit (414)
+    c = Client()
+    base = [(":method", "GET"), (":scheme", "http"), (":path", "/index.html")]
+    c.raw_request(1, base + [(":authority", "a.test"), ("host", "a.test")])
+    c.raw_request(3, base)
+    c.raw_request(5, base + [(":authority", "a.test")] + [("x-%d" % i, "v") for i in range(100)])
+    c.raw_request(7, [(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/" + "p" * 2500)])
+    write("odd_requests", FL_PREFACE, c.out)
+
+    # floods nghttp2 answers: PINGs whose ACKs a client that reads nothing
+    # lets pile up (nghttp2 gives up on the session), HEADERS each reset at
+    # once (Rapid Reset), endless CONTINUATION frames
+    c = Client()
+    for i in range(1200):
+        c.raw(PingFrame(0, i.to_bytes(8, "big")))
+    write("ping_flood_stall", FL_PREFACE | FL_SMALLBUF | FL_STALL, c.out)
+    c = Client()
+    for i in range(1100):
+        c.c.reset_stream(c.get("/h"))
+    c.flush()
+    write("rapid_reset", FL_PREFACE, c.out)
+    c = Client()
+    block = c.c.encoder.encode(base + [(":authority", "a.test")])
+    c.raw(HeadersFrame(1, block, flags=["END_STREAM"]))
+    for i in range(20):
+        c.raw(ContinuationFrame(1, c.c.encoder.encode([("x-c%d" % i, "v")])))
+    write("continuation_flood", FL_PREFACE, c.out)
+
     # the same port speaks HTTP/1.1 to a client without the preface
     write("http1", 0, b"GET /index.html HTTP/1.1\r\nHost: a.test\r\n\r\n")
 
