@@ -382,7 +382,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The client has spoken (its first piece) before the worker accepts,
      * as it usually has when accept returns. */
     client_feed(&cl);
-    worker_adopt(w, sv[0], (struct sockaddr *)&peer, 0);
+    conn *c = worker_adopt(w, sv[0], (struct sockaddr *)&peer, 0);
+    check(c == the_conn(), "worker_adopt returned other than what the registry holds");
     settle(&cl);
     finish(&cl, (fl & FL_END) >> 3);
     if (cl.fd >= 0)
