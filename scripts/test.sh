@@ -47,7 +47,9 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     for f in "$top"/build-fuzz/tests/fuzz/fuzz_*; do
         name=$(basename "$f")
         corpus=$(mktemp -d)
-        cp -r "$top/tests/fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
+        # the seeds, not the scripts that made them (corpus/h2/make_seeds.py)
+        find "$top/tests/fuzz/corpus/${name#fuzz_}" -maxdepth 1 -type f ! -name '*.py' \
+            -exec cp -t "$corpus/" {} + 2>/dev/null || true
         echo "--- $name"
         status=0
         (cd "$corpus" && "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=1 \

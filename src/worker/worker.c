@@ -121,6 +121,37 @@ static void worker_reap(worker *w)
     }
 }
 
+conn *worker_adopt(worker *w, int fd, const struct sockaddr *peer, size_t listen_idx)
+{
+    conn *c = worker_conn_new(w);
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    conn_init(c, w, fd, peer, listen_idx);
+    /* The request usually arrives with the handshake: serve it now rather
+     * than after a trip through epoll_wait. A one-shot connection is then
+     * already closed and never costs an epoll_ctl. */
+    conn_start(c);
+    if (c->closed) {
+        /* Closed before it ever reached epoll: no event can name it,
+         * so its slot is free at once. */
+        if (w->dead == c) {
+            w->dead = c->next;
+            worker_conn_free(w, c);
+            return NULL;
+        }
+        return c; /* a task still holds it: its completion releases it */
+    }
+    /* Edge-triggered, registered once: no epoll_ctl per request. Adding
+     * reports any readiness that arrived since conn_start saw EAGAIN. */
+    if (loop_add(&w->lp, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+        log_error("epoll_ctl: %s", strerror(errno));
+        conn_shutdown(c, false);
+    }
+    return c;
+}
+
 static void on_accept(loop_io *io, uint32_t events)
 {
     (void)events;
@@ -145,31 +176,7 @@ static void on_accept(loop_io *io, uint32_t events)
             }
             return;
         }
-        conn *c = worker_conn_new(w);
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        conn_init(c, w, fd, (struct sockaddr *)&peer, (size_t)(l - w->listeners));
-        /* The request usually arrives with the handshake: serve it now rather
-         * than after a trip through epoll_wait. A one-shot connection is then
-         * already closed and never costs an epoll_ctl. */
-        conn_start(c);
-        if (c->closed) {
-            /* Closed before it ever reached epoll: no event can name it,
-             * so its slot is free at once. */
-            if (w->dead == c) {
-                w->dead = c->next;
-                worker_conn_free(w, c);
-            }
-            continue;
-        }
-        /* Edge-triggered, registered once: no epoll_ctl per request. Adding
-         * reports any readiness that arrived since conn_start saw EAGAIN. */
-        if (loop_add(&w->lp, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
-            log_error("epoll_ctl: %s", strerror(errno));
-            conn_shutdown(c, false);
-        }
+        worker_adopt(w, fd, (struct sockaddr *)&peer, (size_t)(l - w->listeners));
     }
 }
 
@@ -275,28 +282,36 @@ static int worker_wait_ms(worker *w)
     return (int)ms;
 }
 
+int worker_step(worker *w, int max_ms)
+{
+    int wait = worker_wait_ms(w);
+    int n = loop_run_once(&w->lp, max_ms >= 0 && max_ms < wait ? max_ms : wait);
+    if (n < 0)
+        return -1;
+    worker_tick(w);
+    roots_check(&w->roots, &w->q, w->now_ms);
+    if (w->alog_flush_ms >= 0 && w->now_ms >= w->alog_flush_ms)
+        worker_flush_logs(w);
+    worker_reap(w);
+    expire(w, &w->t_header);
+    expire(w, &w->t_keepalive);
+    expire(w, &w->t_send);
+    expire(w, &w->t_linger);
+    if (w->accept_paused && w->accept_resume_ms >= 0 && w->now_ms >= w->accept_resume_ms && !w->graceful) {
+        w->accept_paused = false;
+        listeners_set(w, true);
+    }
+    worker_reap(w);
+    return n;
+}
+
 static void worker_loop(worker *w)
 {
     while (!w->stopping && !(w->graceful && w->nconns == 0)) {
-        if (loop_run_once(&w->lp, worker_wait_ms(w)) < 0) {
+        if (worker_step(w, -1) < 0) {
             log_error("epoll_wait: %s", strerror(errno));
             break;
         }
-        worker_tick(w);
-        roots_check(&w->roots, &w->q, w->now_ms);
-        if (w->alog_flush_ms >= 0 && w->now_ms >= w->alog_flush_ms)
-            worker_flush_logs(w);
-        worker_reap(w);
-        expire(w, &w->t_header);
-        expire(w, &w->t_keepalive);
-        expire(w, &w->t_send);
-        expire(w, &w->t_linger);
-        if (w->accept_paused && w->accept_resume_ms >= 0 && w->now_ms >= w->accept_resume_ms &&
-            !w->graceful) {
-            w->accept_paused = false;
-            listeners_set(w, true);
-        }
-        worker_reap(w);
     }
 }
 
@@ -336,8 +351,8 @@ static void worker_root_retired(void *arg, uint64_t id)
     fc_flush_root(&w->fc, id);
 }
 
-static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nlisten,
-                       const int *dirfds, char *err, size_t errlen)
+int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, char *err,
+                size_t errlen)
 {
     memset(w, 0, sizeof *w);
     w->ctl_fd = -1;
@@ -394,7 +409,7 @@ static int worker_init(worker *w, const cfg *c, const int *listen_fds, size_t nl
     return 0;
 }
 
-static void worker_destroy(worker *w)
+void worker_close(worker *w)
 {
     for (conn *c = w->live, *next; c; c = next) {
         next = c->live_next;
@@ -479,7 +494,7 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
 {
     char err[1024] = "";
     worker *w = calloc(1, sizeof *w);
-    if (!w || worker_init(w, c, listen_fds, nlisten, dirfds, err, sizeof err) < 0) {
+    if (!w || worker_open(w, c, listen_fds, nlisten, dirfds, err, sizeof err) < 0) {
         if (!*err)
             snprintf(err, sizeof err, "worker initialisation failed: %s", strerror(errno));
         worker_failed(ctl_fd, err);
@@ -489,7 +504,7 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
     if (after_init && after_init(arg) < 0) {
         snprintf(err, sizeof err, "worker cannot switch user: %s", strerror(errno));
         worker_failed(ctl_fd, err);
-        worker_destroy(w);
+        worker_close(w);
         free(w);
         return 1;
     }
@@ -505,7 +520,7 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
     if (w->ctl_fd >= 0 && write(w->ctl_fd, "R", 1) != 1)
         log_error("telling the master this worker is ready: %s", strerror(errno));
     worker_loop(w);
-    worker_destroy(w);
+    worker_close(w);
     free(w);
     return 0;
 }

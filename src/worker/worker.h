@@ -8,6 +8,10 @@
 #include "config/model.h"
 #include "tls/tls.h"
 
+struct worker;
+struct conn;
+struct sockaddr;
+
 /* The master's word that the whole server stops (a plain QUIT retires a
  * worker after a reload, while a new generation serves). A real-time signal
  * of its own, which the kernel never merges with a QUIT still pending (a
@@ -32,5 +36,30 @@
  * has stopped accepting for good. Returns the process exit status. */
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, const tls_gen *tls,
                int (*after_init)(const void *arg), const void *arg, int ctl_fd);
+
+/* The parts worker_run is made of, open so that tests and fuzzers drive a
+ * worker's connections through the very code it serves them with (a real
+ * worker only ever calls worker_run). */
+
+/* Set up w (worker/ctx.h) as a worker does before it serves: loop, arena
+ * pool, write queue, HTTP/2 callbacks, access logs, open-file cache, root
+ * views over dirfds, the signalfd and the listeners (registered later by
+ * worker_run). -1, with the reason in err when there is one; what it had
+ * opened is then not undone (a worker process ends there). */
+int worker_open(struct worker *w, const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds,
+                char *err, size_t errlen);
+/* Close every connection at once, wait for the tasks in flight, free all. */
+void worker_close(struct worker *w);
+/* An accepted non-blocking socket becomes a connection of the registry:
+ * served at once (conn_start), then registered with the loop. Returns the
+ * connection while it is registered, NULL once it is gone (closed at once)
+ * or could not be made (fd is closed either way). */
+struct conn *worker_adopt(struct worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
+/* One turn of the worker's loop: wait for events at most until the next
+ * deadline (and at most max_ms when max_ms >= 0), dispatch them, run the
+ * timers, the roots' check and the log flush, and free the connections that
+ * closed. Returns the number of events dispatched, or -1 (errno) when
+ * epoll_wait failed. */
+int worker_step(struct worker *w, int max_ms);
 
 #endif

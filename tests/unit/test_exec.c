@@ -157,7 +157,7 @@ static char *xmalloc(size_t n)
     return p;
 }
 
-/* Set up as worker_init does: loop, queue (one slot per connection and
+/* Set up as worker_open does: loop, queue (one slot per connection and
  * one more), cache of fc_cap entries, root view over the master's fds. */
 static harness *h_open(size_t fc_cap, int sndbuf)
 {
