@@ -13,6 +13,8 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import harness
@@ -56,19 +58,22 @@ class H2Fixture:
         self.access_log = os.path.join(self.dir, "access.log")
         self.pid_file = os.path.join(self.dir, "ephttpd.pid")
         self.tls_port = free_port()
+        self.root_b = None
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def conf(self, port, workers=2):
         """h2c on port (HTTP/1.1 too), h2 by ALPN on tls_port; /off/ reads
-        every file on the write queue."""
+        every file on the write queue; root_b, when set, serves instead of
+        the root (a reload's visible change)."""
+        root = self.root_b or self.root
         # stop_timeout: a graceful stop must not cut the streams a slow
         # (python) client on a busy machine is still reading
         return (f'workers = {workers};\nstop_timeout = "120s";\nerror_log = "{self.error_log}";\npid_file = "{self.pid_file}";\n'
                 f'listen = ( {{ address = "127.0.0.1"; port = {port}; http2 = true; }},\n'
                 f'  {{ address = "127.0.0.1"; port = {self.tls_port}; tls = true; http2 = true; }} );\n'
-                f'servers = ( {{ names = [ "a.test" ]; root = "{self.root}"; access_log = "{self.access_log}";\n'
+                f'servers = ( {{ names = [ "a.test" ]; root = "{root}"; access_log = "{self.access_log}";\n'
                 f'  tls_certificate = "{self.crt}"; tls_certificate_key = "{self.key}";\n'
                 f'  error_page = ( {{ codes = [ 404 ]; uri = "/404.html"; }} );\n'
                 f'  add_header = {{ X-Site = "a"; }};\n'
@@ -231,6 +236,92 @@ class H2ServeTest(ServerTestCase):
             self.assertEqual(s.get(h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE), 16384)
 
 
+class H2Load:
+    """Clients, a thread each, keeping `depth` streams in flight on one h2c
+    connection, each asking for /small.txt. A failure: a stream reset, a
+    status other than 200, a body other than content-length says, a stream
+    the server's last GOAWAY covers left unanswered at the close, or a
+    connection that cannot be made. A GOAWAY is no failure: the client
+    opens no stream on that connection any more, lets its streams finish
+    and opens a new one (RFC 9113 6.8), retrying any stream above the
+    GOAWAY's last stream id (never processed), as browsers do."""
+
+    def __init__(self, port, n=8, depth=4):
+        self.port, self.n, self.depth = port, n, depth
+        self.ok = self.failed = self.retried = self.conns = 0
+        self.bodies = {}
+        self.errors = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(n)]
+
+    def note(self, ok, what):
+        with self.lock:
+            if ok:
+                self.ok += 1
+                self.bodies[what] = self.bodies.get(what, 0) + 1
+            else:
+                self.failed += 1
+                if len(self.errors) < 20:
+                    self.errors.append(what)
+
+    def settle(self, c, sid):
+        r = c.streams[sid]
+        if r.reset is not None:
+            self.note(False, "stream %d reset: %r" % (sid, r.reset))
+        elif r.status != 200 or int(r.header("content-length")) != len(r.body):
+            self.note(False, "stream %d: %r" % (sid, r))
+        else:
+            self.note(True, bytes(r.body))
+
+    def drop(self, c, inflight):
+        """The connection ended: what its last GOAWAY covers should have been answered."""
+        last = c.goaway.last_stream_id if c.goaway is not None else 0
+        for sid in inflight:
+            if sid > last:
+                with self.lock:
+                    self.retried += 1
+            else:
+                self.note(False, "stream %d unanswered at the close (GOAWAY %r)" % (sid, c.goaway))
+        c.close()
+
+    def run(self):
+        c, inflight = None, set()
+        while not self.stop.is_set():
+            try:
+                if c is None:
+                    c = H2Client(self.port, timeout=PATIENCE)
+                    with self.lock:
+                        self.conns += 1
+                while c.goaway is None and not c.closed and len(inflight) < self.depth:
+                    inflight.add(c.request("/small.txt"))
+                c.run_until(lambda: c.closed or any(c.done(s) for s in inflight))
+            except (OSError, TimeoutError, h2.exceptions.ProtocolError) as e:
+                self.note(False, "%s: %s" % (type(e).__name__, e))
+                if c is not None:
+                    c.close()
+                c, inflight = None, set()
+                continue
+            for sid in [s for s in inflight if c.done(s)]:
+                self.settle(c, sid)
+                inflight.discard(sid)
+            if c.closed or (c.goaway is not None and not inflight):
+                self.drop(c, inflight)
+                c, inflight = None, set()
+        if c is not None:
+            c.close()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(PATIENCE)
+
+
 @unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")
 class H2ReloadTest(ServerTestCase):
     """Streams in flight across a reload and a graceful stop."""
@@ -265,6 +356,34 @@ class H2ReloadTest(ServerTestCase):
         self.streams_survive(signal.SIGHUP)
         self.assertTrue(h2_ready(self.port, False))
         self.streams_survive(signal.SIGHUP, tls=True)
+
+    def test_reloads_under_h2_load_lose_nothing(self):
+        # EP_RELOADS reloads (10 by default) while 8 HTTP/2 clients keep 4
+        # streams each in flight; each reload swaps the root, so both
+        # generations are seen answering
+        self.fx.root_b = os.path.join(self.fx.dir, "www-b")
+        os.mkdir(self.fx.root_b)
+        os.chmod(self.fx.root_b, 0o755)
+        with open(os.path.join(self.fx.root_b, "small.txt"), "wb") as f:
+            f.write(b"generation B\n")
+        self.fx.root_b = None
+        n = int(os.environ.get("EP_RELOADS", "10"))
+        with H2Load(self.port) as load:
+            self.assertTrue(wait_until(lambda: load.ok >= 100, PATIENCE),
+                            "the load never got going: %r" % load.errors)
+            for i in range(n):
+                self.fx.root_b = os.path.join(self.fx.dir, "www-b") if i % 2 == 0 else None
+                with open(self.server.conf_path, "w") as f:
+                    f.write(self.fx.conf(self.port))
+                os.kill(self.server.pid, signal.SIGHUP)
+                time.sleep(0.5)  # the pace of the reloads, not a wait for the server
+            ok = load.ok
+            self.assertTrue(wait_until(lambda: load.ok >= ok + 100, PATIENCE),
+                            "the load stalled after the last reload: %r" % load.errors)
+        self.assertEqual(load.failed, 0, "failed requests over %d reloads: %r" % (n, load.errors))
+        self.assertGreater(load.bodies.get(b"generation B\n", 0), 0, load.bodies)
+        self.assertGreater(load.bodies.get(self.fx.files["small.txt"], 0), 0, load.bodies)
+        self.assertGreater(load.conns, load.n, "no client ever moved to a new connection")
 
     def test_graceful_stop_finishes_streams(self):
         self.streams_survive(signal.SIGQUIT)
