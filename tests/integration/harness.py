@@ -30,6 +30,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -1008,6 +1009,44 @@ def spawn_socket_activated(socks, conf):
     return subprocess.Popen(["sh", "-c", cmd, binary(), conf], preexec_fn=as_listen_fds,
                             pass_fds=targets, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
+
+
+class LoadThreads:
+    """n client threads running self.run until the with-block ends, adding
+    up what they saw: ok (with a count per body), failed (with the first
+    few reasons). Subclasses write run(), polling self.stop."""
+
+    def __init__(self, n):
+        self.n = n
+        self.ok = self.failed = 0
+        self.bodies = {}
+        self.errors = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(n)]
+
+    def note(self, ok, what=None):
+        with self.lock:
+            if ok:
+                self.ok += 1
+                self.bodies[what] = self.bodies.get(what, 0) + 1
+            else:
+                self.failed += 1
+                if len(self.errors) < 20:
+                    self.errors.append(what)
+
+    def run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(PATIENCE)
 
 
 def run_cli(*args, timeout=PATIENCE):

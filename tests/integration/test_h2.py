@@ -13,7 +13,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -236,7 +235,7 @@ class H2ServeTest(ServerTestCase):
             self.assertEqual(s.get(h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE), 16384)
 
 
-class H2Load:
+class H2Load(harness.LoadThreads):
     """Clients, a thread each, keeping `depth` streams in flight on one h2c
     connection, each asking for /small.txt. A failure: a stream reset, a
     status other than 200, a body other than content-length says, a stream
@@ -247,23 +246,9 @@ class H2Load:
     GOAWAY's last stream id (never processed), as browsers do."""
 
     def __init__(self, port, n=8, depth=4):
-        self.port, self.n, self.depth = port, n, depth
-        self.ok = self.failed = self.retried = self.conns = 0
-        self.bodies = {}
-        self.errors = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(n)]
-
-    def note(self, ok, what):
-        with self.lock:
-            if ok:
-                self.ok += 1
-                self.bodies[what] = self.bodies.get(what, 0) + 1
-            else:
-                self.failed += 1
-                if len(self.errors) < 20:
-                    self.errors.append(what)
+        super().__init__(n)
+        self.port, self.depth = port, depth
+        self.retried = self.conns = 0
 
     def settle(self, c, sid):
         r = c.streams[sid]
@@ -310,16 +295,6 @@ class H2Load:
                 c, inflight = None, set()
         if c is not None:
             c.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(PATIENCE)
 
 
 @unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")

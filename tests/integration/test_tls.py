@@ -13,7 +13,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 import warnings
@@ -705,7 +704,7 @@ class TLSReloadTest(TLSOwnServer):
 
 # ---------------------------------------------------------------- -t
 
-class TLSLoad:
+class TLSLoad(harness.LoadThreads):
     """Keep-alive TLS clients, a thread each, asking for /name.txt over and
     over; a failure is a reset, an EOF or a timeout with a request
     outstanding, a handshake that fails, or an answer that is not 200. A
@@ -713,23 +712,8 @@ class TLSLoad:
     resumes its session), as browsers do."""
 
     def __init__(self, port, n=20):
-        self.port, self.n = port, n
-        self.ok = self.failed = 0
-        self.bodies = {}
-        self.errors = []
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(n)]
-
-    def note(self, ok, what=None):
-        with self.lock:
-            if ok:
-                self.ok += 1
-                self.bodies[what] = self.bodies.get(what, 0) + 1
-            else:
-                self.failed += 1
-                if len(self.errors) < 20:
-                    self.errors.append(what)
+        super().__init__(n)
+        self.port = port
 
     def run(self):
         ctx = client_ctx()
@@ -750,16 +734,6 @@ class TLSLoad:
                 conn = None
         if conn:
             conn.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(PATIENCE)
 
 
 class TLSReloadUnderLoadTest(TLSOwnServer):

@@ -283,3 +283,14 @@ char *message_of(const char *name, const char *text)
     free(path);
     return strdup(p + 2);
 }
+
+void assert_same_messages(const same_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
+        if (strcmp(a, b) != 0)
+            fail_msg("%s  -> %s\n%s  -> %s", rows[i].conf, a, rows[i].yaml, b);
+        free(a);
+        free(b);
+    }
+}

@@ -3,6 +3,7 @@
 #define EP_TEST_CONF_FIXTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "config/model.h"
@@ -21,6 +22,12 @@ cfg *load(const char *name, const char *text);
 /* conf_read's error for the text written as tmp/name, after its
  * "FILE:LINE[:COL]: " (malloc'd); fails the test if the text loads. */
 char *message_of(const char *name, const char *text);
+/* The same setting in both syntaxes: each must be refused with the same
+ * message (after the position). */
+typedef struct {
+    const char *conf, *yaml;
+} same_row;
+void assert_same_messages(const same_row *rows, size_t n);
 /* cfg_dump's text (malloc'd). */
 char *dump(const cfg *c);
 void mkdir_in(const char *rel, mode_t mode);

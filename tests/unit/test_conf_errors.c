@@ -496,9 +496,7 @@ static void test_errors(void **state)
 static void test_same_answers(void **state)
 {
     (void)state;
-    static const struct {
-        const char *conf, *yaml;
-    } rows[] = {
+    static const same_row rows[] = {
         { "workers = 4294967297;\n", "workers: 4294967297\n" },
         { "workers = -4294967295;\n", "workers: -4294967295\n" },
         { "workers = 99999999999999999999;\n", "workers: 99999999999999999999\n" },
@@ -537,13 +535,7 @@ static void test_same_answers(void **state)
         { "listen = ( { port = 443; tls = true; } );\ntls_protocols = \"TLSv1.3\";\ntls_ciphers = \"AES128\";\n",
           "listen: [ { port: 443, tls: true } ]\ntls_protocols: TLSv1.3\ntls_ciphers: AES128\n" },
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
-        if (strcmp(a, b) != 0)
-            fail_msg("%s  -> %s\n%s  -> %s", rows[i].conf, a, rows[i].yaml, b);
-        free(a);
-        free(b);
-    }
+    assert_same_messages(rows, sizeof rows / sizeof rows[0]);
 }
 
 /* YAML reads an integer as libconfig does: decimal or 0x hex, for integers,

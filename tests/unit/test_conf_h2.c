@@ -314,9 +314,7 @@ static void test_h2_needs_listener_across_includes(void **state)
 static void test_h2_same_answers(void **state)
 {
     (void)state;
-    static const struct {
-        const char *conf, *yaml;
-    } rows[] = {
+    static const same_row rows[] = {
         { "http2_max_concurrent_streams = 4294967297;\n" H2_LISTEN_CONF,
           "http2_max_concurrent_streams: 4294967297\n" H2_LISTEN_YAML },
         { "http2_max_concurrent_streams = -1;\n" H2_LISTEN_CONF, "http2_max_concurrent_streams: -1\n" H2_LISTEN_YAML },
@@ -332,13 +330,7 @@ static void test_h2_same_answers(void **state)
         { "servers = ( { root = \"@D/www\"; } );\nhttp2_max_header_list_size = \"8k\";\n",
           "servers: [ { root: @D/www } ]\nhttp2_max_header_list_size: 8k\n" },
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char *a = message_of("same.conf", rows[i].conf), *b = message_of("same.yaml", rows[i].yaml);
-        if (strcmp(a, b) != 0)
-            fail_msg("%s  -> %s\n%s  -> %s", rows[i].conf, a, rows[i].yaml, b);
-        free(a);
-        free(b);
-    }
+    assert_same_messages(rows, sizeof rows / sizeof rows[0]);
 }
 
 /* ---- -T --------------------------------------------------------------------- */
