@@ -259,7 +259,7 @@ run_h2load() { # requests connections streams-per-connection url
             if (p != proto) print "protocol \"" p "\", want " proto
             else if (total != n || ok != n || bad != 0) print "requests: " total " total, " ok " succeeded, " bad " failed/errored/timed out"
             else if (two != n || other != 0) print "status codes: " two " 2xx, " other " other"
-            else if (data != n * size) print "DATA " data " bytes, want " n * size
+            else if (data + 0 != n * size) printf "DATA %s bytes, want %.0f\n", data, n * size
             else print "ok " rate
         }' <<<"$out")
     if [ "${want%% *}" != ok ]; then
