@@ -29,9 +29,21 @@
 # TLS 1.2 and 1.3, ephttpd's default TLS 1.2 cipher list in the server's
 # order, OpenSSL's TLS 1.3 suites; the script checks that each server
 # negotiates the same protocol, cipher and key exchange, and prints them.
+# HTTP/2 scenarios (not in the default list): h2-small (h2load over https, ALPN
+# h2, -n 200000 -c 10 -m 32 on the 38-byte file), h2-large (the 954 KB file,
+# -m 4, -n H2_LARGE_N) and h2c-small (as h2-small, cleartext, prior knowledge).
+# ephttpd's listeners have http2 = true (its cleartext port serves both h2c and
+# HTTP/1.1, so the plain scenarios run against an http2 listener; EP_HTTP2=0
+# takes it off to compare); nginx gets "ssl http2" on its TLS port and an
+# extra h2c-only port (an nginx http2 listener without ssl speaks no
+# HTTP/1.1); H2O speaks h2 by ALPN and h2c on its cleartext port by default.
+# Each h2load run, and a check of two requests on one connection before
+# measuring, must report the protocol h2 (h2c), every request succeeded with
+# a 2xx, and the file's bytes times the requests as DATA, or the script stops.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
-# deferred accept that ephttpd's listeners use by default).
+# deferred accept that ephttpd's listeners use by default), EP_HTTP2 (1),
+# H2_LARGE_N (h2-large's requests per run: 800 per SECONDS, a run of a few seconds here).
 set -euo pipefail
 
 ROUNDS=${1:-3}
@@ -42,20 +54,27 @@ NGINX_LISTEN=${NGINX_LISTEN:-}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build-bench}
 BASE=${BASE:-}
-case " $SCENARIOS " in *" tls-"*) TLS=1 ;; *) TLS="" ;; esac
+BASE_NO_HTTP2=""
+EP_HTTP2=${EP_HTTP2:-1}
+H2_LARGE_N=${H2_LARGE_N:-$((SECS * 800))}
+case " $SCENARIOS " in *" tls-"* | *" h2-"*) TLS=1 ;; *) TLS="" ;; esac
 # Short names: ep ephttpd, ng nginx (or the base revision), h2 H2O.
 SERVERS="ep ng"
 [ -n "$BASE" ] || SERVERS="ep ng h2"
 declare -A NAME=([ep]=ephttpd [ng]=nginx [h2]=h2o)
 declare -A PORT=([ep]=18081 [ng]=18082 [h2]=18085)
 declare -A TLS_PORT=([ep]=18083 [ng]=18084 [h2]=18086)
+# h2c by prior knowledge: ephttpd and H2O on their cleartext port, nginx on one of its own.
+declare -A H2C_PORT=([ep]=18081 [ng]=18087 [h2]=18085)
+[ -z "$BASE" ] || H2C_PORT[ng]=${PORT[ng]}
 declare -A PID=()
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need h2o || ! need wrk || ! need ab || ! need cmake || ! pkg-config --exists cmocka 2>/dev/null; then
+if ! need nginx || ! need h2o || ! need wrk || ! need ab || ! need h2load || ! need cmake ||
+    ! pkg-config --exists cmocka 2>/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq nginx-light h2o wrk apache2-utils cmake gcc make pkg-config libcmocka-dev \
+    apt-get install -y -qq nginx-light h2o wrk apache2-utils nghttp2-client cmake gcc make pkg-config libcmocka-dev \
         >/dev/null
 fi
 
@@ -69,6 +88,8 @@ if [ -n "$BASE" ]; then
     cmake -S "$WORK/base-src" -B "$WORK/base-build" -DCMAKE_BUILD_TYPE=Release -DEP_TESTS=OFF >/dev/null
     cmake --build "$WORK/base-build" -j"$(nproc)" >/dev/null
     BASE_BIN=$WORK/base-build/ephttpd
+    # A revision from before HTTP/2 would reject the listeners' http2 setting.
+    grep -q '"http2"' "$WORK/base-src/src/config/directives.c" || BASE_NO_HTTP2=1
     git -C "$REPO" worktree remove --force "$WORK/base-src"
 fi
 cleanup() {
@@ -123,7 +144,8 @@ http {
     default_type application/octet-stream;
     server {
         listen 127.0.0.1:${PORT[ng]} $NGINX_LISTEN; # backlog 511, as ephttpd
-        ${TLS:+listen 127.0.0.1:${TLS_PORT[ng]} ssl; ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;}
+        listen 127.0.0.1:${H2C_PORT[ng]} http2 $NGINX_LISTEN; # h2c only: no HTTP/1.1 on this port
+        ${TLS:+listen 127.0.0.1:${TLS_PORT[ng]} ssl http2; ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;}
         ${TLS:+ssl_protocols TLSv1.2 TLSv1.3; ssl_session_tickets on;}
         ${TLS:+ssl_ciphers $CIPHERS; ssl_prefer_server_ciphers on;}
         root $ROOT;
@@ -175,10 +197,12 @@ wait_port() {
     exit 1
 }
 
+EP_H2=""
+[ "$EP_HTTP2" = 0 ] || EP_H2=" http2 = true;"
 EP_TLS_LISTEN=""
 EP_TLS_PAIR=""
 if [ -n "$TLS" ]; then
-    EP_TLS_LISTEN=", { address = \"127.0.0.1\"; port = ${TLS_PORT[ep]}; tls = true; }"
+    EP_TLS_LISTEN=", { address = \"127.0.0.1\"; port = ${TLS_PORT[ep]}; tls = true;$EP_H2 }"
     EP_TLS_PAIR=" tls_certificate = \"$WORK/cert.pem\"; tls_certificate_key = \"$WORK/key.pem\";"
 fi
 
@@ -187,12 +211,12 @@ fi
 cat >"$WORK/ephttpd.conf" <<EOF
 workers = $WORKERS;
 pid_file = "$WORK/ephttpd.pid";
-listen = ( { address = "127.0.0.1"; port = ${PORT[ep]}; }$EP_TLS_LISTEN );
+listen = ( { address = "127.0.0.1"; port = ${PORT[ep]};$EP_H2 }$EP_TLS_LISTEN );
 servers = ( { root = "$ROOT"; access_log = "off";$EP_TLS_PAIR } );
 EOF
 
 sed -e "s/port = ${PORT[ep]};/port = ${PORT[ng]};/" -e "s/port = ${TLS_PORT[ep]};/port = ${TLS_PORT[ng]};/" \
-    -e "s/ephttpd.pid/base.pid/" "$WORK/ephttpd.conf" >"$WORK/base.conf"
+    -e "s/ephttpd.pid/base.pid/" ${BASE_NO_HTTP2:+-e "s/ http2 = true;//"} "$WORK/ephttpd.conf" >"$WORK/base.conf"
 
 start_servers() {
     local s
@@ -216,6 +240,36 @@ run_wrk() {
         /Non-2xx|Socket errors/ {print "wrk: " $0 > "/dev/stderr"}'
 }
 
+# h2load's requests/s and its run's length in ns. The run must have spoken the scenario's protocol (h2
+# by ALPN over https, h2c by prior knowledge over http), every request must
+# have succeeded with a 2xx, and DATA must be the file's size times the
+# requests: otherwise the script stops, naming the server's answer.
+run_h2load() { # requests connections streams-per-connection url
+    local out want
+    out=$($CLI h2load -t1 -c"$2" -m"$3" -n"$1" "$4" 2>&1) || true
+    want=h2
+    [ "${4%%:*}" = https ] || want=h2c
+    want=$(awk -v n="$1" -v size="$(stat -c %s "$ROOT/${4##*/}")" -v proto="$want" '
+        /^Application protocol:/ {p = $3}
+        /^requests:/ {total = $2; ok = $8; bad = $10 + $12 + $14}
+        /^status codes:/ {two = $3; other = $5 + $7 + $9}
+        /^traffic:/ {for (i = 1; i <= NF; i++) if ($i == "data") {data = $(i - 1); gsub(/[()]/, "", data)}}
+        /^finished in/ {rate = $4; span = $3 + 0; unit = $3; sub(/^[0-9.]+/, "", unit)
+            span *= unit ~ /^ms/ ? 1e6 : unit ~ /^us/ ? 1e3 : 1e9}
+        END {
+            if (p != proto) print "protocol \"" p "\", want " proto
+            else if (total != n || ok != n || bad != 0) print "requests: " total " total, " ok " succeeded, " bad " failed/errored/timed out"
+            else if (two != n || other != 0) print "status codes: " two " 2xx, " other " other"
+            else if (data + 0 != n * size) printf "DATA %s bytes, want %.0f\n", data, n * size
+            else printf "ok %s %.0f\n", rate, span
+        }' <<<"$out")
+    if [ "${want%% *}" != ok ]; then
+        printf 'h2load %s: %s\n%s\n' "$4" "$want" "$out" >&2
+        return 1
+    fi
+    echo "${want#ok }"
+}
+
 run_ab() { # count concurrency url
     $CLI ab -q -n "$1" -c "$2" -r "$3" 2>/dev/null |
         awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}'
@@ -228,50 +282,68 @@ url_of() { # scenario server
     medium) echo "http://127.0.0.1:${PORT[$2]}/medium.css" ;;
     large) echo "http://127.0.0.1:${PORT[$2]}/large.html" ;;
     tls-small | tls-hs) echo "https://127.0.0.1:${TLS_PORT[$2]}/small.html" ;;
-    tls-large) echo "https://127.0.0.1:${TLS_PORT[$2]}/large.html" ;;
+    tls-large | h2-large) echo "https://127.0.0.1:${TLS_PORT[$2]}/large.html" ;;
+    h2-small) echo "https://127.0.0.1:${TLS_PORT[$2]}/small.html" ;;
+    h2c-small) echo "http://127.0.0.1:${H2C_PORT[$2]}/small.html" ;;
     *) echo "unknown scenario '$1'" >&2; return 2 ;;
     esac
 }
 
-# CPU time (ticks) of a server's processes, threads included: the process
-# and its children (ephttpd's and nginx's workers).
-cpu_ticks() { # pid
-    local p t=0 c
+# CPU time (ns) of a server's processes, every thread: the process and its
+# children (ephttpd's and nginx's workers). From schedstat, not the tick
+# counts of /proc/PID/stat: an h2load run on the small file can be over in
+# half a second, which 10 ms ticks would measure to 5% at best.
+cpu_ns() { # pid
+    local p
     for p in $1 $(pgrep -P "$1"); do
-        c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || c=0
-        t=$((t + ${c:-0}))
-    done
-    echo $t
+        cat "/proc/$p/task/"*/schedstat 2>/dev/null || true
+    done | awk '{t += $1} END {printf "%.0f\n", t}'
 }
 
 # One measurement: prints requests/s and the share of one CPU the server
 # used meanwhile. On a busy machine (or with a client that cannot keep up) a
 # server gets less than its core; requests per CPU-second still compare.
+# The share is over the client's own measured span when it gives one
+# (h2load): a fixed number of requests can take H2O a fifth of a second, and
+# the client's start-up, counted in, would inflate its requests per
+# CPU-second by a tenth.
 measure() { # scenario server
-    local url rate c0 c1 t0 t1
+    local url rate c0 c1 t0 t1 span=""
     url=$(url_of "$1" "$2")
-    c0=$(cpu_ticks "${PID[$2]}")
+    c0=$(cpu_ns "${PID[$2]}")
     t0=$(date +%s%N)
     case $1 in
     ab) rate=$(run_ab 50000 100 "$url") ;;
     tls-hs) rate=$(run_ab 5000 50 "$url") ;;
+    h2-small | h2c-small) rate=$(run_h2load 200000 10 32 "$url") ;;
+    h2-large) rate=$(run_h2load "$H2_LARGE_N" 10 4 "$url") ;;
     *) rate=$(run_wrk "$url") ;;
     esac
     t1=$(date +%s%N)
-    c1=$(cpu_ticks "${PID[$2]}")
-    awk -v r="$rate" -v c=$((c1 - c0)) -v hz="$HZ" -v ns=$((t1 - t0)) 'BEGIN {print r, c / hz / (ns / 1e9)}'
+    c1=$(cpu_ns "${PID[$2]}")
+    read -r rate span <<<"$rate"
+    awk -v r="$rate" -v c=$((c1 - c0)) -v ns="${span:-$((t1 - t0))}" 'BEGIN {print r, c / ns}'
 }
-HZ=$(getconf CLK_TCK)
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # A benchmark of error pages proves nothing: every server must serve the
 # scenario's file whole, twice on one connection (the keep-alive that wrk
 # counts on; ab's scenarios do not use it, but the check costs nothing).
+# HTTP/2 scenarios check with h2load itself, two requests on one connection,
+# and its checks (run_h2load): protocol, statuses, DATA bytes. (Debian's curl
+# 7.88.1 loses the second request of a reused prior-knowledge connection:
+# curl PR 10643.)
 check_servers() { # scenario
     local s url f got want
     for s in $SERVERS; do
         url=$(url_of "$1" "$s") || exit 2
+        case $1 in
+        h2*)
+            run_h2load 2 1 1 "$url" >/dev/null || { echo "${NAME[$s]} fails the check above" >&2; exit 1; }
+            continue
+            ;;
+        esac
         f=$ROOT/${url##*/}
         got=$(curl -sk --http1.1 -o /dev/null -o /dev/null -w '%{http_code} %{size_download} %{num_connects} ' "$url" "$url")
         want="200 $(stat -c %s "$f") 1 200 $(stat -c %s "$f") 0 "
@@ -289,18 +361,22 @@ tls_params() { # server [s_client option]
     shift
     openssl s_client -connect "127.0.0.1:${TLS_PORT[$s]}" -servername localhost "$@" </dev/null 2>/dev/null |
         awk '/^New, / {sub(",", "", $2); p = $2 " " $NF} /^Server Temp Key:/ {sub(",", "", $4); k = $4}
-             END {print p " " k}'
+             /^ALPN protocol:/ {a = " ALPN " $3} END {print p " " k a}'
 }
 
 check_tls() {
-    local s v first got
-    for v in "" -tls1_2; do
+    local s v first got alpn
+    # With an h2 scenario: the same again offering h2 and http/1.1 by ALPN,
+    # as h2load does; every server must choose h2.
+    case " $SCENARIOS " in *" h2-"*) alpn="-alpn h2,http/1.1" ;; *) alpn="" ;; esac
+    for v in "" -tls1_2 ${alpn:+"$alpn"}; do
         first=""
         for s in $SERVERS; do
-            # shellcheck disable=SC2086 # $v is one option or none
+            # shellcheck disable=SC2086 # $v is none, one option, or -alpn and its list
             got=$(tls_params "$s" $v)
             [ -n "$first" ] || first=$got
-            if [ "$got" != "$first" ] || [ -z "${got// /}" ]; then
+            case $v in -alpn*) [ "${got% ALPN h2}" != "$got" ] || got="$got (no h2)" ;; esac
+            if [ "$got" != "$first" ] || [ -z "${got// /}" ] || [ "${got% (no h2)}" != "$got" ]; then
                 echo "TLS${v:+ ($v)}: ${NAME[$s]} negotiates '$got', ephttpd '$first'" >&2
                 exit 1
             fi

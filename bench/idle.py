@@ -3,6 +3,7 @@
 
     bench/idle.py [N]          (default 10000 connections)
     bench/idle.py --tls [N]    the same over HTTPS
+    bench/idle.py --h2 [N]     the same over HTTP/2 (HTTPS, ALPN h2)
 
 For each server (ephttpd, nginx, h2o when installed), one worker: open N
 connections, send one request on each and read the whole answer, keep them
@@ -14,6 +15,11 @@ P-256 certificate, TLS 1.2 and 1.3 and ephttpd's TLS 1.2 cipher list in the
 server's order; each connection is a full handshake (Python's ssl, no
 resumption), one request and its whole answer, then idle: what issue 14
 names, "bytes per idle TLS keep-alive connection".
+With --h2 the listeners (the same TLS settings) speak HTTP/2 too and each
+connection chooses h2 by ALPN, sends the preface and its SETTINGS, one GET
+(python3-h2, under /usr/bin/python3) and reads the whole answer and the
+server's SETTINGS and its ACK of ours, then sends its own ACK and stays open
+with no stream: what issue 15 names, "bytes per idle h2 connection".
 Run as root (nginx's and h2o's workers drop to nobody). EPHTTPD selects the
 binary (default build/ephttpd)."""
 import argparse
@@ -28,6 +34,13 @@ import ssl
 import subprocess
 import tempfile
 import time
+
+try:
+    import h2.config
+    import h2.connection
+    import h2.events
+except ImportError:  # only --h2 needs it; Debian's python3-h2
+    h2 = None
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REQ = b"GET /small.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -78,17 +91,52 @@ def answer(sock):
         raise RuntimeError("bad answer: %r" % head[:40])
 
 
-class Client:
-    """Opens a connection, plain or TLS, and makes one request on it."""
+def answer_h2(sock):
+    """Open HTTP/2 on a TLS socket that chose h2, GET /small.html on stream 1
+    and read until the whole answer is in and both sides' SETTINGS are
+    acknowledged; then nothing is left to say, and the connection is idle."""
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding=None))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "GET"), (":scheme", "https"), (":authority", "localhost"),
+                          (":path", "/small.html")], end_stream=True)
+    sock.sendall(conn.data_to_send())
+    status, body, ended, theirs, ours = None, b"", False, False, False
+    while not (ended and theirs and ours):
+        d = sock.recv(65536)
+        if not d:
+            raise RuntimeError("closed before the answer")
+        for ev in conn.receive_data(d):
+            if isinstance(ev, h2.events.ResponseReceived):
+                status = dict(ev.headers).get(b":status")
+            elif isinstance(ev, h2.events.DataReceived):
+                body += ev.data
+            elif isinstance(ev, h2.events.StreamEnded):
+                ended = True
+            elif isinstance(ev, h2.events.RemoteSettingsChanged):
+                theirs = True  # h2 queues the ACK, sent below
+            elif isinstance(ev, h2.events.SettingsAcknowledged):
+                ours = True
+            elif isinstance(ev, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                raise RuntimeError("bad answer: %r" % ev)
+        sock.sendall(conn.data_to_send())
+    if status != b"200" or len(body) != 38:
+        raise RuntimeError("bad answer: status %r, %d bytes" % (status, len(body)))
 
-    def __init__(self, tls):
+
+class Client:
+    """Opens a connection, plain, TLS or HTTP/2 over TLS, and makes one request on it."""
+
+    def __init__(self, tls, http2=False):
         self.ctx = None
-        if tls:
+        self.http2 = http2
+        if tls or http2:
             # A fresh context per run and no session kept: every connection
             # is a full handshake, as a new visitor's is.
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             self.ctx.check_hostname = False
             self.ctx.verify_mode = ssl.CERT_NONE
+            if http2:
+                self.ctx.set_alpn_protocols(["h2"])
 
     def connect(self, port):
         s = socket.create_connection(("127.0.0.1", port))
@@ -98,12 +146,19 @@ class Client:
 
     def request(self, port):
         s = self.connect(port)
-        s.sendall(REQ)
-        answer(s)
+        if self.http2:
+            if s.selected_alpn_protocol() != "h2":
+                raise RuntimeError("ALPN chose %r, not h2" % s.selected_alpn_protocol())
+            answer_h2(s)
+        else:
+            s.sendall(REQ)
+            answer(s)
         return s
 
     def describe(self, s):
-        return "TLS (%s %s) " % (s.version(), s.cipher()[0]) if self.ctx else ""
+        if not self.ctx:
+            return ""
+        return "%sTLS (%s %s) " % ("HTTP/2 " if self.http2 else "", s.version(), s.cipher()[0])
 
 
 def wait_port(client, port):
@@ -130,24 +185,28 @@ def tls_setup(work):
     return "".join(re.findall(r'"([^"]*)"', m.group(1)))
 
 
-def configs(work, root, port, n, tls):
+def configs(work, root, port, n, tls, http2):
+    """Each server's name and command line, its configuration written. With
+    http2 (tls is then set too) the TLS listener offers h2 by ALPN; the idle
+    timeouts that apply to HTTP/2 are as long as HTTP/1.1's."""
     ep = os.environ.get("EPHTTPD", os.path.join(REPO, "build", "ephttpd"))
     cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
     ciphers = tls_setup(work) if tls else ""
     with open(os.path.join(work, "ephttpd.conf"), "w") as f:
         f.write('workers = 1;\nworker_connections = %d;\nkeepalive_timeout = "10m";\nerror_log = "%s/ep.log";\n'
-                'listen = ( { address = "127.0.0.1"; port = %d;%s } );\n'
+                'listen = ( { address = "127.0.0.1"; port = %d;%s%s } );\n'
                 'servers = ( { root = "%s"; access_log = "off";%s } );\n'
-                % (n + 100, work, port, " tls = true;" if tls else "", root,
+                % (n + 100, work, port, " tls = true;" if tls else "", " http2 = true;" if http2 else "", root,
                    ' tls_certificate = "%s"; tls_certificate_key = "%s";' % (cert, key) if tls else ""))
     yield "ephttpd", [ep, "-c", os.path.join(work, "ephttpd.conf")]
     if shutil.which("nginx"):
         # nginx closes idle keep-alive connections (32 at a time) once fewer
         # than 1/16 of worker_connections are free: twice N keeps it from that.
         # Its connection table is filled at start, before the first reading.
-        ssl_conf = ("ssl; ssl_certificate %s; ssl_certificate_key %s; ssl_protocols TLSv1.2 TLSv1.3;\n"
+        # nginx 1.22 times idle HTTP/2 connections with keepalive_timeout too.
+        ssl_conf = ("ssl%s; ssl_certificate %s; ssl_certificate_key %s; ssl_protocols TLSv1.2 TLSv1.3;\n"
                     "    ssl_ciphers %s; ssl_prefer_server_ciphers on; ssl_session_tickets on"
-                    % (cert, key, ciphers)) if tls else ""
+                    % (" http2" if http2 else "", cert, key, ciphers)) if tls else ""
         with open(os.path.join(work, "nginx.conf"), "w") as f:
             f.write("worker_processes 1;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/nginx.log error;\n"
                     "worker_rlimit_nofile %d;\nevents { worker_connections %d; }\n"
@@ -157,11 +216,12 @@ def configs(work, root, port, n, tls):
         yield "nginx", ["nginx", "-c", os.path.join(work, "nginx.conf")]
     if shutil.which("h2o"):
         # neverbleed off: the key stays in the worker, as in the other two.
+        # h2o closes an idle HTTP/2 connection after http2-idle-timeout (10 s).
         ssl_conf = ("  ssl:\n    certificate-file: %s\n    key-file: %s\n    minimum-version: TLSv1.2\n"
                     "    cipher-suite: \"%s\"\n    cipher-preference: server\n    neverbleed: OFF\n"
                     "    ocsp-update-interval: 0\n" % (cert, key, ciphers)) if tls else ""
         with open(os.path.join(work, "h2o.conf"), "w") as f:
-            f.write("num-threads: 1\nmax-connections: %d\nhttp1-request-timeout: 600\n"
+            f.write("num-threads: 1\nmax-connections: %d\nhttp1-request-timeout: 600\nhttp2-idle-timeout: 600\n"
                     "error-log: %s/h2o.log\nuser: nobody\n"
                     "listen:\n  host: 127.0.0.1\n  port: %d\n%s"
                     "hosts:\n  default:\n    paths:\n      /:\n        file.dir: %s\n"
@@ -210,9 +270,13 @@ def measure(name, cmd, port, n, client):
 def main():
     ap = argparse.ArgumentParser(description="Bytes per idle keep-alive connection: ephttpd, nginx, h2o.")
     ap.add_argument("--tls", action="store_true", help="HTTPS connections, one full handshake each")
+    ap.add_argument("--h2", action="store_true", help="HTTP/2 over HTTPS (ALPN h2), one full handshake each")
     ap.add_argument("n", nargs="?", type=int, default=10000, help="connections per server (10000)")
     args = ap.parse_args()
     n = args.n
+    if args.h2 and h2 is None:
+        ap.error("--h2 needs python3-h2 (run it with /usr/bin/python3)")
+    tls = args.tls or args.h2
     resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
     work = tempfile.mkdtemp(prefix="ephttpd-idle-")
     os.chmod(work, 0o755)
@@ -222,8 +286,8 @@ def main():
         f.write("<html><body>a 38-byte page</body></html>"[:38])
     try:
         port = free_port()
-        for name, cmd in configs(work, root, port, n, args.tls):
-            measure(name, cmd, port, n, Client(args.tls))
+        for name, cmd in configs(work, root, port, n, tls, args.h2):
+            measure(name, cmd, port, n, Client(tls, args.h2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
