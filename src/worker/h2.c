@@ -337,6 +337,8 @@ static void h2_carry_on(exec *x, enum exec_result r)
 
 /* ---- requests -------------------------------------------------------------------- */
 
+static void h2_drain(h2_conn *h);
+
 /* Copy n bytes into the stream's store; an empty slice when it is full. */
 static ep_str h2_keep(h2_stream *st, const uint8_t *p, size_t n)
 {
@@ -394,6 +396,10 @@ static void h2_request(h2_conn *h, h2_stream *st)
     c->requests++;
     w->stats.requests++;
     w->stats.h2_streams++;
+    /* keepalive_requests bounds an HTTP/2 connection too, as in nginx: the
+     * client finishes what it has opened and goes on on a new one. */
+    if ((int64_t)c->requests >= (int64_t)w->cfg->keepalive_requests)
+        h2_drain(h);
     int status = st->bad ? st->bad : h2_host(st);
     if (!status)
         status = http_req_make(&st->req, hd, w->cfg, st->pathbuf);
@@ -637,19 +643,24 @@ static void h2_drain_ack(h2_conn *h)
                           NULL, 0);
 }
 
-void h2_shutdown(conn *c, bool graceful)
+/* Graceful end, first step: a GOAWAY that refuses nothing yet (RFC 9113
+ * 6.8); once it is sent, a PING whose answer proves the client has read
+ * it (h2_on_frame_send, h2_drain_ack). Callable from nghttp2's callbacks. */
+static void h2_drain(h2_conn *h)
 {
-    h2_conn *h = c->h2;
-    if (!graceful) {
-        conn_close(c);
-        return;
-    }
-    /* First step: a GOAWAY that refuses nothing yet (RFC 9113 6.8); once
-     * it is sent, a PING whose answer proves the client has read it. */
     if (h->draining || h->closing)
         return;
     h->draining = true;
     nghttp2_submit_shutdown_notice(h->s);
+}
+
+void h2_shutdown(conn *c, bool graceful)
+{
+    if (!graceful) {
+        conn_close(c);
+        return;
+    }
+    h2_drain(c->h2);
     h2_drive(c);
 }
 

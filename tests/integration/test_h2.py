@@ -62,14 +62,14 @@ class H2Fixture:
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def conf(self, port, workers=2):
+    def conf(self, port, workers=2, extra=""):
         """h2c on port (HTTP/1.1 too), h2 by ALPN on tls_port; /off/ reads
         every file on the write queue; root_b, when set, serves instead of
         the root (a reload's visible change)."""
         root = self.root_b or self.root
         # stop_timeout: a graceful stop must not cut the streams a slow
         # (python) client on a busy machine is still reading
-        return (f'workers = {workers};\nstop_timeout = "120s";\nerror_log = "{self.error_log}";\npid_file = "{self.pid_file}";\n'
+        return (f'workers = {workers};\nstop_timeout = "120s";\n{extra}error_log = "{self.error_log}";\npid_file = "{self.pid_file}";\n'
                 f'listen = ( {{ address = "127.0.0.1"; port = {port}; http2 = true; }},\n'
                 f'  {{ address = "127.0.0.1"; port = {self.tls_port}; tls = true; http2 = true; }} );\n'
                 f'servers = ( {{ names = [ "a.test" ]; root = "{root}"; access_log = "{self.access_log}";\n'
@@ -295,6 +295,28 @@ class H2Load(harness.LoadThreads):
                 c, inflight = None, set()
         if c is not None:
             c.close()
+
+
+@unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")
+class H2KeepaliveRequestsTest(ServerTestCase):
+    """keepalive_requests bounds an HTTP/2 connection as nginx's does."""
+
+    def test_graceful_goaway_after_keepalive_requests(self):
+        fx = H2Fixture()
+        self.addCleanup(fx.cleanup)
+        harness.class_server(self, lambda port: fx.conf(port, extra="keepalive_requests = 10;\n"))
+        self.assertTrue(h2_ready(self.port, False), self.server.stderr_text())
+        with H2Client(self.port) as c:
+            sids = []
+            for _ in range(10):
+                sids.append(c.request("/small.txt"))
+                c.response(sids[-1])
+            # the 10th request brought the notice, then the GOAWAY naming it
+            c.run_until(lambda: c.closed)
+            self.assertTrue(c.goaways and all(g.error_code == 0 for g in c.goaways), c.goaways)
+            self.assertEqual(c.goaways[-1].last_stream_id, sids[-1], c.goaways)
+        with H2Client(self.port) as c:  # a new connection is served
+            self.assertEqual(c.get("/small.txt").status, 200)
 
 
 @unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")
