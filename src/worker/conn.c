@@ -78,8 +78,8 @@ static bool conn_any_tls(const cfg *cf)
 size_t conn_block_size(const cfg *cf, route_sizes *rs)
 {
     route_sizes_of(cf, rs);
-    return sizeof(conn_req) + cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 + rs->head +
-           cf->small_file_max + rs->scratch + rs->parts + (conn_any_tls(cf) ? CONN_TLS_CHUNK : 0) + 9 * 16;
+    return sizeof(conn_req) + cf->max_header_size + sizeof(hp_request) + cf->max_uri_len + 1 +
+           exec_setup_size(cf, rs) + (conn_any_tls(cf) ? CONN_TLS_CHUNK : 0) + 5 * 16;
 }
 
 static bool conn_acquire_buffers(conn *c)
@@ -103,18 +103,10 @@ static bool conn_acquire_buffers(conn *c)
     b->body_skipped = 0;
     b->head = arena_alloc(&ar, sizeof(hp_request));
     b->path = arena_alloc(&ar, w->cfg->max_uri_len + 1);
-    char *hbuf = arena_alloc(&ar, w->sizes.head);
-    char *body = arena_alloc(&ar, w->cfg->small_file_max);
-    b->env = (route_env){ .cf = w->cfg, .listen_idx = c->listen_idx, .peer = &c->peer.sa,
-                          .loc_scratch = w->loc_scratch, .scratch_len = w->sizes.scratch,
-                          .parts_len = w->sizes.parts, .body = body, .body_len = w->cfg->small_file_max };
-    b->env.scratch = arena_alloc(&ar, b->env.scratch_len);
-    b->env.parts = arena_alloc(&ar, b->env.parts_len);
     b->req = (http_req){ .head = b->head, .path = b->path };
-    exec_init(&b->x, w, &conn_hooks, c->io.fd, hbuf, w->sizes.head, body, w->cfg->small_file_max);
+    exec_setup(&b->x, &ar, w, &conn_hooks, c->io.fd, &b->env, &b->req, c->listen_idx, &c->peer.sa);
     if (c->ssl)
         exec_use_tls(&b->x, c->ssl, arena_alloc(&ar, CONN_TLS_CHUNK), CONN_TLS_CHUNK);
-    b->x.rt.rq = &b->req;
     c->rq = b;
     return true;
 }

@@ -138,6 +138,26 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->rt.lookup.out = (ai_buf){ 0 };
 }
 
+size_t exec_setup_size(const cfg *cf, const route_sizes *rs)
+{
+    return rs->head + cf->small_file_max + rs->scratch + rs->parts + 4 * 16;
+}
+
+void exec_setup(exec *x, arena *ar, worker *w, const exec_hooks *hooks, int sock, route_env *env,
+                http_req *req, int listen_idx, const struct sockaddr *peer)
+{
+    const cfg *cf = w->cfg;
+    char *hbuf = arena_alloc(ar, w->sizes.head);
+    char *body = arena_alloc(ar, cf->small_file_max);
+    *env = (route_env){ .cf = cf, .listen_idx = listen_idx, .peer = peer, .loc_scratch = w->loc_scratch,
+                        .scratch_len = w->sizes.scratch, .parts_len = w->sizes.parts, .body = body,
+                        .body_len = cf->small_file_max };
+    env->scratch = arena_alloc(ar, env->scratch_len);
+    env->parts = arena_alloc(ar, env->parts_len);
+    exec_init(x, w, hooks, sock, hbuf, w->sizes.head, body, cf->small_file_max);
+    x->rt.rq = req;
+}
+
 /* ---- tasks ----------------------------------------------------------------- */
 
 static void exec_submit(exec *x, void (*work)(wq_task *t), void (*done)(wq_task *t))

@@ -104,6 +104,16 @@ typedef struct exec {
 /* Ready x for a connection's requests (buffers from its block). */
 void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
                size_t body_cap);
+/* Carve from ar (a block sized by route_sizes) what any request needs
+ * besides its head and path buffers, which req already points to: the
+ * response head and small-file buffers, routing's scratch and part heads,
+ * env for a client of listener listen_idx at peer; then exec_init x over
+ * them for req. HTTP/1.1 connections and HTTP/2 streams lay out their
+ * blocks with it. */
+void exec_setup(exec *x, arena *ar, worker *w, const exec_hooks *hooks, int sock, route_env *env,
+                http_req *req, int listen_idx, const struct sockaddr *peer);
+/* The bytes exec_setup carves, alignment included. */
+size_t exec_setup_size(const cfg *cf, const route_sizes *rs);
 /* Send through TLS (after exec_init): ssl, and tcap bytes at tbuf for file
  * chunks when the kernel does not encrypt (no kTLS send on ssl). */
 void exec_use_tls(exec *x, SSL *ssl, char *tbuf, size_t tcap);

@@ -32,6 +32,9 @@
 #define H2_OUT 32768
 /* A stream's chunk buffer for cold file reads: one DATA frame's payload. */
 #define H2_CHUNK 16384
+/* How long the graceful GOAWAY waits for its PING's answer once the
+ * client opens streams regardless (as H2O's second GOAWAY, after 1 s). */
+#define H2_ACK_WAIT_MS 1000
 /* Bytes read per recv into the stack. */
 #define H2_IN 16384
 
@@ -44,9 +47,11 @@ typedef struct h2_stream {
     int status;                   /* answered with; 0: not yet (nothing to log) */
     int bad;                      /* a status the header fields earned (431, 400), 0: none */
     ep_str method, path, authority, line;
-    char *store;                  /* the header fields' bytes, then the request line */
+    char *store;                  /* the header fields' bytes, then the cookies joined and the request line */
     size_t slen, scap;
     size_t list;                  /* the header list's size as RFC 9113 6.5.2 counts it */
+    size_t crumbs, crumb_bytes;   /* cookie fields and their values' bytes (h2_crumb) */
+    size_t crumb_last;            /* the last one's record: its store offset + 1; 0: none */
     hp_request *head;
     char *pathbuf;
     route_env env;
@@ -67,6 +72,7 @@ typedef struct h2_conn {
     size_t plen;
     bool draining;                /* the shutdown notice is submitted */
     bool pinged;                  /* ... and sent, and the PING after it */
+    int64_t ping_ms;              /* when that PING went */
     bool closing;                 /* GOAWAY sent: close once nghttp2 wants nothing more */
     bool logged;                  /* the connection's error reason is logged (once) */
     timer_list *armed;            /* the list c->timer was last armed on */
@@ -83,9 +89,8 @@ static const exec_hooks h2_hooks = { h2_back, h2_carry_on, h2_note };
 
 size_t h2_block_size(const cfg *cf, const route_sizes *rs)
 {
-    return sizeof(h2_stream) + cf->http2_max_header_list_size + sizeof(hp_request) + cf->max_uri_len + 1 +
-           rs->head + rs->fields * (sizeof(resp_nv) + sizeof(nghttp2_nv)) + cf->small_file_max + rs->scratch +
-           rs->parts + H2_CHUNK + 12 * 16;
+    return sizeof(h2_stream) + 2 * cf->http2_max_header_list_size + sizeof(hp_request) + cf->max_uri_len + 1 +
+           rs->fields * (sizeof(resp_nv) + sizeof(nghttp2_nv)) + exec_setup_size(cf, rs) + H2_CHUNK + 8 * 16;
 }
 
 static void h2_log(h2_conn *h, h2_stream *st, enum log_level level, const char *fmt, ...)
@@ -120,25 +125,21 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
     st->gone = false;
     st->status = st->bad = 0;
     st->method = st->path = st->authority = st->line = (ep_str){ 0 };
-    st->scap = w->cfg->http2_max_header_list_size;
+    /* The fields take at most the list's size (each is counted with 32
+     * bytes more than it stores); the joined cookies and the request line,
+     * made from fields of their own, take at most as much again. */
+    st->scap = 2 * w->cfg->http2_max_header_list_size;
     st->store = arena_alloc(&ar, st->scap);
     st->slen = st->list = 0;
+    st->crumbs = st->crumb_bytes = st->crumb_last = 0;
     st->head = arena_alloc(&ar, sizeof(hp_request));
     st->head->nheaders = 0;
     st->pathbuf = arena_alloc(&ar, w->cfg->max_uri_len + 1);
-    char *hbuf = arena_alloc(&ar, w->sizes.head);
     st->nv = arena_alloc(&ar, w->sizes.fields * sizeof(resp_nv));
     st->hnv = arena_alloc(&ar, w->sizes.fields * sizeof(nghttp2_nv));
-    char *body = arena_alloc(&ar, w->cfg->small_file_max);
-    st->env = (route_env){ .cf = w->cfg, .listen_idx = h->c->listen_idx, .peer = &h->c->peer.sa,
-                           .loc_scratch = w->loc_scratch, .scratch_len = w->sizes.scratch,
-                           .parts_len = w->sizes.parts, .body = body, .body_len = w->cfg->small_file_max };
-    st->env.scratch = arena_alloc(&ar, st->env.scratch_len);
-    st->env.parts = arena_alloc(&ar, st->env.parts_len);
     st->req = (http_req){ .head = st->head, .path = st->pathbuf };
-    exec_init(&st->x, w, &h2_hooks, -1, hbuf, w->sizes.head, body, w->cfg->small_file_max);
+    exec_setup(&st->x, &ar, w, &h2_hooks, -1, &st->env, &st->req, h->c->listen_idx, &h->c->peer.sa);
     exec_use_pull(&st->x, arena_alloc(&ar, H2_CHUNK), H2_CHUNK);
-    st->x.rt.rq = &st->req;
     st->prev = NULL;
     st->next = h->streams;
     if (h->streams)
@@ -338,6 +339,7 @@ static void h2_carry_on(exec *x, enum exec_result r)
 /* ---- requests -------------------------------------------------------------------- */
 
 static void h2_drain(h2_conn *h);
+static void h2_drain_ack(h2_conn *h);
 
 /* Copy n bytes into the stream's store; an empty slice when it is full. */
 static ep_str h2_keep(h2_stream *st, const uint8_t *p, size_t n)
@@ -350,6 +352,54 @@ static ep_str h2_keep(h2_stream *st, const uint8_t *p, size_t n)
     memcpy(at, p, n);
     st->slen += n;
     return ep_str_make(at, n);
+}
+
+/* A cookie field (browsers send one per cookie, RFC 9113 8.2.3) goes
+ * into the store as a record linked to the one before, not into one of
+ * the head's HP_MAX_HEADERS slots: h2_cookies joins them at the end. */
+typedef struct {
+    size_t prev, len;
+} h2_crumb_rec;
+
+static void h2_crumb(h2_stream *st, const uint8_t *value, size_t vlen)
+{
+    h2_crumb_rec r = { st->crumb_last, vlen };
+    if (st->scap - st->slen < sizeof r + vlen) {
+        st->bad = 431;
+        return;
+    }
+    st->crumb_last = st->slen + 1;
+    memcpy(st->store + st->slen, &r, sizeof r);
+    memcpy(st->store + st->slen + sizeof r, value, vlen);
+    st->slen += sizeof r + vlen;
+    st->crumbs++;
+    st->crumb_bytes += vlen;
+}
+
+/* One Cookie field, the crumbs joined with "; " in the order they came:
+ * filled from its end, walking the records back. 0 or a status. */
+static int h2_cookies(h2_stream *st)
+{
+    if (!st->crumbs)
+        return 0;
+    size_t len = st->crumb_bytes + 2 * (st->crumbs - 1);
+    if (st->head->nheaders == HP_MAX_HEADERS || st->scap - st->slen < len)
+        return 431;
+    char *v = st->store + st->slen, *end = v + len;
+    for (size_t at = st->crumb_last; at; ) {
+        h2_crumb_rec r;
+        memcpy(&r, st->store + at - 1, sizeof r);
+        end -= r.len;
+        memcpy(end, st->store + at - 1 + sizeof r, r.len);
+        if (end > v) {
+            *--end = ' ';
+            *--end = ';';
+        }
+        at = r.prev;
+    }
+    st->slen += len;
+    st->head->headers[st->head->nheaders++] = (hp_header){ EP_STR_LIT("cookie"), ep_str_make(v, len) };
+    return 0;
 }
 
 /* Host comes from :authority (RFC 9113 8.3.1); a Host field that names
@@ -379,16 +429,18 @@ static void h2_request(h2_conn *h, h2_stream *st)
     conn *c = h->c;
     worker *w = c->w;
     hp_request *hd = st->head;
-    /* the request line the logs quote, as HTTP/1.1's are */
-    size_t need = st->method.len + st->path.len + 11; /* "M P HTTP/2.0" and its NUL */
+    /* the request line the logs quote, as HTTP/1.1's are; CONNECT has
+     * no :path, its target is the authority (RFC 9113 8.5) */
+    ep_str target = st->path.p ? st->path : st->authority;
+    size_t need = st->method.len + target.len + 11; /* "M T HTTP/2.0" and its NUL */
     if (st->scap - st->slen >= need) {
         char *at = st->store + st->slen;
         size_t n = (size_t)snprintf(at, need, "%.*s %.*s HTTP/2.0", (int)st->method.len, st->method.p,
-                                    (int)st->path.len, st->path.p);
+                                    (int)target.len, target.p);
         st->line = ep_str_make(at, n);
         st->slen += n;
     } else {
-        st->line = st->path;
+        st->line = target;
     }
     hd->method = st->method;
     hd->target = st->path;
@@ -400,7 +452,13 @@ static void h2_request(h2_conn *h, h2_stream *st)
      * client finishes what it has opened and goes on on a new one. */
     if ((int64_t)c->requests >= (int64_t)w->cfg->keepalive_requests)
         h2_drain(h);
-    int status = st->bad ? st->bad : h2_host(st);
+    /* A client that never answers the PING but keeps opening streams gets
+     * the final GOAWAY anyway once it had time to: this stream is the last. */
+    if (h->pinged && w->now_ms - h->ping_ms >= H2_ACK_WAIT_MS)
+        h2_drain_ack(h);
+    int status = st->bad ? st->bad : h2_cookies(st);
+    if (!status)
+        status = h2_host(st);
     if (!status)
         status = http_req_make(&st->req, hd, w->cfg, st->pathbuf);
     st->env.now = w->now_sec;
@@ -459,6 +517,10 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
             *slot = h2_keep(st, value, vlen);
         return 0;
     }
+    if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
+        h2_crumb(st, value, vlen);
+        return 0;
+    }
     hp_request *hd = st->head;
     if (hd->nheaders == HP_MAX_HEADERS) {
         st->bad = 431;
@@ -469,8 +531,6 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         hd->headers[hd->nheaders++] = (hp_header){ n, v };
     return 0;
 }
-
-static void h2_drain_ack(h2_conn *h);
 
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
@@ -511,6 +571,7 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *us
      * once the client has read the notice (h2_drain_ack). */
     if (f->hd.type == NGHTTP2_GOAWAY && h->draining && !h->pinged) {
         h->pinged = true;
+        h->ping_ms = h->c->w->now_ms;
         nghttp2_submit_ping(s, NGHTTP2_FLAG_NONE, NULL);
     }
     if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&

@@ -35,6 +35,7 @@ static void worker_tick(worker *w)
     if (s != w->now_sec) {
         w->now_sec = s;
         time_http_date(s, w->date);
+        arena_pool_trim(&w->arenas);
     }
 }
 

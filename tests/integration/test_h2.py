@@ -227,6 +227,23 @@ class H2ServeTest(ServerTestCase):
             return '"GET /small.txt?logged-as-h2 HTTP/2.0" 200 11' in read_text(self.fx.access_log)
         self.assertTrue(wait_until(logged, PATIENCE), read_text(self.fx.access_log)[-2000:])
 
+    def test_cookie_crumbs_are_one_field(self):
+        # Browsers send one cookie field per cookie (RFC 9113 8.2.3); they
+        # are joined into one, not counted against the head's 100 fields.
+        crumbs = [("cookie", "c%d=v%d" % (i, i)) for i in range(150)]
+        others = [("x-f%d" % i, "v") for i in range(150)]
+        too_many = [("cookie", "c%d=%s" % (i, "v" * 20)) for i in range(400)]  # 400 x 58 > 16384
+        for name, mk in self.clients():
+            with mk() as c:
+                r = c.get("/small.txt", headers=crumbs)
+                self.assertEqual((r.status, bytes(r.body)), (200, self.fx.files["small.txt"]), name)
+                r = c.get("/small.txt", headers=others)
+                self.assertEqual(r.status, 431, name)
+                r = c.get("/small.txt", headers=too_many)
+                self.assertEqual(r.status, 431, name)
+                r = c.get("/small.txt", headers=crumbs[:3])
+                self.assertEqual(r.status, 200, name)
+
     def test_settings_announced(self):
         with H2Client(self.port) as c:
             c.get("/small.txt")

@@ -579,6 +579,21 @@ class H2ConformanceTest(H2RawTestCase):
         self.assertTrue(p.body[1] == self.fx.files["big.bin"], p)
         self.assertTrue(p.wait_closed(), p)
 
+    def test_connect_is_refused_and_logged_with_its_authority(self):
+        # 8.5: CONNECT carries :method and :authority only. A static server
+        # tunnels nothing: a 4xx, and the log line names the authority as
+        # HTTP/1.1's authority-form does ("CONNECT host:port HTTP/2.0").
+        p = self.ready_peer()
+        p.send(p.headers_frame(1, p.enc.encode([(":method", "CONNECT"), (":authority", "tunnel.test:443")])))
+        self.assertTrue(p.pump(lambda: 1 in p.ended or 1 in p.resets), p)
+        status = dict(p.headers.get(1, [])).get(":status")
+        self.assertTrue(status and status.startswith("4"), p)
+
+        def logged():
+            return '"CONNECT tunnel.test:443 HTTP/2.0" %s ' % status in harness.read_text(self.fx.access_log)
+        self.assertTrue(harness.wait_until(logged, PATIENCE), harness.read_text(self.fx.access_log)[-1000:])
+        self.assertServes(p, 3)
+
     # -- 8.1.1, 8.2, 8.3 malformed requests: a stream error PROTOCOL_ERROR
     def assertMalformed(self, block, why):
         """The request is refused with RST_STREAM(PROTOCOL_ERROR) (8.1.1; a
@@ -1049,3 +1064,40 @@ class H2StallAndLogTest(H2RawTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class H2UnansweredPingTest(H2RawTestCase):
+    """keepalive_requests = 10, as configured, and a client that never
+    answers the PING that follows the shutdown notice."""
+
+    extra_conf = "keepalive_requests = 10;\n"
+
+    def test_final_goaway_comes_without_the_ping_answer(self):
+        # keepalive_requests drains the connection: the notice (a GOAWAY
+        # naming 2^31-1), then a PING whose answer brings the final GOAWAY.
+        # This client never answers it and opens stream after stream: the
+        # final GOAWAY comes anyway (a second after the PING), naming the
+        # last stream served; a stream opened after it is not served and
+        # the connection closes. (The connection window is opened wide:
+        # thousands of responses may come in that second.)
+        p = self.ready_peer()
+        p.send(hf.WindowUpdateFrame(0, 2**31 - 1 - 65535))
+        deadline = time.monotonic() + PATIENCE
+        sid = 1
+
+        def final():
+            return [g for g in p.goaways if g.last_stream_id != 2**31 - 1]
+        while not final() and not p.closed and time.monotonic() < deadline:
+            p.request(sid)
+            self.assertTrue(p.pump(lambda: sid in p.ended or sid in p.resets), p)
+            self.assertEqual(p.body.get(sid), self.fx.files["small.txt"], p)
+            sid += 2
+        self.assertTrue(final(), "no final GOAWAY within %d s: %r" % (PATIENCE, p))
+        served = sid - 2
+        self.assertEqual(p.goaways[0].last_stream_id, 2**31 - 1, p)  # the notice came first
+        self.assertTrue(any(isinstance(f, hf.PingFrame) and "ACK" not in f.flags for f in p.frames), p)
+        self.assertEqual([(g.error_code, g.last_stream_id) for g in final()], [(NO_ERROR, served)], p)
+        self.assertGreater(served, 2 * 10, "streams served past keepalive_requests while the PING was out")
+        p.try_send(p.headers_frame(sid, p.block("/small.txt")).serialize())
+        self.assertTrue(p.wait_closed(PATIENCE), p)
+        self.assertNotIn(sid, p.headers, p)
