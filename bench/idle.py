@@ -4,6 +4,7 @@
     bench/idle.py [N]          (default 10000 connections)
     bench/idle.py --tls [N]    the same over HTTPS
     bench/idle.py --h2 [N]     the same over HTTP/2 (HTTPS, ALPN h2)
+    bench/idle.py --streams S [N]  HTTP/2 connections holding S stalled streams each
 
 For each server (ephttpd, nginx, h2o when installed), one worker: open N
 connections, send one request on each and read the whole answer, keep them
@@ -20,6 +21,11 @@ connection chooses h2 by ALPN, sends the preface and its SETTINGS, one GET
 (python3-h2, under /usr/bin/python3) and reads the whole answer and the
 server's SETTINGS and its ACK of ours, then sends its own ACK and stays open
 with no stream: what issue 15 names, "bytes per idle h2 connection".
+With --streams S (HTTP/2 as --h2) each connection then sets its
+SETTINGS_INITIAL_WINDOW_SIZE to 1 and opens S streams for a 1 MB file: each
+server answers every HEADERS with one byte and can send no more, so it
+holds S open streams per connection; reported per stream (the connection's share
+included; 100, H2O's default stream limit, unless S says otherwise).
 Run as root (nginx's and h2o's workers drop to nobody). EPHTTPD selects the
 binary (default build/ephttpd)."""
 import argparse
@@ -39,6 +45,7 @@ try:
     import h2.config
     import h2.connection
     import h2.events
+    import h2.settings
 except ImportError:  # only --h2 needs it; Debian's python3-h2
     h2 = None
 
@@ -91,14 +98,47 @@ def answer(sock):
         raise RuntimeError("bad answer: %r" % head[:40])
 
 
-def answer_h2(sock):
+def h2_get(conn, sid, path):
+    conn.send_headers(sid, [(":method", "GET"), (":scheme", "https"), (":authority", "localhost"),
+                            (":path", path)], end_stream=True)
+
+
+def hold_streams(sock, conn, streams):
+    """A 1-byte window for new streams, then that many GETs of the 1 MB
+    file: read until every one has its response HEADERS and its one byte
+    (nginx sends no HEADERS into a window of 0), never acknowledged, and the
+    new setting is acknowledged."""
+    conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1})
+    for i in range(streams):
+        h2_get(conn, 3 + 2 * i, "/big.bin")
+    sock.sendall(conn.data_to_send())
+    answered, got, acked = 0, 0, False
+    while answered < streams or got < streams or not acked:
+        d = sock.recv(65536)
+        if not d:
+            raise RuntimeError("closed before the answers")
+        for ev in conn.receive_data(d):
+            if isinstance(ev, h2.events.ResponseReceived):
+                if dict(ev.headers).get(b":status") != b"200":
+                    raise RuntimeError("bad answer: %r" % ev)
+                answered += 1
+            elif isinstance(ev, h2.events.DataReceived):
+                got += len(ev.data)
+            elif isinstance(ev, h2.events.SettingsAcknowledged):
+                acked = True
+            elif isinstance(ev, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                raise RuntimeError("bad answer: %r" % ev)
+        sock.sendall(conn.data_to_send())
+
+
+def answer_h2(sock, streams=0):
     """Open HTTP/2 on a TLS socket that chose h2, GET /small.html on stream 1
     and read until the whole answer is in and both sides' SETTINGS are
-    acknowledged; then nothing is left to say, and the connection is idle."""
+    acknowledged; then nothing is left to say, and the connection is idle
+    (or holds streams: hold_streams)."""
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding=None))
     conn.initiate_connection()
-    conn.send_headers(1, [(":method", "GET"), (":scheme", "https"), (":authority", "localhost"),
-                          (":path", "/small.html")], end_stream=True)
+    h2_get(conn, 1, "/small.html")
     sock.sendall(conn.data_to_send())
     status, body, ended, theirs, ours = None, b"", False, False, False
     while not (ended and theirs and ours):
@@ -121,14 +161,17 @@ def answer_h2(sock):
         sock.sendall(conn.data_to_send())
     if status != b"200" or len(body) != 38:
         raise RuntimeError("bad answer: status %r, %d bytes" % (status, len(body)))
+    if streams:
+        hold_streams(sock, conn, streams)
 
 
 class Client:
     """Opens a connection, plain, TLS or HTTP/2 over TLS, and makes one request on it."""
 
-    def __init__(self, tls, http2=False):
+    def __init__(self, tls, http2=False, streams=0):
         self.ctx = None
         self.http2 = http2
+        self.streams = streams
         if tls or http2:
             # A fresh context per run and no session kept: every connection
             # is a full handshake, as a new visitor's is.
@@ -149,7 +192,7 @@ class Client:
         if self.http2:
             if s.selected_alpn_protocol() != "h2":
                 raise RuntimeError("ALPN chose %r, not h2" % s.selected_alpn_protocol())
-            answer_h2(s)
+            answer_h2(s, self.streams)
         else:
             s.sendall(REQ)
             answer(s)
@@ -164,7 +207,7 @@ class Client:
 def wait_port(client, port):
     for _ in range(200):
         try:
-            client.request(port).close()
+            Client(client.ctx is not None, client.http2).request(port).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -185,7 +228,7 @@ def tls_setup(work):
     return "".join(re.findall(r'"([^"]*)"', m.group(1)))
 
 
-def configs(work, root, port, n, tls, http2):
+def configs(work, root, port, n, tls, http2, streams=0):
     """Each server's name and command line, its configuration written. With
     http2 (tls is then set too) the TLS listener offers h2 by ALPN; the idle
     timeouts that apply to HTTP/2 are as long as HTTP/1.1's."""
@@ -212,7 +255,7 @@ def configs(work, root, port, n, tls, http2):
                     "worker_rlimit_nofile %d;\nevents { worker_connections %d; }\n"
                     "http { access_log off; keepalive_timeout 10m; keepalive_requests 100000;\n"
                     "  server { listen 127.0.0.1:%d %s; root %s; } }\n"
-                    % (work, work, 2 * n + 200, 2 * n + 100, port, ssl_conf, root))
+                    % (work, work, n * (streams + 2) + 200, n * (streams + 2) + 100, port, ssl_conf, root))
         yield "nginx", ["nginx", "-c", os.path.join(work, "nginx.conf")]
     if shutil.which("h2o"):
         # neverbleed off: the key stays in the worker, as in the other two.
@@ -258,8 +301,13 @@ def measure(name, cmd, port, n, client):
         after = rss_kib(worker)
         still_open(socks, name)
         per = (after - before) * 1024 / n
-        print("%-8s %6d idle %skeep-alive connections: worker RSS %7d KiB -> %7d KiB, %6.0f bytes each"
-              % (name, n, client.describe(socks[0]), before, after, per), flush=True)
+        if client.streams:
+            print("%-8s %6d %sconnections x %d held streams: worker RSS %7d KiB -> %7d KiB, %6.0f bytes a stream"
+                  % (name, n, client.describe(socks[0]), client.streams, before, after, per / client.streams),
+                  flush=True)
+        else:
+            print("%-8s %6d idle %skeep-alive connections: worker RSS %7d KiB -> %7d KiB, %6.0f bytes each"
+                  % (name, n, client.describe(socks[0]), before, after, per), flush=True)
         for s in socks:
             s.close()
     finally:
@@ -271,13 +319,19 @@ def main():
     ap = argparse.ArgumentParser(description="Bytes per idle keep-alive connection: ephttpd, nginx, h2o.")
     ap.add_argument("--tls", action="store_true", help="HTTPS connections, one full handshake each")
     ap.add_argument("--h2", action="store_true", help="HTTP/2 over HTTPS (ALPN h2), one full handshake each")
+    ap.add_argument("--streams", type=int, default=0, metavar="S",
+                    help="HTTP/2 as --h2, each connection holding S streams its zero window stalls")
     ap.add_argument("n", nargs="?", type=int, default=10000, help="connections per server (10000)")
     args = ap.parse_args()
     n = args.n
+    args.h2 = args.h2 or args.streams > 0
     if args.h2 and h2 is None:
         ap.error("--h2 needs python3-h2 (run it with /usr/bin/python3)")
     tls = args.tls or args.h2
-    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
+    # The servers inherit it: a descriptor per connection and, where
+    # streams are held, one per stream's open file.
+    fds = n * (args.streams + 2) + 1000
+    resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
     work = tempfile.mkdtemp(prefix="ephttpd-idle-")
     os.chmod(work, 0o755)
     root = os.path.join(work, "root")
@@ -286,8 +340,10 @@ def main():
         f.write("<html><body>a 38-byte page</body></html>"[:38])
     try:
         port = free_port()
-        for name, cmd in configs(work, root, port, n, tls, args.h2):
-            measure(name, cmd, port, n, Client(tls, args.h2))
+        with open(os.path.join(root, "big.bin"), "wb") as f:
+            f.write(os.urandom(1 << 20))
+        for name, cmd in configs(work, root, port, n, tls, args.h2, args.streams):
+            measure(name, cmd, port, n, Client(tls, args.h2, args.streams))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -199,6 +199,10 @@ static int errno_status(int e, bool cached)
         return 403;
     case EAGAIN:
         return cached ? FILE_WOULDBLOCK : 500;
+    case EMFILE: /* out of descriptors (or memory): a moment's overload */
+    case ENFILE:
+    case ENOMEM:
+        return 503;
     default:
         return 500;
     }

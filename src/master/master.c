@@ -419,6 +419,7 @@ static int master_preflight(const master *m, generation *g, char *err, size_t er
                        true, err, errlen) < 0 ||
         preflight_dirs(g->cfg, &g->priv, err, errlen) < 0)
         return -1;
+    preflight_fds(g->cfg);
     /* Keys are read here, by the master, as root: workers never open them. */
     if (tls_gen_build(&g->tls, g->cfg, &m->tickets, err, errlen) < 0)
         return -1;

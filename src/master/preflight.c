@@ -10,11 +10,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "log/log.h"
 #include "tls/tls.h"
 #include "util/logfile.h"
 #include "util/time.h"
@@ -253,4 +255,26 @@ int preflight_tls(const cfg *c, void (*warn)(void *ctx, const char *line), void 
     tls_gen_free(&g);
     OPENSSL_cleanse(&tk, sizeof tk);
     return rc;
+}
+
+void preflight_fds(const cfg *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    /* 1024, the usual soft limit (systemd's too), would stop a worker far
+     * short of worker_connections; the hard one (systemd: 524288) costs
+     * nothing with epoll. Workers inherit it. */
+    if (rl.rlim_cur != rl.rlim_max) {
+        struct rlimit raised = { rl.rlim_max, rl.rlim_max };
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl = raised;
+    }
+    rlim_t need = (rlim_t)c->worker_connections * 2 + c->nlistens + c->nservers + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
+        log_warn("%s: \"worker_connections\" %d may need %llu open files per worker (a socket and a file "
+                 "each), more than the limit of %llu: beyond it new connections wait and files get 503 "
+                 "(raise the hard limit: LimitNOFILE= in the service, ulimit -Hn)",
+                 c->source ? c->source : "-r", c->worker_connections, (unsigned long long)need,
+                 (unsigned long long)rl.rlim_cur);
 }

@@ -38,6 +38,11 @@ int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen)
  * given, hears of each certificate within 30 days of its end or past it.
  * Returns 0, or -1 with one line in err naming the server's file:line, the
  * setting, the file and the reason. */
+/* Raises the open-file limit to its hard limit (once; any process may)
+ * and warns when c's worker_connections could need more descriptors than
+ * that: a socket and a file each, and the listeners and logs. */
+void preflight_fds(const cfg *c);
+
 int preflight_tls(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx, char *err, size_t errlen);
 
 #endif

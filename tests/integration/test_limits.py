@@ -397,6 +397,45 @@ class FdExhaustionTest(SharedServerTestCase):
             self.assertEqual(r.status, 200)
 
 
+def _soft_nofile_64():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 4096))
+
+
+def open_files_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return [int(x) for x in line.split()[3:5]]
+    raise AssertionError("no open-file limit for %d" % pid)
+
+
+class FdLimitRaisedTest(SharedServerTestCase):
+    """A soft limit of 64 under a hard one of 4096 (as 1024 under systemd's
+    524288): the master raises it to the hard one for its workers, and
+    tells that worker_connections (4096) may need more than 4096."""
+    server_args = ["--access-log", "off"]
+    server_kwargs = {"preexec_fn": _soft_nofile_64}
+
+    def test_soft_limit_raised_and_shortfall_told(self):
+        srv = self.server
+        self.assertTrue(wait_workers(srv), "no worker processes")
+        for pid in [srv.pid] + srv.workers():
+            self.assertEqual(open_files_limit(pid), [4096, 4096])
+        conns = []
+        try:  # more than 64 connections at once, each answered
+            for i in range(100):
+                conns.append(RawConn(self.port))
+                conns[-1].send(build_request("GET", "/file.txt"))
+            for c in conns:
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, self.fx.files["file.txt"]))
+        finally:
+            for c in conns:
+                c.close()
+        self.assertIn('"worker_connections" 4096 may need 8', srv.stderr_text())
+        self.assertIn("more than the limit of 4096", srv.stderr_text())
+
+
 def wait_workers(srv, n=1, timeout=harness.PATIENCE):
     return harness.wait_until(lambda: len(srv.workers()) >= n, timeout)
 

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "http/file.h"
@@ -452,6 +453,26 @@ static void test_nowait_probes(void **state)
     free(buf);
 }
 
+/* Out of descriptors is a moment's overload: 503, not a server error. */
+static void test_open_without_descriptors(void **state)
+{
+    fixture *f = *state;
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int top = dup(0); /* the lowest free descriptor after the fixture's */
+    assert_true(top >= 0);
+    close(top);
+    struct rlimit tight = { (rlim_t)top, old.rlim_max };
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    file_result res;
+    int status = file_open(f->rootfd, "/dir/", idx, 2, FILE_LINKS_BENEATH, 0, &res);
+    int err = res.err;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(status, 503);
+    assert_int_equal(err, EMFILE);
+    assert_int_equal(res.fd, -1);
+}
+
 static void test_cached_supported(void **state)
 {
     fixture *f = *state;
@@ -475,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_open_mode000),
         cmocka_unit_test(test_open_cached),
         cmocka_unit_test(test_nowait_probes),
+        cmocka_unit_test(test_open_without_descriptors),
         cmocka_unit_test(test_cached_supported),
     };
     /* A FIFO open that blocked would hang the run: fail loudly instead. */
