@@ -208,8 +208,11 @@ fi
 
 # ephttpd runs from a configuration file (as an installed one would, and so
 # that SIGHUP has something to reload); as root its workers are www-data.
+# keepalive_requests as nginx's (H2O has none): h2load opens one connection
+# per client and counts the requests after a GOAWAY as failed.
 cat >"$WORK/ephttpd.conf" <<EOF
 workers = $WORKERS;
+keepalive_requests = 1000000;
 pid_file = "$WORK/ephttpd.pid";
 listen = ( { address = "127.0.0.1"; port = ${PORT[ep]};$EP_H2 }$EP_TLS_LISTEN );
 servers = ( { root = "$ROOT"; access_log = "off";$EP_TLS_PAIR } );
