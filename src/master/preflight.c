@@ -270,10 +270,10 @@ void preflight_fds(const cfg *c)
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
             rl = raised;
     }
-    rlim_t need = (rlim_t)c->worker_connections * 2 + c->nlistens + c->nservers + 64;
+    rlim_t need = (rlim_t)c->worker_connections * 2 + (rlim_t)c->open_file_cache + c->nlistens + c->nservers + 64;
     if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
         log_warn("%s: \"worker_connections\" %d may need %llu open files per worker (a socket and a file "
-                 "each), more than the limit of %llu: beyond it new connections wait and files get 503 "
+                 "each, and the open-file cache), more than the limit of %llu: beyond it new connections wait and files get 503 "
                  "(raise the hard limit: LimitNOFILE= in the service, ulimit -Hn)",
                  c->source ? c->source : "-r", c->worker_connections, (unsigned long long)need,
                  (unsigned long long)rl.rlim_cur);

@@ -56,6 +56,11 @@ typedef struct worker {
     int64_t alog_flush_ms;    /* when buffered lines must be written, -1: none buffered */
     void *loc_scratch;        /* for loc_match */
     fcache fc;                /* open-file cache (open_file_cache entries) */
+    fwatch fw;                /* what changed on disk (the cache's files, the roots' paths) */
+    fw_link **root_links;     /* per cfg->dirs entry: the watches on its path's folders */
+    int *nroot_links;
+    bool roots_kicked;        /* a folder on a root's path changed */
+    bool fc_warned;           /* the cache's fallback to revalidation was logged */
     timer_list t_header, t_keepalive, t_send, t_linger;
     int64_t now_ms;
     time_t now_sec;
@@ -81,5 +86,22 @@ typedef struct worker {
     struct nghttp2_session_callbacks *h2_cbs; /* worker/h2.c's, when a listener has http2 */
     struct nghttp2_option *h2_opt;
 } worker;
+
+/* Read what changed on disk and act on it: stale cache entries go, a
+ * root's path is resolved again. Before the cache answers a request: the
+ * kernel queued every change the request's client could have seen before
+ * it sent the request, but a request read in the middle of a loop
+ * iteration (a keep-alive connection's next one, a connection accepted
+ * with others) may have been sent after the iteration's events were read. */
+static inline void worker_fs_settle(worker *w)
+{
+    fw_drain(&w->fw);
+    fc_sweep(&w->fc);
+    if (w->roots_kicked) {
+        w->roots_kicked = false;
+        roots_kick(&w->roots);
+        roots_check(&w->roots, &w->q, w->now_ms);
+    }
+}
 
 #endif

@@ -188,10 +188,21 @@ static void read_work(wq_task *t)
         x->task.err = errno;
 }
 
-/* A lookup that may block, on a queue thread: it touches rt.lookup only. */
+/* The name the lookup resolved a folder's path to, or NULL. */
+static const char *exec_index_name(const static_req *q)
+{
+    return q->res.index >= 0 ? q->index[q->res.index] : NULL;
+}
+
+/* A lookup that may block, on a queue thread: it touches rt.lookup and
+ * arm only; a file the cache will keep is watched here too, off the loop. */
 static void lookup_work(wq_task *t)
 {
-    static_lookup(&EP_CONTAINER_OF(t, exec, task.base)->rt.lookup, 0);
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    static_req *q = &x->rt.lookup;
+    static_lookup(q, 0);
+    if (x->rt.cacheable && x->w->fc.cap && x->w->fc.fw && q->status == 200 && !q->listing)
+        fw_arm(x->w->fw.io.fd, q->dirfd, q->path, exec_index_name(q), &q->res.st, &x->arm);
 }
 
 /* A cold or large file chunk, on a queue thread: it touches task.* only. */
@@ -244,14 +255,33 @@ static uint64_t exec_cache_variant(const exec *x)
     return (uint64_t)(uintptr_t)q->index ^ ((uint64_t)q->nindex << 56);
 }
 
-/* The lookup ran (loop or task): keep a plain file in the open-file cache. */
-static enum route_state exec_lookup_ran(exec *x)
+/* The lookup ran: keep a plain file in the open-file cache, watched. A
+ * task armed the watches itself (on_loop false); if any event or removed
+ * watch came between, what it found may be stale already: not kept. */
+static enum route_state exec_lookup_ran(exec *x, bool on_loop)
 {
     static_req *q = &x->rt.lookup;
     worker *w = x->w;
-    if (exec_cacheable(x) && q->status == 200 && !q->listing && !x->fce)
+    if (exec_cacheable(x) && q->status == 200 && !q->listing && !x->fce) {
+        const fw_arm_result *arm = NULL;
+        if (w->fc.fw) {
+            if (on_loop)
+                fw_arm(w->fw.io.fd, q->dirfd, q->path, exec_index_name(q), &q->res.st, &x->arm);
+            else if (x->arm_seq != w->fw.seq && x->arm.err == 0)
+                x->arm.err = ESTALE;
+            arm = &x->arm;
+        }
+        bool unwatched;
         x->fce = fc_put(&w->fc, roots_cache_key(x->view, x->rt.dir), q->links, exec_cache_variant(x), q->path,
-                        &q->res, w->now_ms);
+                        exec_index_name(q), &q->res, arm, w->now_ms, &unwatched);
+        if (unwatched && !w->fc_warned && arm && arm->err != ENAMETOOLONG) {
+            w->fc_warned = true;
+            log_warn("open-file cache: %s%s: such files are checked on every request (one fstatat)%s",
+                     arm->err == ENOSPC ? "out of inotify watches" : "cannot watch ", arm->err == ENOSPC ? "" :
+                     arm->err == EREMOTE ? "a network file system" : strerror(arm->err),
+                     arm->err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "");
+        }
+    }
     return route_lookup_done(&x->rt);
 }
 
@@ -261,13 +291,18 @@ enum exec_result exec_route(exec *x, enum route_state s)
     route *rt = &x->rt;
     while (s == ROUTE_LOOKUP) {
         exec_note(x);
-        /* The request's directories, taken once: its internal redirects resolve beneath them too. */
+        /* What changed on disk is known first (a swapped root too, when
+         * its path resolves from the page cache); then the request's
+         * directories, taken once: its internal redirects resolve beneath
+         * them too. */
+        if (exec_cacheable(x) && !x->fce && w->fc.fw)
+            worker_fs_settle(w);
         if (!x->view)
             x->view = roots_acquire(&w->roots);
         static_req *q = &rt->lookup;
         q->dirfd = x->view->dir[rt->dir]->fd;
-        fc_entry *e = exec_cacheable(x) && !x->fce ? fc_get(&w->fc, roots_cache_key(x->view, rt->dir), q->links,
-                                                            exec_cache_variant(x), q->path, w->now_ms)
+        fc_entry *e = exec_cacheable(x) && !x->fce ? fc_get(&w->fc, q->dirfd, roots_cache_key(x->view, rt->dir),
+                                                            q->links, exec_cache_variant(x), q->path, w->now_ms)
                                                    : NULL;
         if (e && e->index >= (int)q->nindex) { /* cannot be, the variant says: look afresh */
             fc_release(&w->fc, e);
@@ -281,10 +316,12 @@ enum exec_result exec_route(exec *x, enum route_state s)
         if (w->cached_open && !rt->rules->offload_always &&
             static_lookup(q, FILE_CACHED_ONLY) != FILE_WOULDBLOCK) {
             w->stats.open_loop++;
-            s = exec_lookup_ran(x);
+            s = exec_lookup_ran(x, true);
             continue;
         }
         w->stats.open_queue++;
+        x->arm = (fw_arm_result){ .n = 0, .err = ENOSYS };
+        x->arm_seq = w->fw.seq;
         exec_submit(x, lookup_work, lookup_done);
         if (x->task_busy)
             return EXEC_WAIT;
@@ -306,11 +343,19 @@ void exec_prepare(exec *x)
     /* A lone small range whose pages are cached: read it now (RWF_NOWAIT)
      * so that head and body leave in one write. */
     const cfg_rules *r = x->rt.rules;
+    fc_entry *e = x->fce && x->fce->fd == p->fd ? x->fce : NULL;
+    if (p->nseg == 1 && !p->seg[0].mem && e && e->body) { /* kept by the cache: no read at all */
+        p->seg[0].mem = e->body + p->seg[0].off;
+        return;
+    }
     if (p->nseg == 1 && !p->seg[0].mem && p->seg[0].len <= x->body_cap && !(r && r->offload_always)) {
         ssize_t n = file_read_nowait(p->fd, x->body, p->seg[0].len, p->seg[0].off);
         if (n == (ssize_t)p->seg[0].len) {
             p->seg[0].mem = x->body;
             x->w->stats.read_loop++;
+            /* the whole file, read: the cache keeps it for the next requests */
+            if (e && p->seg[0].off == 0 && (off_t)n == e->st.st_size)
+                fc_keep_body(&x->w->fc, e, x->body, (size_t)n);
         }
     }
 }
@@ -530,7 +575,7 @@ static void lookup_done(wq_task *t)
     if (!x->hooks->back(x))
         return;
     x->w->stats.read_queue += x->rt.lookup.nread >= 0;
-    x->hooks->carry_on(x, exec_route(x, exec_lookup_ran(x)));
+    x->hooks->carry_on(x, exec_route(x, exec_lookup_ran(x, false)));
 }
 
 /* The chunk is back on the loop: count what went, say how to go on. */

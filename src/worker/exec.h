@@ -82,6 +82,8 @@ typedef struct exec {
     route rt;              /* the routing state and its plan */
     root_view *view;       /* the directories this request resolves beneath, or NULL */
     fc_entry *fce;         /* plan.fd belongs to this open-file cache entry; NULL: it is ours */
+    fw_arm_result arm;     /* the watches a lookup task added for the file it found (its context) */
+    uint64_t arm_seq;      /* the watches' event count when that task was sent */
     char *hbuf;            /* the head, written by the protocol */
     size_t hcap, hlen, hsent;
     char *body;            /* a small file range read into memory */

@@ -1,14 +1,18 @@
-/* worker/fcache.c: a small hash + LRU of open files, so hot files skip openat2 and fstat. */
+/* worker/fcache.c: a hash + LRU of open files and small bodies, so hot files skip openat2, fstat and pread; watched, so never stale. */
 #include "worker/fcache.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int fc_init(fcache *fc, size_t cap, int64_t valid_ms)
+int fc_init(fcache *fc, size_t cap, int64_t valid_ms, size_t body_cap, fwatch *fw)
 {
     memset(fc, 0, sizeof *fc);
+    fc->body_cap = body_cap;
+    fc->fw = fw;
     if (cap == 0)
         return 0;
     size_t n = 16;
@@ -65,13 +69,17 @@ static void lru_push(fcache *fc, fc_entry *e)
         fc->lru_tail = e;
 }
 
-static void entry_free(fc_entry *e)
+static void entry_free(fcache *fc, fc_entry *e)
 {
     close(e->fd);
+    if (e->body)
+        fc->body_bytes -= (size_t)e->st.st_size;
+    free(e->body);
     free(e);
 }
 
-/* Make e unfindable; it is freed now or when its last reference goes. */
+/* Make e unfindable and unwatched; it is freed now or when its last
+ * reference goes. */
 static void evict(fcache *fc, fc_entry *e)
 {
     fc_entry **pp = &fc->buckets[e->hash & (fc->nbuckets - 1)];
@@ -81,19 +89,30 @@ static void evict(fcache *fc, fc_entry *e)
     lru_unlink(fc, e);
     e->cached = false;
     fc->count--;
+    if (e->watched)
+        fw_release(fc->fw, e->links, e->nlinks);
+    e->watched = false;
     if (e->refs == 0)
-        entry_free(e);
+        entry_free(fc, e);
 }
 
-void fc_destroy(fcache *fc)
+
+/* An unwatched entry still names the file on disk (inode, size, times). */
+static bool still_valid(fcache *fc, fc_entry *e, int dirfd, int64_t now_ms)
 {
-    while (fc->lru_head)
-        evict(fc, fc->lru_head);
-    free(fc->buckets);
-    memset(fc, 0, sizeof *fc);
+    if (e->watched)
+        return true;
+    if (fc->valid_ms > 0 && now_ms - e->checked_ms < fc->valid_ms)
+        return true;
+    struct stat st;
+    fc->checks++;
+    if (fstatat(dirfd, e->rel, &st, 0) < 0 || !fw_same_file(&st, &e->st))
+        return false;
+    e->checked_ms = now_ms;
+    return true;
 }
 
-fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
                  int64_t now_ms)
 {
     char key[4200];
@@ -104,7 +123,7 @@ fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext) {
         if (e->hash != h || strcmp(e->key, key) != 0)
             continue;
-        if (now_ms >= e->expires_ms) { /* revalidate by opening afresh */
+        if (e->stale || !still_valid(fc, e, dirfd, now_ms)) { /* look afresh */
             evict(fc, e);
             break;
         }
@@ -118,17 +137,39 @@ fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     return NULL;
 }
 
-fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
-                 const file_result *res, int64_t now_ms)
+/* One allocation: the entry, its links, its key, its rel. */
+static fc_entry *entry_new(const char *key, size_t n, const char *path, const char *index_name, int nlinks)
 {
-    char key[4200];
-    size_t n;
-    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
-        return NULL;
-    fc_entry *e = malloc(sizeof *e + n + 1);
+    size_t plen = strlen(path), ilen = index_name ? strlen(index_name) : 0;
+    size_t links_at = (sizeof(fc_entry) + n + 1 + plen + ilen + 1 + 15) & ~(size_t)15;
+    fc_entry *e = malloc(links_at + (size_t)nlinks * sizeof(fw_link));
     if (!e)
         return NULL;
     memcpy(e->key, key, n + 1);
+    char *rel = e->key + n + 1;
+    memcpy(rel, path + 1, plen - 1); /* below the root: no leading '/' */
+    memcpy(rel + plen - 1, index_name ? index_name : "", ilen + 1);
+    e->rel = rel;
+    e->links = (fw_link *)((char *)e + links_at);
+    e->nlinks = nlinks;
+    return e;
+}
+
+fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+                 const char *index_name, const file_result *res, const fw_arm_result *arm, int64_t now_ms,
+                 bool *unwatched)
+{
+    char key[4200];
+    size_t n;
+    *unwatched = false;
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
+        return NULL;
+    fc_entry *e = entry_new(key, n, path, index_name, arm ? arm->n : 0);
+    if (!e) {
+        if (arm && fc->fw)
+            fw_discard(fc->fw, arm);
+        return NULL;
+    }
     e->hash = hash_key(key, n);
     e->fd = res->fd;
     e->st = res->st;
@@ -136,7 +177,20 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     e->root = root;
     e->refs = 1;
     e->cached = true;
-    e->expires_ms = now_ms + fc->valid_ms;
+    e->stale = false;
+    e->body = NULL;
+    e->checked_ms = now_ms;
+    /* the key's path is the one fw_arm was given: the links' names point into it */
+    e->watched = arm && fc->fw && fw_adopt(fc->fw, arm, e->links, e, e->key + n - strlen(path));
+    if (!e->watched) {
+        e->nlinks = 0;
+        if (arm && arm->err == ESTALE) { /* it changed as it was opened: serve it, keep nothing */
+            free(e);
+            return NULL;
+        }
+        fc->unwatched++;
+        *unwatched = true;
+    }
     /* A concurrent miss for the same path may have filled it: keep the newer. */
     for (fc_entry *o = fc->buckets[e->hash & (fc->nbuckets - 1)]; o; o = o->hnext)
         if (o->hash == e->hash && strcmp(o->key, e->key) == 0) {
@@ -153,6 +207,56 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     return e;
 }
 
+bool fc_keep_body(fcache *fc, fc_entry *e, const void *data, size_t len)
+{
+    if (!e->cached || e->body || (off_t)len != e->st.st_size || len == 0 || len > fc->body_cap)
+        return false;
+    for (fc_entry *o = fc->lru_tail; o && fc->body_bytes + len > fc->body_cap; o = o->lru_prev)
+        if (o->body && o->refs == 0) { /* a response in flight may be sending from it */
+            fc->body_bytes -= (size_t)o->st.st_size;
+            free(o->body);
+            o->body = NULL;
+        }
+    if (fc->body_bytes + len > fc->body_cap || !(e->body = malloc(len)))
+        return false;
+    memcpy(e->body, data, len);
+    fc->body_bytes += len;
+    return true;
+}
+
+void fc_mark(fcache *fc, fc_entry *e)
+{
+    if (!e->cached || e->stale)
+        return;
+    e->stale = true;
+    e->stale_next = fc->stale;
+    fc->stale = e;
+}
+
+void fc_mark_all(fcache *fc)
+{
+    for (fc_entry *e = fc->lru_head; e; e = e->lru_next)
+        fc_mark(fc, e);
+}
+
+void fc_sweep(fcache *fc)
+{
+    while (fc->stale) {
+        fc_entry *e = fc->stale;
+        fc->stale = e->stale_next;
+        if (e->cached)
+            evict(fc, e);
+    }
+}
+
+void fc_destroy(fcache *fc)
+{
+    while (fc->lru_head)
+        evict(fc, fc->lru_head);
+    free(fc->buckets);
+    memset(fc, 0, sizeof *fc);
+}
+
 void fc_flush_root(fcache *fc, uint64_t root)
 {
     for (fc_entry *e = fc->lru_head, *next; e; e = next) {
@@ -164,7 +268,6 @@ void fc_flush_root(fcache *fc, uint64_t root)
 
 void fc_release(fcache *fc, fc_entry *e)
 {
-    (void)fc;
     if (--e->refs == 0 && !e->cached)
-        entry_free(e);
+        entry_free(fc, e);
 }

@@ -1,4 +1,11 @@
-/* worker/fcache.h: the open-file cache: descriptors of recently served files, kept open for a while per worker. */
+/* worker/fcache.h: the open-file cache: descriptors, metadata and small bodies of recently served files, per worker, never stale.
+ *
+ * An entry is watched (worker/fwatch.h): any change to the file or to a
+ * folder or name on its path marks it stale before the next request is
+ * served, and a stale entry is never found again. Where watching is not
+ * possible (watches exhausted, a network file system), an entry is
+ * revalidated on every hit (one fstatat: inode, size, times), or, when
+ * open_file_cache_valid is set, once per that interval, as nginx does. */
 #ifndef EP_WORKER_FCACHE_H
 #define EP_WORKER_FCACHE_H
 
@@ -8,54 +15,81 @@
 #include <sys/stat.h>
 
 #include "http/file.h"
+#include "worker/fwatch.h"
 
 /* An open regular file with the stat it had when opened. Connections that
- * send it hold a reference; an entry that is evicted or expires while
- * referenced is closed when its last reference goes. Loop thread only. */
+ * send it hold a reference; an entry that is evicted while referenced is
+ * closed when its last reference goes. Loop thread only. */
 typedef struct fc_entry {
     int fd;
     struct stat st;
     int index;          /* which index name the path resolved to, or -1 */
     int refs;
     bool cached;        /* still findable; false once evicted */
-    int64_t expires_ms;
+    bool stale;         /* a watch saw a change: evicted at the sweep */
+    bool watched;       /* else revalidated by fstatat of rel */
+    int64_t checked_ms; /* unwatched: when rel was last found unchanged */
     uint64_t root;      /* the root directory's id (worker/roots.h) */
     uint64_t hash;
+    char *body;         /* the whole file (st.st_size bytes), or NULL */
+    const char *rel;    /* the file below the root (index name included) */
+    int nlinks;
+    fw_link *links;
     struct fc_entry *hnext;           /* hash chain */
     struct fc_entry *lru_prev, *lru_next;
-    char key[];         /* root id, links, variant, path */
+    struct fc_entry *stale_next;
+    char key[];         /* root id, links, variant, path; then rel */
 } fc_entry;
 
 typedef struct {
     fc_entry **buckets;
     size_t nbuckets, count, cap;
-    int64_t valid_ms;
+    int64_t valid_ms;   /* unwatched entries: trusted this long after a check; 0: checked every hit */
+    fwatch *fw;         /* NULL: nothing is watched */
     fc_entry *lru_head, *lru_tail; /* head: most recently used */
-    uint64_t hits, misses;
+    fc_entry *stale;    /* marked while draining events, evicted by fc_sweep */
+    size_t body_bytes, body_cap;
+    uint64_t hits, misses, unwatched, checks;
 } fcache;
 
-/* cap entries (0: the cache is off and every call below is a no-op miss). */
-int fc_init(fcache *fc, size_t cap, int64_t valid_ms);
+/* cap entries (0: the cache is off and every call below is a no-op miss);
+ * bodies up to body_cap bytes in all. */
+int fc_init(fcache *fc, size_t cap, int64_t valid_ms, size_t body_cap, fwatch *fw);
 void fc_destroy(fcache *fc);
 
 /* Entries are keyed by the id of the root directory the path was resolved
  * beneath (root_dir.id), not by the configured path: after a deploy swaps
  * that directory, the new one has a new id and no file of the old release
- * can be found under it. Root 0 is never cached. */
-
-/* What a lookup found depends on more than its path: variant names the
+ * can be found under it. Root 0 is never cached.
+ *
+ * What a lookup found depends on more than its path: variant names the
  * rest (which index list a folder's path tried), so that lookups under
  * other rules do not find it. */
 
-/* A fresh entry for (root, links, variant, path) with a reference taken, or NULL. */
-fc_entry *fc_get(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
+/* A valid entry for (root, links, variant, path) with a reference taken,
+ * or NULL; dirfd is the root, for revalidating an unwatched entry. */
+fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
                  int64_t now_ms);
 
-/* Cache an opened file; the entry takes res->fd and is returned with one
- * reference. NULL (and res->fd still the caller's) when off, root is 0 or
- * out of memory. */
+/* Cache an opened file, watched as arm says (NULL: not watched). The entry
+ * takes res->fd and is returned with one reference. NULL (res->fd still
+ * the caller's) when off, root is 0, the file changed while being watched
+ * (arm->err ESTALE) or out of memory. *unwatched is set when the entry is
+ * revalidated per hit because watching failed (arm->err says why). */
 fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
-                 const file_result *res, int64_t now_ms);
+                 const char *index_name, const file_result *res, const fw_arm_result *arm, int64_t now_ms,
+                 bool *unwatched);
+
+/* Keep the whole file's bytes with e (len == its size), within body_cap:
+ * bodies of the least recently used entries make room. */
+bool fc_keep_body(fcache *fc, fc_entry *e, const void *data, size_t len);
+
+/* A watch saw a change (while draining: marks only). */
+void fc_mark(fcache *fc, fc_entry *e);
+/* Events were lost: everything is stale. */
+void fc_mark_all(fcache *fc);
+/* Evict what was marked. */
+void fc_sweep(fcache *fc);
 
 /* Forget every entry under root (a swap retired it): their descriptors
  * close now, or when the responses sending them finish. */

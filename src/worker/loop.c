@@ -10,6 +10,7 @@ int loop_init(loop *l, int nevents)
     l->nevents = nevents;
     l->events = calloc((size_t)nevents, sizeof *l->events);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->first = NULL;
     if (!l->events || l->epfd < 0) {
         free(l->events);
         return -1;
@@ -42,9 +43,20 @@ int loop_run_once(loop *l, int timeout_ms)
     int n = epoll_wait(l->epfd, l->events, l->nevents, timeout_ms);
     if (n < 0)
         return errno == EINTR ? 0 : -1;
+    /* What changed on disk is known before any request of this batch is
+     * served (worker/fwatch.h): the request that saw it never gets the
+     * cache's older answer. */
+    int first = -1;
+    for (int i = 0; l->first && i < n; i++)
+        if (l->events[i].data.ptr == l->first) {
+            first = i;
+            l->first->on_event(l->first, l->events[i].events);
+            break;
+        }
     for (int i = 0; i < n; i++) {
         loop_io *io = l->events[i].data.ptr;
-        io->on_event(io, l->events[i].events);
+        if (i != first)
+            io->on_event(io, l->events[i].events);
     }
     return n;
 }

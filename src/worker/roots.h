@@ -107,6 +107,13 @@ static inline uint64_t roots_cache_key(const root_view *v, int dir)
     return v->dir[dir]->retired ? 0 : v->dir[dir]->id;
 }
 
+/* A watched folder on a path changed: the next roots_check resolves the
+ * paths at once (after the check in flight, if any). */
+static inline void roots_kick(roots *rs)
+{
+    rs->next_check_ms = INT64_MIN;
+}
+
 /* At every loop tick: resolve the paths again when ROOTS_CHECK_MS has passed
  * (q takes the lookups that would wait on a disk). */
 void roots_check(roots *rs, wq *q, int64_t now_ms);

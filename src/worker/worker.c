@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -345,6 +346,86 @@ static int worker_open_logs(worker *w, const cfg *c, char *err, size_t errlen)
     return 0;
 }
 
+/* A watch saw a change: a cached file goes stale, or a root's path is
+ * resolved again at once. Marks only: fw_drain is walking the links. */
+static void worker_stale(void *arg, void *owner)
+{
+    worker *w = arg;
+    if (owner == &w->roots)
+        w->roots_kicked = true;
+    else
+        fc_mark(&w->fc, owner);
+}
+
+/* The kernel dropped events: nothing cached can be trusted. */
+static void worker_fs_overflow(void *arg)
+{
+    worker *w = arg;
+    fc_mark_all(&w->fc);
+    w->roots_kicked = true;
+}
+
+/* Dispatched before anything else in a loop iteration (loop.first). */
+static void on_fs_event(loop_io *io, uint32_t events)
+{
+    (void)events;
+    worker_fs_settle(EP_CONTAINER_OF(io, worker, fw.io));
+}
+
+/* Watch the folders on every root's path, so that a deploy that swaps a
+ * symlink (or renames a folder) in it is served from the next request on,
+ * not at the next periodic check. A path that cannot be watched keeps the
+ * periodic check alone. */
+static int worker_watch_roots(worker *w)
+{
+    size_t n = w->roots.n;
+    w->root_links = calloc(n ? n : 1, sizeof *w->root_links);
+    w->nroot_links = calloc(n ? n : 1, sizeof *w->nroot_links);
+    if (!w->root_links || !w->nroot_links)
+        return -1;
+    for (size_t i = 0; i < n && w->fw.io.fd >= 0; i++) {
+        fw_arm_result r;
+        fw_arm(w->fw.io.fd, -1, w->roots.paths[i], NULL, NULL, &r);
+        fw_link *links = r.err ? NULL : calloc((size_t)r.n, sizeof *links);
+        if (links && fw_adopt(&w->fw, &r, links, &w->roots, w->roots.paths[i])) {
+            w->root_links[i] = links;
+            w->nroot_links[i] = r.n;
+        } else {
+            free(links);
+            fw_discard(&w->fw, &r);
+        }
+    }
+    return 0;
+}
+
+/* The file-system watches, when the cache or the roots can use them. */
+static int worker_open_watches(worker *w, const cfg *c)
+{
+    if (fw_init(&w->fw) < 0) {
+        if (!w->fw.buckets)
+            return -1;
+        log_warn("open-file cache: no inotify instance (%s): cached files are checked on every request "
+                 "(fs.inotify.max_user_instances)", strerror(errno));
+    } else {
+        w->fw.stale = worker_stale;
+        w->fw.overflow = worker_fs_overflow;
+        w->fw.arg = w;
+        w->fw.io.on_event = on_fs_event;
+        if (loop_add(&w->lp, &w->fw.io, EPOLLIN) < 0)
+            return -1;
+        w->lp.first = &w->fw.io;
+    }
+    /* Each entry holds a descriptor: the cache never takes more than a
+     * quarter of what the process may open, so that connections do not
+     * run out first. */
+    size_t cap = (size_t)c->open_file_cache;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && cap > rl.rlim_cur / 4)
+        cap = (size_t)(rl.rlim_cur / 4);
+    return fc_init(&w->fc, cap, c->open_file_cache_valid_ms, c->open_file_cache_memory,
+                   w->fw.io.fd >= 0 ? &w->fw : NULL);
+}
+
 /* A deploy swapped a root: its files must not be served from the cache any more. */
 static void worker_root_retired(void *arg, uint64_t id)
 {
@@ -381,11 +462,10 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
         return -1;
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
-    if (!(w->loc_scratch = loc_scratch_new()) ||
-        fc_init(&w->fc, (size_t)c->open_file_cache, c->open_file_cache_valid_ms) < 0)
+    if (!(w->loc_scratch = loc_scratch_new()) || worker_open_watches(w, c) < 0)
         return -1;
     w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
-    if (roots_init(&w->roots, c->dirs, c->ndirs, dirfds, w->cached_open) < 0)
+    if (roots_init(&w->roots, c->dirs, c->ndirs, dirfds, w->cached_open) < 0 || worker_watch_roots(w) < 0)
         return -1;
     w->roots.on_retire = worker_root_retired;
     w->roots.arg = w;
@@ -419,17 +499,27 @@ void worker_close(worker *w)
     wq_destroy(&w->q); /* runs the completions that finish closing */
     worker_reap(w);
     h2_worker_free(w);
+    for (size_t i = 0; w->root_links && i < w->roots.n; i++) {
+        if (w->root_links[i])
+            fw_release(&w->fw, w->root_links[i], w->nroot_links[i]);
+        free(w->root_links[i]);
+    }
+    free(w->root_links);
+    free(w->nroot_links);
     roots_destroy(&w->roots); /* every request has given its view back */
     while (w->free_conns) {
         conn *c = w->free_conns;
         w->free_conns = c->next;
         free(c);
     }
-    log_info("worker exiting: %llu requests; open-file cache %llu hits; lookups %llu on loop, %llu "
+    log_info("worker exiting: %llu requests; open-file cache %llu hits, %llu misses, %zu entries, %zu body "
+             "bytes, %llu file-system events, %llu unwatched, %llu checks; lookups %llu on loop, %llu "
              "queued; small reads %llu on loop, %llu queued; file chunks %llu on loop, %llu queued; "
              "TLS responses %llu with kernel TLS, %llu encrypted by OpenSSL; HTTP/2 %llu connections, "
              "%llu requests, %llu ended by an error",
              (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
+             (unsigned long long)w->fc.misses, w->fc.count, w->fc.body_bytes, (unsigned long long)w->fw.events,
+             (unsigned long long)w->fc.unwatched, (unsigned long long)w->fc.checks,
              (unsigned long long)w->stats.open_loop,
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
              (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
@@ -442,6 +532,7 @@ void worker_close(worker *w)
     free(w->srv_alog);
     loc_scratch_free(w->loc_scratch);
     fc_destroy(&w->fc);
+    fw_destroy(&w->fw);
     arena_pool_destroy(&w->arenas);
     if (w->sigio.fd >= 0)
         close(w->sigio.fd);

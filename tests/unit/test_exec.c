@@ -172,7 +172,8 @@ static harness *h_open(size_t fc_cap, int sndbuf)
     route_sizes_of(cf, &w->sizes);
     assert_int_equal(loop_init(&w->lp, 16), 0);
     assert_int_equal(wq_init(&w->q, &w->lp, cf->wq_threads, (size_t)cf->worker_connections + 1), 0);
-    assert_int_equal(fc_init(&w->fc, fc_cap, cf->open_file_cache_valid_ms), 0);
+    assert_int_equal(fw_init(&w->fw), 0);
+    assert_int_equal(fc_init(&w->fc, fc_cap, cf->open_file_cache_valid_ms, cf->open_file_cache_memory, &w->fw), 0);
     assert_non_null(w->loc_scratch = loc_scratch_new());
     h->dirfds = calloc(cf->ndirs, sizeof *h->dirfds);
     assert_non_null(h->dirfds);
@@ -209,6 +210,7 @@ static void h_close(harness *h)
     for (size_t i = 0; i < h->cf->ndirs; i++)
         close(h->dirfds[i]);
     fc_destroy(&w->fc);
+    fw_destroy(&w->fw);
     loop_close(&w->lp);
     loc_scratch_free(w->loc_scratch);
     close(h->sock);
@@ -696,6 +698,8 @@ static void check_body(harness *h, const route_case *c, bool hit, const worker_s
     }
     for (size_t i = 0; c->seed && i < c->size; i++)
         want[h->x.hlen + i] = pat(i, c->seed);
+    /* a small file the cache kept whole (a hit after the one that read it) is not read again */
+    bool kept = h->x.fce && h->x.fce->body;
     exec_prepare(&h->x);
     h->can_write = true;
     send_log lg = { 0 };
@@ -709,7 +713,8 @@ static void check_body(harness *h, const route_case *c, bool hit, const worker_s
      * reads nothing: a queue chunk sends it. */
     const worker_stats *st = &h->w.stats;
     bool small = c->seed && c->size <= SMALL_CAP, chunk = small && hit && c->queued;
-    assert_int_equal(st->read_loop + st->read_queue - b->read_loop - b->read_queue, small && !chunk);
+    assert_false(kept && !hit);
+    assert_int_equal(st->read_loop + st->read_queue - b->read_loop - b->read_queue, small && !chunk && !kept);
     if (small) /* a large file's chunks go wherever its pages are */
         assert_int_equal(st->send_queue - b->send_queue, chunk);
     free(want);
