@@ -15,7 +15,7 @@ import unittest
 
 import harness
 from harness import (PATIENCE, ConfServer, RawConn, ServerTestCase, build_request, format_imf,
-                     request, wait_until)
+                     wait_until)
 from h2client import HAVE_H2, H2Client
 
 # Change-then-request cycles per case: enough to catch a race between a
@@ -24,6 +24,7 @@ ROUNDS = int(os.environ.get("EP_FCACHE_ROUNDS", "50"))
 HOST = "a.test"          # the tree that each case changes
 SWAP_HOST = "swap.test"  # root = base/current, a symlink swapped between releases
 PER_WORKER = 2           # held keep-alive connections on each worker
+WARM = 3                 # requests on each connection before the first change
 WORKERS = 2
 
 
@@ -298,12 +299,12 @@ class Checks:
     def answers(self, target, **kw):
         return self.clients.get(target, **kw)
 
-    def expect_file(self, target, disk, data, ctx, ctype=None, encoding=None, **kw):
+    def expect_file(self, target, disk, data, ctx, ctype=None, encoding=None, times=1, **kw):
         """200 with exactly data, Content-Length == bytes received, and
         Last-Modified, ETag (and Content-Type, Content-Encoding when given)
-        those of the file on disk now, on every connection."""
+        those of the file on disk now, on every connection (times over)."""
         st = os.stat(disk)
-        for g in self.answers(target, **kw):
+        for g in [g for _ in range(times) for g in self.answers(target, **kw)]:
             where = "%s: %s via %s" % (ctx, target, g.via)
             self.assertEqual(g.status, 200, "%s: %r" % (where, g))
             self.assertTrue(g.body == data, "%s: %d bytes %r..., expected %d bytes %r..."
@@ -315,8 +316,8 @@ class Checks:
                 self.assertEqual((g.header("Content-Type") or "").split(";")[0], ctype, where)
             self.assertEqual(g.header("Content-Encoding"), encoding, where)
 
-    def expect_status(self, target, status, ctx, **kw):
-        for g in self.answers(target, **kw):
+    def expect_status(self, target, status, ctx, times=1, **kw):
+        for g in [g for _ in range(times) for g in self.answers(target, **kw)]:
             where = "%s: %s via %s" % (ctx, target, g.via)
             self.assertEqual(g.status, status, "%s: %r" % (where, g))
             self.assertEqual(g.header("Content-Length"), str(len(g.body)), where)
@@ -335,7 +336,7 @@ class Cases(Checks):
 
     def test_in_place_same_size(self):
         p = self.create("same.txt", content("same", 0, 200))
-        self.expect_file(self.url("same.txt"), p, content("same", 0, 200), "before")
+        self.expect_file(self.url("same.txt"), p, content("same", 0, 200), "before", times=WARM)
         for i in range(1, self.rounds + 1):
             data = content("same", i, 200)
             self.write_in_place(p, data)
@@ -347,7 +348,7 @@ class Cases(Checks):
         # across small_file_max (16k by default): in memory and not
         sizes = [100, 5000, 20000, 7, 100000, 16384, 16385, 1, 3000]
         p = self.create("gs.bin", content("gs", 0, 64))
-        self.expect_file(self.url("gs.bin"), p, content("gs", 0, 64), "before")
+        self.expect_file(self.url("gs.bin"), p, content("gs", 0, 64), "before", times=WARM)
         for i in range(1, self.rounds + 1):
             data = content("gs", i, sizes[i % len(sizes)])
             self.write_in_place(p, data)
@@ -356,7 +357,7 @@ class Cases(Checks):
 
     def test_truncate_to_zero(self):
         p = self.create("tz.txt", content("tz", 0, 900))
-        self.expect_file(self.url("tz.txt"), p, content("tz", 0, 900), "before")
+        self.expect_file(self.url("tz.txt"), p, content("tz", 0, 900), "before", times=WARM)
         for i in range(1, self.rounds + 1):
             os.truncate(p, 0)
             self.stamp(p)
@@ -368,7 +369,8 @@ class Cases(Checks):
 
     def test_replace_by_rename(self):
         p = self.create("mv.html", content("mv", 0, 500))
-        self.expect_file(self.url("mv.html"), p, content("mv", 0, 500), "before", ctype="text/html")
+        self.expect_file(self.url("mv.html"), p, content("mv", 0, 500), "before", times=WARM,
+                         ctype="text/html")
         for i in range(1, self.rounds + 1):
             data = content("mv", i, 400 + 37 * i)
             self.replace_by_rename("mv.html", data)
@@ -376,7 +378,7 @@ class Cases(Checks):
 
     def test_delete_and_recreate(self):
         p = self.create("del.txt", content("del", 0, 300))
-        self.expect_file(self.url("del.txt"), p, content("del", 0, 300), "before")
+        self.expect_file(self.url("del.txt"), p, content("del", 0, 300), "before", times=WARM)
         for i in range(1, self.rounds + 1):
             os.unlink(p)
             self.expect_status(self.url("del.txt"), 404, "round %d, deleted" % i)
@@ -390,7 +392,7 @@ class Cases(Checks):
             self.skipTest("the workers run as uid %r: modes deny root nothing" % uids)
         data = content("perm", 0, 700)
         p = self.create("perm.txt", data)
-        self.expect_file(self.url("perm.txt"), p, data, "before")
+        self.expect_file(self.url("perm.txt"), p, data, "before", times=WARM)
         for i in range(1, self.rounds + 1):
             os.chmod(p, 0)
             self.expect_status(self.url("perm.txt"), 403, "round %d, chmod 000" % i)
@@ -404,7 +406,7 @@ class Cases(Checks):
         data = content("pperm", 0, 700)
         p = self.create("sub/f.txt", data)
         d = self.path("sub")
-        self.expect_file(self.url("sub/f.txt"), p, data, "before")
+        self.expect_file(self.url("sub/f.txt"), p, data, "before", times=WARM)
         for i in range(1, self.rounds + 1):
             os.chmod(d, 0)
             try:
@@ -418,9 +420,9 @@ class Cases(Checks):
         data = content("rp", 0, 1234)
         self.create("top/sub/f.txt", data)
         layouts = {0: "top/sub/f.txt", 1: "top/moved/f.txt", 2: "top2/sub/f.txt"}
-        self.expect_file(self.url(layouts[0]), self.path(layouts[0]), data, "before")
+        self.expect_file(self.url(layouts[0]), self.path(layouts[0]), data, "before", times=WARM)
         for k in (1, 2):
-            self.expect_status(self.url(layouts[k]), 404, "before")
+            self.expect_status(self.url(layouts[k]), 404, "before", times=WARM)
         moves = {1: ("top/sub", "top/moved"), 2: ("top", "top2")}
         for i in range(1, self.rounds + 1):
             which = 1 + i % 2
@@ -439,8 +441,9 @@ class Cases(Checks):
         self.create("doc.txt", data)
         names = ("doc.txt", "doc.html")
         types = {"doc.txt": "text/plain", "doc.html": "text/html"}
-        self.expect_file(self.url("doc.txt"), self.path("doc.txt"), data, "before", ctype="text/plain")
-        self.expect_status(self.url("doc.html"), 404, "before")
+        self.expect_file(self.url("doc.txt"), self.path("doc.txt"), data, "before", times=WARM,
+                         ctype="text/plain")
+        self.expect_status(self.url("doc.html"), 404, "before", times=WARM)
         for i in range(1, self.rounds + 1):
             old, new = names if i % 2 else names[::-1]
             os.rename(self.path(old), self.path(new))
@@ -452,7 +455,7 @@ class Cases(Checks):
         """mv dir dir.old; mv dir.new dir: the new folder's files are served."""
         self.create("site/page.txt", content("site", 0, 800))
         self.expect_file(self.url("site/page.txt"), self.path("site/page.txt"), content("site", 0, 800),
-                         "before")
+                         "before", times=WARM)
         for i in range(1, self.rounds + 1):
             data = content("site", i, 800 + 13 * i)
             self.create("site.new/page.txt", data)
@@ -475,7 +478,8 @@ class Cases(Checks):
                 self.expect_file("/", self.tree.release(n, "index.html"), f.read(), ctx, host=SWAP_HOST)
         self.addCleanup(self.tree.point, 1)
         self.tree.point(1)
-        expect_release(1, "before")
+        for _ in range(WARM):
+            expect_release(1, "before")
         for i in range(1, self.rounds + 1):
             n = 2 if i % 2 else 1
             self.tree.point(n)
@@ -486,7 +490,8 @@ class Cases(Checks):
         index.html is created, and again once it is deleted."""
         htm = content("htm", 0, 600)
         self.create("ix/index.htm", htm)
-        self.expect_file(self.url("ix/"), self.path("ix/index.htm"), htm, "before", ctype="text/html")
+        self.expect_file(self.url("ix/"), self.path("ix/index.htm"), htm, "before", times=WARM,
+                         ctype="text/html")
         for i in range(1, self.rounds + 1):
             html = content("html", i, 500 + i)
             self.create("ix/index.html", html)
@@ -504,7 +509,7 @@ class Cases(Checks):
         link = self.path("link.txt")
         os.symlink("target.txt", link)
         url = self.url("link.txt")
-        self.expect_file(url, self.path("target.txt"), content("target", 0, 400), "before")
+        self.expect_file(url, self.path("target.txt"), content("target", 0, 400), "before", times=WARM)
 
         def point(to):
             os.symlink(to, link + ".tmp")
@@ -531,7 +536,7 @@ class Cases(Checks):
         ae = [("Accept-Encoding", "gzip")]
         plain = content("js", 0, 3000)
         p = self.create("app.js", plain)
-        self.expect_file(self.url("app.js"), p, plain, "before", headers=ae)
+        self.expect_file(self.url("app.js"), p, plain, "before", times=WARM, headers=ae)
         for i in range(1, self.rounds + 1):
             gz = gzip.compress(content("js", i, 3000), mtime=0)
             g = self.create("app.js.gz", gz)
@@ -552,7 +557,7 @@ class Cases(Checks):
         data = content("hr", 0, 1000)
         p = self.create("hr.bin", data)
         url = self.url("hr.bin")
-        self.expect_file(url, p, data, "before")
+        self.expect_file(url, p, data, "before", times=WARM)
         old_etag = etag_of(os.stat(p))
         for i in range(1, self.rounds + 1):
             old = data
@@ -567,11 +572,13 @@ class Cases(Checks):
                 self.assertEqual(g.header("Content-Length"), str(n), "%s: HEAD via %s" % (ctx, g.via))
                 self.assertEqual(g.header("ETag"), etag_of(st), "%s: HEAD via %s" % (ctx, g.via))
             for g in self.answers(url, headers=[("Range", "bytes=-10")]):
-                self.assertEqual((g.status, g.body), (206, data[-10:]), "%s: suffix range via %s" % (ctx, g.via))
+                self.assertEqual((g.status, g.body), (206, data[-10:]),
+                                 "%s: suffix range via %s" % (ctx, g.via))
                 self.assertEqual(g.header("Content-Range"), "bytes %d-%d/%d" % (n - 10, n - 1, n), ctx)
             for g in self.answers(url, headers=[("Range", "bytes=0-%d" % (len(old) - 1))]):
                 want = data[:len(old)]
-                self.assertEqual((g.status, g.body), (206, want), "%s: old length range via %s" % (ctx, g.via))
+                self.assertEqual((g.status, g.body), (206, want),
+                                 "%s: old length range via %s" % (ctx, g.via))
                 self.assertEqual(g.header("Content-Range"), "bytes 0-%d/%d" % (len(want) - 1, n), ctx)
             for g in self.answers(url, headers=[("Range", "bytes=%d-" % n)]):
                 self.assertEqual(g.status, 416, "%s: range past the end via %s: %r" % (ctx, g.via, g))
@@ -680,7 +687,7 @@ class WatchExhaustionTest(Checks, ServerTestCase):
                 files[rel] = content(rel, 0, 200 + 50 * f)
                 self.create(rel, files[rel])
         for rel, data in files.items():
-            self.expect_file(self.url(rel), self.path(rel), data, "before")
+            self.expect_file(self.url(rel), self.path(rel), data, "before", times=WARM)
         for i in range(1, self.rounds + 1):
             for k, rel in enumerate(files):
                 p = self.path(rel)
@@ -717,8 +724,9 @@ class WatchExhaustionTest(Checks, ServerTestCase):
         workers = sorted(self.server.workers())
         wait_until(lambda: {int(m.group(1)) for m in self.fallback_lines()} >= set(workers), PATIENCE)
         pids = sorted(int(m.group(1)) for m in self.fallback_lines())
+        lines = "\n".join(m.group(0) for m in self.fallback_lines())
         self.assertEqual(pids, workers, "lines with \"watch\" and \"inotify\" in the error log, "
-                         "one per worker expected:\n%s" % "\n".join(m.group(0) for m in self.fallback_lines()))
+                         "one per worker expected:\n%s" % lines)
 
 
 if __name__ == "__main__":
