@@ -625,7 +625,7 @@ class H2DefaultConfigTest(Cases, FcacheServerCase):
 # ---------------------------------------------------------------- watches exhausted
 
 WATCHES = 3  # inotify watches for the whole user namespace: both workers run out
-FALLBACK_LINE = re.compile(r"^.*\] (\d+): .*$", re.M)
+FALLBACK_LINE = re.compile(r"^[^[\n]*\[\w+\] (\d+): .*$", re.M)  # time [level] pid: message
 
 
 def unshare_works():
@@ -679,6 +679,35 @@ class WatchExhaustionTest(Checks, ServerTestCase):
         return [m for m in FALLBACK_LINE.finditer(self.server.stderr_text())
                 if "watch" in m.group(0).lower() and "inotify" in m.group(0).lower()]
 
+    def change(self, rel, kind, data, ctx):
+        """One of four changes to rel, checked in between where it has two steps."""
+        p = self.path(rel)
+        if kind == 0:
+            self.write_in_place(p, data)
+            self.stamp(p)
+        elif kind == 1:
+            self.replace_by_rename(rel, data)
+        elif kind == 2:
+            os.unlink(p)
+            self.expect_status(self.url(rel), 404, ctx + " (deleted)")
+            self.create(rel, data)
+        else:
+            os.truncate(p, 0)
+            self.stamp(p)
+            self.expect_file(self.url(rel), p, b"", ctx + " (truncated)")
+            self.write_in_place(p, data)
+            self.stamp(p)
+
+    def rename_folder(self, files, d, ctx):
+        """mv d moved: its files are 404 at the old URLs, served at the new."""
+        os.rename(self.path(d), self.path("moved"))
+        for rel, data in files.items():
+            if rel.startswith(d + "/"):
+                moved = "moved/" + rel.split("/", 1)[1]
+                self.expect_status(self.url(rel), 404, ctx)
+                self.expect_file(self.url(moved), self.path(moved), data, ctx)
+        os.rename(self.path("moved"), self.path(d))
+
     def test_changes_served_right_without_watches(self):
         files = {}
         for d in range(4):
@@ -690,34 +719,11 @@ class WatchExhaustionTest(Checks, ServerTestCase):
             self.expect_file(self.url(rel), self.path(rel), data, "before", times=WARM)
         for i in range(1, self.rounds + 1):
             for k, rel in enumerate(files):
-                p = self.path(rel)
-                data = content(rel, i, 100 + 97 * ((i + k) % 5))
-                kind = (i + k) % 4
-                ctx = "round %d, %s, change %d" % (i, rel, kind)
-                if kind == 0:
-                    self.write_in_place(p, data)
-                    self.stamp(p)
-                elif kind == 1:
-                    self.replace_by_rename(rel, data)
-                elif kind == 2:
-                    os.unlink(p)
-                    self.expect_status(self.url(rel), 404, ctx + " (deleted)")
-                    self.create(rel, data)
-                else:
-                    os.truncate(p, 0)
-                    self.stamp(p)
-                    self.expect_file(self.url(rel), p, b"", ctx + " (truncated)")
-                    self.write_in_place(p, data)
-                    self.stamp(p)
-                files[rel] = data
-                self.expect_file(self.url(rel), p, data, ctx)
-            os.rename(self.path("d%d" % (i % 4)), self.path("moved"))
-            for rel, data in files.items():
-                if rel.startswith("d%d/" % (i % 4)):
-                    moved = "moved/" + rel.split("/", 1)[1]
-                    self.expect_status(self.url(rel), 404, "round %d, folder renamed" % i)
-                    self.expect_file(self.url(moved), self.path(moved), data, "round %d, folder renamed" % i)
-            os.rename(self.path("moved"), self.path("d%d" % (i % 4)))
+                ctx = "round %d, %s, change %d" % (i, rel, (i + k) % 4)
+                files[rel] = content(rel, i, 100 + 97 * ((i + k) % 5))
+                self.change(rel, (i + k) % 4, files[rel], ctx)
+                self.expect_file(self.url(rel), self.path(rel), files[rel], ctx)
+            self.rename_folder(files, "d%d" % (i % 4), "round %d, folder renamed" % i)
             for rel, data in files.items():
                 self.expect_file(self.url(rel), self.path(rel), data, "round %d, folder back" % i)
         # the fallback is logged once per worker: wait for the lines, then count them
@@ -727,6 +733,10 @@ class WatchExhaustionTest(Checks, ServerTestCase):
         lines = "\n".join(m.group(0) for m in self.fallback_lines())
         self.assertEqual(pids, workers, "lines with \"watch\" and \"inotify\" in the error log, "
                          "one per worker expected:\n%s" % lines)
+
+
+class ExplicitCacheWatchExhaustionTest(WatchExhaustionTest):
+    cache = "open_file_cache = 10000;\n"
 
 
 if __name__ == "__main__":
