@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import harness
@@ -586,6 +587,43 @@ class Cases(Checks):
             self.expect_file(url, p, data, ctx + ", If-None-Match: the old ETag",
                              headers=[("If-None-Match", old_etag)])
             old_etag = etag_of(st)
+
+    def test_replaced_while_requested(self):
+        """A writer thread mv's versions over the file while the connections
+        ask for it: every answer is one whole version with that version's
+        Content-Length and ETag (never one version's metadata on another's
+        body), and the first answers after the writer stops are the last one."""
+        versions = {}
+        for k in range(6):
+            data = content("race", k, 300 + 1000 * k)
+            versions[data] = etag_of(os.stat(self.create("v%d" % k, data)))
+        target = self.path("race.bin")
+        os.link(self.path("v0"), target)
+        stop = threading.Event()
+        swaps = []
+
+        def writer():
+            current = 0
+            while not stop.is_set():
+                current = (current + 1 + len(swaps) % 4) % len(versions)  # never the one in place
+                os.link(self.path("v%d" % current), target + ".tmp")
+                os.rename(target + ".tmp", target)
+                swaps.append(current)
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        try:
+            for i in range(self.rounds):
+                for g in self.answers(self.url("race.bin")):
+                    where = "request %d via %s" % (i, g.via)
+                    self.assertEqual(g.status, 200, "%s: %r" % (where, g))
+                    self.assertIn(g.body, versions, "%s: not one whole version: %r" % (where, g))
+                    self.assertEqual(g.header("ETag"), versions[g.body], where)
+        finally:
+            stop.set()
+            t.join(PATIENCE)
+        self.assertGreater(len(swaps), 0, "the writer never swapped")
+        last = content("race", swaps[-1], 300 + 1000 * swaps[-1])
+        self.expect_file(self.url("race.bin"), target, last, "after %d swaps" % len(swaps))
 
 
 class FcacheServerCase(ServerTestCase):
