@@ -99,8 +99,7 @@ static inline void worker_fs_settle(worker *w)
     fc_sweep(&w->fc);
     if (w->roots_kicked) {
         w->roots_kicked = false;
-        roots_kick(&w->roots);
-        roots_check(&w->roots, &w->q, w->now_ms);
+        roots_check_now(&w->roots, &w->q, w->now_ms);
     }
 }
 

@@ -301,13 +301,23 @@ static void roots_note(roots *rs, size_t i, int fd, dev_t dev, ino_t ino, int er
     }
 }
 
-void roots_check(roots *rs, wq *q, int64_t now_ms)
+/* now: a watched folder on a path changed and the next request must see
+ * what it names now, so the paths are resolved on the loop even where
+ * that may wait (a deploy's swap, seconds apart at most; the components it
+ * just made are in the dentry cache). */
+static void roots_resolve(roots *rs, wq *q, int64_t now_ms, bool now)
 {
-    if (rs->busy || rs->n == 0 || now_ms < rs->next_check_ms)
-        return;
     rs->next_check_ms = now_ms + ROOTS_CHECK_MS;
     roots_task *k = &rs->task;
-    if (rs->cached && resolve_all(k, true)) {
+    /* RESOLVE_CACHED also gives up when any rename anywhere raced the
+     * walk (the kernel's rename seqlock): a deploy's swap just renamed, so
+     * a second and third try often find every component cached after all. */
+    bool done = false;
+    for (int tries = 0; rs->cached && !done && tries < 3; tries++)
+        done = resolve_all(k, true);
+    if (!done && now)
+        done = resolve_all(k, false);
+    if (done) {
         for (size_t i = 0; i < rs->n; i++)
             roots_note(rs, i, k->fd[i], k->dev[i], k->ino[i], k->err[i]);
         return;
@@ -317,6 +327,24 @@ void roots_check(roots *rs, wq *q, int64_t now_ms)
      * too) only delays the check. */
     if (wq_submit(q, &k->base) == 0)
         rs->busy = true;
+}
+
+void roots_check(roots *rs, wq *q, int64_t now_ms)
+{
+    if (rs->busy || rs->n == 0 || now_ms < rs->next_check_ms)
+        return;
+    roots_resolve(rs, q, now_ms, false);
+}
+
+void roots_check_now(roots *rs, wq *q, int64_t now_ms)
+{
+    if (rs->n == 0)
+        return;
+    if (rs->busy) { /* the answer in flight may predate the change: again once it is back */
+        rs->next_check_ms = INT64_MIN;
+        return;
+    }
+    roots_resolve(rs, q, now_ms, true);
 }
 
 int64_t roots_wait_ms(const roots *rs, int64_t now_ms, int64_t ms)

@@ -107,12 +107,10 @@ static inline uint64_t roots_cache_key(const root_view *v, int dir)
     return v->dir[dir]->retired ? 0 : v->dir[dir]->id;
 }
 
-/* A watched folder on a path changed: the next roots_check resolves the
- * paths at once (after the check in flight, if any). */
-static inline void roots_kick(roots *rs)
-{
-    rs->next_check_ms = INT64_MIN;
-}
+/* A watched folder on a path changed (worker/fwatch.h): resolve the paths
+ * now, on the loop, so that the next request is served from what they
+ * name (while a queued check is out, as soon as it is back). */
+void roots_check_now(roots *rs, wq *q, int64_t now_ms);
 
 /* At every loop tick: resolve the paths again when ROOTS_CHECK_MS has passed
  * (q takes the lookups that would wait on a disk). */

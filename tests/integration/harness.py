@@ -264,7 +264,12 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def workers(self):
-        return children_of(self.proc.pid) if self.alive() else []
+        # By name: a child forked a moment ago still has the master's name
+        # until it renames itself, and the short-lived "ephttpd-check" is
+        # forked before the workers, so an unnamed child may be that one.
+        if not self.alive():
+            return []
+        return [p for p in children_of(self.proc.pid) if _comm(p) == "ephttpd-worker"]
 
     def stop(self, sig=signal.SIGTERM, timeout=PATIENCE):
         """Ask the master to stop; SIGKILL the whole group after timeout.
