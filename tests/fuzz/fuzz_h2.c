@@ -391,7 +391,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w->graceful = false;
     /* Each input starts with an empty open-file cache: every reference was
      * given back with the connection. */
+    size_t cap = w->fc.cap;
     fc_destroy(&w->fc);
-    check(fc_init(&w->fc, (size_t)w->cfg->open_file_cache, w->cfg->open_file_cache_valid_ms) == 0, "fc_init");
+    check(fc_init(&w->fc, cap, w->cfg->open_file_cache_valid_ms, w->cfg->open_file_cache_memory,
+                  w->fw.io.fd >= 0 ? &w->fw : NULL) == 0, "fc_init");
     return 0;
 }
