@@ -38,7 +38,7 @@
 # With BASE=<git revision>, the peer is not nginx but ephttpd built from that
 # revision (in a temporary worktree), so a change is measured against the
 # commit before it, side by side: "nginx" in the output then means the base,
-# and H2O is left out.
+# and H2O and lighttpd are left out (the ceiling stays).
 # HTTPS scenarios (not in the default list): tls-small, tls-large (wrk over
 # https, keep-alive) and tls-hs (ab over https: a full handshake per request).
 # Every server gets an HTTPS listener with the same ECDSA P-256 certificate,
