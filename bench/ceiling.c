@@ -92,7 +92,39 @@ static int flush(struct conn *c) {
     return 0;
 }
 
-/* One recv; a response queued per complete head; one send for all of them. */
+/* A response queued per complete head in c->in; one send for each batch of
+ * them (a batch is as many as c->out holds: more pipelined heads wait for it
+ * to go, then are answered without waiting for more input). */
+static void answer(struct conn *c) {
+    int full;
+    do {
+        char *p = c->in, *end = c->in + c->in_len, *h;
+        full = 0;
+        while (!c->closing && (h = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) != NULL) {
+            if (c->out_len + RESP_LEN > OUT_MAX) {
+                full = 1;
+                break;
+            }
+            c->closing = wants_close(p, (size_t)(h - p));
+            size_t len = c->closing ? sizeof RESPONSE_CLOSE - 1 : RESP_LEN; /* "close" is shorter */
+            memcpy(c->out + c->out_len, c->closing ? RESPONSE_CLOSE : RESPONSE, len);
+            c->out_len += len;
+            p = h + 4;
+        }
+        c->in_len = (size_t)(end - p);
+        if (c->in_len == IN_MAX) { /* a head that fills the buffer will never end */
+            drop(c);
+            return;
+        }
+        memmove(c->in, p, c->in_len);
+        if (c->out_len && flush(c) < 0) {
+            drop(c);
+            return;
+        }
+    } while (full && c->out_len == 0); /* out_len left: EPOLLOUT is armed, writable() goes on */
+}
+
+/* One recv, then the answers: level-triggered, so no recv is spent on EAGAIN. */
 static void readable(struct conn *c) {
     ssize_t n = recv(c->fd, c->in + c->in_len, IN_MAX - c->in_len, 0);
     if (n <= 0) {
@@ -101,22 +133,7 @@ static void readable(struct conn *c) {
         return;
     }
     c->in_len += (size_t)n;
-    char *p = c->in, *end = c->in + c->in_len, *h;
-    while (!c->closing && (h = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) != NULL) {
-        if (c->out_len + RESP_LEN > OUT_MAX) break; /* the rest waits for this batch to go */
-        c->closing = wants_close(p, (size_t)(h - p));
-        size_t len = c->closing ? sizeof RESPONSE_CLOSE - 1 : RESP_LEN; /* "close" is shorter */
-        memcpy(c->out + c->out_len, c->closing ? RESPONSE_CLOSE : RESPONSE, len);
-        c->out_len += len;
-        p = h + 4;
-    }
-    c->in_len = (size_t)(end - p);
-    if (c->in_len == IN_MAX) { /* a head that fills the buffer will never end */
-        drop(c);
-        return;
-    }
-    memmove(c->in, p, c->in_len);
-    if (c->out_len && flush(c) < 0) drop(c);
+    answer(c);
 }
 
 static void writable(struct conn *c) {
@@ -126,7 +143,7 @@ static void writable(struct conn *c) {
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) drop(c);
-    else if (c->in_len) readable(c); /* heads left waiting while out was full */
+    else if (c->in_len) answer(c); /* heads left waiting while out was full */
 }
 
 static void accept_all(int lfd) {
