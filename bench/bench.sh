@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# bench/bench.sh: ephttpd, nginx and H2O side by side on the same files, round by round.
+# bench/bench.sh: ephttpd, nginx, H2O, lighttpd and a bare-epoll ceiling side by side on the same files, round by round.
 #
 #   bench/bench.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 5 s per scenario)
 #
-# All servers get the same worker count (H2O: num-threads), the same document
+# All servers get the same worker count (H2O: num-threads; lighttpd is one
+# process, server.max-worker = WORKERS when WORKERS > 1), the same document
 # root and access logs off; nginx has sendfile on (H2O 2.2 has no sendfile).
+# Otherwise each peer runs with its defaults, except the connection limits
+# that the c1000 scenario needs (nginx worker_connections 4096, H2O
+# max-connections 4096, lighttpd server.max-connections 4096; ephttpd's
+# default worker_connections is 4096). lighttpd 1.4.69 keeps its default
+# server.max-keep-alive-requests (1000: wrk reconnects after it, costing a
+# connection per 1000 requests). The script raises its soft descriptor limit
+# to the hard one, for the clients and every server.
+# The ceiling (bench/ceiling.c, built here with cc -O2) is one thread of a
+# bare level-triggered epoll loop answering every request with the same
+# fixed response (the 38-byte body, a head as long as ephttpd's): the most a
+# server could do on one core. It runs only in the small-file keep-alive
+# scenarios (small, small-c1000), is always one thread (with WORKERS=2 too:
+# read its per CPU-s figure then), and the output gives ephttpd/ceiling.
+# lighttpd and the ceiling take part in the plain HTTP/1.1 scenarios only
+# (not tls-*, h2*, reload).
 # With WORKERS=1 (the default) each server is pinned to CPU 0 and the clients
 # to CPU 1, so the figure is one core's worth of serving. Rounds rotate the
 # order of the servers so that machine noise hits all of them.
@@ -22,7 +38,7 @@
 # With BASE=<git revision>, the peer is not nginx but ephttpd built from that
 # revision (in a temporary worktree), so a change is measured against the
 # commit before it, side by side: "nginx" in the output then means the base,
-# and H2O is left out.
+# and H2O and lighttpd are left out (the ceiling stays).
 # HTTPS scenarios (not in the default list): tls-small, tls-large (wrk over
 # https, keep-alive) and tls-hs (ab over https: a full handshake per request).
 # Every server gets an HTTPS listener with the same ECDSA P-256 certificate,
@@ -40,6 +56,24 @@
 # Each h2load run, and a check of two requests on one connection before
 # measuring, must report the protocol h2 (h2c), every request succeeded with
 # a 2xx, and the file's bytes times the requests as DATA, or the script stops.
+# Scenario "small-c1000": the small file with wrk -t1 -c1000. Scenario "many":
+# 10,000 files of 38..2000 bytes in 100 folders (many/NN/fNNNNN.html, sizes
+# drawn with a fixed seed), requested at random by wrk -c100 with
+# bench/many.lua from one path list that every server gets, in the same order;
+# before it, every server must serve a sample of 50 of them whole, twice on one
+# connection each.
+# Each scenario also prints every server's CPU time per request (µs, from the
+# median of its requests per CPU-second).
+# STRACE=1: after a scenario's rounds, for each server, one run of SECONDS
+# without tracing that reads the user and system CPU time of its processes
+# from /proc/PID/stat (per request), then one with strace -c -f attached to
+# its workers (the children of the process started, or the process itself for
+# H2O, the ceiling and a one-process lighttpd), which prints system calls per
+# request (calls over the client's completed requests) and the most frequent
+# calls. strace slows the servers several times over: read its counts, not
+# its rates. Plain HTTP/1.1 scenarios only.
+# EP_EXTRA: lines appended to ephttpd's generated configuration (and the
+# base's, with BASE), e.g. EP_EXTRA='open_file_cache = 10000;'.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
 # deferred accept that ephttpd's listeners use by default), EP_HTTP2 (1),
@@ -57,12 +91,20 @@ BASE=${BASE:-}
 BASE_NO_HTTP2=""
 EP_HTTP2=${EP_HTTP2:-1}
 H2_LARGE_N=${H2_LARGE_N:-$((SECS * 800))}
+EP_EXTRA=${EP_EXTRA:-}
+STRACE=${STRACE:-}
 case " $SCENARIOS " in *" tls-"* | *" h2-"*) TLS=1 ;; *) TLS="" ;; esac
-# Short names: ep ephttpd, ng nginx (or the base revision), h2 H2O.
+# Short names: ep ephttpd, ng nginx (or the base revision), h2 H2O, lt
+# lighttpd, cl the ceiling. SERVERS take part in every scenario (TLS, HTTP/2);
+# PLAIN in the plain HTTP/1.1 ones; the ceiling in small and small-c1000.
 SERVERS="ep ng"
-[ -n "$BASE" ] || SERVERS="ep ng h2"
-declare -A NAME=([ep]=ephttpd [ng]=nginx [h2]=h2o)
-declare -A PORT=([ep]=18081 [ng]=18082 [h2]=18085)
+PLAIN="ep ng"
+if [ -z "$BASE" ]; then
+    SERVERS="ep ng h2"
+    PLAIN="ep ng h2 lt"
+fi
+declare -A NAME=([ep]=ephttpd [ng]=nginx [h2]=h2o [lt]=lighttpd [cl]=ceiling)
+declare -A PORT=([ep]=18081 [ng]=18082 [h2]=18085 [lt]=18088 [cl]=18089)
 declare -A TLS_PORT=([ep]=18083 [ng]=18084 [h2]=18086)
 # h2c by prior knowledge: ephttpd and H2O on their cleartext port, nginx on one of its own.
 declare -A H2C_PORT=([ep]=18081 [ng]=18087 [h2]=18085)
@@ -70,19 +112,25 @@ declare -A H2C_PORT=([ep]=18081 [ng]=18087 [h2]=18085)
 declare -A PID=()
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need h2o || ! need wrk || ! need ab || ! need h2load || ! need cmake ||
-    ! pkg-config --exists cmocka 2>/dev/null; then
+if ! need nginx || ! need h2o || ! need lighttpd || ! need wrk || ! need ab || ! need h2load || ! need cmake ||
+    ! need strace || ! need python3 || ! pkg-config --exists cmocka 2>/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq nginx-light h2o wrk apache2-utils nghttp2-client cmake gcc make pkg-config libcmocka-dev \
-        >/dev/null
+    # lighttpd's package enables its service; where systemd runs, it is
+    # stopped and disabled: the script runs its own, on its own port.
+    apt-get install -y -qq nginx-light h2o lighttpd wrk apache2-utils nghttp2-client strace python3 cmake gcc make \
+        pkg-config libcmocka-dev >/dev/null
+    if [ -d /run/systemd/system ]; then systemctl disable --now lighttpd >/dev/null 2>&1 || true; fi
 fi
+# wrk -c1000 and the servers' 1000 connections: the soft descriptor limit up to the hard one.
+ulimit -n "$(ulimit -Hn)"
 
 cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEP_TESTS=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 EPHTTPD=$BUILD/ephttpd
 
 WORK=$(mktemp -d /tmp/ephttpd-bench.XXXXXX)
+cc -O2 -o "$WORK/ceiling" "$REPO/bench/ceiling.c"
 if [ -n "$BASE" ]; then
     git -C "$REPO" worktree add -q --detach "$WORK/base-src" "$BASE"
     cmake -S "$WORK/base-src" -B "$WORK/base-build" -DCMAKE_BUILD_TYPE=Release -DEP_TESTS=OFF >/dev/null
@@ -108,6 +156,25 @@ printf '<html><body>a 38-byte page</body></html>' | head -c 38 >"$ROOT/small.htm
 filler() { base64 -w 100 /dev/urandom | head -c "$1" || true; } # head ends base64 with SIGPIPE
 filler 98620 >"$ROOT/medium.css"
 filler 954824 >"$ROOT/large.html"
+# "many": 10,000 files of 38..2000 bytes, 100 to a folder, and their paths in random order.
+python3 - "$ROOT" "$WORK/many.list" <<'EOF'
+import os, random, sys
+root, listing = sys.argv[1], sys.argv[2]
+rnd = random.Random(16)
+block = bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz0123456789 ") for _ in range(4096))
+paths = []
+for i in range(10000):
+    folder = "many/%02d" % (i % 100)
+    os.makedirs(os.path.join(root, folder), exist_ok=True)
+    path = "/%s/f%05d.html" % (folder, i)
+    size, at = rnd.randint(38, 2000), rnd.randint(0, 2000)
+    with open(root + path, "wb") as f:
+        f.write(block[at:at + size])
+    paths.append(path)
+rnd.shuffle(paths)
+with open(listing, "w") as f:
+    f.write("\n".join(paths) + "\n")
+EOF
 chmod -R a+rX "$WORK" # nginx's and H2O's workers run as nobody
 CIPHERS=""
 if [ -n "$TLS" ]; then
@@ -188,6 +255,28 @@ hosts:
         file.dir: $ROOT
 EOF
 
+# lighttpd 1.4.69 (Debian): without mod_accesslog there is no access log;
+# mod_staticfile, mod_indexfile and mod_dirlisting load by default. Debian's
+# own configuration is not used (it turns on h2c, URL normalizations and
+# more); the MIME types are Debian's, as for nginx. Its default is one
+# process; server.max-worker forks that many workers. Its error log is its
+# stderr (lighttpd.log): it opens a log file after dropping to nobody.
+LT_USER=""
+[ "$(id -u)" != 0 ] || LT_USER='server.username = "nobody"
+server.groupname = "nogroup"'
+LT_WORKERS=""
+[ "$WORKERS" = 1 ] || LT_WORKERS="server.max-worker = $WORKERS"
+cat >"$WORK/lighttpd.conf" <<EOF
+server.document-root = "$ROOT"
+server.bind = "127.0.0.1"
+server.port = ${PORT[lt]}
+server.max-connections = 4096
+server.max-fds = 16384
+$LT_WORKERS
+$LT_USER
+include_shell "/usr/share/lighttpd/create-mime.conf.pl"
+EOF
+
 wait_port() {
     for _ in $(seq 100); do
         curl -s -o /dev/null "http://127.0.0.1:$1/small.html" && return 0
@@ -216,6 +305,7 @@ keepalive_requests = 1000000;
 pid_file = "$WORK/ephttpd.pid";
 listen = ( { address = "127.0.0.1"; port = ${PORT[ep]};$EP_H2 }$EP_TLS_LISTEN );
 servers = ( { root = "$ROOT"; access_log = "off";$EP_TLS_PAIR } );
+$EP_EXTRA
 EOF
 
 sed -e "s/port = ${PORT[ep]};/port = ${PORT[ng]};/" -e "s/port = ${TLS_PORT[ep]};/port = ${TLS_PORT[ng]};/" \
@@ -233,13 +323,36 @@ start_servers() {
         PID[ng]=$!
         $SRV h2o -c "$WORK/h2o.conf" >"$WORK/h2o.log" 2>&1 &
         PID[h2]=$!
+        $SRV lighttpd -D -f "$WORK/lighttpd.conf" >"$WORK/lighttpd.log" 2>&1 &
+        PID[lt]=$!
     fi
-    for s in $SERVERS; do wait_port "${PORT[$s]}"; done
+    $SRV "$WORK/ceiling" "${PORT[cl]}" 2>"$WORK/ceiling.log" &
+    PID[cl]=$!
+    for s in $PLAIN cl; do wait_port "${PORT[$s]}"; done
+}
+
+# The servers a scenario measures, ephttpd first.
+servers_of() { # scenario
+    case $1 in
+    small | small-c1000) echo "$PLAIN cl" ;;
+    medium | large | ab | many) echo "$PLAIN" ;;
+    *) echo "$SERVERS" ;;
+    esac
+}
+
+# wrk's output for one run of a scenario on a URL: -c1000 for small-c1000,
+# many.lua and the path list for many.
+wrk_out() { # scenario url
+    local c=100
+    local -a script=()
+    [ "$1" != small-c1000 ] || c=1000
+    [ "$1" != many ] || script=(-s "$REPO/bench/many.lua")
+    $CLI wrk -t1 -c"$c" -d"${SECS}s" "${script[@]}" "$2" ${script[0]:+-- "$WORK/many.list"}
 }
 
 # wrk's requests/s; errors and non-2xx answers are reported, never counted silently.
-run_wrk() {
-    $CLI wrk -t1 -c100 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print $2}
+run_wrk() { # scenario url
+    wrk_out "$1" "$2" | awk '/Requests\/sec/ {print $2}
         /Non-2xx|Socket errors/ {print "wrk: " $0 > "/dev/stderr"}'
 }
 
@@ -281,7 +394,8 @@ run_ab() { # count concurrency url
 # The URL a scenario fetches from one server.
 url_of() { # scenario server
     case $1 in
-    small | ab) echo "http://127.0.0.1:${PORT[$2]}/small.html" ;;
+    small | small-c1000 | ab) echo "http://127.0.0.1:${PORT[$2]}/small.html" ;;
+    many) echo "http://127.0.0.1:${PORT[$2]}" ;; # many.lua gives the paths
     medium) echo "http://127.0.0.1:${PORT[$2]}/medium.css" ;;
     large) echo "http://127.0.0.1:${PORT[$2]}/large.html" ;;
     tls-small | tls-hs) echo "https://127.0.0.1:${TLS_PORT[$2]}/small.html" ;;
@@ -320,7 +434,7 @@ measure() { # scenario server
     tls-hs) rate=$(run_ab 5000 50 "$url") ;;
     h2-small | h2c-small) rate=$(run_h2load 200000 10 32 "$url") ;;
     h2-large) rate=$(run_h2load "$H2_LARGE_N" 10 4 "$url") ;;
-    *) rate=$(run_wrk "$url") ;;
+    *) rate=$(run_wrk "$1" "$url") ;;
     esac
     t1=$(date +%s%N)
     c1=$(cpu_ns "${PID[$2]}")
@@ -339,7 +453,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 # curl PR 10643.)
 check_servers() { # scenario
     local s url f got want
-    for s in $SERVERS; do
+    [ "$1" != many ] || { check_many; return; }
+    for s in $(servers_of "$1"); do
         url=$(url_of "$1" "$s") || exit 2
         case $1 in
         h2*)
@@ -352,6 +467,29 @@ check_servers() { # scenario
         want="200 $(stat -c %s "$f") 1 200 $(stat -c %s "$f") 0 "
         if [ "$got" != "$want" ]; then
             echo "${NAME[$s]} $url: got (status, bytes, new connections; twice) '$got', want '$want'" >&2
+            exit 1
+        fi
+    done
+}
+
+# "many": a sample of 50 of the files (every 200th of the list), each
+# twice on one connection, each whole, from every server.
+check_many() {
+    local s p got want
+    local -a paths args
+    mapfile -t paths < <(awk 'NR % 200 == 1' "$WORK/many.list")
+    for s in $(servers_of many); do
+        args=()
+        want=""
+        for p in "${paths[@]}"; do
+            args+=(-o /dev/null "http://127.0.0.1:${PORT[$s]}$p" -o /dev/null "http://127.0.0.1:${PORT[$s]}$p")
+            want+="200 $(stat -c %s "$ROOT$p") 200 $(stat -c %s "$ROOT$p") "
+        done
+        # One curl: the first transfer opens the connection, every other one reuses it.
+        got=$(curl -s --http1.1 -w '%{http_code} %{size_download} %{num_connects}\n' "${args[@]}" |
+            awk '{n += $3; printf "%s %s ", $1, $2} END {if (n != 1) printf "(%d connections) ", n}')
+        if [ "$got" != "$want" ]; then
+            echo "${NAME[$s]} many: got (status, bytes each) '$got', want '$want'" >&2
             exit 1
         fi
     done
@@ -420,34 +558,133 @@ reload_run() { # name master-pid port
 # the machine hits every server alike, and each ratio to ephttpd is taken
 # from runs seconds apart; the median of those per-round ratios is the figure.
 run_scenario() { # scenario
-    local sc=$1 r i s order peer summary
+    local sc=$1 r i s order peer summary servers
     local -a list
-    read -ra list <<<"$SERVERS"
-    for s in $SERVERS; do : >"$WORK/$s.$sc"; done
+    servers=$(servers_of "$sc")
+    read -ra list <<<"$servers"
+    for s in $servers; do : >"$WORK/$s.$sc"; done
     for r in $(seq "$ROUNDS"); do
         order=""
         for i in "${!list[@]}"; do order+=" ${list[$(((r - 1 + i) % ${#list[@]}))]}"; done
         for s in $order; do measure "$sc" "$s" >>"$WORK/$s.$sc"; done
     done
-    for s in $SERVERS; do
-        printf '%-9s %-12s %s\n' "$sc" "${NAME[$s]}" \
+    for s in $servers; do
+        printf '%-11s %-12s %s\n' "$sc" "${NAME[$s]}" \
             "$(awk '{printf "%.0f (%.0f%%) ", $1, 100 * $2}' "$WORK/$s.$sc")"
     done
     local col what summary
     for col in rate percpu; do
         [ $col = rate ] && what="median  " || what="per CPU-s"
         summary=""
-        for s in $SERVERS; do
+        for s in $servers; do
             awk -v c=$col '{print c == "rate" ? $1 : $1 / $2}' "$WORK/$s.$sc" >"$WORK/$col.$s.$sc"
             summary+=" ${NAME[$s]} $(median <"$WORK/$col.$s.$sc" | xargs printf '%.0f') "
         done
-        for peer in ${SERVERS#ep }; do
+        for peer in ${servers#ep }; do
             paste "$WORK/$col.ep.$sc" "$WORK/$col.$peer.$sc" | awk '{print $1 / $2}' >"$WORK/ratio.$peer.$sc"
             [ $col = percpu ] ||
-                printf '%-9s %-12s %s\n' "$sc" "ep/${NAME[$peer]}" "$(xargs printf '%.2f ' <"$WORK/ratio.$peer.$sc")"
+                printf '%-11s %-12s %s\n' "$sc" "ep/${NAME[$peer]}" "$(xargs printf '%.2f ' <"$WORK/ratio.$peer.$sc")"
             summary+=" ephttpd/${NAME[$peer]} $(median <"$WORK/ratio.$peer.$sc" | xargs printf '%.2f') "
         done
-        printf '%-9s %-9s%s\n' "$sc" "$what" "$summary"
+        printf '%-11s %-9s%s\n' "$sc" "$what" "$summary"
+    done
+    # CPU time per request: the inverse of the median requests per CPU-second.
+    summary=""
+    for s in $servers; do
+        summary+=" ${NAME[$s]} $(median <"$WORK/percpu.$s.$sc" | awk '{printf "%.2f", 1e6 / $1}') "
+    done
+    printf '%-11s %-9s%s\n' "$sc" "CPU µs/req" "$summary"
+}
+
+# Requests a server completes in one run of SECONDS of a scenario's client,
+# for the STRACE runs; failures are reported on stderr.
+count_run() { # scenario server
+    local url
+    url=$(url_of "$1" "$2")
+    case $1 in
+    ab)
+        $CLI ab -q -t "$SECS" -n 100000000 -c 100 -r "$url" 2>/dev/null |
+            awk '/^Complete requests:/ {print $3} /^Failed requests:/ {if ($3 > 0) print "ab: failed " $3 > "/dev/stderr"}'
+        ;;
+    *)
+        wrk_out "$1" "$url" | awk '/ requests in / {print $1}
+            /Non-2xx|Socket errors/ {print "wrk: " $0 > "/dev/stderr"}'
+        ;;
+    esac
+}
+
+# User and system CPU ticks of a process and its children (every thread's:
+# a process's stat counts all of its threads), from /proc/PID/stat.
+stat_ticks() { # pid
+    local p
+    for p in $1 $(pgrep -P "$1"); do
+        # The fields after the command name's ")": utime and stime are its 12th and 13th.
+        sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true
+    done | awk '{u += $12; s += $13} END {print u + 0, s + 0}'
+}
+
+# The processes strace follows: a server's workers (the children of the
+# process started that run the same program: H2O's child is a perl helper
+# for backtraces, its workers are threads), or the process itself.
+worker_pids() { # pid
+    local p kids=""
+    for p in $(pgrep -P "$1"); do
+        [ "$(readlink "/proc/$p/exe")" != "$(readlink "/proc/$1/exe")" ] || kids+="$p "
+    done
+    echo "${kids:-$1}"
+}
+
+# Has strace attached to every thread of these processes?
+all_traced() { # pids...
+    local p st
+    for p in "$@"; do
+        for st in /proc/"$p"/task/*/status; do
+            awk '/^TracerPid:/ {exit $2 == 0}' "$st" || return 1
+        done
+    done
+}
+
+# STRACE=1: CPU time per request split into user and system (an untraced
+# run), then system calls per request (a run under strace -c -f).
+strace_scenario() { # scenario
+    local sc=$1 s n p sp tick
+    local -a t0 t1 pids targets
+    tick=$(getconf CLK_TCK)
+    for s in $(servers_of "$sc"); do
+        read -r -a t0 <<<"$(stat_ticks "${PID[$s]}")"
+        n=$(count_run "$sc" "$s")
+        read -r -a t1 <<<"$(stat_ticks "${PID[$s]}")"
+        awk -v sc="$sc" -v name="${NAME[$s]}" -v n="$n" -v u=$((t1[0] - t0[0])) -v k=$((t1[1] - t0[1])) \
+            -v tick="$tick" 'BEGIN {printf "%-11s %-12s CPU per request (/proc/PID/stat, %d requests): " \
+            "user %.2f µs, system %.2f µs\n", sc, name, n, u * 1e6 / tick / n, k * 1e6 / tick / n}'
+        read -r -a pids <<<"$(worker_pids "${PID[$s]}")"
+        targets=()
+        for p in "${pids[@]}"; do targets+=(-p "$p"); done
+        strace -c -f -o "$WORK/strace.$s.$sc" "${targets[@]}" 2>>"$WORK/strace.log" &
+        sp=$!
+        for _ in $(seq 200); do all_traced "${pids[@]}" && break; sleep 0.05; done
+        all_traced "${pids[@]}" || { echo "strace did not attach to ${NAME[$s]} (${pids[*]})" >&2; exit 1; }
+        n=$(count_run "$sc" "$s")
+        kill -INT $sp
+        wait $sp || true
+        # strace -c: % time, seconds, usecs/call, calls, [errors], syscall; last the total.
+        awk -v n="$n" -v sc="$sc" -v name="${NAME[$s]}" -v w="${#pids[@]}" '
+            $NF == "total" {total = $4; next}
+            $4 ~ /^[0-9]+$/ && NF >= 5 {calls[$NF] = $4}
+            END {
+                printf "%-11s %-12s system calls per request (strace -c, %d requests, %d process(es)): %.2f;",
+                    sc, name, n, w, total / n
+                k = 0
+                while (k < 6) {
+                    best = ""
+                    for (c in calls) if (best == "" || calls[c] > calls[best]) best = c
+                    if (best == "") break
+                    printf " %s %.2f", best, calls[best] / n
+                    delete calls[best]
+                    k++
+                }
+                print ""
+            }' "$WORK/strace.$s.$sc"
     done
 }
 
@@ -455,14 +692,16 @@ start_servers
 if [ -n "$BASE" ]; then
     peer="ephttpd at $BASE (shown as nginx)"
 else
-    peer="nginx $(nginx -v 2>&1 | sed 's/.*\///') and h2o $(h2o --version | awk '/version/ {print $3; exit}')"
+    peer="nginx $(nginx -v 2>&1 | sed 's/.*\///'), h2o $(h2o --version | awk '/version/ {print $3; exit}')"
+    peer+=", lighttpd $(lighttpd -v | sed 's/^lighttpd\/\([^ ]*\).*/\1/') and the ceiling"
 fi
 echo "ephttpd vs $peer, $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
+[ -z "$EP_EXTRA" ] || echo "ephttpd's configuration adds: $EP_EXTRA"
 [ -z "$TLS" ] || check_tls
 echo "Per round: req/s (the server's CPU time over the run's time: under 100% it waited for the client or"
 echo "lost its core to other work). Ratios: ephttpd's figure over the peer's, round by round; their median."
 echo "per CPU-s: requests per second of the server's CPU time, medians, and the medians of its per-round ratios."
-printf '%-9s %-12s %s\n' scenario server "per round"
+printf '%-11s %-12s %s\n' scenario server "per round"
 for sc in $SCENARIOS; do
     if [ "$sc" = reload ]; then
         check_servers small
@@ -474,4 +713,6 @@ for sc in $SCENARIOS; do
     fi
     check_servers "$sc"
     run_scenario "$sc"
+    case $sc in tls-* | h2*) continue ;; esac
+    [ -z "$STRACE" ] || strace_scenario "$sc"
 done
