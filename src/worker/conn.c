@@ -153,7 +153,10 @@ ssize_t conn_recv(conn *c, void *buf, size_t len)
 {
     if (!c->ssl) {
         ssize_t n = recv(c->io.fd, buf, len, 0);
-        if (n < 0 && errno == EAGAIN)
+        /* Fewer bytes than asked for: the socket is empty now. Edge-
+         * triggered epoll reports every later arrival, so no recv that
+         * could only say EAGAIN is made (nginx's rev->ready = 0). */
+        if ((n < 0 && errno == EAGAIN) || (n > 0 && (size_t)n < len))
             c->can_read = false;
         return n;
     }

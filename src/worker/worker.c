@@ -415,13 +415,20 @@ static int worker_open_watches(worker *w, const cfg *c)
             return -1;
         w->lp.first = &w->fw.io;
     }
-    /* Each entry holds a descriptor: the cache never takes more than a
-     * quarter of what the process may open, so that connections do not
-     * run out first. */
+    /* Each entry holds a descriptor: the cache takes only what the
+     * connections cannot need (a socket and a file each, and some for
+     * listeners and logs), and at least a quarter of the limit, so that
+     * connections do not run out first. */
     size_t cap = (size_t)c->open_file_cache;
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && cap > rl.rlim_cur / 4)
-        cap = (size_t)(rl.rlim_cur / 4);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        rlim_t conns = (rlim_t)c->worker_connections * 2 + 64;
+        rlim_t room = rl.rlim_cur > conns ? rl.rlim_cur - conns : 0;
+        if (room < rl.rlim_cur / 4)
+            room = rl.rlim_cur / 4;
+        if (cap > room)
+            cap = (size_t)room;
+    }
     return fc_init(&w->fc, cap, c->open_file_cache_valid_ms, c->open_file_cache_memory,
                    w->fw.io.fd >= 0 ? &w->fw : NULL);
 }
