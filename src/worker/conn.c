@@ -151,6 +151,7 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
  * KeyUpdate into a full socket), so that the next EPOLLOUT retries it. */
 ssize_t conn_recv(conn *c, void *buf, size_t len)
 {
+    c->w->fs_fresh = false; /* these bytes may postdate the file-system events read so far */
     if (!c->ssl) {
         ssize_t n = recv(c->io.fd, buf, len, 0);
         /* Fewer bytes than asked for: the socket is empty now. Edge-

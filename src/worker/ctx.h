@@ -60,6 +60,7 @@ typedef struct worker {
     fw_link **root_links;     /* per cfg->dirs entry: the watches on its path's folders */
     int *nroot_links;
     bool roots_kicked;        /* a folder on a root's path changed */
+    bool fs_fresh;            /* no request bytes received since the events were last read */
     bool fc_warned;           /* the cache's fallback to revalidation was logged */
     timer_list t_header, t_keepalive, t_send, t_linger;
     int64_t now_ms;
@@ -92,9 +93,12 @@ typedef struct worker {
  * kernel queued every change the request's client could have seen before
  * it sent the request, but a request read in the middle of a loop
  * iteration (a keep-alive connection's next one, a connection accepted
- * with others) may have been sent after the iteration's events were read. */
+ * with others) may have been sent after the iteration's events were read.
+ * Bytes received before the last reading are covered by it (fs_fresh):
+ * HTTP/2 streams that came in one read, pipelined requests, pay once. */
 static inline void worker_fs_settle(worker *w)
 {
+    w->fs_fresh = true;
     fw_drain(&w->fw);
     fc_sweep(&w->fc);
     if (w->roots_kicked) {

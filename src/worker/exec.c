@@ -295,9 +295,7 @@ enum exec_result exec_route(exec *x, enum route_state s)
          * its path resolves from the page cache); then the request's
          * directories, taken once: its internal redirects resolve beneath
          * them too. */
-        if (!x->view && w->fw.io.fd >= 0)
-            worker_fs_settle(w);
-        else if (exec_cacheable(x) && !x->fce && w->fc.fw)
+        if (!w->fs_fresh && w->fw.io.fd >= 0 && (!x->view || (exec_cacheable(x) && !x->fce)))
             worker_fs_settle(w);
         if (!x->view)
             x->view = roots_acquire(&w->roots);
