@@ -49,6 +49,8 @@ typedef struct conn_req {
     route_env env;           /* the block's scratch and part-head space */
     http_req req;
     exec x;
+    struct conn_req *rx_next; /* worker's list of heads received in this batch (conn_rx_run) */
+    bool rx_queued;
 } conn_req;
 
 static void conn_finish_response(conn *c);
@@ -101,6 +103,7 @@ static bool conn_acquire_buffers(conn *c)
     b->status = 0;
     b->discard_left = 0;
     b->body_skipped = 0;
+    b->rx_queued = false;
     b->head = arena_alloc(&ar, sizeof(hp_request));
     b->path = arena_alloc(&ar, w->cfg->max_uri_len + 1);
     b->req = (http_req){ .head = b->head, .path = b->path };
@@ -116,6 +119,12 @@ static void conn_release_buffers(conn *c)
 {
     if (!c->rq)
         return;
+    if (c->rq->rx_queued) { /* closed before its turn: off the list (rare, and the list is short) */
+        struct conn_req **pp = &c->w->rx;
+        while (*pp != c->rq)
+            pp = &(*pp)->rx_next;
+        *pp = c->rq->rx_next;
+    }
     arena_pool_put(&c->w->arenas, c->rq);
     c->rq = NULL;
 }
@@ -653,6 +662,15 @@ static bool conn_read_head(conn *c)
             b->need_parse = memchr(b->rbuf + b->rlen, '\n', (size_t)n) != NULL || b->rlen + (size_t)n == b->rcap ||
                             b->rlen + (size_t)n > w->cfg->max_uri_len + 16;
             b->rlen += (size_t)n;
+            /* Inside a batch, a head is only received: conn_rx_run serves
+             * the batch's heads after one reading of the file-system events,
+             * which covers every byte received before it. */
+            if (b->need_parse && w->batching) {
+                b->rx_queued = true;
+                b->rx_next = w->rx;
+                w->rx = b;
+                return false;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -898,6 +916,25 @@ static void conn_on_event(loop_io *io, uint32_t events)
     /* An HTTP/2 connection goes on while some stream's task is out. */
     if (!c->task_busy || c->state == CS_H2)
         conn_drive(c);
+}
+
+void conn_rx_run(worker *w)
+{
+    struct conn_req *list = NULL;
+    while (w->rx) { /* in the order they came */
+        struct conn_req *b = w->rx;
+        w->rx = b->rx_next;
+        b->rx_next = list;
+        list = b;
+    }
+    if (list && w->fw.io.fd >= 0 && !w->fs_fresh)
+        worker_fs_settle(w);
+    while (list) {
+        struct conn_req *b = list;
+        list = b->rx_next;
+        b->rx_queued = false;
+        conn_drive(b->c); /* it may close, and release b: list no longer holds it */
+    }
 }
 
 void conn_start(conn *c)

@@ -69,6 +69,9 @@ typedef struct conn {
 size_t conn_block_size(const cfg *cf, route_sizes *rs);
 /* Take over c, an accepted socket that worker.c has registered. */
 void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
+/* Serve the request heads received during the batch just dispatched
+ * (worker.batching), after one reading of the file-system events. */
+void conn_rx_run(worker *w);
 /* Serve whatever the new connection has already sent. */
 void conn_start(conn *c);
 /* Timer expiry for c (which list tells why). */

@@ -61,6 +61,8 @@ typedef struct worker {
     int *nroot_links;
     bool roots_kicked;        /* a folder on a root's path changed */
     bool fs_fresh;            /* no request bytes received since the events were last read */
+    bool batching;            /* dispatching a batch: heads received wait for conn_rx_run */
+    struct conn_req *rx;      /* those heads (worker/conn.c) */
     bool fc_warned;           /* the cache's fallback to revalidation was logged */
     timer_list t_header, t_keepalive, t_send, t_linger;
     int64_t now_ms;

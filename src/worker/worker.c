@@ -287,7 +287,10 @@ static int worker_wait_ms(worker *w)
 int worker_step(worker *w, int max_ms)
 {
     int wait = worker_wait_ms(w);
+    w->batching = true;
     int n = loop_run_once(&w->lp, max_ms >= 0 && max_ms < wait ? max_ms : wait);
+    w->batching = false;
+    conn_rx_run(w); /* before the reap: every connection on the list is alive */
     if (n < 0)
         return -1;
     worker_tick(w);
