@@ -128,6 +128,7 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->fin_follows = x->progressed = x->task_busy = false;
     x->view = NULL;
     x->fce = NULL;
+    x->arm.n = 0;
     /* What exec_end and route_abandon release, and what the logs read
      * before a request has a place. */
     x->rt.srv = NULL;
@@ -274,7 +275,8 @@ static enum route_state exec_lookup_ran(exec *x, bool on_loop)
         bool unwatched;
         x->fce = fc_put(&w->fc, roots_cache_key(x->view, x->rt.dir), q->links, exec_cache_variant(x), q->path,
                         exec_index_name(q), &q->res, arm, w->now_ms, &unwatched);
-        if (unwatched && !w->fc_warned && arm && arm->err != ENAMETOOLONG) {
+        x->arm.n = 0; /* its watches are the entry's now, or given back */
+        if (unwatched && !w->fc_warned && arm && (arm->err == ENOSPC || arm->err == EREMOTE || arm->err == ENOSYS)) {
             w->fc_warned = true;
             log_warn("open-file cache: %s%s: such files are checked on every request (one fstatat)%s",
                      arm->err == ENOSPC ? "out of inotify watches" : "cannot watch ", arm->err == ENOSPC ? "" :
@@ -628,6 +630,12 @@ void exec_end(exec *x)
 
 void exec_abandon(exec *x)
 {
+    /* A lookup task that armed watches for a file nobody will cache: they
+     * go back, or they would stay until the worker exits (a client that
+     * resets its streams could pile them up). */
+    if (x->arm.n > 0 && x->w->fc.fw)
+        fw_discard(&x->w->fw, &x->arm);
+    x->arm.n = 0;
     route_abandon(&x->rt);
     exec_end(x);
 }

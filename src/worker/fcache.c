@@ -162,8 +162,11 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     char key[4200];
     size_t n;
     *unwatched = false;
-    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path))) {
+        if (arm && fc->fw)
+            fw_discard(fc->fw, arm);
         return NULL;
+    }
     fc_entry *e = entry_new(key, n, path, index_name, arm ? arm->n : 0);
     if (!e) {
         if (arm && fc->fw)
@@ -184,7 +187,10 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     e->watched = arm && fc->fw && fw_adopt(fc->fw, arm, e->links, e, e->key + n - strlen(path));
     if (!e->watched) {
         e->nlinks = 0;
-        if (arm && arm->err == ESTALE) { /* it changed as it was opened: serve it, keep nothing */
+        /* It changed as it was opened: serve it, keep nothing. An index
+         * file found by fstatat alone cannot tell an earlier index name
+         * appearing: not kept either. */
+        if ((arm && arm->err == ESTALE) || index_name) {
             free(e);
             return NULL;
         }

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 /* A folder on the path: its own mode and fate, and the names in it
@@ -106,10 +108,7 @@ void fw_arm(int ifd, int rootfd, const char *path, const char *index, const stru
         out->err = ENOSYS;
         return;
     }
-    if (rootfd >= 0 && fstatfs(rootfd, &sf) == 0 && fw_remote(sf.f_type)) {
-        out->err = EREMOTE;
-        return;
-    }
+
     /* Watches take a path, not a folder descriptor: the root is reached
      * through its descriptor's /proc link, so the watched folders are the
      * ones the lookup used even if the root's path has moved on. */
@@ -122,6 +121,25 @@ void fw_arm(int ifd, int rootfd, const char *path, const char *index, const stru
     }
     memcpy(buf + base, path, plen);
     memcpy(buf + base + plen, index ? index : "", ilen + 1);
+    if (st) {
+        /* The file's own file system (a network one may be mounted below a
+         * local root): its changes made elsewhere never reach inotify. */
+        if (statfs(buf, &sf) == 0 && fw_remote(sf.f_type)) {
+            out->err = EREMOTE;
+            return;
+        }
+        /* A symlink on the path: watching the folders the path names
+         * misses a swap of a link inside the target's own path; fstatat
+         * re-resolves every hop, so such a file is checked per request. */
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
+        int fd = (int)syscall(SYS_openat2, rootfd, buf + base + 1, &how, sizeof how);
+        if (fd < 0 && errno == ELOOP) {
+            out->err = ELOOP;
+            return;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
     /* Each folder from the root down, with the name below it that the path
      * goes on with: for an index (the path ends in '/'), any name, since
      * an earlier index name appearing changes the answer. */

@@ -535,6 +535,25 @@ class Cases(Checks):
             point("target.txt")
             self.expect_file(url, self.path("target.txt"), data, "round %d, link -> target.txt" % i)
 
+    def test_symlink_chain_inner_link_swapped(self):
+        """docs -> data/current/docs, data/current -> v1: swapping the inner
+        link (no event on any folder of the request's path) serves v2 to
+        the next request (the hostile review's finding: watched folders
+        missed it for good)."""
+        for v in ("v1", "v2"):
+            self.create("data/%s/docs/f.txt" % v, content(v, 0, 300))
+        os.symlink("v1", self.path("data/current"))
+        os.symlink("data/current/docs", self.path("docs"))
+        url = self.url("docs/f.txt")
+        self.expect_file(url, self.path("data/v1/docs/f.txt"), content("v1", 0, 300), "before", times=WARM)
+        cur = self.path("data/current")
+        for i in range(1, self.rounds + 1):
+            v = "v2" if i % 2 else "v1"
+            os.symlink(v, cur + ".tmp")
+            os.replace(cur + ".tmp", cur)
+            self.expect_file(url, self.path("data/%s/docs/f.txt" % v), content(v, 0, 300),
+                             "round %d, data/current -> %s" % (i, v))
+
     def test_precompressed_sibling_appears(self):
         """precompressed = [gzip]: app.js.gz created after app.js was cached
         is sent to the next client that accepts gzip; deleted, app.js is."""
@@ -783,3 +802,46 @@ class ExplicitCacheWatchExhaustionTest(WatchExhaustionTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def inotify_watches(pid):
+    """Watches held by pid's inotify instances (/proc/PID/fdinfo)."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:inotify":
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    n += sum(1 for line in f if line.startswith("inotify wd:"))
+        except OSError:
+            pass
+    return n
+
+
+@unittest.skipUnless(HAVE_H2, "python3-h2 is not importable (run under /usr/bin/python3)")
+class AbandonedLookupWatchTest(ServerTestCase):
+    """The hostile review's leak: HTTP/2 streams reset while their lookups
+    run on the write queue (offload = "always") left the watches those
+    lookups added, one per distinct file, until the worker exited. The
+    watches a worker holds stay bounded by its cache (10 entries)."""
+
+    def test_reset_streams_leave_no_watches(self):
+        base = tempfile.mkdtemp(prefix="ephttpd-fcache-leak-")
+        self.addCleanup(shutil.rmtree, base, True)
+        os.chmod(base, 0o755)
+        os.makedirs(os.path.join(base, "d"), mode=0o755)
+        for i in range(300):
+            with open(os.path.join(base, "d", "f%d" % i), "wb") as f:
+                f.write(b"x" * 100)
+        harness.class_server(self, lambda port: (
+            'workers = 1;\nopen_file_cache = 10;\nkeepalive_requests = 1000000;\n'
+            'listen = ( { address = "127.0.0.1"; port = %d; http2 = true; } );\n'
+            'servers = ( { root = "%s"; access_log = "off"; offload = "always"; } );\n' % (port, base)))
+        worker = harness.wait_until(self.server.workers, PATIENCE)[0]
+        with H2Client(self.port) as c:
+            for i in range(300):
+                sid = c.request("/d/f%d" % i)
+                c.conn.reset_stream(sid)
+                c.flush()
+            self.assertEqual(c.get("/d/f0").status, 200)  # the connection went on
+        self.assertTrue(harness.wait_until(lambda: inotify_watches(worker) <= 3 * 10 + 10, PATIENCE),
+                        "%d watches held after 300 reset streams" % inotify_watches(worker))
