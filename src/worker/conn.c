@@ -666,9 +666,12 @@ static bool conn_read_head(conn *c)
              * the batch's heads after one reading of the file-system events,
              * which covers every byte received before it. */
             if (b->need_parse && w->batching) {
-                b->rx_queued = true;
-                b->rx_next = w->rx;
-                w->rx = b;
+                /* once: a task's completion may drive it again before its turn */
+                if (!b->rx_queued) {
+                    b->rx_queued = true;
+                    b->rx_next = w->rx;
+                    w->rx = b;
+                }
                 return false;
             }
             continue;
