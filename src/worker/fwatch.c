@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -34,13 +35,18 @@ struct fw_node {
 int fw_init(fwatch *fw)
 {
     memset(fw, 0, sizeof *fw);
-    fw->io.fd = -1;
+    fw->io.fd = fw->mio.fd = -1;
     fw->nbuckets = 256;
     fw->buckets = calloc(fw->nbuckets, sizeof *fw->buckets);
     if (!fw->buckets)
         return -1;
     fw->io.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    return fw->io.fd < 0 ? -1 : 0;
+    if (fw->io.fd < 0)
+        return -1;
+    /* The mount table signals a change with POLLPRI before the mount call
+     * returns; whichever poll sees it first takes it (fw_mounts). */
+    fw->mio.fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    return 0;
 }
 
 void fw_destroy(fwatch *fw)
@@ -53,8 +59,10 @@ void fw_destroy(fwatch *fw)
     free(fw->buckets);
     if (fw->io.fd >= 0)
         close(fw->io.fd); /* the watches go with it */
+    if (fw->mio.fd >= 0)
+        close(fw->mio.fd);
     memset(fw, 0, sizeof *fw);
-    fw->io.fd = -1;
+    fw->io.fd = fw->mio.fd = -1;
 }
 
 /* File systems whose changes made elsewhere (another client, another
@@ -273,8 +281,19 @@ void fw_release(fwatch *fw, fw_link *links, int n)
     }
 }
 
+void fw_mounts(fwatch *fw, bool seen)
+{
+    struct pollfd p = { .fd = fw->mio.fd, .events = POLLPRI };
+    if (fw->mio.fd < 0 || (!seen && (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLPRI | POLLERR)))))
+        return;
+    fw->seq++;
+    fw->events++;
+    fw->overflow(fw->arg);
+}
+
 void fw_drain(fwatch *fw)
 {
+    fw_mounts(fw, false);
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
         ssize_t n = read(fw->io.fd, buf, sizeof buf);

@@ -57,12 +57,16 @@ typedef struct fw_node fw_node;
 
 typedef struct fwatch {
     loop_io io;         /* the inotify descriptor, read first in each loop iteration */
+    loop_io mio;        /* /proc/self/mountinfo, or fd -1: a mount or unmount in the worker's
+                         * namespace (a bind mount over a folder below a root raises no
+                         * inotify event); its poll reports a change once */
     fw_node **buckets;  /* wd -> node */
     size_t nbuckets, nnodes;
     uint64_t seq;       /* bumped by every event read and every watch removed */
     /* An owner's watch saw a change (called while draining; mark, do not free). */
     void (*stale)(void *arg, void *owner);
-    /* Too many events at once: the kernel dropped some, every owner is stale. */
+    /* Too many events at once (the kernel dropped some), or the mounts
+     * changed: every owner is stale. */
     void (*overflow)(void *arg);
     void *arg;
     uint64_t events, overflows;
@@ -92,7 +96,9 @@ void fw_release(fwatch *fw, fw_link *links, int n);
 /* The same file, unchanged: inode, mode, size and times. */
 bool fw_same_file(const struct stat *a, const struct stat *b);
 
-/* Read every queued event and tell the owners. */
+/* Read every queued event and tell the owners; a change of the mounts
+ * (seen = true: the loop already saw it) tells them all. */
+void fw_mounts(fwatch *fw, bool seen);
 void fw_drain(fwatch *fw);
 
 #endif

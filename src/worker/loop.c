@@ -10,7 +10,7 @@ int loop_init(loop *l, int nevents)
     l->nevents = nevents;
     l->events = calloc((size_t)nevents, sizeof *l->events);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
-    l->first = NULL;
+    l->first[0] = l->first[1] = NULL;
     if (!l->events || l->epfd < 0) {
         free(l->events);
         return -1;
@@ -46,16 +46,17 @@ int loop_run_once(loop *l, int timeout_ms)
     /* What changed on disk is known before any request of this batch is
      * served (worker/fwatch.h): the request that saw it never gets the
      * cache's older answer. */
-    int first = -1;
-    for (int i = 0; l->first && i < n; i++)
-        if (l->events[i].data.ptr == l->first) {
-            first = i;
-            l->first->on_event(l->first, l->events[i].events);
-            break;
-        }
+    int first[2] = { -1, -1 };
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; l->first[k] && i < n; i++)
+            if (l->events[i].data.ptr == l->first[k]) {
+                first[k] = i;
+                l->first[k]->on_event(l->first[k], l->events[i].events);
+                break;
+            }
     for (int i = 0; i < n; i++) {
         loop_io *io = l->events[i].data.ptr;
-        if (i != first)
+        if (i != first[0] && i != first[1])
             io->on_event(io, l->events[i].events);
     }
     return n;

@@ -15,7 +15,7 @@ typedef struct {
     int epfd;
     int nevents;
     struct epoll_event *events;
-    loop_io *first; /* dispatched before the others whenever it is ready (file-system events) */
+    loop_io *first[2]; /* dispatched before the others whenever ready (file-system events, mounts) */
 } loop;
 
 int loop_init(loop *l, int nevents);

@@ -368,6 +368,15 @@ static void worker_fs_overflow(void *arg)
     w->roots_kicked = true;
 }
 
+/* The mount table changed (the loop's poll took the news). */
+static void on_mounts(loop_io *io, uint32_t events)
+{
+    (void)events;
+    worker *w = EP_CONTAINER_OF(io, worker, fw.mio);
+    fw_mounts(&w->fw, true);
+    worker_fs_settle(w);
+}
+
 /* Dispatched before anything else in a loop iteration (loop.first). */
 static void on_fs_event(loop_io *io, uint32_t events)
 {
@@ -416,7 +425,10 @@ static int worker_open_watches(worker *w, const cfg *c)
         w->fw.io.on_event = on_fs_event;
         if (loop_add(&w->lp, &w->fw.io, EPOLLIN) < 0)
             return -1;
-        w->lp.first = &w->fw.io;
+        w->lp.first[0] = &w->fw.io;
+        w->fw.mio.on_event = on_mounts;
+        if (w->fw.mio.fd >= 0 && loop_add(&w->lp, &w->fw.mio, EPOLLPRI) == 0)
+            w->lp.first[1] = &w->fw.mio;
     }
     /* Each entry holds a descriptor: the cache takes only what the
      * connections cannot need (a socket and a file each, and some for

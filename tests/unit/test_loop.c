@@ -29,7 +29,7 @@ static void run(loop_io *first, loop_io *io, int n, int *want)
     uint64_t one = 1;
     for (int i = 0; i < n; i++)
         assert_int_equal(write(io[i].fd, &one, sizeof one), (ssize_t)sizeof one);
-    l.first = first;
+    l.first[0] = first;
     norder = 0;
     assert_int_equal(loop_run_once(&l, 1000), n);
     assert_int_equal(norder, n);
