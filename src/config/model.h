@@ -281,4 +281,13 @@ bool cfg_same_addr(const char *a, const char *b);
 /* Number of workers to start: workers, or the number of online cores. */
 int cfg_worker_count(const cfg *c);
 
+/* Descriptors one worker's connections may hold: a socket and a file
+ * each, plus listeners, logs and the worker's own (the open-file cache
+ * comes on top: the master warns when the limit lacks room for it, the
+ * worker keeps its cache within what is left). */
+static inline uint64_t cfg_conn_fds(const cfg *c)
+{
+    return (uint64_t)c->worker_connections * 2 + c->nlistens + c->nservers + 64;
+}
+
 #endif

@@ -270,7 +270,7 @@ void preflight_fds(const cfg *c)
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
             rl = raised;
     }
-    rlim_t need = (rlim_t)c->worker_connections * 2 + (rlim_t)c->open_file_cache + c->nlistens + c->nservers + 64;
+    rlim_t need = (rlim_t)cfg_conn_fds(c) + (rlim_t)c->open_file_cache;
     if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
         log_warn("%s: \"worker_connections\" %d may need %llu open files per worker (a socket and a file "
                  "each, and the open-file cache), more than the limit of %llu: beyond it new connections wait and files get 503 "

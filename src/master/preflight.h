@@ -33,16 +33,16 @@ int preflight_pidfile(const cfg *c, char *err, size_t errlen);
  * line in err. */
 int preflight_dirs(const cfg *c, const priv_target *p, char *err, size_t errlen);
 
+/* Raises the open-file limit to its hard limit (once; any process may)
+ * and warns when c's connections and open-file cache could need more
+ * descriptors than that (cfg_conn_fds). */
+void preflight_fds(const cfg *c);
+
 /* Every certificate pair of c's TLS servers loads and each key matches its
  * certificate (built as a start or reload would, then freed); warn, when
  * given, hears of each certificate within 30 days of its end or past it.
  * Returns 0, or -1 with one line in err naming the server's file:line, the
  * setting, the file and the reason. */
-/* Raises the open-file limit to its hard limit (once; any process may)
- * and warns when c's worker_connections could need more descriptors than
- * that: a socket and a file each, and the listeners and logs. */
-void preflight_fds(const cfg *c);
-
 int preflight_tls(const cfg *c, void (*warn)(void *ctx, const char *line), void *ctx, char *err, size_t errlen);
 
 #endif

@@ -930,8 +930,8 @@ void conn_rx_run(worker *w)
         b->rx_next = list;
         list = b;
     }
-    if (list && w->fw.io.fd >= 0 && !w->fs_fresh)
-        worker_fs_settle(w);
+    if (list)
+        worker_fs_catch_up(w);
     while (list) {
         struct conn_req *b = list;
         list = b->rx_next;

@@ -109,4 +109,11 @@ static inline void worker_fs_settle(worker *w)
     }
 }
 
+/* worker_fs_settle where request bytes came in since the last reading. */
+static inline void worker_fs_catch_up(worker *w)
+{
+    if (!w->fs_fresh && w->fw.io.fd >= 0)
+        worker_fs_settle(w);
+}
+
 #endif

@@ -297,8 +297,8 @@ enum exec_result exec_route(exec *x, enum route_state s)
          * its path resolves from the page cache); then the request's
          * directories, taken once: its internal redirects resolve beneath
          * them too. */
-        if (!w->fs_fresh && w->fw.io.fd >= 0 && (!x->view || (exec_cacheable(x) && !x->fce)))
-            worker_fs_settle(w);
+        if (!x->view || (exec_cacheable(x) && !x->fce))
+            worker_fs_catch_up(w);
         if (!x->view)
             x->view = roots_acquire(&w->roots);
         static_req *q = &rt->lookup;

@@ -92,7 +92,7 @@ static bool fw_step_add(int ifd, const char *at, uint32_t mask, fw_arm_result *o
 {
     int wd = inotify_add_watch(ifd, at, mask);
     if (wd < 0) {
-        out->err = errno == ENOSPC ? ENOSPC : errno;
+        out->err = errno;
         return false;
     }
     out->step[out->n++] = (fw_step){ wd, (uint16_t)off, (uint16_t)len };

@@ -431,13 +431,12 @@ static int worker_open_watches(worker *w, const cfg *c)
             w->lp.first[1] = &w->fw.mio;
     }
     /* Each entry holds a descriptor: the cache takes only what the
-     * connections cannot need (a socket and a file each, and some for
-     * listeners and logs), and at least a quarter of the limit, so that
-     * connections do not run out first. */
+     * connections cannot need (cfg_conn_fds), and at least a quarter of
+     * the limit, so that connections do not run out first. */
     size_t cap = (size_t)c->open_file_cache;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        rlim_t conns = (rlim_t)c->worker_connections * 2 + 64;
+        rlim_t conns = (rlim_t)cfg_conn_fds(c);
         rlim_t room = rl.rlim_cur > conns ? rl.rlim_cur - conns : 0;
         if (room < rl.rlim_cur / 4)
             room = rl.rlim_cur / 4;
