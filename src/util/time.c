@@ -38,11 +38,41 @@ static char *put_hms(char *p, const struct tm *tm)
     return put2(p, tm->tm_sec);
 }
 
+/* Broken-down UTC by arithmetic (days to civil date, as in Howard
+ * Hinnant's "chrono-compatible low-level date algorithms"): gmtime_r takes
+ * glibc's time-zone lock on every call, and a file's Last-Modified is
+ * formatted per response. Times outside years 1..9999, which an HTTP date
+ * cannot write, are clamped to them. */
+static void utc_tm(time_t t, struct tm *tm)
+{
+    const int64_t lo = -62135596800LL, hi = 253402300799LL; /* 0001-01-01, 9999-12-31 23:59:59 */
+    int64_t s = (int64_t)t < lo ? lo : (int64_t)t > hi ? hi : (int64_t)t;
+    int64_t days = s / 86400, secs = s % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    tm->tm_hour = (int)(secs / 3600);
+    tm->tm_min = (int)(secs / 60 % 60);
+    tm->tm_sec = (int)(secs % 60);
+    tm->tm_wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+    int64_t z = days + 719468;               /* days since 0000-03-01 */
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t mon = mp < 10 ? mp + 3 : mp - 9;
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)mon - 1;
+    tm->tm_year = (int)(yoe + era * 400 + (mon <= 2)) - 1900;
+}
+
 /* Formatted by hand: strftime depends on the locale, and these are protocol text. */
 void time_http_date(time_t t, char *out)
 {
     struct tm tm;
-    gmtime_r(&t, &tm);
+    utc_tm(t, &tm);
     char *p = out;
     memcpy(p, wday_names[tm.tm_wday], 3);
     p += 3;
@@ -62,7 +92,7 @@ void time_http_date(time_t t, char *out)
 void time_log_date(time_t t, char *out)
 {
     struct tm tm;
-    gmtime_r(&t, &tm);
+    utc_tm(t, &tm);
     char *p = put2(out, tm.tm_mday);
     *p++ = '/';
     memcpy(p, mon_names[tm.tm_mon], 3);

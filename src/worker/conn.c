@@ -25,6 +25,7 @@
 #include "http/response.h"
 #include "log/log.h"
 #include "util/cidr.h"
+#include "util/sys.h"
 #include "worker/exec.h"
 #include "worker/h2.h"
 
@@ -162,7 +163,7 @@ ssize_t conn_recv(conn *c, void *buf, size_t len)
 {
     c->w->fs_fresh = false; /* these bytes may postdate the file-system events read so far */
     if (!c->ssl) {
-        ssize_t n = recv(c->io.fd, buf, len, 0);
+        ssize_t n = sys_recv(c->io.fd, buf, len, 0);
         /* Fewer bytes than asked for: the socket is empty now. Edge-
          * triggered epoll reports every later arrival, so no recv that
          * could only say EAGAIN is made (nginx's rev->ready = 0). */

@@ -11,14 +11,18 @@
 #include <openssl/err.h>
 
 #include "http/file.h"
+#include "util/sys.h"
 
 #define SENDFILE_CHUNK ((size_t)1 << 20)
 #define EXEC_IOV 16 /* the head and up to this many memory segments less one per write */
+#define EXEC_PACK_MAX 2048 /* memory segments up to this long are copied after the head (exec_pack) */
 
 /* ---- TCP ------------------------------------------------------------------ */
 
 static ssize_t tcp_writev(exec *x, const struct iovec *iov, int n, bool more)
 {
+    if (n == 1) /* send's path in the kernel is shorter than sendmsg's */
+        return sys_send(x->sock, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
     struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
     return sendmsg(x->sock, &mh, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
@@ -120,7 +124,7 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->tcap = x->tlen = x->tsent = 0;
     x->hbuf = hbuf;
     x->hcap = hcap;
-    x->hlen = x->hsent = 0;
+    x->hlen = x->hsent = x->hpacked = 0;
     x->body = body;
     x->body_cap = body_cap;
     x->seg = x->seg_sent = 0;
@@ -339,7 +343,7 @@ enum exec_result exec_route(exec *x, enum route_state s)
 void exec_prepare(exec *x)
 {
     http_plan *p = &x->rt.plan;
-    x->hsent = x->seg = x->seg_sent = 0;
+    x->hsent = x->hpacked = x->seg = x->seg_sent = 0;
     x->body_bytes = 0;
     x->progressed = false;
     /* A lone small range whose pages are cached: read it now (RWF_NOWAIT)
@@ -362,11 +366,14 @@ void exec_prepare(exec *x)
     }
 }
 
-/* Bytes gone: through the head, then the segments. */
+/* Bytes gone: through the head (and the body bytes packed after it),
+ * then the segments. */
 static void exec_advance(exec *x, size_t n)
 {
     http_plan *p = &x->rt.plan;
-    size_t h = x->hlen - x->hsent < n ? x->hlen - x->hsent : n;
+    size_t end = x->hlen + x->hpacked;
+    size_t h = end - x->hsent < n ? end - x->hsent : n;
+    x->body_bytes += x->hsent + h > x->hlen ? x->hsent + h - (x->hsent > x->hlen ? x->hsent : x->hlen) : 0;
     x->hsent += h;
     n -= h;
     x->body_bytes += n;
@@ -383,6 +390,21 @@ static void exec_advance(exec *x, size_t n)
     x->progressed = true;
 }
 
+/* Short memory segments go into the head's buffer before its first byte
+ * leaves: one buffer is one send(), cheaper than sendmsg of several (the
+ * kernel copies the bytes either way). A hot small file is then recv and
+ * send. */
+static void exec_pack(exec *x)
+{
+    http_plan *p = &x->rt.plan;
+    while (x->seg < p->nseg && p->seg[x->seg].mem && p->seg[x->seg].len <= EXEC_PACK_MAX &&
+           p->seg[x->seg].len <= x->hcap - x->hlen - x->hpacked) {
+        memcpy(x->hbuf + x->hlen + x->hpacked, p->seg[x->seg].mem, p->seg[x->seg].len);
+        x->hpacked += p->seg[x->seg].len;
+        x->seg++;
+    }
+}
+
 /* The rest of the head and the memory segments that follow, in one write.
  * 1: bytes went (the caller goes on until EAGAIN: with edge-triggered
  * events, a short write alone does not mean another edge will come),
@@ -390,11 +412,13 @@ static void exec_advance(exec *x, size_t n)
 static int exec_send_mem(exec *x)
 {
     http_plan *p = &x->rt.plan;
+    if (x->hsent == 0 && x->seg_sent == 0)
+        exec_pack(x);
     struct iovec iov[EXEC_IOV];
     int n = 0;
     size_t s = x->seg;
-    if (x->hsent < x->hlen)
-        iov[n++] = (struct iovec){ x->hbuf + x->hsent, x->hlen - x->hsent };
+    if (x->hsent < x->hlen + x->hpacked)
+        iov[n++] = (struct iovec){ x->hbuf + x->hsent, x->hlen + x->hpacked - x->hsent };
     for (size_t off = x->seg_sent; s < p->nseg && p->seg[s].mem && n < EXEC_IOV; s++, off = 0)
         iov[n++] = (struct iovec){ (char *)p->seg[s].mem + off, p->seg[s].len - off };
     /* MSG_MORE when more bytes follow at once (a file range, another part),
@@ -506,10 +530,10 @@ static int exec_send_buffered(exec *x)
 enum exec_result exec_send(exec *x, bool *can_write)
 {
     http_plan *p = &x->rt.plan;
-    while (x->hsent < x->hlen || x->seg < p->nseg) {
+    while (x->hsent < x->hlen + x->hpacked || x->seg < p->nseg) {
         if (!*can_write)
             return EXEC_WAIT;
-        bool mem = x->hsent < x->hlen || p->seg[x->seg].mem;
+        bool mem = x->hsent < x->hlen + x->hpacked || p->seg[x->seg].mem;
         int r = mem ? exec_send_mem(x) : x->tp->sendfile ? exec_send_file(x) : exec_send_buffered(x);
         if (r < 0)
             return EXEC_ERROR;

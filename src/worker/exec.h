@@ -86,6 +86,7 @@ typedef struct exec {
     uint64_t arm_seq;      /* the watches' event count when that task was sent */
     char *hbuf;            /* the head, written by the protocol */
     size_t hcap, hlen, hsent;
+    size_t hpacked;        /* body bytes copied after the head in hbuf (exec_pack), sent with it */
     char *body;            /* a small file range read into memory */
     size_t body_cap;
     size_t seg, seg_sent;  /* the segment being sent, and its bytes gone */

@@ -27,14 +27,33 @@ int fc_init(fcache *fc, size_t cap, int64_t valid_ms, size_t body_cap, fwatch *f
     return 0;
 }
 
+/* Digits of v in base 16, lowest first is fine: the key only has to be
+ * one to one, and this runs per request (no snprintf). */
+static char *put_hex(char *p, uint64_t v)
+{
+    do {
+        *p++ = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    return p;
+}
+
 static size_t make_key(char *buf, size_t cap, uint64_t root, enum file_links links, uint64_t variant,
                        const char *path)
 {
     if (root == 0)
         return 0;
-    int n = snprintf(buf, cap, "%llu:%d:%llx:%s", (unsigned long long)root, (int)links,
-                     (unsigned long long)variant, path);
-    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+    size_t plen = strlen(path);
+    if (plen + 3 * 17 + 1 > cap)
+        return 0;
+    char *p = put_hex(buf, root);
+    *p++ = ':';
+    p = put_hex(p, (uint64_t)links);
+    *p++ = ':';
+    p = put_hex(p, variant);
+    *p++ = ':';
+    memcpy(p, path, plen + 1);
+    return (size_t)(p - buf) + plen;
 }
 
 static uint64_t hash_key(const char *k, size_t n)

@@ -284,11 +284,27 @@ static int worker_wait_ms(worker *w)
     return (int)ms;
 }
 
+/* Batches one worker_step serves before its timers and reaping. */
+#define LOOP_ROUNDS_MAX 8
+/* The most events one poll takes (12 bytes each). */
+#define LOOP_EVENTS_MAX 16384
+
 int worker_step(worker *w, int max_ms)
 {
     int wait = worker_wait_ms(w);
     w->batching = true;
     int n = loop_run_once(&w->lp, max_ms >= 0 && max_ms < wait ? max_ms : wait);
+    /* The heads received are served after a poll that asks the kernel for
+     * changes on disk and takes the next batch at once: one system call
+     * per batch, not a read of the events and a poll of the mounts. A few
+     * rounds at most, so that timers and reaping still run under load. */
+    for (int round = 0; n >= 0 && w->rx && w->fw.io.fd >= 0 && round < LOOP_ROUNDS_MAX; round++) {
+        if (loop_peek_first(&w->lp))
+            w->fs_fresh = true; /* the events were empty when the poll began, after every byte read */
+        conn_rx_run(w);
+        if (loop_run_pending(&w->lp) == 0)
+            break;
+    }
     w->batching = false;
     conn_rx_run(w); /* before the reap: every connection on the list is alive */
     if (n < 0)
@@ -473,7 +489,11 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
     timer_list_init(&w->t_send, c->send_timeout_ms);
     timer_list_init(&w->t_linger, LINGER_MS);
     worker_tick(w);
-    if (loop_init(&w->lp, 512) < 0 || arena_pool_init(&w->arenas, w->block_size, 256) < 0)
+    /* Room for every connection's event (and listeners, queue, watches):
+     * a poll that fills the array cannot vouch that the file-system events
+     * were empty (loop_peek_first), and the batch's end reads them then. */
+    int nevents = c->worker_connections < LOOP_EVENTS_MAX - 64 ? c->worker_connections + 64 : LOOP_EVENTS_MAX;
+    if (loop_init(&w->lp, nevents) < 0 || arena_pool_init(&w->arenas, w->block_size, 256) < 0)
         return -1;
     /* One slot per connection (a connection has at most one task in flight),
      * or per stream where a connection may be HTTP/2, and one for the

@@ -442,6 +442,8 @@ static const plan_case send_cases[] = {
                FILE_(BIG_LEN - 1, 1) } },
     { "a file range in several chunks", .chunk = 16384, .seg = { FILE_(3, 200000) } },
     { "small send buffer: memory", .sndbuf = TINY_SNDBUF, .seg = { MEM(0, 200000), MEM(200000, 3) } },
+    { "short segments packed after the head, then a long one", .sndbuf = TINY_SNDBUF,
+      .seg = { MEM(0, 700), MEM(700, 300), MEM(1000, 9000), MEM(10000, 5) } },
     { "small send buffer: part heads between file ranges", .sndbuf = TINY_SNDBUF, .chunk = 16384,
       .seg = { MEM(0, 50), FILE_(0, 1000), MEM(50, 50), FILE_(123457, 70001), MEM(100, 10),
                FILE_(BIG_LEN - 1, 1) } },

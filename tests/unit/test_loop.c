@@ -1,4 +1,4 @@
-/* tests/unit/test_loop.c: the event loop's dispatch: every ready descriptor once, the "first" one before the rest. */
+/* tests/unit/test_loop.c: the event loop's dispatch: every ready descriptor once, the "first" one before the rest; the peek that vouches for them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,10 +56,84 @@ static void test_first_is_dispatched_first(void **state)
         close(io[i].fd);
 }
 
+static void make_ready(loop_io *io)
+{
+    uint64_t one = 1;
+    assert_int_equal(write(io->fd, &one, sizeof one), (ssize_t)sizeof one);
+}
+
+/* The peek dispatches the first descriptor alone; the others wait for
+ * loop_run_pending, in their order, once. With room to spare it vouches
+ * that a first descriptor it did not report was not ready. */
+static void test_peek_first_leaves_the_rest(void **state)
+{
+    (void)state;
+    loop_io io[3];
+    loop l;
+    assert_int_equal(loop_init(&l, 8), 0);
+    for (int i = 0; i < 3; i++) {
+        io[i] = (loop_io){ eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), on_ready };
+        assert_int_equal(loop_add(&l, &io[i], EPOLLIN), 0);
+    }
+    l.first[0] = &io[2];
+    make_ready(&io[0]);
+    make_ready(&io[2]);
+    make_ready(&io[1]);
+    norder = 0;
+    assert_true(loop_peek_first(&l));
+    assert_int_equal(norder, 1);
+    assert_int_equal(order[0], io[2].fd);
+    /* pending events are never overwritten: a second peek refuses */
+    assert_false(loop_peek_first(&l));
+    assert_int_equal(norder, 1);
+    assert_int_equal(loop_run_pending(&l), 2);
+    assert_int_equal(norder, 3);
+    assert_int_equal(order[1], io[0].fd);
+    assert_int_equal(order[2], io[1].fd);
+    assert_int_equal(loop_run_pending(&l), 0);
+    /* nothing ready: the peek vouches, dispatches nothing */
+    assert_true(loop_peek_first(&l));
+    assert_int_equal(norder, 3);
+    assert_int_equal(loop_run_pending(&l), 0);
+    loop_close(&l);
+    for (int i = 0; i < 3; i++)
+        close(io[i].fd);
+}
+
+/* A poll that fills the array cannot vouch: the first descriptor may be
+ * among the events it had no room for. */
+static void test_full_peek_does_not_vouch(void **state)
+{
+    (void)state;
+    loop_io io[4];
+    loop l;
+    assert_int_equal(loop_init(&l, 3), 0);
+    for (int i = 0; i < 4; i++) {
+        io[i] = (loop_io){ eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), on_ready };
+        assert_int_equal(loop_add(&l, &io[i], EPOLLIN), 0);
+    }
+    l.first[0] = &io[3];
+    for (int i = 0; i < 3; i++)
+        make_ready(&io[i]);
+    norder = 0;
+    assert_false(loop_peek_first(&l));
+    assert_int_equal(norder, 0);
+    assert_int_equal(loop_run_pending(&l), 3);
+    for (int i = 0; i < 2; i++)
+        make_ready(&io[i]);
+    assert_true(loop_peek_first(&l));
+    assert_int_equal(loop_run_pending(&l), 2);
+    loop_close(&l);
+    for (int i = 0; i < 4; i++)
+        close(io[i].fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_is_dispatched_first),
+        cmocka_unit_test(test_peek_first_leaves_the_rest),
+        cmocka_unit_test(test_full_peek_does_not_vouch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
