@@ -73,7 +73,11 @@
 # calls. strace slows the servers several times over: read its counts, not
 # its rates. Plain HTTP/1.1 scenarios only.
 # EP_EXTRA: lines appended to ephttpd's generated configuration (and the
-# base's, with BASE), e.g. EP_EXTRA='open_file_cache = 10000;'.
+# base's, with BASE, unless BASE_EXTRA gives the base its own), e.g.
+# EP_EXTRA='open_file_cache = 10000;'. EP_LISTEN (BASE_LISTEN): settings
+# added to ephttpd's (the base's) listeners, e.g. ' deferred = false;'.
+# A default is measured against another value side by side with the same
+# build as the base, e.g. BASE=HEAD BASE_EXTRA='small_file_max = 128k;'.
 # Environment: WORKERS (1), SCENARIOS ("small medium large ab"), BUILD (build-bench),
 # NGINX_LISTEN (extra nginx listen parameters, e.g. "deferred" to give nginx the
 # deferred accept that ephttpd's listeners use by default), EP_HTTP2 (1),
@@ -91,7 +95,12 @@ BASE=${BASE:-}
 BASE_NO_HTTP2=""
 EP_HTTP2=${EP_HTTP2:-1}
 H2_LARGE_N=${H2_LARGE_N:-$((SECS * 800))}
-EP_EXTRA=${EP_EXTRA:-}
+EP_EXTRA=${EP_EXTRA-}
+BASE_EXTRA=${BASE_EXTRA-$EP_EXTRA}
+EP_LISTEN=${EP_LISTEN-}
+BASE_LISTEN=${BASE_LISTEN-$EP_LISTEN}
+EP_KEEPALIVE="" NG_KEEPALIVE=""
+case " $SCENARIOS " in *" h2"*) EP_KEEPALIVE="keepalive_requests = 1000000;" NG_KEEPALIVE="keepalive_requests 1000000;" ;; esac
 STRACE=${STRACE:-}
 case " $SCENARIOS " in *" tls-"* | *" h2-"*) TLS=1 ;; *) TLS="" ;; esac
 # Short names: ep ephttpd, ng nginx (or the base revision), h2 H2O, lt
@@ -206,7 +215,7 @@ http {
     access_log off;
     sendfile on;
     tcp_nopush on;
-    keepalive_requests 1000000;
+    $NG_KEEPALIVE
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     server {
@@ -297,19 +306,19 @@ fi
 
 # ephttpd runs from a configuration file (as an installed one would, and so
 # that SIGHUP has something to reload); as root its workers are www-data.
-# keepalive_requests as nginx's (H2O has none): h2load opens one connection
-# per client and counts the requests after a GOAWAY as failed.
-cat >"$WORK/ephttpd.conf" <<EOF
-workers = $WORKERS;
-keepalive_requests = 1000000;
-pid_file = "$WORK/ephttpd.pid";
-listen = ( { address = "127.0.0.1"; port = ${PORT[ep]};$EP_H2 }$EP_TLS_LISTEN );
-servers = ( { root = "$ROOT"; access_log = "off";$EP_TLS_PAIR } );
-$EP_EXTRA
-EOF
-
-sed -e "s/port = ${PORT[ep]};/port = ${PORT[ng]};/" -e "s/port = ${TLS_PORT[ep]};/port = ${TLS_PORT[ng]};/" \
-    -e "s/ephttpd.pid/base.pid/" ${BASE_NO_HTTP2:+-e "s/ http2 = true;//"} "$WORK/ephttpd.conf" >"$WORK/base.conf"
+# Otherwise ephttpd's defaults. With an HTTP/2 scenario in the run,
+# keepalive_requests = 1000000 for ephttpd and nginx (H2O has no such limit):
+# h2load opens one connection per client and counts the requests after a
+# GOAWAY as failed.
+ep_conf() { # ephttpd's configuration: $1 port, $2 TLS port, $3 pid file, $4 extra listen, $5 extra lines
+    local tls_listen=${EP_TLS_LISTEN/port = ${TLS_PORT[ep]};/port = $2;$4}
+    printf '%s\n' "workers = $WORKERS;" "$EP_KEEPALIVE" "pid_file = \"$3\";" \
+        "listen = ( { address = \"127.0.0.1\"; port = $1;$EP_H2$4 }$tls_listen );" \
+        "servers = ( { root = \"$ROOT\"; access_log = \"off\";$EP_TLS_PAIR } );" "$5"
+}
+ep_conf "${PORT[ep]}" "${TLS_PORT[ep]}" "$WORK/ephttpd.pid" "$EP_LISTEN" "$EP_EXTRA" >"$WORK/ephttpd.conf"
+ep_conf "${PORT[ng]}" "${TLS_PORT[ng]}" "$WORK/base.pid" "$BASE_LISTEN" "$BASE_EXTRA" |
+    sed ${BASE_NO_HTTP2:+-e "s/ http2 = true;//"} >"$WORK/base.conf"
 
 start_servers() {
     local s
@@ -696,7 +705,10 @@ else
     peer+=", lighttpd $(lighttpd -v | sed 's/^lighttpd\/\([^ ]*\).*/\1/') and the ceiling"
 fi
 echo "ephttpd vs $peer, $WORKERS worker(s), $ROUNDS rounds of ${SECS}s, $(nproc) cores"
-[ -z "$EP_EXTRA" ] || echo "ephttpd's configuration adds: $EP_EXTRA"
+[ -z "$EP_EXTRA$EP_LISTEN" ] || echo "ephttpd's configuration adds: $EP_EXTRA$EP_LISTEN"
+[ -z "$BASE" ] || [ "$BASE_EXTRA$BASE_LISTEN" = "$EP_EXTRA$EP_LISTEN" ] ||
+    echo "the base's configuration adds: $BASE_EXTRA$BASE_LISTEN"
+[ -z "$EP_KEEPALIVE" ] || echo "an HTTP/2 scenario is in the run: ephttpd and nginx have keepalive_requests 1000000"
 [ -z "$TLS" ] || check_tls
 echo "Per round: req/s (the server's CPU time over the run's time: under 100% it waited for the client or"
 echo "lost its core to other work). Ratios: ephttpd's figure over the peer's, round by round; their median."
