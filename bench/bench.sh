@@ -318,7 +318,7 @@ ep_conf() { # ephttpd's configuration: $1 port, $2 TLS port, $3 pid file, $4 ext
 }
 ep_conf "${PORT[ep]}" "${TLS_PORT[ep]}" "$WORK/ephttpd.pid" "$EP_LISTEN" "$EP_EXTRA" >"$WORK/ephttpd.conf"
 ep_conf "${PORT[ng]}" "${TLS_PORT[ng]}" "$WORK/base.pid" "$BASE_LISTEN" "$BASE_EXTRA" |
-    sed ${BASE_NO_HTTP2:+-e "s/ http2 = true;//"} >"$WORK/base.conf"
+    sed -e "${BASE_NO_HTTP2:+s/ http2 = true;//}" >"$WORK/base.conf"
 
 start_servers() {
     local s
