@@ -131,6 +131,9 @@ if ! need nginx || ! need h2o || ! need lighttpd || ! need wrk || ! need ab || !
         pkg-config libcmocka-dev >/dev/null
     if [ -d /run/systemd/system ]; then systemctl disable --now lighttpd >/dev/null 2>&1 || true; fi
 fi
+# STRACE=1 counts system calls with perf too, where it can count the syscall tracepoint.
+PERF=""
+[ -z "$STRACE" ] || ! need perf || ! perf stat -e raw_syscalls:sys_enter -o /dev/null true 2>/dev/null || PERF=1
 # wrk -c1000 and the servers' 1000 connections: the soft descriptor limit up to the hard one.
 ulimit -n "$(ulimit -Hn)"
 
@@ -653,22 +656,36 @@ all_traced() { # pids...
     done
 }
 
-# STRACE=1: CPU time per request split into user and system (an untraced
-# run), then system calls per request (a run under strace -c -f).
+# STRACE=1: CPU time per request split into user and system, and system
+# calls per request counted by perf (an untraced run), then the calls by name
+# (a run under strace -c -f, whose slowness makes batches larger: fewer
+# epoll_waits per request than untraced).
 strace_scenario() { # scenario
     local sc=$1 s n p sp tick
     local -a t0 t1 pids targets
     tick=$(getconf CLK_TCK)
     for s in $(servers_of "$sc"); do
-        read -r -a t0 <<<"$(stat_ticks "${PID[$s]}")"
-        n=$(count_run "$sc" "$s")
-        read -r -a t1 <<<"$(stat_ticks "${PID[$s]}")"
-        awk -v sc="$sc" -v name="${NAME[$s]}" -v n="$n" -v u=$((t1[0] - t0[0])) -v k=$((t1[1] - t0[1])) \
-            -v tick="$tick" 'BEGIN {printf "%-11s %-12s CPU per request (/proc/PID/stat, %d requests): " \
-            "user %.2f µs, system %.2f µs\n", sc, name, n, u * 1e6 / tick / n, k * 1e6 / tick / n}'
         read -r -a pids <<<"$(worker_pids "${PID[$s]}")"
         targets=()
         for p in "${pids[@]}"; do targets+=(-p "$p"); done
+        # The untraced count: perf counts the syscall tracepoint's hits, which
+        # costs the server next to nothing, so its batches stay as they are.
+        sp=""
+        if [ -n "$PERF" ]; then
+            perf stat -x, -e raw_syscalls:sys_enter -o "$WORK/perf.$s.$sc" "${targets[@]}" 2>>"$WORK/perf.log" &
+            sp=$!
+            sleep 0.5
+        fi
+        read -r -a t0 <<<"$(stat_ticks "${PID[$s]}")"
+        n=$(count_run "$sc" "$s")
+        read -r -a t1 <<<"$(stat_ticks "${PID[$s]}")"
+        [ -z "$sp" ] || { kill -INT "$sp"; wait "$sp" || true; }
+        awk -v sc="$sc" -v name="${NAME[$s]}" -v n="$n" -v u=$((t1[0] - t0[0])) -v k=$((t1[1] - t0[1])) \
+            -v tick="$tick" 'BEGIN {printf "%-11s %-12s CPU per request (/proc/PID/stat, %d requests): " \
+            "user %.2f µs, system %.2f µs\n", sc, name, n, u * 1e6 / tick / n, k * 1e6 / tick / n}'
+        [ -z "$sp" ] || awk -F, -v n="$n" -v sc="$sc" -v name="${NAME[$s]}" '$3 == "raw_syscalls:sys_enter" {
+            printf "%-11s %-12s system calls per request (perf stat, untraced; includes the idle moments): %.2f\n",
+                sc, name, $1 / n}' "$WORK/perf.$s.$sc"
         strace -c -f -o "$WORK/strace.$s.$sc" "${targets[@]}" 2>>"$WORK/strace.log" &
         sp=$!
         for _ in $(seq 200); do all_traced "${pids[@]}" && break; sleep 0.05; done
