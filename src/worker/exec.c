@@ -206,7 +206,7 @@ static void lookup_work(wq_task *t)
     exec *x = EP_CONTAINER_OF(t, exec, task.base);
     static_req *q = &x->rt.lookup;
     static_lookup(q, 0);
-    if (x->rt.cacheable && x->w->fc.cap && x->w->fc.fw && q->status == 200 && !q->listing)
+    if (x->admit && x->w->fc.fw && q->status == 200 && !q->listing)
         fw_arm(x->w->fw.io.fd, q->dirfd, q->path, exec_index_name(q), &q->res.st, &x->arm);
 }
 
@@ -267,7 +267,7 @@ static enum route_state exec_lookup_ran(exec *x, bool on_loop)
 {
     static_req *q = &x->rt.lookup;
     worker *w = x->w;
-    if (exec_cacheable(x) && q->status == 200 && !q->listing && !x->fce) {
+    if (x->admit && q->status == 200 && !q->listing && !x->fce) {
         const fw_arm_result *arm = NULL;
         if (w->fc.fw) {
             if (on_loop)
@@ -307,8 +307,10 @@ enum exec_result exec_route(exec *x, enum route_state s)
             x->view = roots_acquire(&w->roots);
         static_req *q = &rt->lookup;
         q->dirfd = x->view->dir[rt->dir]->fd;
+        x->admit = false;
         fc_entry *e = exec_cacheable(x) && !x->fce ? fc_get(&w->fc, q->dirfd, roots_cache_key(x->view, rt->dir),
-                                                            q->links, exec_cache_variant(x), q->path, w->now_ms)
+                                                            q->links, exec_cache_variant(x), q->path, w->now_ms,
+                                                            &x->admit)
                                                    : NULL;
         if (e && e->index >= (int)q->nindex) { /* cannot be, the variant says: look afresh */
             fc_release(&w->fc, e);

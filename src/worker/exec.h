@@ -84,6 +84,7 @@ typedef struct exec {
     fc_entry *fce;         /* plan.fd belongs to this open-file cache entry; NULL: it is ours */
     fw_arm_result arm;     /* the watches a lookup task added for the file it found (its context) */
     uint64_t arm_seq;      /* the watches' event count when that task was sent */
+    bool admit;            /* the pending lookup's file is to be kept by the cache (fc_get said so) */
     char *hbuf;            /* the head, written by the protocol */
     size_t hcap, hlen, hsent;
     size_t hpacked;        /* body bytes copied after the head in hbuf (exec_pack), sent with it */

@@ -19,9 +19,16 @@ int fc_init(fcache *fc, size_t cap, int64_t valid_ms, size_t body_cap, fwatch *f
     while (n < cap * 2)
         n *= 2;
     fc->buckets = calloc(n, sizeof *fc->buckets);
-    if (!fc->buckets)
+    fc->seen = calloc(n / 2, sizeof *fc->seen);
+    if (!fc->buckets || !fc->seen) {
+        free(fc->buckets);
+        free(fc->seen);
+        fc->buckets = NULL;
+        fc->seen = NULL;
         return -1;
+    }
     fc->nbuckets = n;
+    fc->nseen = n / 2;
     fc->cap = cap;
     fc->valid_ms = valid_ms;
     return 0;
@@ -131,11 +138,30 @@ static bool still_valid(fcache *fc, fc_entry *e, int dirfd, int64_t now_ms)
     return true;
 }
 
+/* The doorkeeper: with the cache full, the second miss of a key among
+ * about the last nseen misses (one slot per hash, the newest wins) gets
+ * in. Uniform requests over many more files than the cache holds seldom
+ * meet their slot again; a file asked for often does at once. */
+static bool fc_admit(fcache *fc, uint64_t h)
+{
+    if (fc->count < fc->cap)
+        return true;
+    uint64_t *slot = &fc->seen[h & (fc->nseen - 1)];
+    if (*slot == h) {
+        *slot = 0;
+        return true;
+    }
+    *slot = h;
+    fc->refused++;
+    return false;
+}
+
 fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
-                 int64_t now_ms)
+                 int64_t now_ms, bool *admit)
 {
     char key[4200];
     size_t n;
+    *admit = false;
     if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
         return NULL;
     uint64_t h = hash_key(key, n);
@@ -153,6 +179,7 @@ fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, ui
         return e;
     }
     fc->misses++;
+    *admit = fc_admit(fc, h);
     return NULL;
 }
 
@@ -279,6 +306,7 @@ void fc_destroy(fcache *fc)
     while (fc->lru_head)
         evict(fc, fc->lru_head);
     free(fc->buckets);
+    free(fc->seen);
     memset(fc, 0, sizeof *fc);
 }
 

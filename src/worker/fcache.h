@@ -49,7 +49,9 @@ typedef struct {
     fc_entry *lru_head, *lru_tail; /* head: most recently used */
     fc_entry *stale;    /* marked while draining events, evicted by fc_sweep */
     size_t body_bytes, body_cap;
-    uint64_t hits, misses, unwatched, checks;
+    uint64_t *seen;     /* hashes of recent misses, one per slot (fc_admit) */
+    size_t nseen;
+    uint64_t hits, misses, unwatched, checks, refused;
 } fcache;
 
 /* cap entries (0: the cache is off and every call below is a no-op miss);
@@ -67,9 +69,14 @@ void fc_destroy(fcache *fc);
  * other rules do not find it. */
 
 /* A valid entry for (root, links, variant, path) with a reference taken,
- * or NULL; dirfd is the root, for revalidating an unwatched entry. */
+ * or NULL; dirfd is the root, for revalidating an unwatched entry. On a
+ * miss *admit says whether the file, once looked up, should be kept
+ * (fc_put) and so watched: always while the cache has room; when it is
+ * full, only a file missed recently too, so that a working set larger
+ * than the cache costs what no cache costs, not a watch added and
+ * removed per request. */
 fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
-                 int64_t now_ms);
+                 int64_t now_ms, bool *admit);
 
 /* Cache an opened file, watched as arm says (NULL: not watched). The entry
  * takes res->fd and is returned with one reference. NULL (res->fd still

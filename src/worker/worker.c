@@ -553,13 +553,14 @@ void worker_close(worker *w)
         w->free_conns = c->next;
         free(c);
     }
-    log_info("worker exiting: %llu requests; open-file cache %llu hits, %llu misses, %zu entries, %zu body "
-             "bytes, %llu file-system events, %llu unwatched, %llu checks; lookups %llu on loop, %llu "
+    log_info("worker exiting: %llu requests; open-file cache %llu hits, %llu misses (%llu not kept: "
+             "the cache was full), %zu entries, %zu body bytes, %llu file-system events, %llu unwatched, %llu checks; lookups %llu on loop, %llu "
              "queued; small reads %llu on loop, %llu queued; file chunks %llu on loop, %llu queued; "
              "TLS responses %llu with kernel TLS, %llu encrypted by OpenSSL; HTTP/2 %llu connections, "
              "%llu requests, %llu ended by an error",
              (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
-             (unsigned long long)w->fc.misses, w->fc.count, w->fc.body_bytes, (unsigned long long)w->fw.events,
+             (unsigned long long)w->fc.misses, (unsigned long long)w->fc.refused, w->fc.count, w->fc.body_bytes,
+             (unsigned long long)w->fw.events,
              (unsigned long long)w->fc.unwatched, (unsigned long long)w->fc.checks,
              (unsigned long long)w->stats.open_loop,
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,

@@ -800,6 +800,62 @@ class ExplicitCacheWatchExhaustionTest(WatchExhaustionTest):
     cache = "open_file_cache = 10000;\n"
 
 
+def held_files(pid, under):
+    """Paths below under that pid holds open (the cache's entries)."""
+    held = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith(under + "/"):
+            held.add(target)
+    return held
+
+
+class AdmissionTest(ServerTestCase):
+    """A working set larger than the cache: with the cache full, a file is
+    kept only when it was missed recently too, so that requests in long
+    rounds over many files are served as without a cache (no watch added
+    and removed per request: the measured cost was 4x no cache), while a
+    file asked for twice in a row still gets in. Every answer is whole."""
+
+    def test_rounds_over_many_files_are_not_kept(self):
+        base = tempfile.mkdtemp(prefix="ephttpd-fcache-admit-")
+        self.addCleanup(shutil.rmtree, base, True)
+        os.chmod(base, 0o755)
+        names = ["f%02d.txt" % i for i in range(64)]
+        for i, n in enumerate(names):
+            with open(os.path.join(base, n), "wb") as f:
+                f.write(content("admit", i, 100 + i))
+            os.chmod(os.path.join(base, n), 0o644)
+        harness.class_server(self, lambda port: (
+            'workers = 1;\nopen_file_cache = 4;\n'
+            'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
+            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (port, base)))
+        worker = harness.wait_until(self.server.workers, PATIENCE)[0]
+
+        def get(i):
+            r = harness.request(self.port, "/" + names[i])
+            self.assertEqual((r.status, r.body), (200, content("admit", i, 100 + i)), names[i])
+        for i in range(4):  # room: the first four are kept at once
+            get(i)
+        self.assertEqual(len(held_files(worker, base)), 4)
+        before = held_files(worker, base)
+        for _ in range(3):  # rounds over 60 more files: none is kept
+            for i in range(4, 64):
+                get(i)
+        self.assertEqual(held_files(worker, base), before)
+        get(40)  # missed in every round; asked for twice in a row now
+        get(40)
+        self.assertIn(os.path.join(base, names[40]), held_files(worker, base))
+        self.assertEqual(len(held_files(worker, base)), 4)
+        self.server.stop()
+        m = re.search(r"(\d+) misses \((\d+) not kept: the cache was full\)", self.server.stderr_text())
+        self.assertIsNotNone(m, self.server.stderr_text())
+        self.assertGreaterEqual(int(m.group(2)), 3 * 60)
+
+
 if __name__ == "__main__":
     unittest.main()
 
