@@ -51,6 +51,8 @@ typedef struct {
     size_t body_bytes, body_cap;
     uint64_t *seen;     /* hashes of recent misses, one per slot (fc_admit) */
     size_t nseen;
+    size_t admit_tokens; /* admissions into a full cache left in this second's budget */
+    int64_t admit_ms;
     uint64_t hits, misses, unwatched, checks, refused;
 } fcache;
 
@@ -72,9 +74,9 @@ void fc_destroy(fcache *fc);
  * or NULL; dirfd is the root, for revalidating an unwatched entry. On a
  * miss *admit says whether the file, once looked up, should be kept
  * (fc_put) and so watched: always while the cache has room; when it is
- * full, only a file missed recently too, so that a working set larger
- * than the cache costs what no cache costs, not a watch added and
- * removed per request. */
+ * full, only a file missed recently too, at most a tenth of the cache a
+ * second, so that a working set larger than the cache costs about what
+ * no cache costs, not a watch added and removed per request. */
 fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
                  int64_t now_ms, bool *admit);
 

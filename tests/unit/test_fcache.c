@@ -602,69 +602,75 @@ static void test_bodies_within_budget(void **state)
 }
 
 /* A miss is admitted while the cache has room; once it is full, only a
- * key missed before among the recent misses, so that a working set larger
- * than the cache does not arm and drop watches on every request. */
+ * key missed before among the recent misses, within the second's budget,
+ * so that a working set larger than the cache does not arm and drop
+ * watches on every request. */
 static void test_admission_when_full(void **state)
 {
     fixture *f = *state;
     fcache fc;
     bool admit;
     assert_int_equal(fc_init(&fc, 2, 1000, 1 << 20, NULL), 0);
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 0, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 1000, &admit));
     assert_true(admit); /* room: the first miss gets in */
-    file_result r0 = opened(f, 0), r1 = opened(f, 1), r2 = opened(f, 2);
+    file_result r0 = opened(f, 0), r1 = opened(f, 1);
     fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r0, 0));
     fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f1", &r1, 0));
     assert_int_equal(fc.count, 2);
     /* full: a new key's first miss is refused, its next one admitted */
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 0, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
     assert_false(admit);
     assert_int_equal(fc.refused, 1);
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 0, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
     assert_true(admit);
     /* admitted once: the slot is spent, a third miss starts over */
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 0, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
     assert_false(admit);
-    /* the same path under another root or variant is another key */
-    assert_null(fc_get(&fc, g_dirfd, 2, FILE_LINKS_BENEATH, 0, "/f2", 0, &admit));
+    /* past the doorkeeper, but this second's budget (a tenth of the cache,
+     * at least one) is spent; a second later it is not */
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
+    assert_false(admit);
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 2000, &admit));
+    assert_true(admit);
+    /* the same path under another root is another key */
+    assert_null(fc_get(&fc, g_dirfd, 2, FILE_LINKS_BENEATH, 0, "/f2", 3000, &admit));
     assert_false(admit);
     /* hits never count as misses */
-    fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 0, &admit);
+    fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 3000, &admit);
     assert_non_null(g);
     fc_release(&fc, g);
-    assert_int_equal(fc.misses, 5);
-    close(r2.fd);
+    assert_int_equal(fc.misses, 7);
+    assert_int_equal(fc.refused, 4);
     fc_destroy(&fc);
 }
 
-/* Many keys, each missed twice in a row, over a full cache: nearly all get
- * in; the same keys in a long round (each seen again only after all the
- * others) seldom do. */
-static void test_admission_rounds(void **state)
+/* Into a full cache of 1000: keys each missed twice in a row all pass the
+ * doorkeeper, but 100 a second get in. */
+static void test_admission_budget(void **state)
 {
     (void)state;
     fcache fc;
     bool admit;
-    assert_int_equal(fc_init(&fc, 1, 1000, 1 << 20, NULL), 0);
+    assert_int_equal(fc_init(&fc, 1000, 1000, 1 << 20, NULL), 0);
     fc.count = fc.cap; /* full, without entries: fc_get only misses */
     char path[32];
     int in = 0;
     for (int i = 0; i < 1000; i++) {
         snprintf(path, sizeof path, "/twice%d", i);
-        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 0, &admit);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit);
         assert_false(admit);
-        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 0, &admit);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit);
         in += admit;
     }
-    assert_true(in >= 990);
+    assert_int_equal(in, 100);
     in = 0;
-    for (int round = 0; round < 2; round++)
-        for (int i = 0; i < 1000; i++) {
-            snprintf(path, sizeof path, "/round%d", i);
-            fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 0, &admit);
-            in += admit;
-        }
-    assert_true(in <= 100);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(path, sizeof path, "/later%d", i);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50500, &admit);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50500, &admit);
+        in += admit;
+    }
+    assert_int_equal(in, 50); /* half a second: half the budget */
     fc.count = 0;
     fc_destroy(&fc);
 }
@@ -690,7 +696,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overflow_marks_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bodies_within_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admission_when_full, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admission_rounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admission_budget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
