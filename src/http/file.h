@@ -64,8 +64,9 @@ bool file_range_cached(int fd, off_t off, size_t len);
 
 /* The same question answered exactly by one cachestat() call (Linux 6.5+):
  * 1 when every page of [off, off+len) is cached, 0 when one is not, -1 when
- * the kernel lacks cachestat (then use file_range_cached). The range must lie
- * within the file: pages past its end count as not cached. */
+ * it cannot tell (no cachestat, or not for this caller and file: then use
+ * file_range_cached). The range must lie within the file: pages past its end
+ * count as not cached. */
 int file_range_cachestat(int fd, off_t off, size_t len);
 
 #endif

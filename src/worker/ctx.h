@@ -78,7 +78,7 @@ typedef struct worker {
     struct conn *dead;        /* closed this iteration (conn.c adds them), freed after dispatch */
     struct conn *live;        /* every open connection, for shutdown */
     bool cached_open;         /* RESOLVE_CACHED works here */
-    bool has_cachestat;       /* cachestat() works here; cleared on ENOSYS */
+    bool has_cachestat;       /* cachestat() answers here; cleared when it cannot (ENOSYS, EPERM) */
     bool stopping;            /* fast stop */
     bool graceful;            /* finish in-flight requests, accept nothing new */
     bool stop_idle;           /* graceful stop of the server: idle connections close at once */

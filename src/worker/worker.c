@@ -510,7 +510,7 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
         return -1;
     w->roots.on_retire = worker_root_retired;
     w->roots.arg = w;
-    w->has_cachestat = true; /* until the first call says ENOSYS */
+    w->has_cachestat = true; /* until a call cannot tell (no cachestat, or EPERM for these files) */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -488,6 +489,44 @@ static void test_cached_supported(void **state)
     assert_int_equal(count_fds(), before);
 }
 
+/* A worker reads root's files as another user: cachestat may refuse it
+ * (EPERM on kernels that answer only for files the caller may write or
+ * owns). Refused must read "cannot tell" (then the probes answer), never
+ * "cached": that sent cold files from the event loop. As root only. */
+static void test_cachestat_for_another_user(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    char path[] = "/tmp/ep-cachestat-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static char block[1 << 16];
+    memset(block, 'c', sizeof block);
+    assert_int_equal(write(fd, block, sizeof block), (ssize_t)sizeof block);
+    assert_int_equal(fsync(fd), 0);
+    assert_int_equal(fchmod(fd, 0644), 0);
+    close(fd);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(2);
+        int rfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (rfd < 0)
+            _exit(3);
+        posix_fadvise(rfd, 0, 0, POSIX_FADV_DONTNEED);
+        int cs = file_range_cachestat(rfd, 0, sizeof block);
+        /* 1 only where the kernel answered and still had every page */
+        _exit(cs == 1 && (file_range_cached(rfd, 0, 1) == false) ? 1 : 0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    unlink(path);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_nowait_probes),
         cmocka_unit_test(test_open_without_descriptors),
         cmocka_unit_test(test_cached_supported),
+        cmocka_unit_test(test_cachestat_for_another_user),
     };
     /* A FIFO open that blocked would hang the run: fail loudly instead. */
     alarm(60);
