@@ -264,6 +264,8 @@ static const directive table[] = {
       .off = F(cfg, open_file_cache), .min = 0, .max = 1000000 },
     { .name = "open_file_cache_valid", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
       .off = F(cfg, open_file_cache_valid_ms), .min = 0, .max = DAY_MS },
+    { .name = "open_file_cache_inactive", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
+      .off = F(cfg, open_file_cache_inactive_ms), .min = 0, .max = DAY_MS },
     { .name = "open_file_cache_memory", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
       .off = F(cfg, open_file_cache_memory), .min = 0, .max = (int64_t)1 << 40 },
     { .name = "mime_types", .where = X_TOP, .base = B_CFG, .type = T_STR, .off = F(cfg, mime_types) },

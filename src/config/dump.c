@@ -307,6 +307,7 @@ static void put_globals(FILE *f, const cfg *c)
     fputs("small_file_max = ", f), put_size(f, c->small_file_max);
     fprintf(f, "open_file_cache = %d;\n", c->open_file_cache);
     fputs("open_file_cache_valid = ", f), put_duration(f, c->open_file_cache_valid_ms);
+    fputs("open_file_cache_inactive = ", f), put_duration(f, c->open_file_cache_inactive_ms);
     fputs("open_file_cache_memory = ", f), put_size(f, c->open_file_cache_memory);
     if (c->mime_types)
         fputs("mime_types = ", f), put_str(f, c->mime_types), fputs(";\n", f);

@@ -65,6 +65,7 @@ cfg *cfg_new(void)
     c->keepalive_requests = 1000;
     c->small_file_max = 16384;
     c->open_file_cache = 16384;
+    c->open_file_cache_inactive_ms = 60000;
     c->open_file_cache_memory = 64 << 20;
     c->log_level = LOGL_INFO;
     c->tls_protocols = CFG_TLS12 | CFG_TLS13;

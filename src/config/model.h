@@ -222,6 +222,7 @@ typedef struct cfg {
     size_t small_file_max;   /* files up to this size are read and sent with the head */
     int open_file_cache;     /* entries per worker; 0 = off */
     int64_t open_file_cache_valid_ms; /* unwatched entries trusted this long; 0: checked per hit */
+    int64_t open_file_cache_inactive_ms; /* entries unused this long are closed; 0: never */
     size_t open_file_cache_memory;    /* small files' bodies kept, bytes per worker */
     char *mime_types;        /* file of "type ext..." lines; NULL: the built-in table */
     char *default_type;

@@ -190,6 +190,7 @@ fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, ui
         lru_unlink(fc, e);
         lru_push(fc, e);
         e->refs++;
+        e->used_ms = now_ms;
         fc->hits++;
         return e;
     }
@@ -243,7 +244,7 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     e->cached = true;
     e->stale = false;
     e->body = NULL;
-    e->checked_ms = now_ms;
+    e->checked_ms = e->used_ms = now_ms;
     /* the key's path is the one fw_arm was given: the links' names point into it */
     e->watched = arm && fc->fw && fw_adopt(fc->fw, arm, e->links, e, e->key + n - strlen(path));
     if (!e->watched) {
@@ -313,6 +314,14 @@ void fc_sweep(fcache *fc)
         fc->stale = e->stale_next;
         if (e->cached)
             evict(fc, e);
+    }
+}
+
+void fc_expire(fcache *fc, int64_t now_ms)
+{
+    while (fc->inactive_ms > 0 && fc->lru_tail && now_ms - fc->lru_tail->used_ms >= fc->inactive_ms) {
+        evict(fc, fc->lru_tail);
+        fc->expired++;
     }
 }
 

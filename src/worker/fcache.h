@@ -29,6 +29,7 @@ typedef struct fc_entry {
     bool stale;         /* a watch saw a change: evicted at the sweep */
     bool watched;       /* else revalidated by fstatat of rel */
     int64_t checked_ms; /* unwatched: when rel was last found unchanged */
+    int64_t used_ms;    /* its last fc_get or fc_put (fc_expire) */
     uint64_t root;      /* the root directory's id (worker/roots.h) */
     uint64_t hash;
     char *body;         /* the whole file (st.st_size bytes), or NULL */
@@ -45,6 +46,7 @@ typedef struct {
     fc_entry **buckets;
     size_t nbuckets, count, cap;
     int64_t valid_ms;   /* unwatched entries: trusted this long after a check; 0: checked every hit */
+    int64_t inactive_ms; /* fc_expire closes entries unused this long; 0 (fc_init's): never */
     fwatch *fw;         /* NULL: nothing is watched */
     fc_entry *lru_head, *lru_tail; /* head: most recently used */
     fc_entry *stale;    /* marked while draining events, evicted by fc_sweep */
@@ -53,7 +55,7 @@ typedef struct {
     size_t nseen;
     size_t admit_tokens; /* admissions into a full cache left in this second's budget */
     int64_t admit_ms;
-    uint64_t hits, misses, unwatched, checks, refused;
+    uint64_t hits, misses, unwatched, checks, refused, expired;
 } fcache;
 
 /* cap entries (0: the cache is off and every call below is a no-op miss);
@@ -103,6 +105,12 @@ void fc_sweep(fcache *fc);
 /* Forget every entry under root (a swap retired it): their descriptors
  * close now, or when the responses sending them finish. */
 void fc_flush_root(fcache *fc, uint64_t root);
+
+/* Close the entries unused for inactive_ms (a response still sending one
+ * keeps its descriptor until it ends): a file system below a root can be
+ * unmounted, a deleted file's space comes back, descriptors are not held
+ * for files nobody asks for. O(expired): the LRU list is in order of use. */
+void fc_expire(fcache *fc, int64_t now_ms);
 
 /* Drop a reference. */
 void fc_release(fcache *fc, fc_entry *e);

@@ -37,6 +37,7 @@ static void worker_tick(worker *w)
         w->now_sec = s;
         time_http_date(s, w->date);
         arena_pool_trim(&w->arenas);
+        fc_expire(&w->fc, w->now_ms);
     }
 }
 
@@ -459,8 +460,11 @@ static int worker_open_watches(worker *w, const cfg *c)
         if (cap > room)
             cap = (size_t)room;
     }
-    return fc_init(&w->fc, cap, c->open_file_cache_valid_ms, c->open_file_cache_memory,
-                   w->fw.io.fd >= 0 ? &w->fw : NULL);
+    if (fc_init(&w->fc, cap, c->open_file_cache_valid_ms, c->open_file_cache_memory,
+                w->fw.io.fd >= 0 ? &w->fw : NULL) < 0)
+        return -1;
+    w->fc.inactive_ms = c->open_file_cache_inactive_ms;
+    return 0;
 }
 
 /* A deploy swapped a root: its files must not be served from the cache any more. */
@@ -554,12 +558,14 @@ void worker_close(worker *w)
         free(c);
     }
     log_info("worker exiting: %llu requests; open-file cache %llu hits, %llu misses (%llu not kept: "
-             "the cache was full), %zu entries, %zu body bytes, %llu file-system events, %llu unwatched, %llu checks; lookups %llu on loop, %llu "
-             "queued; small reads %llu on loop, %llu queued; file chunks %llu on loop, %llu queued; "
+             "the cache was full), %llu closed unused, %zu entries, %zu body bytes, %llu file-system "
+             "events, %llu unwatched, %llu checks; lookups %llu on loop, %llu queued; small reads %llu "
+             "on loop, %llu queued; file chunks %llu on loop, %llu queued; "
              "TLS responses %llu with kernel TLS, %llu encrypted by OpenSSL; HTTP/2 %llu connections, "
              "%llu requests, %llu ended by an error",
              (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
-             (unsigned long long)w->fc.misses, (unsigned long long)w->fc.refused, w->fc.count, w->fc.body_bytes,
+             (unsigned long long)w->fc.misses, (unsigned long long)w->fc.refused,
+             (unsigned long long)w->fc.expired, w->fc.count, w->fc.body_bytes,
              (unsigned long long)w->fw.events,
              (unsigned long long)w->fc.unwatched, (unsigned long long)w->fc.checks,
              (unsigned long long)w->stats.open_loop,

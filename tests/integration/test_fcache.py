@@ -885,6 +885,64 @@ class AdmissionTest(ServerTestCase):
         self.assertEqual(len(held_files(worker, base)), self.CAP)
 
 
+class InactiveTest(ServerTestCase):
+    """open_file_cache_inactive: an entry unused that long is closed, so a
+    file system mounted below the root can be unmounted (plain umount, not
+    lazy) without a reload, and the file is still served right after."""
+
+    def test_unused_entry_is_closed_and_its_mount_freed(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        base = tempfile.mkdtemp(prefix="ephttpd-fcache-inactive-")
+        os.chmod(base, 0o755)
+        mnt = os.path.join(base, "mnt")
+        os.makedirs(mnt, mode=0o755)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", mnt]).returncode != 0:
+            shutil.rmtree(base, True)
+            self.skipTest("mount -t tmpfs failed here")
+
+        def cleanup():
+            subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+            shutil.rmtree(base, ignore_errors=True)
+        self.addCleanup(cleanup)
+        path = os.path.join(mnt, "f.txt")
+        with open(path, "wb") as f:
+            f.write(b"on the tmpfs\n")
+        os.chmod(path, 0o644)
+        harness.class_server(self, lambda port: (
+            'workers = 1;\nopen_file_cache_inactive = "1s";\n'
+            'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
+            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (port, base)))
+        worker = harness.wait_until(self.server.workers, PATIENCE)[0]
+        r = harness.request(self.port, "/mnt/f.txt")
+        self.assertEqual((r.status, r.body), (200, b"on the tmpfs\n"))
+        self.assertIn(path, held_files(worker, base))
+        self.assertTrue(wait_until(lambda: path not in held_files(worker, base), PATIENCE),
+                        "the unused entry is still open")
+        self.assertEqual(subprocess.run(["umount", mnt]).returncode, 0, "the mount is still busy")
+        r = harness.request(self.port, "/mnt/f.txt")
+        self.assertEqual(r.status, 404)  # the tmpfs is gone: the folder below it is empty
+        self.server.stop()
+        self.assertRegex(self.server.stderr_text(), r"[1-9]\d* closed unused")
+
+    def test_default_keeps_a_recent_entry(self):
+        base = tempfile.mkdtemp(prefix="ephttpd-fcache-inactive2-")
+        self.addCleanup(shutil.rmtree, base, True)
+        os.chmod(base, 0o755)
+        path = os.path.join(base, "f.txt")
+        with open(path, "wb") as f:
+            f.write(b"kept\n")
+        os.chmod(path, 0o644)
+        harness.class_server(self, lambda port: (
+            'workers = 1;\nlisten = ( { address = "127.0.0.1"; port = %d; } );\n'
+            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (port, base)))
+        worker = harness.wait_until(self.server.workers, PATIENCE)[0]
+        self.assertEqual(harness.request(self.port, "/f.txt").body, b"kept\n")
+        self.assertIn(path, held_files(worker, base))
+        self.server.stop()
+        self.assertIn(" 0 closed unused", self.server.stderr_text())
+
+
 if __name__ == "__main__":
     unittest.main()
 

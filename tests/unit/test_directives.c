@@ -45,7 +45,7 @@ static const char site_conf[] =
     "keepalive_requests = 50;\n"
     "small_file_max = 0;\n"
     "open_file_cache = 1000;\n"
-    "open_file_cache_valid = \"90s\";\n"
+    "open_file_cache_valid = \"90s\"; open_file_cache_inactive = \"5m\";\n"
     "mime_types = \"@D/mime.types\";\n"
     "default_type = \"text/plain\";\n"
     "error_log = \"@D/error.log\";\n"
@@ -116,6 +116,7 @@ static const char site_yaml[] =
     "small_file_max: 0\n"
     "open_file_cache: 1000\n"
     "open_file_cache_valid: 90s\n"
+    "open_file_cache_inactive: 5m\n"
     "mime_types: @D/mime.types\n"
     "default_type: text/plain\n"
     "error_log: @D/error.log\n"
@@ -203,6 +204,7 @@ static void test_globals(void **state)
     assert_int_equal(c->small_file_max, 0);
     assert_int_equal(c->open_file_cache, 1000);
     assert_int_equal(c->open_file_cache_valid_ms, 90000);
+    assert_int_equal(c->open_file_cache_inactive_ms, 300000);
     assert_non_null(c->mime);
     assert_string_equal(c->default_type, "text/plain");
     assert_int_equal(c->log_level, LOGL_DEBUG);
@@ -699,8 +701,8 @@ static void test_dump_origins(void **state)
     cfg_free(c);
     /* YAML: the line of the block's first key. */
     c = load("site.yaml", site_yaml);
-    assert_int_equal(c->servers[0].from.line, 33);
-    assert_int_equal(c->servers[1].from.line, 80);
+    assert_int_equal(c->servers[0].from.line, 34);
+    assert_int_equal(c->servers[1].from.line, 81);
     cfg_free(c);
 
     /* A server from an included file names that file, not the top one. */

@@ -675,6 +675,39 @@ static void test_admission_budget(void **state)
     fc_destroy(&fc);
 }
 
+/* Entries unused for inactive_ms are closed, oldest first, and only those;
+ * one a response still holds keeps its descriptor until released. */
+static void test_expire_unused(void **state)
+{
+    fixture *f = *state;
+    fcache fc;
+    assert_int_equal(fc_init(&fc, 8, 1000, 1 << 20, NULL), 0);
+    fc.inactive_ms = 1500;
+    file_result r0 = opened(f, 0), r1 = opened(f, 1), r2 = opened(f, 2);
+    fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r0, 0));
+    fc_entry *held = put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f1", &r1, 1000);
+    fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", &r2, 2000));
+    fc_expire(&fc, 1400); /* nothing idle that long yet */
+    assert_int_equal(fc.count, 3);
+    fc_expire(&fc, 1500);
+    assert_int_equal(fc.count, 2);
+    assert_false(fd_open(r0.fd));
+    /* a hit counts as use: f2 used again at 2400 outlives f1 */
+    fc_release(&fc, get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", 2400));
+    fc_expire(&fc, 2600);
+    assert_int_equal(fc.count, 1);
+    assert_int_equal(fc.expired, 2);
+    assert_true(fd_open(r1.fd)); /* still sending: closed on release */
+    assert_false(held->cached);
+    fc_release(&fc, held);
+    assert_false(fd_open(r1.fd));
+    assert_non_null(get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", 2600));
+    fc.inactive_ms = 0; /* off: nothing expires */
+    fc_expire(&fc, 1000000);
+    assert_int_equal(fc.count, 1);
+    fc_destroy(&fc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bodies_within_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admission_when_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admission_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expire_unused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
