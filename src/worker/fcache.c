@@ -160,13 +160,16 @@ static bool fc_admit(fcache *fc, uint64_t h, int64_t now_ms)
     int64_t add = (now_ms - fc->admit_ms) * (int64_t)rate / 1000;
     if (add > 0) {
         fc->admit_tokens = fc->admit_tokens + (size_t)add < rate ? fc->admit_tokens + (size_t)add : rate;
-        fc->admit_ms = now_ms;
+        /* the fraction of a token the division dropped is kept for later */
+        fc->admit_ms = fc->admit_tokens == rate ? now_ms : fc->admit_ms + add * 1000 / (int64_t)rate;
     }
     if (fc->admit_tokens == 0) {
         fc->refused++;
         return false;
     }
-    fc->admit_tokens--;
+    /* The token is spent by fc_put, when a file is kept: a missing path or
+     * a listing asked for twice would otherwise spend the budget, and a
+     * client asking for 404s could keep every new file out. */
     *slot = 0;
     return true;
 }
@@ -265,6 +268,8 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
             evict(fc, o);
             break;
         }
+    if (fc->count >= fc->cap && fc->admit_tokens > 0) /* taking another's place (fc_admit) */
+        fc->admit_tokens--;
     while (fc->count >= fc->cap && fc->lru_tail)
         evict(fc, fc->lru_tail);
     fc_entry **b = &fc->buckets[e->hash & (fc->nbuckets - 1)];
