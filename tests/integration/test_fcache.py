@@ -814,6 +814,19 @@ def held_files(pid, under):
     return held
 
 
+def put_file(path, data):
+    """A file the workers' user can read."""
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o644)
+
+
+def one_worker(base, extra=""):
+    """A class_server configuration: one worker serving base, extra lines added."""
+    return lambda port: ('workers = 1;\n%slisten = ( { address = "127.0.0.1"; port = %d; } );\n'
+                         'servers = ( { root = "%s"; access_log = "off"; } );\n' % (extra, port, base))
+
+
 class AdmissionTest(ServerTestCase):
     """A working set larger than the cache: with the cache full, a file is
     kept only when it was missed recently too, and then at most a tenth of
@@ -830,13 +843,8 @@ class AdmissionTest(ServerTestCase):
         os.chmod(base, 0o755)
         names = ["f%03d.txt" % i for i in range(400)]
         for i, n in enumerate(names):
-            with open(os.path.join(base, n), "wb") as f:
-                f.write(content("admit", i, 100 + i))
-            os.chmod(os.path.join(base, n), 0o644)
-        harness.class_server(self, lambda port: (
-            'workers = 1;\nopen_file_cache = %d;\n'
-            'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
-            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (self.CAP, port, base)))
+            put_file(os.path.join(base, n), content("admit", i, 100 + i))
+        harness.class_server(self, one_worker(base, "open_file_cache = %d;\n" % self.CAP))
         worker = harness.wait_until(self.server.workers, PATIENCE)[0]
 
         def get(i):
@@ -864,13 +872,8 @@ class AdmissionTest(ServerTestCase):
         self.addCleanup(shutil.rmtree, base, True)
         os.chmod(base, 0o755)
         for i in range(self.CAP + 1):
-            with open(os.path.join(base, "g%d" % i), "wb") as f:
-                f.write(content("again", i, 50))
-            os.chmod(os.path.join(base, "g%d" % i), 0o644)
-        harness.class_server(self, lambda port: (
-            'workers = 1;\nopen_file_cache = %d;\n'
-            'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
-            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (self.CAP, port, base)))
+            put_file(os.path.join(base, "g%d" % i), content("again", i, 50))
+        harness.class_server(self, one_worker(base, "open_file_cache = %d;\n" % self.CAP))
         worker = harness.wait_until(self.server.workers, PATIENCE)[0]
         for i in range(self.CAP):
             self.assertEqual(harness.request(self.port, "/g%d" % i).status, 200)
@@ -906,13 +909,8 @@ class InactiveTest(ServerTestCase):
             shutil.rmtree(base, ignore_errors=True)
         self.addCleanup(cleanup)
         path = os.path.join(mnt, "f.txt")
-        with open(path, "wb") as f:
-            f.write(b"on the tmpfs\n")
-        os.chmod(path, 0o644)
-        harness.class_server(self, lambda port: (
-            'workers = 1;\nopen_file_cache_inactive = "1s";\n'
-            'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
-            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (port, base)))
+        put_file(path, b"on the tmpfs\n")
+        harness.class_server(self, one_worker(base, 'open_file_cache_inactive = "1s";\n'))
         worker = harness.wait_until(self.server.workers, PATIENCE)[0]
         r = harness.request(self.port, "/mnt/f.txt")
         self.assertEqual((r.status, r.body), (200, b"on the tmpfs\n"))
@@ -930,12 +928,8 @@ class InactiveTest(ServerTestCase):
         self.addCleanup(shutil.rmtree, base, True)
         os.chmod(base, 0o755)
         path = os.path.join(base, "f.txt")
-        with open(path, "wb") as f:
-            f.write(b"kept\n")
-        os.chmod(path, 0o644)
-        harness.class_server(self, lambda port: (
-            'workers = 1;\nlisten = ( { address = "127.0.0.1"; port = %d; } );\n'
-            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (port, base)))
+        put_file(path, b"kept\n")
+        harness.class_server(self, one_worker(base))
         worker = harness.wait_until(self.server.workers, PATIENCE)[0]
         self.assertEqual(harness.request(self.port, "/f.txt").body, b"kept\n")
         self.assertIn(path, held_files(worker, base))
