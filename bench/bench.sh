@@ -672,7 +672,9 @@ strace_scenario() { # scenario
         # costs the server next to nothing, so its batches stay as they are.
         sp=""
         if [ -n "$PERF" ]; then
-            perf stat -x, -e raw_syscalls:sys_enter -o "$WORK/perf.$s.$sc" "${targets[@]}" 2>>"$WORK/perf.log" &
+            # one -p with every worker: perf keeps only the last of several -p
+            perf stat -x, -e raw_syscalls:sys_enter -o "$WORK/perf.$s.$sc" -p "$(IFS=,; echo "${pids[*]}")" \
+                2>>"$WORK/perf.log" &
             sp=$!
             sleep 0.5
         fi
