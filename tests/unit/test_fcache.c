@@ -721,7 +721,9 @@ static void test_expire_unused(void **state)
     assert_false(held->cached);
     fc_release(&fc, held);
     assert_false(fd_open(r1.fd));
-    assert_non_null(get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", 2600));
+    fc_entry *g = get(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", 2600);
+    assert_non_null(g);
+    fc_release(&fc, g);
     fc.inactive_ms = 0; /* off: nothing expires */
     fc_expire(&fc, 1000000);
     assert_int_equal(fc.count, 1);
