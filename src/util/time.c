@@ -41,11 +41,11 @@ static char *put_hms(char *p, const struct tm *tm)
 /* Broken-down UTC by arithmetic (days to civil date, as in Howard
  * Hinnant's "chrono-compatible low-level date algorithms"): gmtime_r takes
  * glibc's time-zone lock on every call, and a file's Last-Modified is
- * formatted per response. Times outside years 1..9999, which an HTTP date
- * cannot write, are clamped to them. */
+ * formatted per response. Times outside years 0..9999, which an HTTP date
+ * cannot write (and cond_parse_http_date cannot read), are clamped to them. */
 static void utc_tm(time_t t, struct tm *tm)
 {
-    const int64_t lo = -62135596800LL, hi = 253402300799LL; /* 0001-01-01, 9999-12-31 23:59:59 */
+    const int64_t lo = -62167219200LL, hi = 253402300799LL; /* 0000-01-01, 9999-12-31 23:59:59 */
     int64_t s = (int64_t)t < lo ? lo : (int64_t)t > hi ? hi : (int64_t)t;
     int64_t days = s / 86400, secs = s % 86400;
     if (secs < 0) {

@@ -53,6 +53,7 @@ static void test_edges(void **state)
         951868799,   951868800,   -2203891200 /* 1900-03-01 */,   4107542400 /* 2100-03-01 */,
         4107455999,  784111777 /* RFC 9110's example */,           1795881600, 2147483647,
         2147483648,  -62135596800 /* 0001-01-01 */,                253402300799 /* 9999-12-31 23:59:59 */,
+        -62167219200 /* 0000-01-01 */,                          -62135596801 /* 0000-12-31 23:59:59 */,
         -86401,      1709164800 /* 2024-02-29 */,
     };
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
@@ -71,7 +72,8 @@ static void test_every_day(void **state)
     }
 }
 
-/* Beyond what an HTTP date can write: the nearest date it can. */
+/* Beyond what an HTTP date can write: the nearest date it can. Year 0000
+ * is written: the date parser reads it (the fuzzer's round trip). */
 static void test_clamped(void **state)
 {
     (void)state;
@@ -81,9 +83,9 @@ static void test_clamped(void **state)
     time_http_date((time_t)INT64_MAX, got);
     assert_string_equal(got, "Fri, 31 Dec 9999 23:59:59 GMT");
     time_http_date((time_t)INT64_MIN, got);
-    assert_string_equal(got, "Mon, 01 Jan 0001 00:00:00 GMT");
-    time_log_date((time_t)-62135596801LL, got);
-    assert_string_equal(got, "01/Jan/0001:00:00:00 +0000");
+    assert_string_equal(got, "Sat, 01 Jan 0000 00:00:00 GMT");
+    time_log_date((time_t)-62167219201LL, got);
+    assert_string_equal(got, "01/Jan/0000:00:00:00 +0000");
 }
 
 int main(void)
