@@ -57,7 +57,7 @@ static void loop_dispatch_first(loop *l)
 int loop_run_pending(loop *l)
 {
     int done = 0;
-    while (l->next < l->n) { /* a handler may peek again: the array is read afresh each time */
+    while (l->next < l->n) {
         struct epoll_event ev = l->events[l->next++];
         loop_io *io = ev.data.ptr;
         if (io) {
