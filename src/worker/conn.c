@@ -341,10 +341,14 @@ void conn_release_closed(conn *c)
  * shut our side and drain its input briefly, so that unread bytes do not turn
  * into a reset that destroys the response in flight. An HTTP/2 client
  * always may be: its window updates and acknowledgements follow the data
- * it reads, so an HTTP/2 connection always lingers. */
+ * it reads, so an HTTP/2 connection always lingers. So does TLS: a KeyUpdate
+ * or an alert may be on its way whatever the client asked for, records that
+ * no peek at the socket can foresee (the client may send a KeyUpdate while
+ * the last of the response waits unread in its socket: closing before it
+ * arrives turns it into a reset that destroys that tail). */
 static void conn_linger(conn *c)
 {
-    bool drained_some = c->state == CS_LINGER || c->h2 || (c->rq && c->rq->rlen > c->rq->consumed);
+    bool drained_some = c->state == CS_LINGER || c->h2 || c->ssl || (c->rq && c->rq->rlen > c->rq->consumed);
     if (c->state != CS_LINGER) {
         conn_log(c);
         if (c->rq)
@@ -401,18 +405,6 @@ static bool conn_closes_at_once(const conn_req *b)
 {
     return !b->keep_alive && !b->req.info.keep_alive && !b->framing_error && b->rlen == b->consumed &&
            !b->discard_left && !b->discard_chunked;
-}
-
-/* Over TLS, rbuf does not show everything the client sent: a KeyUpdate,
- * an alert or a close_notify are records that never reach it, and closing
- * with them unread makes the kernel answer with a reset that destroys the
- * response's unacknowledged tail. Close at once only when nothing waits. */
-static bool conn_tls_quiet(const conn *c)
-{
-    if (!c->ssl)
-        return true;
-    char b;
-    return !SSL_has_pending(c->ssl) && recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN;
 }
 
 /* Nagle would hold the last partial segment of a response until the client
@@ -834,9 +826,9 @@ static void conn_finish_response(conn *c)
     if (!b->keep_alive) {
         /* The client asked to close and sent nothing we have not read: close
          * now, as nginx does. Otherwise (an error that leaves the framing in
-         * doubt, a body not yet skipped, or a close the server chose while
-         * the client may have sent more) drain first. */
-        if (conn_closes_at_once(b) && conn_tls_quiet(c))
+         * doubt, a body not yet skipped, a close the server chose while the
+         * client may have sent more, or TLS) drain first. */
+        if (conn_closes_at_once(b) && !c->ssl)
             conn_close(c);
         else
             conn_linger(c);

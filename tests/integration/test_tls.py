@@ -183,6 +183,24 @@ class KeyUpdateClient(RawConn):
         self.proc.stderr.close()
 
 
+def tcp_pair(port):
+    """(server, client) ends of this machine's one live IPv4 connection to
+    port, each (state, send queue, receive queue) from /proc/net/tcp (01
+    ESTABLISHED, 04 FIN_WAIT1, 05 FIN_WAIT2, 08 CLOSE_WAIT), or None where
+    that end is gone; connections in TIME_WAIT are other tests' past ones."""
+    rows = []
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            lport, rport = (int(a.split(":")[1], 16) for a in fields[1:3])
+            if fields[3] not in ("0A", "06"):
+                rows.append((lport, rport, fields[3], *(int(v, 16) for v in fields[4].split(":"))))
+    client = next((r for r in rows if r[1] == port), None)
+    server = next((r for r in rows if client and r[0] == port and r[1] == client[0]), None)
+    return tuple(r and r[2:] for r in (server, client))
+
+
 def client_hello(sni="a.test"):
     """The bytes of a real ClientHello, made through memory BIOs."""
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -528,6 +546,40 @@ class TLSServeTest(TLSBase):
                 r = c.read_response()
                 self.assertEqual(r.body, b"server a.test\n", r)
                 self.assertTrue(r.closes(), r)
+
+    def test_key_update_after_the_servers_fin(self):
+        # The case above at its worst, made certain: the KeyUpdate leaves
+        # after the server has written everything and queued its FIN, while
+        # megabytes of the responses are still in its socket. A server that
+        # closed at once answers the record with a reset, and its kernel
+        # throws that tail away (CI saw it once by chance, under load).
+        with KeyUpdateClient(self.port) as c:
+            c.send(build_request("GET", "/off/big.bin", host="a.test") +
+                   build_request("GET", "/name.txt", host="a.test", headers=[("Connection", "close")]))
+            # Read at full speed for a while (the client's window grows),
+            # then only when the data stops moving, until the server has
+            # queued its FIN behind data it has not sent yet.
+            c.read_some(1 << 20)
+            deadline = time.monotonic() + PATIENCE
+            last = None
+            while True:
+                pair = tcp_pair(self.port)
+                self.assertTrue(pair[0] and pair[1], pair)
+                if pair[0][0] in ("04", "05"):
+                    break
+                self.assertLess(time.monotonic(), deadline, "the server did not finish: %r" % (pair,))
+                if pair == last:
+                    chunk = c.sock.recv(65536)
+                    self.assertTrue(chunk, "s_client ended after %d bytes" % len(c.buf))
+                    c.buf += chunk
+                last = pair
+                time.sleep(0.005)
+            c.key_update()
+            r = c.read_response()
+            self.assertTrue(r.body == self.fx.big, "big.bin differs")
+            r = c.read_response()
+            self.assertEqual(r.body, b"server a.test\n", r)
+            self.assertTrue(r.closes(), r)
 
     # -- session resumption
     def check_resumption(self, version, tries=30):
