@@ -79,6 +79,8 @@ typedef struct worker {
     struct conn *live;        /* every open connection, for shutdown */
     bool cached_open;         /* RESOLVE_CACHED works here */
     bool has_cachestat;       /* cachestat() answers here; cleared when it cannot (ENOSYS, EPERM) */
+    char *copy_buf;           /* file bytes on their way to a plain TCP socket (exec_send_copy) */
+    size_t copy_cap;
     bool stopping;            /* fast stop */
     bool graceful;            /* finish in-flight requests, accept nothing new */
     bool stop_idle;           /* graceful stop of the server: idle connections close at once */

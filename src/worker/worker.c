@@ -17,6 +17,7 @@
 #include "worker/conn.h"
 #include "worker/h2.h"
 #include "worker/ctx.h"
+#include "worker/exec.h"
 
 #define ACCEPT_BATCH 64         /* accepts per wake-up, so one worker cannot hog a burst */
 #define ACCEPT_PAUSE_MS 100     /* out of descriptors: retry after this long */
@@ -522,6 +523,9 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
     w->roots.on_retire = worker_root_retired;
     w->roots.arg = w;
     w->has_cachestat = true; /* until a call cannot tell (no cachestat, or EPERM for these files) */
+    w->copy_cap = EXEC_COPY_MAX;
+    if (!(w->copy_buf = malloc(w->copy_cap)))
+        return -1;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -558,6 +562,7 @@ void worker_close(worker *w)
     }
     free(w->root_links);
     free(w->nroot_links);
+    free(w->copy_buf);
     roots_destroy(&w->roots); /* every request has given its view back */
     while (w->free_conns) {
         conn *c = w->free_conns;

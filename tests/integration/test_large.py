@@ -1,11 +1,15 @@
-"""A 5 GiB (sparse) file: Content-Length beyond 32 bits, full download."""
+"""A 5 GiB (sparse) file: Content-Length beyond 32 bits, full download.
+Files on a tmpfs, where reads cannot say RWF_NOWAIT: whole and in ranges."""
 
+import os
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
 import harness
-from harness import RawConn, SharedServerTestCase, build_request
+from harness import PATIENCE, RawConn, Server, ServerTestCase, SharedServerTestCase, build_request
 
 SIZE = 5 * 1024 ** 3            # 5368709120
 MARKERS = [(0, b"BEGIN-MARKER"), (4 * 1024 ** 3 + 1, b"PAST-4GIB-MARKER"), (SIZE - 10, b"END-MARKER")]
@@ -81,3 +85,47 @@ class LargeFileTest(SharedServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TmpfsTest(ServerTestCase):
+    """tmpfs answers a read with RWF_NOWAIT by EOPNOTSUPP: the executor,
+    which reads hot file bytes that way to copy them to the socket, must
+    fall back to its sendfile path (cachestat says what is resident), not
+    close the connection. Sizes around the body buffer (16 KiB), the copy
+    buffer (256 KiB) and the sendfile chunk (1 MiB)."""
+
+    SIZES = (13, 16384, 16385, 98620, 262144, 262145, 954824, (1 << 20) + 7)
+
+    def test_files_on_a_tmpfs(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        base = tempfile.mkdtemp(prefix="ephttpd-tmpfs-")
+        os.chmod(base, 0o755)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", base]).returncode != 0:
+            shutil.rmtree(base, True)
+            self.skipTest("mount -t tmpfs failed here")
+
+        def cleanup():
+            subprocess.run(["umount", "-l", base], stderr=subprocess.DEVNULL)
+            shutil.rmtree(base, ignore_errors=True)
+        self.addCleanup(cleanup)
+        bodies = {}
+        for n in self.SIZES:
+            bodies[n] = os.urandom(n)
+            with open(os.path.join(base, "f%d.bin" % n), "wb") as f:
+                f.write(bodies[n])
+            os.chmod(os.path.join(base, "f%d.bin" % n), 0o644)
+        srv = Server(base, ["--access-log", "off"])
+        srv.start()
+        self.addCleanup(srv.stop)
+        with RawConn(srv.port, timeout=PATIENCE) as c:  # one keep-alive connection for all
+            for n, body in bodies.items():
+                c.send(build_request("GET", "/f%d.bin" % n))
+                r = c.read_response()
+                self.assertEqual((r.status, len(r.body)), (200, n))
+                self.assertTrue(r.body == body, "f%d.bin differs" % n)
+                lo, hi = n // 3, n - 2
+                c.send(build_request("GET", "/f%d.bin" % n, headers=[("Range", "bytes=%d-%d" % (lo, hi))]))
+                r = c.read_response()
+                self.assertEqual((r.status, len(r.body)), (206, hi - lo + 1))
+                self.assertTrue(r.body == body[lo:hi + 1], "f%d.bin's range differs" % n)

@@ -157,6 +157,11 @@ static char *xmalloc(size_t n)
     return p;
 }
 
+/* Whether the worker has its copy buffer, as worker_open gives it: file
+ * ranges over TCP are then copied from the loop (exec_send_copy); without,
+ * sent by sendfile (exec_send_file, kTLS's path). */
+static bool copy_path = true;
+
 /* Set up as worker_open does: loop, queue (one slot per connection and
  * one more), cache of fc_cap entries, root view over the master's fds. */
 static harness *h_open(size_t fc_cap, int sndbuf)
@@ -169,6 +174,10 @@ static harness *h_open(size_t fc_cap, int sndbuf)
     w->cfg = cf;
     w->now_ms = time_now_ms();
     w->has_cachestat = true;
+    if (copy_path) {
+        w->copy_cap = EXEC_COPY_MAX;
+        w->copy_buf = xmalloc(w->copy_cap);
+    }
     route_sizes_of(cf, &w->sizes);
     assert_int_equal(loop_init(&w->lp, 16), 0);
     assert_int_equal(wq_init(&w->q, &w->lp, cf->wq_threads, (size_t)cf->worker_connections + 1), 0);
@@ -222,6 +231,7 @@ static void h_close(harness *h)
     free(h->parts);
     free(h->path);
     free(h->got);
+    free(w->copy_buf);
     cfg_free(h->cf);
     free(h);
 }
@@ -506,10 +516,14 @@ static void run_send_case(const plan_case *c)
 static void test_send_plans(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < EP_ARRAY_LEN(send_cases); i++) {
-        print_message("  %s\n", send_cases[i].name);
-        run_send_case(&send_cases[i]);
+    for (int copy = 1; copy >= 0; copy--) {
+        copy_path = copy;
+        for (size_t i = 0; i < EP_ARRAY_LEN(send_cases); i++) {
+            print_message("  %s (%s)\n", send_cases[i].name, copy ? "copied" : "sendfile");
+            run_send_case(&send_cases[i]);
+        }
     }
+    copy_path = true;
 }
 
 /* The first EXEC_WAIT of a plan with offload comes with the chunk in a task;
@@ -907,7 +921,9 @@ static void run_shrink_case(const shrink_case *c)
     h_drain(h);
     assert_true(h->ngot <= h->x.hlen + lead + (size_t)c->keep);
     assert_bytes(h->got, h->ngot, want, h->ngot);
-    assert_int_equal(h->x.body_bytes, h->ngot - h->x.hlen);
+    /* Over TCP the head leaves with the first bytes of the file: a file
+     * emptied before then sends not even the head. */
+    assert_int_equal(h->x.body_bytes, h->ngot > h->x.hlen ? h->ngot - h->x.hlen : 0);
     exec_end(&h->x);
     assert_int_equal(count_fds(), fds1);
     free(want);
@@ -918,10 +934,14 @@ static void run_shrink_case(const shrink_case *c)
 static void test_shrinking_file(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < EP_ARRAY_LEN(shrink_cases); i++) {
-        print_message("  %s\n", shrink_cases[i].name);
-        run_shrink_case(&shrink_cases[i]);
+    for (int copy = 1; copy >= 0; copy--) {
+        copy_path = copy;
+        for (size_t i = 0; i < EP_ARRAY_LEN(shrink_cases); i++) {
+            print_message("  %s (%s)\n", shrink_cases[i].name, copy ? "copied" : "sendfile");
+            run_shrink_case(&shrink_cases[i]);
+        }
     }
+    copy_path = true;
 }
 
 int main(void)
