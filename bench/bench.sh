@@ -62,6 +62,18 @@
 # bench/many.lua from one path list that every server gets, in the same order;
 # before it, every server must serve a sample of 50 of them whole, twice on one
 # connection each.
+# Scenarios "small-paced", "medium-paced" and "large-paced" (not in the
+# default list): the same offered load for every server, h2load --h1 at a
+# fixed rate (small: 500 connections at 200 requests/s each; medium: 100 at
+# 300/s; large: 100 at 40/s; 3 s, under
+# the 1000 requests a connection that every server's default keep-alive
+# limit allows, as h2load does not reconnect). Their requests/s are equal by
+# construction: read the per CPU-s and CPU µs/req lines. A closed-loop wrk
+# run measures a server's CPU at the load it can drive wrk to: a server that
+# outruns the one-core client then runs smaller batches (more epoll_waits
+# and wakeups a request) than one the client keeps busy, and pays for its
+# speed per CPU-second; at one offered load the CPU a request costs compares
+# like for like. Every request must succeed with a 2xx and the file's bytes.
 # Each scenario also prints every server's CPU time per request (µs, from the
 # median of its requests per CPU-second).
 # STRACE=1: after a scenario's rounds, for each server, one run of SECONDS
@@ -346,8 +358,8 @@ start_servers() {
 # The servers a scenario measures, ephttpd first.
 servers_of() { # scenario
     case $1 in
-    small | small-c1000) echo "$PLAIN cl" ;;
-    medium | large | ab | many) echo "$PLAIN" ;;
+    small | small-c1000 | small-paced) echo "$PLAIN cl" ;;
+    medium | large | ab | many | medium-paced | large-paced) echo "$PLAIN" ;;
     *) echo "$SERVERS" ;;
     esac
 }
@@ -398,6 +410,33 @@ run_h2load() { # requests connections streams-per-connection url
     echo "${want#ok }"
 }
 
+# h2load --h1 at a fixed rate for 3 s: its requests/s and span (ns), as
+# run_h2load; every request must have succeeded with a 2xx and DATA must be
+# the file's size times the requests done, or the script stops.
+run_paced() { # connections requests/s-per-connection url
+    local out want
+    out=$($CLI h2load --h1 -t1 -c"$1" --rps="$2" -D 3 "$3" 2>&1) || true
+    want=$(awk -v size="$(stat -c %s "$ROOT/${3##*/}")" '
+        /^requests:/ {started = $4; done = $6; ok = $8; bad = $10 + $12 + $14}
+        /^status codes:/ {two = $3; other = $5 + $7 + $9}
+        /^traffic:/ {for (i = 1; i <= NF; i++) if ($i == "data") {data = $(i - 1); gsub(/[()]/, "", data)}}
+        /^finished in/ {span = $3 + 0; unit = $3; sub(/^[0-9.]+/, "", unit)
+            span *= unit ~ /^ms/ ? 1e6 : unit ~ /^us/ ? 1e3 : 1e9}
+        END {
+            # The run stops on the clock: the heads and bytes of the requests
+            # still under way when it does are counted too.
+            if (done == 0 || ok != done || bad != 0) print "requests: " done " done, " ok " succeeded, " bad " failed/errored/timed out"
+            else if (two < done || two > started || other != 0) print "status codes: " two " 2xx, " other " other"
+            else if (data + 0 < done * size || data + 0 > started * size) printf "DATA %s bytes, want %.0f to %.0f\n", data, done * size, started * size
+            else printf "ok %.2f %.0f\n", done / span * 1e9, span
+        }' <<<"$out")
+    if [ "${want%% *}" != ok ]; then
+        printf 'h2load --h1 %s: %s\n%s\n' "$3" "$want" "$out" >&2
+        return 1
+    fi
+    echo "${want#ok }"
+}
+
 run_ab() { # count concurrency url
     $CLI ab -q -n "$1" -c "$2" -r "$3" 2>/dev/null |
         awk '/Requests per second/ {print $4} /Failed requests/ {if ($3 > 0) print "failed:" $3 > "/dev/stderr"}'
@@ -406,10 +445,10 @@ run_ab() { # count concurrency url
 # The URL a scenario fetches from one server.
 url_of() { # scenario server
     case $1 in
-    small | small-c1000 | ab) echo "http://127.0.0.1:${PORT[$2]}/small.html" ;;
+    small | small-c1000 | small-paced | ab) echo "http://127.0.0.1:${PORT[$2]}/small.html" ;;
     many) echo "http://127.0.0.1:${PORT[$2]}" ;; # many.lua gives the paths
-    medium) echo "http://127.0.0.1:${PORT[$2]}/medium.css" ;;
-    large) echo "http://127.0.0.1:${PORT[$2]}/large.html" ;;
+    medium | medium-paced) echo "http://127.0.0.1:${PORT[$2]}/medium.css" ;;
+    large | large-paced) echo "http://127.0.0.1:${PORT[$2]}/large.html" ;;
     tls-small | tls-hs) echo "https://127.0.0.1:${TLS_PORT[$2]}/small.html" ;;
     tls-large | h2-large) echo "https://127.0.0.1:${TLS_PORT[$2]}/large.html" ;;
     h2-small) echo "https://127.0.0.1:${TLS_PORT[$2]}/small.html" ;;
@@ -446,6 +485,9 @@ measure() { # scenario server
     tls-hs) rate=$(run_ab 5000 50 "$url") ;;
     h2-small | h2c-small) rate=$(run_h2load 200000 10 32 "$url") ;;
     h2-large) rate=$(run_h2load "$H2_LARGE_N" 10 4 "$url") ;;
+    small-paced) rate=$(run_paced 500 200 "$url") ;;
+    medium-paced) rate=$(run_paced 100 300 "$url") ;;
+    large-paced) rate=$(run_paced 100 40 "$url") ;;
     *) rate=$(run_wrk "$1" "$url") ;;
     esac
     t1=$(date +%s%N)
@@ -744,6 +786,6 @@ for sc in $SCENARIOS; do
     fi
     check_servers "$sc"
     run_scenario "$sc"
-    case $sc in tls-* | h2*) continue ;; esac
+    case $sc in tls-* | h2* | *-paced) continue ;; esac
     [ -z "$STRACE" ] || strace_scenario "$sc"
 done
