@@ -432,13 +432,15 @@ static void h2_request(h2_conn *h, h2_stream *st)
     /* the request line the logs quote, as HTTP/1.1's are; CONNECT has
      * no :path, its target is the authority (RFC 9113 8.5) */
     ep_str target = st->path.p ? st->path : st->authority;
-    size_t need = st->method.len + target.len + 11; /* "M T HTTP/2.0" and its NUL */
+    size_t need = st->method.len + target.len + 10; /* "M T HTTP/2.0" (snprintf was 2% of a stream) */
     if (st->scap - st->slen >= need) {
-        char *at = st->store + st->slen;
-        size_t n = (size_t)snprintf(at, need, "%.*s %.*s HTTP/2.0", (int)st->method.len, st->method.p,
-                                    (int)target.len, target.p);
-        st->line = ep_str_make(at, n);
-        st->slen += n;
+        char *at = st->store + st->slen, *o = at;
+        o = (char *)memcpy(o, st->method.p, st->method.len) + st->method.len;
+        *o++ = ' ';
+        o = (char *)memcpy(o, target.p, target.len) + target.len;
+        memcpy(o, " HTTP/2.0", 9);
+        st->line = ep_str_make(at, need);
+        st->slen += need;
     } else {
         st->line = target;
     }
