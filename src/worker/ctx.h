@@ -89,6 +89,7 @@ typedef struct worker {
     worker_stats stats;
     const tls_gen *tls;       /* the generation's TLS contexts (the master's, inherited) */
     struct nghttp2_session_callbacks *h2_cbs; /* worker/h2.c's, when a listener has http2 */
+    char *h2_out_spare;       /* an HTTP/2 output buffer that went idle, for the next to need one */
     struct nghttp2_option *h2_opt;
 } worker;
 
