@@ -16,6 +16,7 @@
 #include "tls/tls.h"
 #include "log/access.h"
 #include "util/arena.h"
+#include "util/freelist.h"
 #include "util/time.h"
 #include "worker/fcache.h"
 #include "worker/loop.h"
@@ -90,6 +91,8 @@ typedef struct worker {
     const tls_gen *tls;       /* the generation's TLS contexts (the master's, inherited) */
     struct nghttp2_session_callbacks *h2_cbs; /* worker/h2.c's, when a listener has http2 */
     char *h2_out_spare;       /* an HTTP/2 output buffer that went idle, for the next to need one */
+    freelist h2_fl;           /* nghttp2's small blocks (worker/h2.c's allocator) */
+    void *h2_mem;             /* its nghttp2_mem (an anonymous struct in nghttp2.h) */
     struct nghttp2_option *h2_opt;
 } worker;
 
