@@ -1060,6 +1060,16 @@ def run_cli(*args, timeout=PATIENCE):
     return p.returncode, p.stdout, p.stderr
 
 
+def mount_tmpfs(tc, path):
+    """Mount a tmpfs (mode 0755) on the folder path for the test case tc,
+    unmounted (lazily) when it ends; skips tc where that cannot be done."""
+    if os.geteuid() != 0:
+        tc.skipTest("mounting a tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", path]).returncode != 0:
+        tc.skipTest("mount -t tmpfs failed here")
+    tc.addCleanup(subprocess.run, ["umount", "-l", path], stderr=subprocess.DEVNULL)
+
+
 def read_text(path):
     """A file's text, with the file closed again."""
     with open(path, errors="replace") as f:

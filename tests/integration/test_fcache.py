@@ -894,20 +894,12 @@ class InactiveTest(ServerTestCase):
     lazy) without a reload, and the file is still served right after."""
 
     def test_unused_entry_is_closed_and_its_mount_freed(self):
-        if os.geteuid() != 0:
-            self.skipTest("mounting a tmpfs needs root")
         base = tempfile.mkdtemp(prefix="ephttpd-fcache-inactive-")
+        self.addCleanup(shutil.rmtree, base, True)
         os.chmod(base, 0o755)
         mnt = os.path.join(base, "mnt")
         os.makedirs(mnt, mode=0o755)
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", mnt]).returncode != 0:
-            shutil.rmtree(base, True)
-            self.skipTest("mount -t tmpfs failed here")
-
-        def cleanup():
-            subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
-            shutil.rmtree(base, ignore_errors=True)
-        self.addCleanup(cleanup)
+        harness.mount_tmpfs(self, mnt)
         path = os.path.join(mnt, "f.txt")
         put_file(path, b"on the tmpfs\n")
         harness.class_server(self, one_worker(base, 'open_file_cache_inactive = "1s";\n'))
