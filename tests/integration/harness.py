@@ -711,10 +711,19 @@ def build_request(method="GET", target="/", version="HTTP/1.1", headers=(),
 class RawConn:
     """A client TCP connection that sends exact bytes and parses responses."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=PATIENCE):
+    def __init__(self, port, host="127.0.0.1", timeout=PATIENCE, rcvbuf=None, recv_size=1 << 18):
+        """rcvbuf: SO_RCVBUF, set before connecting (the window stays that
+        small); recv_size: the most bytes one recv takes (a slow reader)."""
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if rcvbuf:
+            self.sock = socket.socket()
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
+        else:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.recv_size = recv_size
         self.buf = bytearray()
         self.eof = False
         self.reset_seen = False
@@ -772,7 +781,7 @@ class RawConn:
                                % (len(self.buf), bytes(self.buf[:200])))
         self.sock.settimeout(remaining)
         try:
-            chunk = self.sock.recv(1 << 18)
+            chunk = self.sock.recv(self.recv_size)
         except socket.timeout:
             raise TimeoutError("timed out waiting for data (have %d bytes: %r)"
                                % (len(self.buf), bytes(self.buf[:200])))

@@ -1,10 +1,13 @@
 """A 5 GiB (sparse) file: Content-Length beyond 32 bits, full download.
-Files on a tmpfs, where reads cannot say RWF_NOWAIT: whole and in ranges."""
+Files on a tmpfs, where reads cannot say RWF_NOWAIT: whole and in ranges.
+Many connections on one worker's copy buffer, fast and slow readers."""
 
 import os
+import random
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -120,3 +123,63 @@ class TmpfsTest(ServerTestCase):
                 r = c.read_response()
                 self.assertEqual((r.status, len(r.body)), (206, hi - lo + 1))
                 self.assertTrue(r.body == body[lo:hi + 1], "f%d.bin's range differs" % n)
+
+
+class CopyBufferTest(ServerTestCase):
+    """One worker copies every connection's cached file bytes through one
+    buffer (exec_send_copy), and drops what a full socket did not take:
+    with many connections at once, slow readers with small receive buffers
+    (many short writes) beside fast ones, whole files and ranges, no
+    response may carry another's bytes or miss its own."""
+
+    SIZES = (300000, 777777, 1300000, 2100000)
+    CONNS = 16
+
+    def test_concurrent_responses_are_their_own(self):
+        base = tempfile.mkdtemp(prefix="ephttpd-copybuf-")
+        self.addCleanup(shutil.rmtree, base, True)
+        os.chmod(base, 0o755)
+        bodies = {}
+        for n in self.SIZES:
+            bodies[n] = os.urandom(n)
+            path = os.path.join(base, "f%d.bin" % n)
+            with open(path, "wb") as f:
+                f.write(bodies[n])
+            os.chmod(path, 0o644)
+        srv = Server(base, ["-w", "1", "--access-log", "off"])
+        srv.start()
+        self.addCleanup(srv.stop)
+        errors = []
+
+        def client(k):
+            rng = random.Random(k)
+            slow = k % 2 == 1
+            try:
+                conn = RawConn(srv.port, rcvbuf=4096 if slow else None,
+                               recv_size=rng.choice((512, 1500, 65536)) if slow else 1 << 18)
+                with conn as c:
+                    for i in range(3):
+                        n = rng.choice(self.SIZES)
+                        if rng.random() < 0.5:
+                            lo = rng.randrange(n // 2)
+                            hi = rng.randrange(lo, n)
+                            want, hdrs = bodies[n][lo:hi + 1], [("Range", "bytes=%d-%d" % (lo, hi))]
+                        else:
+                            want, hdrs = bodies[n], []
+                        c.send(build_request("GET", "/f%d.bin" % n, headers=hdrs))
+                        r = c.read_response()
+                        if r.status not in (200, 206) or r.body != want:
+                            errors.append("client %d request %d (f%d.bin %r): status %d, %d bytes, %s"
+                                          % (k, i, n, hdrs, r.status, len(r.body),
+                                             "right length, other bytes" if len(r.body) == len(want)
+                                             else "want %d" % len(want)))
+            except Exception as e:  # reported below, with the others
+                errors.append("client %d: %r" % (k, e))
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(self.CONNS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(PATIENCE * 2)
+        self.assertFalse(any(t.is_alive() for t in threads), "a client is still reading")
+        self.assertEqual(errors, [])
