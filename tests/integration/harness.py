@@ -711,6 +711,8 @@ def build_request(method="GET", target="/", version="HTTP/1.1", headers=(),
 class RawConn:
     """A client TCP connection that sends exact bytes and parses responses."""
 
+    recv_size = 1 << 18  # the most bytes one recv takes (subclasses with their own socket keep it)
+
     def __init__(self, port, host="127.0.0.1", timeout=PATIENCE, rcvbuf=None, recv_size=1 << 18):
         """rcvbuf: SO_RCVBUF, set before connecting (the window stays that
         small); recv_size: the most bytes one recv takes (a slow reader)."""
