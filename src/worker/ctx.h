@@ -38,6 +38,7 @@ typedef struct {
     uint64_t open_loop, open_queue;   /* lookups answered from cache vs. handed off */
     uint64_t read_loop, read_queue;   /* small bodies read on the loop vs. in a task */
     uint64_t send_loop, send_queue;   /* sendfile chunks on the loop vs. in a task */
+    uint64_t copy_read;               /* file bytes read into the copy buffer (some are read again after a short write) */
     uint64_t tls_ktls, tls_user;      /* TLS responses: the kernel encrypts files, or OpenSSL all of it */
     uint64_t h2_conns, h2_streams;    /* HTTP/2 connections, and the requests they carried */
     uint64_t h2_errors;               /* HTTP/2 connections ended with an error GOAWAY */

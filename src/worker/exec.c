@@ -127,7 +127,7 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->hlen = x->hsent = x->hpacked = 0;
     x->body = body;
     x->body_cap = body_cap;
-    x->seg = x->seg_sent = 0;
+    x->seg = x->seg_sent = x->copy_want = 0;
     x->body_bytes = 0;
     x->fin_follows = x->progressed = x->task_busy = false;
     x->view = NULL;
@@ -346,6 +346,7 @@ void exec_prepare(exec *x)
 {
     http_plan *p = &x->rt.plan;
     x->hsent = x->hpacked = x->seg = x->seg_sent = 0;
+    x->copy_want = 0; /* a response starts with the whole chunk: the socket has drained */
     x->body_bytes = 0;
     x->progressed = false;
     /* A lone small range whose pages are cached: read it now (RWF_NOWAIT)
@@ -512,8 +513,10 @@ static int exec_send_copy(exec *x)
     worker *w = x->w;
     http_plan *p = &x->rt.plan;
     const cfg_rules *r = x->rt.rules;
-    size_t max = r ? r->sendfile_chunk : SENDFILE_CHUNK;
-    max = max < w->copy_cap ? max : w->copy_cap;
+    size_t chunk = r ? r->sendfile_chunk : SENDFILE_CHUNK; /* a task's, and the most a copy takes */
+    size_t max = chunk < w->copy_cap ? chunk : w->copy_cap;
+    if (x->copy_want && x->copy_want < max)
+        max = x->copy_want;
     size_t cur = x->seg;
     while (x->seg == cur) {
         const plan_seg *sg = &p->seg[x->seg];
@@ -531,9 +534,10 @@ static int exec_send_copy(exec *x)
             return head ? exec_send_mem(x) : exec_send_file(x);
         if (n < 0 && !offload && errno != EAGAIN)
             return -1;
-        if (n < 0) /* not cached: the head goes alone, the chunk by a task */
-            return head ? exec_send_mem(x) : exec_queue_chunk(x, off, want, sendfile_work, sendfile_done);
+        if (n < 0) /* not cached: the head goes alone, the chunk (sendfile_chunk's) by a task */
+            return head ? exec_send_mem(x) : exec_queue_chunk(x, off, left < chunk ? left : chunk, sendfile_work, sendfile_done);
         w->stats.send_loop++;
+        w->stats.copy_read += (uint64_t)n;
         struct iovec iov[2];
         int k = 0;
         if (head)
@@ -546,9 +550,18 @@ static int exec_send_copy(exec *x)
         exec_advance(x, (size_t)sent);
         /* A short write left the socket full (TCP marks it so, and says
          * EPOLLOUT when it drains): reading again now would only find
-         * EAGAIN after a copy. */
-        if ((size_t)sent < head + (size_t)n)
+         * EAGAIN after a copy. What it took says what the next wake-up
+         * will take: a socket with a small buffer (a slow client's) would
+         * otherwise have up to 256 KiB read for each 32 KB it accepts. */
+        if ((size_t)sent < head + (size_t)n) {
+            size_t took = (size_t)sent > head ? (size_t)sent - head : 0;
+            x->copy_want = took < 8192 ? 16384 : 2 * took < w->copy_cap ? 2 * took : w->copy_cap;
             return 0;
+        }
+        if (x->copy_want) { /* it took all: the next read may be twice as long */
+            x->copy_want = 2 * x->copy_want < w->copy_cap ? 2 * x->copy_want : w->copy_cap;
+            max = x->copy_want < chunk ? x->copy_want : chunk;
+        }
     }
     return 1;
 }

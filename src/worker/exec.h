@@ -97,6 +97,7 @@ typedef struct exec {
     char *body;            /* a small file range read into memory */
     size_t body_cap;
     size_t seg, seg_sent;  /* the segment being sent, and its bytes gone */
+    size_t copy_want;      /* file bytes the next copy reads: what the socket took last time, doubled */
     uint64_t body_bytes;   /* body bytes sent, for the access log */
     bool fin_follows;      /* the connection closes right after: the last bytes may carry the FIN */
     bool progressed;       /* bytes went out since the owner last cleared it */
