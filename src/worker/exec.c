@@ -393,6 +393,12 @@ static void exec_advance(exec *x, size_t n)
     x->progressed = true;
 }
 
+/* Bytes of the head, and of the body packed after it, not sent yet. */
+static size_t exec_head_left(const exec *x)
+{
+    return x->hlen + x->hpacked - x->hsent;
+}
+
 /* Short memory segments go into the head's buffer before its first byte
  * leaves: one buffer is one send(), cheaper than sendmsg of several (the
  * kernel copies the bytes either way). A hot small file is then recv and
@@ -415,13 +421,11 @@ static void exec_pack(exec *x)
 static int exec_send_mem(exec *x)
 {
     http_plan *p = &x->rt.plan;
-    if (x->hsent == 0 && x->seg_sent == 0)
-        exec_pack(x);
     struct iovec iov[EXEC_IOV];
     int n = 0;
     size_t s = x->seg;
-    if (x->hsent < x->hlen + x->hpacked)
-        iov[n++] = (struct iovec){ x->hbuf + x->hsent, x->hlen + x->hpacked - x->hsent };
+    if (exec_head_left(x))
+        iov[n++] = (struct iovec){ x->hbuf + x->hsent, exec_head_left(x) };
     for (size_t off = x->seg_sent; s < p->nseg && p->seg[s].mem && n < EXEC_IOV; s++, off = 0)
         iov[n++] = (struct iovec){ (char *)p->seg[s].mem + off, p->seg[s].len - off };
     /* MSG_MORE when more bytes follow at once (a file range, another part),
@@ -503,9 +507,8 @@ static int exec_send_file(exec *x)
  * splice (the 954 KB file: about 130 against 160 us of server CPU a
  * request, at twice the rate; the 98 KB one 4% less), the head shares the
  * write, and the read itself says whether the pages are cached (no
- * cachestat call). Pages
- * not cached go to a task (sendfile_work), so the loop never waits on a
- * disk. The buffer is the worker's: bytes the socket did not take are
+ * cachestat call). Pages not cached go to a task (sendfile_work), so the
+ * loop never waits on a disk. The buffer is the worker's: bytes the socket did not take are
  * read again when it drains, nothing is kept per connection. Same returns
  * as exec_send_file. */
 static int exec_send_copy(exec *x)
@@ -522,7 +525,7 @@ static int exec_send_copy(exec *x)
         const plan_seg *sg = &p->seg[x->seg];
         off_t off = sg->off + (off_t)x->seg_sent;
         size_t left = sg->len - x->seg_sent;
-        size_t head = x->hlen + x->hpacked - x->hsent;
+        size_t head = exec_head_left(x);
         size_t want = left < max ? left : max;
         bool offload = r && r->offload_always;
         ssize_t n = offload ? -1 : file_read_nowait(p->fd, w->copy_buf, want, off);
@@ -602,10 +605,12 @@ static int exec_send_buffered(exec *x)
 enum exec_result exec_send(exec *x, bool *can_write)
 {
     http_plan *p = &x->rt.plan;
-    while (x->hsent < x->hlen + x->hpacked || x->seg < p->nseg) {
+    while (exec_head_left(x) || x->seg < p->nseg) {
         if (!*can_write)
             return EXEC_WAIT;
-        bool head = x->hsent < x->hlen + x->hpacked;
+        bool head = exec_head_left(x) > 0;
+        /* Before the first byte: what is packed after the head decides
+         * whether a memory write or a file path comes next. */
         if (head && x->hsent == 0 && x->seg_sent == 0)
             exec_pack(x);
         bool mem = x->seg < p->nseg ? p->seg[x->seg].mem != NULL : head;
