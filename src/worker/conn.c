@@ -923,7 +923,7 @@ void conn_rx_run(worker *w)
         b->rx_next = list;
         list = b;
     }
-    if (list)
+    if (list || w->h2rx)
         worker_fs_catch_up(w);
     while (list) {
         struct conn_req *b = list;
@@ -931,6 +931,7 @@ void conn_rx_run(worker *w)
         b->rx_queued = false;
         conn_drive(b->c); /* it may close, and release b: list no longer holds it */
     }
+    h2_rx_run(w);
 }
 
 void conn_start(conn *c)

@@ -77,6 +77,11 @@ typedef struct h2_conn {
     bool logged;                  /* the connection's error reason is logged (once) */
     timer_list *armed;            /* the list c->timer was last armed on */
     int32_t max_id;               /* the highest stream id the client has opened */
+    int32_t hdr_id;               /* the stream whose header block is being read, */
+    struct h2_stream *hdr;        /* ... and its block (NULL: refused or gone): no map lookup per field */
+    uint8_t *in;                  /* bytes received in this batch, not yet decoded (h2_rx_run) */
+    size_t inlen;
+    struct h2_conn *rx_next;      /* the worker's list of those connections */
     uint64_t opened;              /* bit i: stream max_id - 2i was opened (i < 64) */
 } h2_conn;
 
@@ -167,6 +172,8 @@ static void h2_stream_free(h2_conn *h, h2_stream *st)
     if (st->next)
         st->next->prev = st->prev;
     h->nstreams--;
+    if (h->hdr == st)
+        h->hdr = NULL;
     arena_pool_put(&h->c->w->arenas, st);
 }
 
@@ -295,9 +302,12 @@ static void h2_respond(h2_conn *h, h2_stream *st)
         p->f.date = h->c->w->date;
         n = resp_fields_h2(x->hbuf, x->hcap, 500, &p->f, st->nv, h->c->w->sizes.fields);
     }
+    /* No copies: the names (lower case already) and values live in the
+     * stream's block until the stream closes, and nghttp2 packs HEADERS
+     * before that or drops them unread once the stream is gone. */
     for (size_t i = 0; i < n; i++)
         st->hnv[i] = (nghttp2_nv){ (uint8_t *)st->nv[i].name, (uint8_t *)st->nv[i].value, st->nv[i].nlen,
-                                   st->nv[i].vlen, NGHTTP2_NV_FLAG_NONE };
+                                   st->nv[i].vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
     st->status = p->status;
     if (h->c->ssl) /* frames interleave: OpenSSL encrypts all of it, kTLS or not */
         h->c->w->stats.tls_user++;
@@ -498,6 +508,8 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     h2_stream *st = h2_stream_new(h, f->hd.stream_id);
+    h->hdr_id = f->hd.stream_id;
+    h->hdr = st;
     if (!st) { /* every slot taken (reset streams whose task is still out count) */
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
         return 0;
@@ -510,9 +522,11 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
                         const uint8_t *value, size_t vlen, uint8_t flags, void *user)
 {
     (void)flags;
-    (void)user;
-    h2_stream *st = f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST
-                        ? nghttp2_session_get_stream_user_data(s, f->hd.stream_id)
+    (void)s;
+    h2_conn *h = user;
+    h2_stream *st = f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
+                            f->hd.stream_id == h->hdr_id
+                        ? h->hdr
                         : NULL;
     if (!st || st->bad)
         return 0;
@@ -550,10 +564,12 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
 
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
+    (void)s;
     h2_conn *h = user;
     if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
         (f->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
-        h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+        h2_stream *st = f->hd.stream_id == h->hdr_id ? h->hdr : NULL;
+        h->hdr = NULL;
         if (st)
             h2_request(h, st);
     } else if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
@@ -845,9 +861,27 @@ void h2_drive(conn *c)
     h2_conn *h = c->h2;
     if (c->closed)
         return;
-    while ((c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
+    worker *w = c->w;
+    while (!h->in && (c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
         uint8_t buf[H2_IN];
         ssize_t n = conn_recv(c, buf, sizeof buf);
+        if (n > 0 && w->batching && w->fw.io.fd >= 0) {
+            /* Inside a batch, bytes are only received: h2_rx_run decodes
+             * them after one reading of the file-system events (which
+             * covers them), and the batch's answers leave together, as
+             * HTTP/1.1's do (conn_rx_run). Kept at their size: a batch of
+             * many connections sending a byte each costs bytes, not blocks. */
+            h->in = malloc((size_t)n);
+            if (!h->in) {
+                conn_close(c);
+                return;
+            }
+            memcpy(h->in, buf, (size_t)n);
+            h->inlen = (size_t)n;
+            h->rx_next = w->h2rx;
+            w->h2rx = h;
+            return;
+        }
         if (n > 0) {
             ssize_t rv = nghttp2_session_mem_recv(h->s, buf, (size_t)n);
             if (rv < 0) {
@@ -892,9 +926,41 @@ void h2_timeout(conn *c, timer_list *which)
     conn_close(c);
 }
 
+/* Decode what the batch received, in the order it came, then go on as
+ * h2_drive (the caller has read the file-system events). */
+void h2_rx_run(worker *w)
+{
+    h2_conn *list = NULL;
+    while (w->h2rx) {
+        h2_conn *h = w->h2rx;
+        w->h2rx = h->rx_next;
+        h->rx_next = list;
+        list = h;
+    }
+    while (list) {
+        h2_conn *h = list;
+        list = h->rx_next;
+        uint8_t *in = h->in;
+        h->in = NULL;
+        ssize_t rv = h->c->closed ? 0 : nghttp2_session_mem_recv(h->s, in, h->inlen); /* closed, a task out */
+        free(in);
+        if (rv < 0)
+            h2_fatal(h, (int)rv);
+        else if (!h->c->closed && h2_flush(h))
+            h2_drive(h->c); /* it may close, and free h: list no longer holds it */
+    }
+}
+
 void h2_free(conn *c)
 {
     h2_conn *h = c->h2;
+    if (h->in) { /* closed before its turn: off the list (rare, and the list is short) */
+        h2_conn **pp = &c->w->h2rx;
+        while (*pp != h)
+            pp = &(*pp)->rx_next;
+        *pp = h->rx_next;
+        free(h->in);
+    }
     while (h->streams)
         h2_stream_free(h, h->streams);
     nghttp2_session_del(h->s);

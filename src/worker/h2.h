@@ -41,6 +41,8 @@ void h2_worker_free(worker *w);
 int h2_start(conn *c, const char *in, size_t len);
 /* Readiness changed, or a timer or task asks to go on. */
 void h2_drive(conn *c);
+/* Decode the bytes HTTP/2 connections received in the batch (worker/conn.c's conn_rx_run). */
+void h2_rx_run(worker *w);
 /* c's timer fired. */
 void h2_timeout(conn *c, timer_list *which);
 /* GOAWAY: at once (fast stop), or after the streams in flight (graceful). */

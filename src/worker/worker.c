@@ -302,7 +302,7 @@ int worker_step(worker *w, int max_ms)
      * changes on disk and takes the next batch at once: one system call
      * per batch, not a read of the events and a poll of the mounts. A few
      * rounds at most, so that timers and reaping still run under load. */
-    for (int round = 0; n >= 0 && w->rx && w->fw.io.fd >= 0 && round < LOOP_ROUNDS_MAX; round++) {
+    for (int round = 0; n >= 0 && (w->rx || w->h2rx) && w->fw.io.fd >= 0 && round < LOOP_ROUNDS_MAX; round++) {
         if (loop_peek_first(&w->lp))
             w->fs_fresh = true; /* the events were empty when the poll began, after every byte read */
         conn_rx_run(w);
