@@ -229,6 +229,10 @@ static enum route_state route_return(route *rt)
 static int file_status(const route *rt, const struct stat *st, cond_range *parts, size_t *nparts)
 {
     const hp_info *info = &rt->rq->info;
+    /* Most requests carry no precondition and no Range: no ETag to format. */
+    if (!info->if_match.p && !info->if_none_match.p && !info->if_modified_since.p &&
+        !info->if_unmodified_since.p && !info->range.p)
+        return 200;
     char etag[COND_ETAG_MAX];
     ep_str tag = ep_str_make(etag, cond_etag(etag, st->st_mtime, st->st_size));
     if (!rt->rules->etag)
