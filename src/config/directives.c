@@ -246,6 +246,8 @@ static const directive table[] = {
       .off = F(cfg, keepalive_timeout_ms), .min = 0, .max = DAY_MS },
     { .name = "send_timeout", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
       .off = F(cfg, send_timeout_ms), .min = 1, .max = DAY_MS },
+    { .name = "lingering_time", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
+      .off = F(cfg, lingering_time_ms), .min = 0, .max = DAY_MS },
     { .name = "shutdown_timeout", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
       .off = F(cfg, shutdown_timeout_ms), .min = 0, .max = DAY_MS },
     { .name = "stop_timeout", .where = X_TOP, .base = B_CFG, .type = T_DURATION,

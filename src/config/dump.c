@@ -298,6 +298,7 @@ static void put_globals(FILE *f, const cfg *c)
     fputs("header_timeout = ", f), put_duration(f, c->header_timeout_ms);
     fputs("keepalive_timeout = ", f), put_duration(f, c->keepalive_timeout_ms);
     fputs("send_timeout = ", f), put_duration(f, c->send_timeout_ms);
+    fputs("lingering_time = ", f), put_duration(f, c->lingering_time_ms);
     fputs("shutdown_timeout = ", f), put_duration(f, c->shutdown_timeout_ms);
     fputs("stop_timeout = ", f), put_duration(f, c->stop_timeout_ms);
     fputs("max_header_size = ", f), put_size(f, c->max_header_size);

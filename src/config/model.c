@@ -57,6 +57,7 @@ cfg *cfg_new(void)
     c->header_timeout_ms = 60000;
     c->keepalive_timeout_ms = 75000;
     c->send_timeout_ms = 60000;
+    c->lingering_time_ms = 2000;
     c->shutdown_timeout_ms = 60000;
     c->stop_timeout_ms = 5000;
     c->max_header_size = 16384;

@@ -213,6 +213,7 @@ typedef struct cfg {
     int64_t header_timeout_ms;    /* deadline for a whole request head */
     int64_t keepalive_timeout_ms; /* idle time between requests */
     int64_t send_timeout_ms;      /* longest time without send progress */
+    int64_t lingering_time_ms;    /* a closing connection drains the client's input this long */
     int64_t shutdown_timeout_ms;  /* after a reload: longest an old worker may finish its work */
     int64_t stop_timeout_ms;      /* graceful stop (QUIT): longest responses in flight may take */
     size_t max_header_size;  /* request head bytes; more → 431 */

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -220,6 +222,14 @@ ssize_t conn_write(conn *c, const void *buf, size_t len)
 /* Whether reading could give bytes: the socket said so, or TLS holds a
  * decrypted record we have not taken yet (edge-triggered epoll would never
  * tell us of those again). */
+/* Bytes in the socket the client has not acknowledged (SIOCOUTQ): what a
+ * reset from closing would destroy. 0 when the kernel does not say. */
+static int32_t conn_outq(const conn *c)
+{
+    int n = 0;
+    return ioctl(c->io.fd, SIOCOUTQ, &n) == 0 && n > 0 ? n : 0;
+}
+
 static bool conn_readable(const conn *c)
 {
     return c->can_read || (c->ssl && SSL_has_pending(c->ssl));
@@ -378,8 +388,58 @@ static void conn_linger(conn *c)
         if (c->ssl && SSL_is_init_finished(c->ssl))
             SSL_shutdown(c->ssl); /* close_notify ahead of our FIN */
         shutdown(c->io.fd, SHUT_WR);
+        c->linger_outq = conn_outq(c);
+        c->linger_tail = false;
+        c->linger_moved_ms = c->w->now_ms;
         timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
     }
+}
+
+/* The linger's time is up. While the response's tail is still on its way
+ * (a slow reader, megabytes queued behind our FIN) a reset from closing
+ * would destroy it: the linger goes on, and ends as any response does when
+ * the client takes nothing for send_timeout. A tail that took longer than
+ * the first look gets one more quiet linger once it is all across. */
+static void conn_linger_expired(conn *c)
+{
+    worker *w = c->w;
+    int32_t q = conn_outq(c), last = c->linger_outq;
+    c->linger_outq = q;
+    if (q == 0 && !c->linger_tail) {
+        conn_close(c);
+        return;
+    }
+    if (q == 0)
+        c->linger_tail = false; /* the quiet linger */
+    else if (q < last || !c->linger_tail)
+        c->linger_moved_ms = w->now_ms;
+    if (q > 0)
+        c->linger_tail = true;
+    if (q > 0 && w->now_ms - c->linger_moved_ms >= w->cfg->send_timeout_ms) {
+        conn_close(c);
+        return;
+    }
+    timer_arm(&w->t_linger, &c->timer, w->now_ms);
+}
+
+int conn_reclaim(worker *w, int max)
+{
+    int n = 0;
+    timer_list *lists[] = { &w->t_linger, &w->t_keepalive };
+    for (size_t i = 0; i < 2 && n < max; i++) {
+        timer_node *head = &lists[i]->head;
+        for (timer_node *t = head->next, *next; t != head && n < max; t = next) {
+            next = t->next;
+            conn *c = EP_CONTAINER_OF(t, conn, timer);
+            bool spare = c->state == CS_LINGER ? conn_outq(c) == 0
+                                                : c->state == CS_IDLE && !c->rq && c->requests > 0;
+            if (spare && !c->task_busy) {
+                conn_close(c);
+                n++;
+            }
+        }
+    }
+    return n;
 }
 
 void conn_wind_down(conn *c)
@@ -943,6 +1003,10 @@ void conn_start(conn *c)
 void conn_timeout(conn *c, timer_list *which)
 {
     worker *w = c->w;
+    if (c->state == CS_LINGER && which == &w->t_linger) {
+        conn_linger_expired(c);
+        return;
+    }
     if (c->state == CS_H2) {
         h2_timeout(c, which);
         return;
@@ -968,6 +1032,14 @@ void conn_shutdown(conn *c, bool graceful)
     }
     if (!graceful) {
         conn_close(c);
+        return;
+    }
+    /* When the whole server stops, a lingering connection whose client
+     * has every byte goes now (a stop would otherwise wait out its
+     * linger); one still taking its response's tail lingers on. */
+    if (c->state == CS_LINGER) {
+        if (c->w->stop_idle && conn_outq(c) == 0)
+            conn_close(c);
         return;
     }
     /* Graceful (reload or QUIT): a response in flight finishes as promised

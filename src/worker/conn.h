@@ -58,6 +58,9 @@ typedef struct conn {
     bool closed;
     bool nodelay;                       /* TCP_NODELAY is set */
     bool plain_on_tls;                  /* a cleartext request came to a TLS listener */
+    int32_t linger_outq;                /* CS_LINGER: bytes the client had not acknowledged at the last look, */
+    bool linger_tail;                   /* ... some were there at a look after the first, */
+    int64_t linger_moved_ms;            /* ... and when they last shrank */
     conn_peer peer;
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
     SSL *ssl;                           /* a TLS listener's connection, or NULL */
@@ -78,6 +81,10 @@ void conn_start(conn *c);
 void conn_timeout(conn *c, timer_list *which);
 /* Close now (fast stop), or at the end of the current response (graceful). */
 void conn_shutdown(conn *c, bool graceful);
+/* worker_connections are all taken: close up to max connections that
+ * need their slot least (lingering ones whose client has every byte, then
+ * idle keep-alive ones), oldest first. Returns how many. */
+int conn_reclaim(worker *w, int max);
 
 /* For the HTTP/2 side (worker/h2.c), which shares the socket, TLS,
  * readiness, timer and registry of the connection. */

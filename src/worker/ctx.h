@@ -43,6 +43,7 @@ typedef struct {
     uint64_t h2_conns, h2_streams;    /* HTTP/2 connections, and the requests they carried */
     uint64_t h2_errors;               /* HTTP/2 connections ended with an error GOAWAY */
     uint64_t accept_paused;
+    uint64_t reclaimed;               /* connections closed to free a slot (conn_reclaim) */
 } worker_stats;
 
 typedef struct worker {
@@ -76,6 +77,8 @@ typedef struct worker {
     roots roots;              /* cfg->dirs, re-resolved now and then (a deploy swaps a symlink) */
     int nconns;
     bool accept_paused;
+    bool accept_full;         /* paused because worker_connections are all taken */
+    bool reclaim_warned;      /* conn_reclaim's first use is logged */
     int64_t accept_resume_ms;
     struct conn *free_conns;  /* recycled connection structs */
     struct conn *dead;        /* closed this iteration (conn.c adds them), freed after dispatch */

@@ -20,8 +20,8 @@
 #include "worker/exec.h"
 
 #define ACCEPT_BATCH 64         /* accepts per wake-up, so one worker cannot hog a burst */
+#define RECLAIM_BATCH 4         /* slots freed at a time when worker_connections are all taken */
 #define ACCEPT_PAUSE_MS 100     /* out of descriptors: retry after this long */
-#define LINGER_MS 2000
 #define TICK_MS 1000            /* date refresh */
 
 typedef struct listener {
@@ -119,8 +119,8 @@ static void worker_reap(worker *w)
         worker_conn_free(w, c);
     }
     /* A free slot under worker_connections lets accepting resume at once. */
-    if (w->accept_paused && w->accept_resume_ms < 0 && !w->graceful) {
-        w->accept_paused = false;
+    if (w->accept_paused && (w->accept_resume_ms < 0 || w->accept_full) && !w->graceful) {
+        w->accept_paused = w->accept_full = false;
         listeners_set(w, true);
     }
 }
@@ -164,7 +164,25 @@ static void on_accept(loop_io *io, uint32_t events)
     /* Closed by a QUIT handled earlier in the same batch of events. */
     for (int i = 0; i < ACCEPT_BATCH && io->fd >= 0; i++) {
         if (w->nconns >= w->cfg->worker_connections) {
-            accept_pause(w, -1);
+            /* Full after accepting some: a client still waiting wakes us
+             * again (the listener is level-triggered) and is seen below. */
+            if (i > 0)
+                return;
+            /* A client is waiting: slots held by connections that need
+             * them least are freed (after this batch, worker_reap), as
+             * nginx reuses idle connections; else a few clients that never
+             * close would keep everyone else waiting. With none to free,
+             * look again soon (a connection may have gone idle) or when a
+             * slot frees, whichever comes first. */
+            int n = conn_reclaim(w, RECLAIM_BATCH);
+            if (n && !w->reclaim_warned) {
+                w->reclaim_warned = true;
+                log_warn("worker_connections (%u) are not enough: closing idle and lingering connections "
+                         "to make room (counted in the exit line)", (unsigned)w->cfg->worker_connections);
+            }
+            w->stats.reclaimed += (uint64_t)n;
+            accept_pause(w, n ? -1 : ACCEPT_PAUSE_MS);
+            w->accept_full = true;
             return;
         }
         struct sockaddr_storage peer;
@@ -323,7 +341,7 @@ int worker_step(worker *w, int max_ms)
     expire(w, &w->t_send);
     expire(w, &w->t_linger);
     if (w->accept_paused && w->accept_resume_ms >= 0 && w->now_ms >= w->accept_resume_ms && !w->graceful) {
-        w->accept_paused = false;
+        w->accept_paused = w->accept_full = false;
         listeners_set(w, true);
     }
     worker_reap(w);
@@ -494,7 +512,7 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
     timer_list_init(&w->t_header, c->header_timeout_ms);
     timer_list_init(&w->t_keepalive, c->keepalive_timeout_ms);
     timer_list_init(&w->t_send, c->send_timeout_ms);
-    timer_list_init(&w->t_linger, LINGER_MS);
+    timer_list_init(&w->t_linger, c->lingering_time_ms);
     worker_tick(w);
     /* Room for every connection's event (and listeners, queue, watches):
      * a poll that fills the array cannot vouch that the file-system events
@@ -572,9 +590,9 @@ void worker_close(worker *w)
     log_info("worker exiting: %llu requests; open-file cache %llu hits, %llu misses (%llu not kept: "
              "the cache was full), %llu closed unused, %zu entries, %zu body bytes, %llu file-system "
              "events, %llu unwatched, %llu checks; lookups %llu on loop, %llu queued; small reads %llu "
-             "on loop, %llu queued; file chunks %llu on loop, %llu queued; "
+             "on loop, %llu queued; file chunks %llu on loop, %llu queued, %llu bytes copied; "
              "TLS responses %llu with kernel TLS, %llu encrypted by OpenSSL; HTTP/2 %llu connections, "
-             "%llu requests, %llu ended by an error",
+             "%llu requests, %llu ended by an error; %llu connections closed to free a slot",
              (unsigned long long)w->stats.requests, (unsigned long long)w->fc.hits,
              (unsigned long long)w->fc.misses, (unsigned long long)w->fc.refused,
              (unsigned long long)w->fc.expired, w->fc.count, w->fc.body_bytes,
@@ -583,9 +601,11 @@ void worker_close(worker *w)
              (unsigned long long)w->stats.open_loop,
              (unsigned long long)w->stats.open_queue, (unsigned long long)w->stats.read_loop,
              (unsigned long long)w->stats.read_queue, (unsigned long long)w->stats.send_loop,
-             (unsigned long long)w->stats.send_queue, (unsigned long long)w->stats.tls_ktls,
+             (unsigned long long)w->stats.send_queue, (unsigned long long)w->stats.copy_read,
+             (unsigned long long)w->stats.tls_ktls,
              (unsigned long long)w->stats.tls_user, (unsigned long long)w->stats.h2_conns,
-             (unsigned long long)w->stats.h2_streams, (unsigned long long)w->stats.h2_errors);
+             (unsigned long long)w->stats.h2_streams, (unsigned long long)w->stats.h2_errors,
+             (unsigned long long)w->stats.reclaimed);
     for (size_t i = 0; i < w->nalogs; i++)
         access_log_close(&w->alogs[i]);
     free(w->alogs);

@@ -436,6 +436,49 @@ class FdLimitRaisedTest(SharedServerTestCase):
         self.assertIn("more than the limit of 4096", srv.stderr_text())
 
 
+class SlotReclaimTest(unittest.TestCase):
+    """worker_connections all taken by idle keep-alive connections (their
+    timeout an hour away): a new client is answered at once, and the slot it
+    got was the oldest idle connection's, which the server closed."""
+
+    SLOTS = 16   # the least worker_connections allows
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = harness.Fixture()
+        cls.addClassCleanup(cls.fx.cleanup)
+        cls.body = cls.fx.files["file.txt"]
+        harness.class_server(cls, lambda port: (
+            'workers = 1;\nworker_connections = %d;\nkeepalive_timeout = "1h";\n'
+            'listen = ( { address = "127.0.0.1"; port = %d; } );\n'
+            'servers = ( { root = "%s"; access_log = "off"; } );\n' % (cls.SLOTS, port, cls.fx.root)))
+
+    def test_oldest_idle_connections_give_their_slots(self):
+        self.assertTrue(wait_workers(self.server), "no worker processes")
+        held = []
+        try:
+            for _ in range(self.SLOTS):   # one request each, then idle
+                c = RawConn(self.port)
+                c.send(build_request("GET", "/file.txt"))
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, self.body))
+                held.append(c)
+            with RawConn(self.port) as c:
+                c.send(build_request("GET", "/file.txt", headers=[("Connection", "close")]))
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, self.body))
+            # The oldest idle connection was closed for it, the newest kept.
+            held[0].sock.settimeout(harness.PATIENCE)
+            self.assertEqual(held[0].sock.recv(1), b"", "the oldest idle connection is still open")
+            held[-1].send(build_request("GET", "/file.txt"))
+            r = held[-1].read_response()
+            self.assertEqual((r.status, r.body), (200, self.body))
+        finally:
+            for c in held:
+                c.close()
+        self.assertIn("worker_connections (16) are not enough", self.server.stderr_text())
+
+
 def wait_workers(srv, n=1, timeout=harness.PATIENCE):
     return harness.wait_until(lambda: len(srv.workers()) >= n, timeout)
 

@@ -201,6 +201,42 @@ def tcp_pair(port):
     return tuple(r and r[2:] for r in (server, client))
 
 
+def read_until_fin_queued(tc, c, port):
+    """Read at full speed for a while (the client's window grows), then only
+    when the data stops moving, until the server has queued its FIN behind
+    data it has not sent yet."""
+    c.read_some(1 << 20)
+    deadline = time.monotonic() + PATIENCE
+    last = None
+    while True:
+        pair = tcp_pair(port)
+        tc.assertTrue(pair[0] and pair[1], pair)
+        if pair[0][0] in ("04", "05"):
+            return
+        tc.assertLess(time.monotonic(), deadline, "the server did not finish: %r" % (pair,))
+        if pair == last:
+            chunk = c.sock.recv(65536)
+            tc.assertTrue(chunk, "s_client ended after %d bytes" % len(c.buf))
+            c.buf += chunk
+        last = pair
+        time.sleep(0.005)
+
+
+def server_ends(port):
+    """The server ends of this machine's connections to port, by the client's
+    port: (state, send queue, inode) from /proc/net/tcp. An inode of 0 is a
+    socket the server has closed (an orphan the kernel still finishes)."""
+    ends = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            lport, rport = (int(a.split(":")[1], 16) for a in fields[1:3])
+            if lport == port and fields[3] not in ("0A", "06"):
+                ends[rport] = (fields[3], int(fields[4].split(":")[0], 16), int(fields[9]))
+    return ends
+
+
 def client_hello(sni="a.test"):
     """The bytes of a real ClientHello, made through memory BIOs."""
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -556,24 +592,7 @@ class TLSServeTest(TLSBase):
         with KeyUpdateClient(self.port) as c:
             c.send(build_request("GET", "/off/big.bin", host="a.test") +
                    build_request("GET", "/name.txt", host="a.test", headers=[("Connection", "close")]))
-            # Read at full speed for a while (the client's window grows),
-            # then only when the data stops moving, until the server has
-            # queued its FIN behind data it has not sent yet.
-            c.read_some(1 << 20)
-            deadline = time.monotonic() + PATIENCE
-            last = None
-            while True:
-                pair = tcp_pair(self.port)
-                self.assertTrue(pair[0] and pair[1], pair)
-                if pair[0][0] in ("04", "05"):
-                    break
-                self.assertLess(time.monotonic(), deadline, "the server did not finish: %r" % (pair,))
-                if pair == last:
-                    chunk = c.sock.recv(65536)
-                    self.assertTrue(chunk, "s_client ended after %d bytes" % len(c.buf))
-                    c.buf += chunk
-                last = pair
-                time.sleep(0.005)
+            read_until_fin_queued(self, c, self.port)
             c.key_update()
             r = c.read_response()
             self.assertTrue(r.body == self.fx.big, "big.bin differs")
@@ -659,6 +678,75 @@ class TLSOwnServer(TLSBase):
         with open(tmp, "w") as f:
             f.write(self.fx.conf(self.server.port, root_a=self.root_a))
         os.rename(tmp, self.server.conf_path)
+
+
+class TLSLingerTest(TLSBase):
+    """lingering_time: how long a closing TLS connection reads what its
+    client still sends, whose slot it holds meanwhile, and a stop."""
+
+    def start(self, extra):
+        self.fx = TLSFixture()
+        self.addCleanup(self.fx.cleanup)
+        self.server = harness.ConfServer(lambda port: self.fx.conf(port, workers=1, extra=extra))
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
+        self.port = self.server.port
+        self.assertTrue(tls_ready(self.port), self.server.stderr_text())
+
+    def test_a_tail_on_its_way_outlives_the_linger(self):
+        # test_key_update_after_the_servers_fin with a client that stops
+        # reading for several lingers while megabytes of its response wait
+        # behind the server's FIN: the connection lingers on while that tail
+        # is undelivered (up to send_timeout without progress), so the
+        # KeyUpdate still finds it and destroys nothing.
+        self.start('lingering_time = "200ms";\n')
+        with KeyUpdateClient(self.port) as c:
+            c.send(build_request("GET", "/off/big.bin", host="a.test", headers=[("Connection", "close")]))
+            read_until_fin_queued(self, c, self.port)
+            time.sleep(1.0)   # the client's pause (five lingers): the case itself, not a wait for the server
+            c.key_update()
+            r = c.read_response()
+            self.assertTrue(r.body == self.fx.big, "big.bin differs")
+            self.assertTrue(r.closes(), r)
+
+    def hold_lingering(self, n):
+        """n clients that read their Connection: close response and neither
+        close nor send: the server lingers on each. Returns them once every
+        one's last byte is acknowledged, and their local ports."""
+        held = []
+        for _ in range(n):
+            c = TLSConn(self.port)
+            self.addCleanup(c.close)
+            r = c.get("/name.txt", close=True)
+            self.assertEqual((r.status, r.body), (200, b"server a.test\n"), r)
+            held.append(c)
+        ports = [c.sock.getsockname()[1] for c in held]
+        def lingering():
+            ends = server_ends(self.port)
+            return all(p in ends and ends[p][0] in ("04", "05") and ends[p][1] == 0 and ends[p][2] for p in ports)
+        self.assertTrue(wait_until(lingering, PATIENCE), server_ends(self.port))
+        return held, ports
+
+    def test_lingering_connections_give_their_slots(self):
+        # worker_connections all taken by lingering connections an hour from
+        # their end: a new client is answered, the oldest lingering one gave
+        # its slot, the newest still lingers.
+        self.start('lingering_time = "1h";\nworker_connections = 16;\n')
+        held, ports = self.hold_lingering(16)
+        with TLSConn(self.port) as c:
+            r = c.get("/name.txt", close=True)
+            self.assertEqual((r.status, r.body), (200, b"server a.test\n"), r)
+        ends = server_ends(self.port)
+        self.assertEqual(ends.get(ports[0], ("", 0, 0))[2], 0, "the oldest still holds its slot: %r" % (ends,))
+        self.assertNotEqual(ends.get(ports[-1], ("", 0, 0))[2], 0, "the newest was closed too: %r" % (ends,))
+
+    def test_stop_closes_lingering_connections(self):
+        # A graceful stop has nothing left to send on them: it does not wait
+        # out their linger (an hour here, and so is stop_timeout).
+        self.start('lingering_time = "1h";\nstop_timeout = "1h";\n')
+        self.hold_lingering(4)
+        self.server.proc.send_signal(signal.SIGQUIT)
+        self.assertEqual(self.server.proc.wait(PATIENCE), 0)
 
 
 class TLSReloadTest(TLSOwnServer):

@@ -36,7 +36,7 @@ static const char site_conf[] =
     "write_queue_threads = 8;\n"
     "header_timeout = \"500ms\";\n"
     "keepalive_timeout = \"2m\";\n"
-    "send_timeout = 30;\n"
+    "send_timeout = 30; lingering_time = \"10s\";\n"
     "shutdown_timeout = \"1h\";\n"
     "stop_timeout = \"15s\";\n"
     "max_header_size = \"32k\";\n"
@@ -107,6 +107,7 @@ static const char site_yaml[] =
     "header_timeout: 500ms\n"
     "keepalive_timeout: 2m\n"
     "send_timeout: 30\n"
+    "lingering_time: 10s\n"
     "shutdown_timeout: 1h\n"
     "stop_timeout: 15s\n"
     "max_header_size: 32k\n"
@@ -195,6 +196,7 @@ static void test_globals(void **state)
     assert_int_equal(c->header_timeout_ms, 500);
     assert_int_equal(c->keepalive_timeout_ms, 120000);
     assert_int_equal(c->send_timeout_ms, 30000);
+    assert_int_equal(c->lingering_time_ms, 10000);
     assert_int_equal(c->shutdown_timeout_ms, 3600000);
     assert_int_equal(c->stop_timeout_ms, 15000);
     assert_int_equal(c->max_header_size, 32768);
@@ -584,7 +586,7 @@ static void test_yaml_dumps_like_libconfig(void **state)
     assert_non_null(strstr(da, "workers = 2;\n"));
     assert_non_null(strstr(da, "header_timeout = \"500ms\";\n"));
     assert_non_null(strstr(da, "keepalive_timeout = \"2m\";\n"));   /* the largest exact unit */
-    assert_non_null(strstr(da, "send_timeout = \"30s\";\n"));
+    assert_non_null(strstr(da, "send_timeout = \"30s\";\nlingering_time = \"10s\";\n"));
     assert_non_null(strstr(da, "shutdown_timeout = \"1h\";\nstop_timeout = \"15s\";\n"));
     assert_non_null(strstr(da, "expires = \"30d\";\n"));
     assert_non_null(strstr(da, "max_body_size = \"2g\";\n"));
@@ -701,8 +703,8 @@ static void test_dump_origins(void **state)
     cfg_free(c);
     /* YAML: the line of the block's first key. */
     c = load("site.yaml", site_yaml);
-    assert_int_equal(c->servers[0].from.line, 34);
-    assert_int_equal(c->servers[1].from.line, 81);
+    assert_int_equal(c->servers[0].from.line, 35);
+    assert_int_equal(c->servers[1].from.line, 82);
     cfg_free(c);
 
     /* A server from an included file names that file, not the top one. */
