@@ -153,27 +153,38 @@ static bool ext_span(const char *path, size_t len, size_t *off, size_t *n)
     return false;
 }
 
-static int mime_cmp(const void *key, const void *elem)
+/* strcmp of fold(key[0..n)) against ext, without copying the key. */
+static int ext_cmp(const char *key, size_t n, const char *ext)
 {
-    return strcmp(key, ((const mime_entry *)elem)->ext);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = fold((unsigned char)key[i]), b = (unsigned char)ext[i];
+        if (b == '\0')
+            return 1; /* ext is a proper prefix of the key (even if a is NUL) */
+        if (a != b)
+            return (int)a - (int)b;
+    }
+    return ext[n] == '\0' ? 0 : -1;
 }
 
+/* A binary search folding as it compares: no copy of the extension and no
+ * strcmp through bsearch's comparator (it was 2% of a small request). */
 static const mime_entry *builtin_find(const char *path, size_t len)
 {
-    size_t off, n;
-    char ext[MIME_EXT_MAX + 1];
+    size_t off, n, lo = 0, hi = sizeof builtin_table / sizeof builtin_table[0];
 
     if (!ext_span(path, len, &off, &n) || n > MIME_EXT_MAX)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)path[off + i];
-        if (c == '\0')
-            return NULL; /* would cut the key short: "js\0x" is not "js" */
-        ext[i] = (char)fold(c);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = ext_cmp(path + off, n, builtin_table[mid].ext);
+        if (c == 0)
+            return &builtin_table[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    ext[n] = '\0';
-    return bsearch(ext, builtin_table, sizeof builtin_table / sizeof builtin_table[0],
-                   sizeof builtin_table[0], mime_cmp);
+    return NULL;
 }
 
 const char *mime_type(const char *path, size_t len)
@@ -428,19 +439,6 @@ size_t mime_type_max(const mime_table *t)
         if (strlen(t->rows[i].type) > max)
             max = strlen(t->rows[i].type);
     return max;
-}
-
-/* strcmp of fold(key[0..n)) against ext, without copying the key. */
-static int ext_cmp(const char *key, size_t n, const char *ext)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = fold((unsigned char)key[i]), b = (unsigned char)ext[i];
-        if (b == '\0')
-            return 1; /* ext is a proper prefix of the key (even if a is NUL) */
-        if (a != b)
-            return (int)a - (int)b;
-    }
-    return ext[n] == '\0' ? 0 : -1;
 }
 
 const char *mime_lookup(const mime_table *t, const char *path, size_t len, const char *deflt)

@@ -171,7 +171,22 @@ static void field_end(wbuf *w)
         w->nv[w->nnv - 1].vlen = (size_t)(w->p - w->nv[w->nnv - 1].value);
 }
 
-#define FIELD(w, name) field((w), (name), sizeof(name) - 1)
+/* A field whose name is a literal: HTTP/2's entry points at its lower-case
+ * spelling, given beside it, instead of a copy made letter by letter. */
+static void field_lit(wbuf *w, const char *name, const char *lname, size_t len)
+{
+    if (!w->nv) {
+        field(w, name, len);
+        return;
+    }
+    if (w->nnv == w->nvcap) {
+        w->overflow = true;
+        return;
+    }
+    w->nv[w->nnv++] = (resp_nv){ .name = lname, .nlen = len, .value = w->p };
+}
+
+#define FIELD(w, name, lname) field_lit((w), (name), (lname), sizeof(name) - 1)
 
 #define PUT_LIT(w, s) put((w), (s), sizeof(s) - 1)
 
@@ -250,12 +265,12 @@ static void put_validators(wbuf *w, const resp_fields *f)
         return;
     char lm[TIME_HTTP_LEN + 1];
     time_http_date(f->last_modified, lm);
-    FIELD(w, "Last-Modified");
+    FIELD(w, "Last-Modified", "last-modified");
     put(w, lm, TIME_HTTP_LEN);
     field_end(w);
     if (f->etag_size >= 0) {
         /* nginx's format: hex mtime, '-', hex size. */
-        FIELD(w, "ETag");
+        FIELD(w, "ETag", "etag");
         PUT_LIT(w, "\"");
         put_u64(w, (uint64_t)f->last_modified, 16);
         PUT_LIT(w, "-");
@@ -269,7 +284,7 @@ static void put_location(wbuf *w, const resp_fields *f)
 {
     if (!f->location.p) /* an empty one is written: a "return" whose URL expanded to nothing */
         return;
-    FIELD(w, "Location");
+    FIELD(w, "Location", "location");
     if (f->location_encode)
         put_path(w, f->location.p, f->location.len);
     else
@@ -289,41 +304,56 @@ static void put_field_str(wbuf *w, const char *name, size_t nlen, const char *va
     field_end(w);
 }
 
-#define FIELD_STR(w, name, value) put_field_str((w), (name), sizeof(name) - 1, (value))
+/* A literal name and a value that outlives the response (a literal, the
+ * generation's configuration): HTTP/2's entry points at both, no copies. */
+static void put_field_const(wbuf *w, const char *name, const char *lname, size_t nlen, const char *value)
+{
+    if (!w->nv) {
+        put_field_str(w, name, nlen, value);
+        return;
+    }
+    if (w->nnv == w->nvcap) {
+        w->overflow = true;
+        return;
+    }
+    w->nv[w->nnv++] = (resp_nv){ .name = lname, .nlen = nlen, .value = value, .vlen = strlen(value) };
+}
+
+#define FIELD_STR(w, name, lname, value) put_field_const((w), (name), (lname), sizeof(name) - 1, (value))
 
 /* Every field after Server and Date, in one order for both forms. */
 static void put_fields(wbuf *w, int status, const resp_fields *f)
 {
     if (f->content_type)
-        FIELD_STR(w, "Content-Type", f->content_type);
+        FIELD_STR(w, "Content-Type", "content-type", f->content_type);
     /* A 1xx or 204 has no body and must not say it has one (RFC 9110 8.6). */
     if (f->content_length >= 0 && status >= 200 && status != 204) {
-        FIELD(w, "Content-Length");
+        FIELD(w, "Content-Length", "content-length");
         put_u64(w, (uint64_t)f->content_length, 10);
         field_end(w);
     }
     put_validators(w, f);
     put_location(w, f);
     if (f->content_range.len) {
-        FIELD(w, "Content-Range");
+        FIELD(w, "Content-Range", "content-range");
         put(w, f->content_range.p, f->content_range.len);
         field_end(w);
     }
     if (f->accept_ranges)
-        FIELD_STR(w, "Accept-Ranges", "bytes");
+        FIELD_STR(w, "Accept-Ranges", "accept-ranges", "bytes");
     if (f->allow)
-        FIELD_STR(w, "Allow", f->allow);
+        FIELD_STR(w, "Allow", "allow", f->allow);
     if (f->content_encoding)
-        FIELD_STR(w, "Content-Encoding", f->content_encoding);
+        FIELD_STR(w, "Content-Encoding", "content-encoding", f->content_encoding);
     if (f->vary_encoding)
-        FIELD_STR(w, "Vary", "Accept-Encoding");
+        FIELD_STR(w, "Vary", "vary", "Accept-Encoding");
     if (f->max_age >= 0) {
         char exp[TIME_HTTP_LEN + 1];
         time_http_date(f->now + (time_t)f->max_age, exp);
-        FIELD(w, "Expires");
+        FIELD(w, "Expires", "expires");
         put(w, exp, TIME_HTTP_LEN);
         field_end(w);
-        FIELD(w, "Cache-Control");
+        FIELD(w, "Cache-Control", "cache-control");
         PUT_LIT(w, "max-age=");
         put_u64(w, (uint64_t)f->max_age, 10);
         field_end(w);
@@ -355,11 +385,11 @@ size_t resp_fields_h2(char *buf, size_t cap, int status, const resp_fields *f, r
 {
     wbuf w = { buf, buf + cap, false, nv, 0, nvcap };
     char code[3] = { (char)('0' + status / 100), (char)('0' + status / 10 % 10), (char)('0' + status % 10) };
-    FIELD(&w, ":status");
+    FIELD(&w, ":status", ":status");
     put(&w, code, 3);
     field_end(&w);
-    FIELD_STR(&w, "Server", "ephttpd");
-    FIELD(&w, "Date");
+    FIELD_STR(&w, "Server", "server", "ephttpd");
+    FIELD(&w, "Date", "date");
     put(&w, f->date, TIME_HTTP_LEN);
     field_end(&w);
     put_fields(&w, status, f);
