@@ -263,8 +263,12 @@ static void put_validators(wbuf *w, const resp_fields *f)
 {
     if (f->last_modified < 0)
         return;
-    char lm[TIME_HTTP_LEN + 1];
-    time_http_date(f->last_modified, lm);
+    char buf[TIME_HTTP_LEN + 1];
+    const char *lm = buf;
+    if (f->dates)
+        lm = time_http_date_memo(f->dates, f->last_modified);
+    else
+        time_http_date(f->last_modified, buf);
     FIELD(w, "Last-Modified", "last-modified");
     put(w, lm, TIME_HTTP_LEN);
     field_end(w);

@@ -10,9 +10,11 @@
 
 #include "config/model.h"
 #include "util/str.h"
+#include "util/time.h"
 
 typedef struct {
     const char *date;          /* IMF-fixdate of now, TIME_HTTP_LEN bytes */
+    time_memo *dates;          /* Last-Modified formatted lately (the worker's), NULL: format it */
     const char *content_type;  /* NULL: none */
     int64_t content_length;    /* -1: none */
     time_t last_modified;      /* -1: none; with etag_size also an ETag */

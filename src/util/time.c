@@ -89,6 +89,24 @@ void time_http_date(time_t t, char *out)
     memcpy(p, " GMT", 5);
 }
 
+void time_memo_init(time_memo *m)
+{
+    for (size_t i = 0; i < TIME_MEMO_SLOTS; i++) {
+        m->t[i] = 0;
+        time_http_date(0, m->s[i]);
+    }
+}
+
+const char *time_http_date_memo(time_memo *m, time_t t)
+{
+    size_t i = (size_t)((uint64_t)t ^ (uint64_t)t >> 11) % TIME_MEMO_SLOTS;
+    if (m->t[i] != t) {
+        time_http_date(t, m->s[i]);
+        m->t[i] = t;
+    }
+    return m->s[i];
+}
+
 void time_log_date(time_t t, char *out)
 {
     struct tm tm;

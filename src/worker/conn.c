@@ -490,6 +490,7 @@ static void conn_respond(conn *c)
         b->framing_error = true;
     }
     p->f.date = c->w->date;
+    p->f.dates = &c->w->dates;
     p->f.keep_alive = b->keep_alive;
     x->hlen = resp_head(x->hbuf, x->hcap, p->status, &p->f);
     if (x->hlen == 0) { /* cannot happen: conn_block_size sized hbuf for any head */

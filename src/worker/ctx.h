@@ -72,6 +72,7 @@ typedef struct worker {
     int64_t now_ms;
     time_t now_sec;
     char date[TIME_HTTP_LEN + 1];
+    time_memo dates;          /* Last-Modified values formatted lately (http/response.c) */
     struct listener *listeners;
     size_t nlisteners;
     roots roots;              /* cfg->dirs, re-resolved now and then (a deploy swaps a symlink) */

@@ -294,6 +294,7 @@ static void h2_respond(h2_conn *h, h2_stream *st)
     exec *x = &st->x;
     http_plan *p = &x->rt.plan;
     p->f.date = h->c->w->date;
+    p->f.dates = &h->c->w->dates;
     size_t n = resp_fields_h2(x->hbuf, x->hcap, p->status, &p->f, st->nv, h->c->w->sizes.fields);
     if (n == 0) { /* cannot happen: h2_block_size sized both for any head */
         h2_log(h, st, LOGL_ERROR, "response head for status %d does not fit", p->status);

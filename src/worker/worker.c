@@ -499,6 +499,7 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
                 size_t errlen)
 {
     memset(w, 0, sizeof *w);
+    time_memo_init(&w->dates);
     w->ctl_fd = -1;
     w->alog_flush_ms = -1;
     w->cfg = c;

@@ -88,12 +88,30 @@ static void test_clamped(void **state)
     assert_string_equal(got, "01/Jan/0000:00:00:00 +0000");
 }
 
+/* The memo answers what time_http_date writes, for times that share a
+ * slot and replace each other, for 0 (a slot's start) and after reuse. */
+static void test_memo(void **state)
+{
+    (void)state;
+    time_memo m;
+    time_memo_init(&m);
+    char want[TIME_HTTP_LEN + 1];
+    const time_t at[] = { 0, 1, 784111777, 784111777 + TIME_MEMO_SLOTS, 784111777, -1, 253402300799LL,
+                          784111777 + (2048 * TIME_MEMO_SLOTS), 0 };
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+            time_http_date(at[i], want);
+            assert_string_equal(time_http_date_memo(&m, at[i]), want);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_every_day),
         cmocka_unit_test(test_clamped),
+        cmocka_unit_test(test_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
