@@ -929,10 +929,6 @@ class InactiveTest(ServerTestCase):
         self.assertIn(" 0 closed unused", self.server.stderr_text())
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 def inotify_watches(pid):
     """Watches held by pid's inotify instances (/proc/PID/fdinfo)."""
     n = 0
@@ -1028,3 +1024,7 @@ class BindMountTest(ServerTestCase):
             # detached, the mount table's change makes the cache let it go
             subprocess.run(["umount", "-l", mounted.pop()], check=True)
             self.assertEqual(body(), b"covered\n", "round %d, after the unmount" % i)
+
+
+if __name__ == "__main__":
+    unittest.main()
