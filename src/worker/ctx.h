@@ -67,6 +67,7 @@ typedef struct worker {
     bool batching;            /* dispatching a batch: heads received wait for conn_rx_run */
     struct conn_req *rx;      /* those heads (worker/conn.c) */
     struct h2_conn *h2rx;     /* HTTP/2 connections with bytes received in the batch (worker/h2.c) */
+    size_t h2rx_bytes;        /* ... and those bytes */
     bool fc_warned;           /* the cache's fallback to revalidation was logged */
     timer_list t_header, t_keepalive, t_send, t_linger;
     int64_t now_ms;

@@ -22,12 +22,16 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "http/h2fields.h"
 #include "http/parser.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "log/log.h"
 #include "worker/exec.h"
 
+/* The most received bytes a batch keeps for h2_rx_run, all connections
+ * together; beyond it a connection's bytes are decoded as they come. */
+#define H2_RX_MAX (256 * 1024)
 /* Bytes gathered per write: a few full TLS records. */
 #define H2_OUT 32768
 /* A stream's chunk buffer for cold file reads: one DATA frame's payload. */
@@ -46,6 +50,8 @@ typedef struct h2_stream {
     bool gone;                    /* nghttp2 closed the stream while a task ran */
     int status;                   /* answered with; 0: not yet (nothing to log) */
     int bad;                      /* a status the header fields earned (431, 400), 0: none */
+    bool malformed;               /* a field broke RFC 9113 8.2-8.3: reset, never answered */
+    h2f_state fields;             /* what those rules have seen (http/h2fields.h) */
     ep_str method, path, authority, line;
     char *store;                  /* the header fields' bytes, then the cookies joined and the request line */
     size_t slen, scap;
@@ -78,7 +84,8 @@ typedef struct h2_conn {
     timer_list *armed;            /* the list c->timer was last armed on */
     int32_t max_id;               /* the highest stream id the client has opened */
     int32_t hdr_id;               /* the stream whose header block is being read, */
-    struct h2_stream *hdr;        /* ... and its block (NULL: refused or gone): no map lookup per field */
+    struct h2_stream *hdr;        /* ... and its block (NULL: refused or gone): no map lookup per field, */
+    bool hdr_trailer;             /* ... and whether the block is the request's trailers */
     uint8_t *in;                  /* bytes received in this batch, not yet decoded (h2_rx_run) */
     size_t inlen;
     struct h2_conn *rx_next;      /* the worker's list of those connections */
@@ -127,8 +134,9 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
     h2_stream *st = arena_alloc(&ar, sizeof *st);
     st->h = h;
     st->id = id;
-    st->gone = false;
+    st->gone = st->malformed = false;
     st->status = st->bad = 0;
+    h2f_begin(&st->fields);
     st->method = st->path = st->authority = st->line = (ep_str){ 0 };
     /* The fields take at most the list's size (each is counted with 32
      * bytes more than it stores); the joined cookies and the request line,
@@ -503,14 +511,40 @@ static void h2_request(h2_conn *h, h2_stream *st)
 
 /* ---- nghttp2 callbacks ---------------------------------------------------------- */
 
+/* A malformed request (RFC 9113 8.1.1): a stream error PROTOCOL_ERROR, the
+ * request never served; logged once per connection, as nghttp2's own
+ * checks were (the field itself is not logged: its bytes are what was
+ * wrong with it). */
+static void h2_malformed(h2_conn *h, h2_stream *st, const char *why)
+{
+    st->malformed = true;
+    if (!h->logged) {
+        h->logged = true;
+        h2_log(h, NULL, LOGL_INFO, "HTTP/2 client error: Invalid HTTP header field was received: stream %d, %s",
+               st->id, why);
+    }
+    nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+}
+
 static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
     h2_conn *h = user;
-    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+    if (f->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    if (f->headers.cat == NGHTTP2_HCAT_HEADERS) { /* trailers: their fields are checked, not kept */
+        h->hdr_id = f->hd.stream_id;
+        h->hdr = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+        h->hdr_trailer = true;
+        if (h->hdr && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+            h2_malformed(h, h->hdr, "trailers that do not end the stream");
+        return 0;
+    }
+    if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     h2_stream *st = h2_stream_new(h, f->hd.stream_id);
     h->hdr_id = f->hd.stream_id;
     h->hdr = st;
+    h->hdr_trailer = false;
     if (!st) { /* every slot taken (reset streams whose task is still out count) */
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
         return 0;
@@ -525,11 +559,14 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
     (void)flags;
     (void)s;
     h2_conn *h = user;
-    h2_stream *st = f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
-                            f->hd.stream_id == h->hdr_id
-                        ? h->hdr
-                        : NULL;
-    if (!st || st->bad)
+    h2_stream *st = f->hd.type == NGHTTP2_HEADERS && f->hd.stream_id == h->hdr_id ? h->hdr : NULL;
+    if (!st || st->malformed)
+        return 0;
+    if (h2f_field(&st->fields, name, nlen, value, vlen, h->hdr_trailer) < 0) {
+        h2_malformed(h, st, "a field that RFC 9113 8.2-8.3 forbids");
+        return 0;
+    }
+    if (h->hdr_trailer || st->bad)
         return 0;
     /* RFC 9113's measure of a header list (6.5.2), the one the client was
      * told; nghttp2 decodes the whole block whatever we answer (the HPACK
@@ -539,7 +576,7 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         st->bad = 431;
         return 0;
     }
-    if (name[0] == ':') { /* nghttp2 has checked which may come, and once */
+    if (name[0] == ':') { /* h2f_field has checked which may come, and once */
         ep_str *slot = nlen == 7 && memcmp(name, ":method", 7) == 0      ? &st->method
                        : nlen == 5 && memcmp(name, ":path", 5) == 0       ? &st->path
                        : nlen == 10 && memcmp(name, ":authority", 10) == 0 ? &st->authority
@@ -563,16 +600,42 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
     return 0;
 }
 
+/* A request's body counts against its content-length (8.1.1). */
+static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+                            void *user)
+{
+    (void)flags;
+    (void)data;
+    h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (st && !st->malformed && h2f_data(&st->fields, len) < 0)
+        h2_malformed(user, st, "a body longer than its content-length");
+    return 0;
+}
+
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
-    (void)s;
     h2_conn *h = user;
-    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
-        (f->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
+    if (f->hd.type == NGHTTP2_HEADERS && (f->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
         h2_stream *st = f->hd.stream_id == h->hdr_id ? h->hdr : NULL;
         h->hdr = NULL;
-        if (st)
-            h2_request(h, st);
+        if (!st || st->malformed)
+            return 0;
+        bool ended = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+        if (h->hdr_trailer) {
+            if (h2f_end(&st->fields) < 0)
+                h2_malformed(h, st, "a body shorter than its content-length");
+        } else if (f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+            if (h2f_request(&st->fields) < 0)
+                h2_malformed(h, st, "a pseudo-header missing, or one too many");
+            else if (ended && h2f_end(&st->fields) < 0)
+                h2_malformed(h, st, "a body shorter than its content-length");
+            else
+                h2_request(h, st);
+        }
+    } else if (f->hd.type == NGHTTP2_DATA && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+        if (st && !st->malformed && h2f_end(&st->fields) < 0)
+            h2_malformed(h, st, "a body shorter than its content-length");
     } else if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
         h2_drain_ack(h);
     }
@@ -706,6 +769,7 @@ int h2_worker_init(worker *w)
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, h2_on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_stream_close);
     nghttp2_session_callbacks_set_error_callback2(cb, h2_on_error);
@@ -717,6 +781,10 @@ int h2_worker_init(worker *w)
     /* Closed streams are not kept for the priority tree: no memory for
      * what a client has finished with. */
     nghttp2_option_set_no_closed_streams(opt, 1);
+    /* The rules of a request's fields are checked by http/h2fields.c, from
+     * the callback that reads each field anyway: nghttp2 looked every name
+     * up again in its own table (5% of a small request). */
+    nghttp2_option_set_no_http_messaging(opt, 1);
     w->h2_cbs = cb;
     w->h2_opt = opt;
     return 0;
@@ -866,12 +934,16 @@ void h2_drive(conn *c)
     while (!h->in && (c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
         uint8_t buf[H2_IN];
         ssize_t n = conn_recv(c, buf, sizeof buf);
-        if (n > 0 && w->batching && w->fw.io.fd >= 0) {
+        if (n > 0 && w->batching && w->fw.io.fd >= 0 && w->h2rx_bytes + (size_t)n > H2_RX_MAX)
+            worker_fs_catch_up(w); /* the batch holds enough: these are decoded now, after the events */
+        else if (n > 0 && w->batching && w->fw.io.fd >= 0) {
             /* Inside a batch, bytes are only received: h2_rx_run decodes
              * them after one reading of the file-system events (which
              * covers them), and the batch's answers leave together, as
-             * HTTP/1.1's do (conn_rx_run). Kept at their size: a batch of
-             * many connections sending a byte each costs bytes, not blocks. */
+             * HTTP/1.1's do (conn_rx_run). Kept at their size, and at most
+             * H2_RX_MAX in a batch: thousands of connections sending at
+             * once must not cost a copy of each one's read. */
+            w->h2rx_bytes += (size_t)n;
             h->in = malloc((size_t)n);
             if (!h->in) {
                 conn_close(c);
@@ -938,13 +1010,18 @@ void h2_rx_run(worker *w)
         h->rx_next = list;
         list = h;
     }
+    w->h2rx_bytes = 0;
     while (list) {
         h2_conn *h = list;
         list = h->rx_next;
         uint8_t *in = h->in;
         h->in = NULL;
-        ssize_t rv = h->c->closed ? 0 : nghttp2_session_mem_recv(h->s, in, h->inlen); /* closed, a task out */
+        /* Closed (a task is out) or wound down since: nobody to answer. */
+        bool live = !h->c->closed && h->c->state == CS_H2;
+        ssize_t rv = live ? nghttp2_session_mem_recv(h->s, in, h->inlen) : 0;
         free(in);
+        if (!live)
+            continue;
         if (rv < 0)
             h2_fatal(h, (int)rv);
         else if (!h->c->closed && h2_flush(h))

@@ -29,6 +29,10 @@ Conformance (H2ConformanceTest)
  8.3   no :path, :foo, a pseudo after a regular field, two :method, an empty :path   stream PROTOCOL_ERROR
  8.2   an upper-case name; connection, keep-alive, proxy-connection, transfer-encoding, upgrade,
        te: gzip                                                 stream PROTOCOL_ERROR; te: trailers is 200
+ 8.2.1 a value with CR or NUL, or a space or tab around it; a space in :path; no :authority and no
+       host; host twice                                         stream PROTOCOL_ERROR
+ 8.1.1 content-length above or below the DATA received, or a body that never comes   stream PROTOCOL_ERROR
+ 8.1   trailers with a pseudo-header, or without END_STREAM     stream PROTOCOL_ERROR; plain ones: 200
  6.5.2 ENABLE_PUSH 2, MAX_FRAME_SIZE 16383 / 2^24               conn PROTOCOL_ERROR
        INITIAL_WINDOW_SIZE 2^31                                 conn FLOW_CONTROL_ERROR
        unknown frame types (stream 0, an idle stream), settings ignored (the SETTINGS ACKed)
@@ -67,6 +71,8 @@ Timeouts and what bad connections log (H2StallAndLogTest: send_timeout 2s, keepa
  reset                                                 one line each
 """
 import os
+import resource
+import signal
 import socket
 import ssl
 import struct
@@ -302,6 +308,15 @@ def vm_rss_kb(pid):
     except OSError:
         pass
     return 0
+
+
+def vm_hwm_kb(pid, reset=False):
+    """A process's peak RSS; reset: start the peak over from now."""
+    if reset:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
 
 def worker_of(server, client_port):
@@ -629,6 +644,58 @@ class H2ConformanceTest(H2RawTestCase):
         p.pump(lambda: 1 in p.ended or 1 in p.resets or p.goaways)
         self.assertEqual(dict(p.headers.get(1, [])).get(":status"), "200", p)
 
+    def test_field_values_and_hosts(self):
+        # 8.2.1: a value with a CR or a NUL, or with a space before or after
+        # it; 8.3.1: neither :authority nor host; host twice
+        m, s, a, path = GET_SMALL
+        enc = hpack.Encoder
+        self.assertMalformed(enc().encode(GET_SMALL) + literal(b"x-a", b"a\rb"), "a CR in a value")
+        self.assertMalformed(enc().encode(GET_SMALL) + literal(b"x-a", b"a\x00b"), "a NUL in a value")
+        self.assertMalformed(enc().encode(GET_SMALL) + literal(b"x-a", b" a"), "a space before a value")
+        self.assertMalformed(enc().encode(GET_SMALL) + literal(b"x-a", b"a\t"), "a tab after a value")
+        self.assertMalformed(enc().encode([m, s, path]), "no :authority, no host")
+        self.assertMalformed(enc().encode(GET_SMALL + [("host", "a.test"), ("host", "b.test")]), "host twice")
+        self.assertMalformed(enc().encode([m, s, a, (":path", "/small.txt?a b")]), "a space in :path")
+
+    def test_content_length_must_match_the_body(self):
+        # 8.1.1: DATA that do not add up to content-length make the request
+        # malformed, whether the body falls short, runs over or never comes
+        cases = (("falls short", b"10", [raw_frame(DATA, END_STREAM, 1, b"12345")]),
+                 ("runs over", b"3", [raw_frame(DATA, END_STREAM, 1, b"12345")]),
+                 ("never comes", b"5", []))
+        for name, length, body in cases:
+            with self.subTest(name):
+                p = self.ready_peer()
+                block = p.enc.encode(GET_SMALL + [("content-length", length.decode())])
+                p.send(p.headers_frame(1, block, end_stream=not body), *body)
+                self.assertStreamError(p, 1, [PROTOCOL_ERROR])
+                if not p.closed:
+                    self.assertServes(p, 3)
+        p = self.ready_peer()   # as long as it said: served
+        block = p.enc.encode(GET_SMALL + [("content-length", "5")])
+        p.send(p.headers_frame(1, block, end_stream=False), raw_frame(DATA, END_STREAM, 1, b"12345"))
+        p.pump(lambda: 1 in p.ended or 1 in p.resets or p.goaways)
+        self.assertEqual(dict(p.headers.get(1, [])).get(":status"), "200", p)
+        self.assertNotEqual(code_name(p.resets.get(1)), "PROTOCOL_ERROR", p)
+
+    def test_trailers(self):
+        # 8.1: trailers end the stream and carry no pseudo-header; ones that
+        # do are a stream error, plain ones change nothing
+        for name, block, end in (("a pseudo-header", [(":path", "/other")], True),
+                                 ("not the end of the stream", [("x-sum", "1")], False)):
+            with self.subTest(name):
+                p = self.ready_peer()
+                p.send(p.headers_frame(1, p.block(), end_stream=False),
+                       p.headers_frame(1, p.enc.encode(block), end_stream=end))
+                self.assertStreamError(p, 1, [PROTOCOL_ERROR])
+        p = self.ready_peer()
+        p.send(p.headers_frame(1, p.block(), end_stream=False),
+               p.headers_frame(1, p.enc.encode([("x-sum", "1")]), end_stream=True))
+        p.pump(lambda: 1 in p.ended or 1 in p.resets or p.goaways)
+        self.assertEqual(dict(p.headers.get(1, [])).get(":status"), "200", p)
+        self.assertEqual(p.body.get(1), self.fx.files["small.txt"], p)
+        self.assertNotIn(1, p.resets, p)
+
     # -- 6.5 SETTINGS
     def test_settings_bad_values(self):
         for name, ident, value, code in (("ENABLE_PUSH 2", S_ENABLE_PUSH, 2, PROTOCOL_ERROR),
@@ -799,6 +866,34 @@ class H2AbuseTest(H2RawTestCase):
         self.assertIn(code_name(p.goaways[0].error_code), ("INTERNAL_ERROR", "ENHANCE_YOUR_CALM"), p)
         self.assertTrue(p.wait_closed(), p)
         self.assertServes(other, next(sids))
+        self.assertWorkersServe(workers)
+
+    def test_many_connections_sending_at_once(self):
+        # Every connection's read in one batch of events (the workers are
+        # stopped while 1000 clients send a request and 16 KB of body):
+        # what the workers keep for the batch's end is bounded, not a copy
+        # of each read (16 MB here), and every request is answered.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 1200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        peers = [self.ready_peer() for _ in range(1000)]
+        workers = self.server.workers()
+        before = sum(vm_hwm_kb(w, reset=True) for w in workers)
+        for w in workers:
+            os.kill(w, signal.SIGSTOP)
+        try:
+            for p in peers:
+                p.send(p.headers_frame(1, p.block(), end_stream=False), raw_frame(DATA, 0, 1, b"b" * 16000))
+        finally:
+            for w in workers:
+                os.kill(w, signal.SIGCONT)
+        for p in peers:
+            self.assertTrue(p.pump(lambda: 1 in p.ended or 1 in p.resets or p.goaways), p)
+            self.assertEqual(dict(p.headers.get(1, [])).get(":status"), "200", p)
+        grown = sum(vm_hwm_kb(w) for w in workers) - before
+        if not harness.sanitized():
+            self.assertLess(grown, 8 << 10, "the workers' peak grew by %d KB" % grown)
         self.assertWorkersServe(workers)
 
     def test_priority_flood(self):
