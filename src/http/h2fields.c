@@ -17,39 +17,37 @@ enum {
     H2F_HTTP_SCHEME = 1u << 10,
 };
 
-/* Byte classes (nghttp2's tables, as ranges). */
-static bool name_byte(uint8_t c) /* tchar, lower case only (8.2.1) */
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* Byte classes, nghttp2's tables as one: a name's tchar (lower case only,
+ * 8.2.1); a value's field-vchar, SP, HTAB and obs-text (no NUL, CR, LF,
+ * other controls or DEL); :method's tchar; :path's visible bytes; an
+ * authority's (host, port, brackets). */
+enum { C_NAME = 1, C_VALUE = 2, C_METHOD = 4, C_PATH = 8, C_AUTHORITY = 16 };
+static const uint8_t byte_class[256] = {
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  2,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     2, 31, 10, 15, 31, 31, 31, 31, 26, 26, 31, 31, 26, 31, 31, 10,
+    31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 26, 26, 10, 26, 10, 10,
+    26, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30,
+    30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 26, 10, 26, 15, 31,
+    15, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31,
+    31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 10, 15, 10, 31,  0,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+    10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+};
 
-static bool value_byte(uint8_t c) /* field-vchar, SP, HTAB, obs-text: no NUL, CR, LF, other controls, DEL */
+/* Every byte of p in the class (mask). */
+static inline bool all(const uint8_t *p, size_t n, uint8_t mask)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static bool method_byte(uint8_t c) /* tchar */
-{
-    return name_byte(c) || (c >= 'A' && c <= 'Z');
-}
-
-static bool path_byte(uint8_t c) /* anything visible: no space, no controls */
-{
-    return c > 0x20 && c != 0x7f;
-}
-
-static bool authority_byte(uint8_t c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!$%&'()*+,-.:;=@[]_~", c));
-}
-
-static bool all(const uint8_t *p, size_t n, bool (*ok)(uint8_t))
-{
+    uint8_t acc = mask;
     for (size_t i = 0; i < n; i++)
-        if (!ok(p[i]))
-            return false;
-    return true;
+        acc &= byte_class[p[i]];
+    return acc == mask;
 }
 
 static bool scheme_ok(const uint8_t *p, size_t n)
@@ -70,7 +68,7 @@ static bool value_ok(const uint8_t *p, size_t n)
 {
     if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t'))
         return false;
-    return all(p, n, value_byte);
+    return all(p, n, C_VALUE);
 }
 
 static bool is(const uint8_t *p, size_t n, const char *lit)
@@ -120,13 +118,13 @@ static int pseudo(h2f_state *s, const uint8_t *name, size_t nlen, const uint8_t 
     if (s->seen & H2F_REGULAR)
         return -1;
     if (is(name, nlen, ":method")) {
-        if (!all(v, vlen, method_byte) || once(s, H2F_METHOD, vlen) < 0)
+        if (!all(v, vlen, C_METHOD) || once(s, H2F_METHOD, vlen) < 0)
             return -1;
         s->seen |= is(v, vlen, "CONNECT") ? H2F_CONNECT : is(v, vlen, "OPTIONS") ? H2F_OPTIONS : 0;
         return 0;
     }
     if (is(name, nlen, ":path")) {
-        if (!all(v, vlen, path_byte) || once(s, H2F_PATH, vlen) < 0)
+        if (!all(v, vlen, C_PATH) || once(s, H2F_PATH, vlen) < 0)
             return -1;
         s->seen |= v[0] == '/' ? H2F_PATH_SLASH : vlen == 1 && v[0] == '*' ? H2F_PATH_STAR : 0;
         return 0;
@@ -138,7 +136,7 @@ static int pseudo(h2f_state *s, const uint8_t *name, size_t nlen, const uint8_t 
         return 0;
     }
     if (is(name, nlen, ":authority"))
-        return all(v, vlen, authority_byte) ? once(s, H2F_AUTHORITY, vlen) : -1;
+        return all(v, vlen, C_AUTHORITY) ? once(s, H2F_AUTHORITY, vlen) : -1;
     return -1; /* :protocol too: extended CONNECT is not offered */
 }
 
@@ -147,27 +145,36 @@ int h2f_field(h2f_state *s, const uint8_t *name, size_t nlen, const uint8_t *v, 
     if (nlen == 0)
         return -1;
     if (name[0] == ':')
-        return nlen > 1 && all(name + 1, nlen - 1, name_byte) && !trailer ? pseudo(s, name, nlen, v, vlen) : -1;
-    if (!all(name, nlen, name_byte))
+        return nlen > 1 && all(name + 1, nlen - 1, C_NAME) && !trailer ? pseudo(s, name, nlen, v, vlen) : -1;
+    if (!all(name, nlen, C_NAME))
         return -1;
     s->seen |= H2F_REGULAR;
-    if (is(name, nlen, "host"))
-        return all(v, vlen, authority_byte) ? once(s, H2F_HOST, vlen) : -1;
+    if (nlen == 4 && is(name, nlen, "host"))
+        return all(v, vlen, C_AUTHORITY) ? once(s, H2F_HOST, vlen) : -1;
     if (!value_ok(v, vlen))
         return -1;
-    if (is(name, nlen, "content-length")) {
+    switch (nlen) { /* the names with a rule of their own, by length: one compare at most */
+    case 2: /* TE only as "trailers" (8.2.2) */
+        return is(name, nlen, "te") && !ieq(v, vlen, "trailers") ? -1 : 0;
+    case 14:
+        if (!is(name, nlen, "content-length"))
+            return 0;
         if (s->content_length != -1)
             return -1;
         s->content_length = parse_length(v, vlen);
         return s->content_length < 0 ? -1 : 0;
+    /* Connection-specific fields (8.2.2). */
+    case 7:
+        return is(name, nlen, "upgrade") ? -1 : 0;
+    case 10:
+        return is(name, nlen, "connection") || is(name, nlen, "keep-alive") ? -1 : 0;
+    case 16:
+        return is(name, nlen, "proxy-connection") ? -1 : 0;
+    case 17:
+        return is(name, nlen, "transfer-encoding") ? -1 : 0;
+    default:
+        return 0;
     }
-    /* Connection-specific fields (8.2.2); TE only as "trailers". */
-    if (is(name, nlen, "connection") || is(name, nlen, "keep-alive") || is(name, nlen, "proxy-connection") ||
-        is(name, nlen, "transfer-encoding") || is(name, nlen, "upgrade"))
-        return -1;
-    if (is(name, nlen, "te") && !ieq(v, vlen, "trailers"))
-        return -1;
-    return 0;
 }
 
 int h2f_request(h2f_state *s)

@@ -1,6 +1,7 @@
 /* tests/unit/test_h2fields.c: HTTP/2 request field rules (RFC 9113 8.2-8.3), each accepted and refused case. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
@@ -96,6 +97,22 @@ static void test_regular_fields(void **state)
     assert_int_equal(run(GET, "host", "a/b", NULL), 4);
 }
 
+/* Every byte, in a name and in a value, against RFC 9110's classes. */
+static void test_every_byte(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        bool tchar = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+        bool vbyte = c == '\t' || (c >= 0x20 && c != 0x7f);
+        uint8_t name[2] = { 'x', (uint8_t)c }, value[3] = { 'a', (uint8_t)c, 'a' };
+        h2f_state s;
+        h2f_begin(&s);
+        assert_int_equal(h2f_field(&s, name, 2, (const uint8_t *)"1", 1, false), tchar ? 0 : -1);
+        h2f_begin(&s);
+        assert_int_equal(h2f_field(&s, (const uint8_t *)"x-a", 3, value, 3, false), vbyte ? 0 : -1);
+    }
+}
+
 static void test_content_length(void **state)
 {
     (void)state;
@@ -135,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_a_plain_request),
         cmocka_unit_test(test_pseudo_headers),
         cmocka_unit_test(test_regular_fields),
+        cmocka_unit_test(test_every_byte),
         cmocka_unit_test(test_content_length),
         cmocka_unit_test(test_trailers),
     };
