@@ -352,6 +352,9 @@ class H2RawTestCase(ServerTestCase):
         harness.class_server(cls, lambda port: cls.extra_conf + cls.fx.conf(port))
         assert h2_ready(cls.port, False), cls.server.stderr_text()
         assert h2_ready(cls.fx.tls_port, True), cls.server.stderr_text()
+        # Both workers by name before a test takes the list to compare with
+        # (one can answer while the other has not renamed itself yet)
+        assert harness.wait_until(lambda: len(cls.server.workers()) == 2, PATIENCE), cls.server.workers()
 
     def peer(self, tls=False, **kw):
         p = Peer(self.fx.tls_port if tls else self.port, tls=tls, **kw)
