@@ -132,6 +132,7 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
     x->fin_follows = x->progressed = x->task_busy = false;
     x->view = NULL;
     x->fce = NULL;
+    x->fc_afresh = false;
     x->arm.n = 0;
     /* What exec_end and route_abandon release, and what the logs read
      * before a request has a place. */
@@ -267,6 +268,10 @@ static enum route_state exec_lookup_ran(exec *x, bool on_loop)
 {
     static_req *q = &x->rt.lookup;
     worker *w = x->w;
+    if (x->fc_afresh) { /* whatever it found, the entry it was sent for goes */
+        x->fc_afresh = false;
+        fc_drop(&w->fc, roots_cache_key(x->view, x->rt.dir), q->links, exec_cache_variant(x), q->path);
+    }
     if (x->admit && q->status == 200 && !q->listing && !x->fce) {
         const fw_arm_result *arm = NULL;
         if (w->fc.fw) {
@@ -282,10 +287,15 @@ static enum route_state exec_lookup_ran(exec *x, bool on_loop)
         x->arm.n = 0; /* its watches are the entry's now, or given back */
         if (unwatched && !w->fc_warned && arm && (arm->err == ENOSPC || arm->err == EREMOTE || arm->err == ENOSYS)) {
             w->fc_warned = true;
-            log_warn("open-file cache: %s%s: such files are checked on every request (one fstatat)%s",
-                     arm->err == ENOSPC ? "out of inotify watches" : "cannot watch ", arm->err == ENOSPC ? "" :
-                     arm->err == EREMOTE ? "a network file system" : strerror(arm->err),
-                     arm->err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "");
+            if (arm->err == EREMOTE)
+                log_warn("open-file cache: cannot watch a network file system: such files are looked up "
+                         "afresh on the write queue when a check is due (every request, or after "
+                         "open_file_cache_valid)");
+            else
+                log_warn("open-file cache: %s%s: such files are checked on every request (one fstatat)%s",
+                         arm->err == ENOSPC ? "out of inotify watches" : "cannot watch ",
+                         arm->err == ENOSPC ? "" : strerror(arm->err),
+                         arm->err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "");
         }
     }
     return route_lookup_done(&x->rt);
@@ -308,9 +318,10 @@ enum exec_result exec_route(exec *x, enum route_state s)
         static_req *q = &rt->lookup;
         q->dirfd = x->view->dir[rt->dir]->fd;
         x->admit = false;
+        bool afresh = false;
         fc_entry *e = exec_cacheable(x) && !x->fce ? fc_get(&w->fc, q->dirfd, roots_cache_key(x->view, rt->dir),
                                                             q->links, exec_cache_variant(x), q->path, w->now_ms,
-                                                            &x->admit)
+                                                            &x->admit, &afresh)
                                                    : NULL;
         if (e && e->index >= (int)q->nindex) { /* cannot be, the variant says: look afresh */
             fc_release(&w->fc, e);
@@ -321,7 +332,9 @@ enum exec_result exec_route(exec *x, enum route_state s)
             s = route_lookup_cached(rt, &(file_result){ .fd = e->fd, .st = e->st, .status = 200, .index = e->index });
             continue;
         }
-        if (w->cached_open && !rt->rules->offload_always &&
+        /* A network file system's entry that is due: not even a cached
+         * lookup on the loop (its fstat may ask the server). */
+        if (w->cached_open && !rt->rules->offload_always && !afresh &&
             static_lookup(q, FILE_CACHED_ONLY) != FILE_WOULDBLOCK) {
             w->stats.open_loop++;
             s = exec_lookup_ran(x, true);
@@ -330,9 +343,11 @@ enum exec_result exec_route(exec *x, enum route_state s)
         w->stats.open_queue++;
         x->arm = (fw_arm_result){ .n = 0, .err = ENOSYS };
         x->arm_seq = w->fw.seq;
+        x->fc_afresh = afresh;
         exec_submit(x, lookup_work, lookup_done);
         if (x->task_busy)
             return EXEC_WAIT;
+        x->fc_afresh = false;
         route_error(rt, 503, true);
         s = ROUTE_DONE;
     }
@@ -730,6 +745,7 @@ void exec_end(exec *x)
     else if (p->fd >= 0)
         close(p->fd);
     x->fce = NULL;
+    x->fc_afresh = false;
     p->fd = -1;
     plan_clear(p);
     roots_put(&x->view); /* the next request takes the directories current then */

@@ -91,6 +91,7 @@ typedef struct exec {
     fw_arm_result arm;     /* the watches a lookup task added for the file it found (its context) */
     uint64_t arm_seq;      /* the watches' event count when that task was sent */
     bool admit;            /* the pending lookup's file is to be kept by the cache (fc_get said so) */
+    bool fc_afresh;        /* the pending lookup replaces a cached file's entry (a network file system's) */
     char *hbuf;            /* the head, written by the protocol */
     size_t hcap, hlen, hsent;
     size_t hpacked;        /* body bytes copied after the head in hbuf (exec_pack), sent with it */

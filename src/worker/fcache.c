@@ -124,18 +124,20 @@ static void evict(fcache *fc, fc_entry *e)
 
 
 /* An unwatched entry still names the file on disk (inode, size, times). */
-static bool still_valid(fcache *fc, fc_entry *e, int dirfd, int64_t now_ms)
+static int still_valid(fcache *fc, fc_entry *e, int dirfd, int64_t now_ms)
 {
     if (e->watched)
-        return true;
+        return 1;
     if (fc->valid_ms > 0 && now_ms - e->checked_ms < fc->valid_ms)
-        return true;
+        return 1;
+    if (e->remote)
+        return -1; /* due, but the fstatat would wait on a file server */
     struct stat st;
     fc->checks++;
     if (fstatat(dirfd, e->rel, &st, 0) < 0 || !fw_same_file(&st, &e->st))
-        return false;
+        return 0;
     e->checked_ms = now_ms;
-    return true;
+    return 1;
 }
 
 /* Admission once the cache is full. A file is asked for a second time
@@ -175,18 +177,24 @@ static bool fc_admit(fcache *fc, uint64_t h, int64_t now_ms)
 }
 
 fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
-                 int64_t now_ms, bool *admit)
+                 int64_t now_ms, bool *admit, bool *afresh)
 {
     char key[4200];
     size_t n;
-    *admit = false;
+    *admit = *afresh = false;
     if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
         return NULL;
     uint64_t h = hash_key(key, n);
     for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext) {
         if (e->hash != h || strcmp(e->key, key) != 0)
             continue;
-        if (e->stale || !still_valid(fc, e, dirfd, now_ms)) { /* look afresh */
+        int valid = e->stale ? 0 : still_valid(fc, e, dirfd, now_ms);
+        if (valid < 0) { /* kept (not counted as used) until the new lookup replaces it, in its place */
+            fc->misses++;
+            *admit = *afresh = true;
+            return NULL;
+        }
+        if (valid == 0) { /* look afresh */
             evict(fc, e);
             break;
         }
@@ -200,6 +208,20 @@ fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, ui
     fc->misses++;
     *admit = fc_admit(fc, h, now_ms);
     return NULL;
+}
+
+void fc_drop(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path)
+{
+    char key[4200];
+    size_t n;
+    if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
+        return;
+    uint64_t h = hash_key(key, n);
+    for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && strcmp(e->key, key) == 0) {
+            evict(fc, e);
+            return;
+        }
 }
 
 /* One allocation: the entry, its links, its key, its rel. */
@@ -248,6 +270,7 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
     e->stale = false;
     e->body = NULL;
     e->checked_ms = e->used_ms = now_ms;
+    e->remote = arm && arm->err == EREMOTE;
     /* the key's path is the one fw_arm was given: the links' names point into it */
     e->watched = arm && fc->fw && fw_adopt(fc->fw, arm, e->links, e, e->key + n - strlen(path));
     if (!e->watched) {

@@ -3,9 +3,12 @@
  * An entry is watched (worker/fwatch.h): any change to the file or to a
  * folder or name on its path marks it stale before the next request is
  * served, and a stale entry is never found again. Where watching is not
- * possible (watches exhausted, a network file system), an entry is
+ * possible (watches exhausted, a symlink on the path), an entry is
  * revalidated on every hit (one fstatat: inode, size, times), or, when
- * open_file_cache_valid is set, once per that interval, as nginx does. */
+ * open_file_cache_valid is set, once per that interval, as nginx does. On
+ * a network file system that fstatat is a round trip the loop would wait
+ * for: a due check is a miss instead, and the caller looks the file up
+ * afresh on the write queue. */
 #ifndef EP_WORKER_FCACHE_H
 #define EP_WORKER_FCACHE_H
 
@@ -28,6 +31,7 @@ typedef struct fc_entry {
     bool cached;        /* still findable; false once evicted */
     bool stale;         /* a watch saw a change: evicted at the sweep */
     bool watched;       /* else revalidated by fstatat of rel */
+    bool remote;        /* unwatched for being on a network file system: never stat'ed on the loop */
     int64_t checked_ms; /* unwatched: when rel was last found unchanged */
     int64_t used_ms;    /* its last fc_get or fc_put (fc_expire) */
     uint64_t root;      /* the root directory's id (worker/roots.h) */
@@ -78,9 +82,17 @@ void fc_destroy(fcache *fc);
  * (fc_put) and so watched: always while the cache has room; when it is
  * full, only a file missed recently too, at most a tenth of the cache a
  * second, so that a working set larger than the cache costs about what
- * no cache costs, not a watch added and removed per request. */
+ * no cache costs, not a watch added and removed per request. NULL with
+ * *afresh set: the entry is on a network file system and its check is due
+ * (an fstatat there is a round trip the loop would wait for); the caller
+ * looks the path up off the loop, then fc_drop and fc_put replace the
+ * entry, which stays until then (other requests for it meanwhile are sent
+ * off the loop too). */
 fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, uint64_t variant, const char *path,
-                 int64_t now_ms, bool *admit);
+                 int64_t now_ms, bool *admit, bool *afresh);
+
+/* Forget the entry for (root, links, variant, path), if any. */
+void fc_drop(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path);
 
 /* Cache an opened file, watched as arm says (NULL: not watched). The entry
  * takes res->fd and is returned with one reference. NULL (res->fd still

@@ -824,6 +824,42 @@ static void test_route_lookups(void **state)
     }
 }
 
+/* A network file system's entry (fw_arm said EREMOTE) whose check is due:
+ * the lookup goes to the queue, though RESOLVE_CACHED would answer on the
+ * loop, nothing stats the file on the loop, and the new entry replaces it. */
+static void test_remote_entry_looked_up_on_the_queue(void **state)
+{
+    (void)state;
+    const route_case c = { "a network file system's small file", "/small.txt", 8, 200, SEED_SMALL, .size = SMALL_LEN };
+    close(open_file("www/small.txt", false));
+    harness *h = h_open(c.fc_cap, 0);
+    fcache *fc = &h->w.fc;
+    fc_entry *e = NULL;
+    run_route_once(h, &c, &e); /* a watched entry */
+    file_result res = { .fd = open_file("www/small.txt", false), .status = 200, .index = -1 };
+    assert_int_equal(fstat(res.fd, &res.st), 0);
+    const fw_arm_result remote = { .n = 0, .err = EREMOTE };
+    bool unwatched;
+    e = fc_put(fc, e->root, h->x.rt.lookup.links, 0, c.target, NULL, &res, &remote, h->w.now_ms, &unwatched);
+    assert_true(e && e->remote && unwatched);
+    fc_release(fc, e);
+    worker_stats before = h->w.stats;
+    uint64_t hits = fc->hits, checks = fc->checks;
+    bool queued;
+    assert_int_equal(h_route(h, h_request(h, c.target), &queued), EXEC_READY);
+    assert_true(queued);
+    check_lookups(h, &c, false, true, &before, hits);
+    assert_int_equal(fc->checks, checks);
+    assert_false(fcntl(res.fd, F_GETFD) >= 0); /* the old entry went */
+    assert_non_null(h->x.fce);
+    assert_false(h->x.fce->remote); /* found local this time: watched */
+    assert_int_equal(fc->count, 1);
+    h_head(h);
+    check_body(h, &c, false, &before);
+    exec_end(&h->x);
+    h_close(h);
+}
+
 /* ---- a connection that went away ------------------------------------------------ */
 
 static const char *const abandon_targets[] = {
@@ -962,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_prepare_small_ranges),
         cmocka_unit_test(test_route_lookups),
         cmocka_unit_test(test_abandon_after_lookup),
+        cmocka_unit_test(test_remote_entry_looked_up_on_the_queue),
         cmocka_unit_test(test_shrinking_file),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

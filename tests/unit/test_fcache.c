@@ -90,8 +90,8 @@ static fc_entry *put(fcache *fc, uint64_t root, enum file_links links, uint64_t 
 static fc_entry *get(fcache *fc, uint64_t root, enum file_links links, uint64_t variant, const char *path,
                      int64_t now)
 {
-    bool admit;
-    return fc_get(fc, g_dirfd, root, links, variant, path, now, &admit);
+    bool admit, afresh;
+    return fc_get(fc, g_dirfd, root, links, variant, path, now, &admit, &afresh);
 }
 
 /* cap 0: the cache is off; put leaves the fd with the caller. */
@@ -515,9 +515,9 @@ static void test_watched_changes_mark_stale(void **state)
         assert_int_equal(fc.count, 1);
         char path[16];
         snprintf(path, sizeof path, "/f%d", (int)k + 1);
-        bool admit;
-        assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 0, &admit));
-        fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 0, &admit);
+        bool admit, afresh;
+        assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 0, &admit, &afresh));
+        fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 0, &admit, &afresh);
         assert_non_null(g); /* another name in the same folder: untouched */
         fc_release(&fc, g);
         assert_int_equal(fc.checks, 0); /* watched: never checked by stat */
@@ -609,40 +609,40 @@ static void test_admission_when_full(void **state)
 {
     fixture *f = *state;
     fcache fc;
-    bool admit;
+    bool admit, afresh;
     assert_int_equal(fc_init(&fc, 2, 1000, 1 << 20, NULL), 0);
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 1000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 1000, &admit, &afresh));
     assert_true(admit); /* room: the first miss gets in */
     file_result r0 = opened(f, 0), r1 = opened(f, 1), r2 = opened(f, 2);
     fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", &r0, 0));
     fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f1", &r1, 0));
     assert_int_equal(fc.count, 2);
     /* full: a new key's first miss is refused, its next one admitted */
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit, &afresh));
     assert_false(admit);
     assert_int_equal(fc.refused, 1);
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit, &afresh));
     assert_true(admit);
     /* admitted once: the slot is spent, a third miss starts over */
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit, &afresh));
     assert_false(admit);
     /* not kept (a 404, say): the budget is untouched, the next passes */
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 1000, &admit, &afresh));
     assert_true(admit);
     fc_release(&fc, put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f2", &r2, 1000)); /* kept: the token is spent */
     assert_int_equal(fc.count, 2);
     /* past the doorkeeper, but this second's budget (a tenth of the cache,
      * at least one) is spent; a second later it is not */
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f3", 1000, &admit));
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f3", 1000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f3", 1000, &admit, &afresh));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f3", 1000, &admit, &afresh));
     assert_false(admit);
-    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f3", 2000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f3", 2000, &admit, &afresh));
     assert_true(admit);
     /* the same path under another root is another key */
-    assert_null(fc_get(&fc, g_dirfd, 2, FILE_LINKS_BENEATH, 0, "/f3", 3000, &admit));
+    assert_null(fc_get(&fc, g_dirfd, 2, FILE_LINKS_BENEATH, 0, "/f3", 3000, &admit, &afresh));
     assert_false(admit);
     /* hits never count as misses */
-    fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 3000, &admit);
+    fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f2", 3000, &admit, &afresh);
     assert_non_null(g);
     fc_release(&fc, g);
     assert_int_equal(fc.misses, 9);
@@ -657,7 +657,7 @@ static void test_admission_budget(void **state)
 {
     (void)state;
     fcache fc;
-    bool admit, u;
+    bool admit, afresh, u;
     char path[32];
     assert_int_equal(fc_init(&fc, 20, 1000, 1 << 20, NULL), 0); /* 2 a second */
     for (int i = 0; i < 20; i++) {
@@ -668,15 +668,15 @@ static void test_admission_budget(void **state)
     assert_int_equal(fc.count, 20);
     for (int i = 0; i < 100; i++) { /* 404s: looked up, never put */
         snprintf(path, sizeof path, "/missing%d", i);
-        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit);
-        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit, &afresh);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit, &afresh);
     }
     int kept = 0;
     for (int i = 0; i < 5; i++) { /* files asked for twice, kept while the budget lasts */
         snprintf(path, sizeof path, "/hot%d", i);
-        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit, &afresh);
         assert_false(admit);
-        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit);
+        fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, path, 50000, &admit, &afresh);
         if (admit) {
             file_result r = { .fd = open("/dev/null", O_RDONLY | O_CLOEXEC), .status = 200, .index = -1 };
             fc_release(&fc, fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, path, NULL, &r, NULL, 50000, &u));
@@ -684,13 +684,13 @@ static void test_admission_budget(void **state)
         }
     }
     assert_int_equal(kept, 2);
-    fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/hot0", 50000, &admit);
+    fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/hot0", 50000, &admit, &afresh);
     assert_non_null(g);
     fc_release(&fc, g);
     /* half a second later: one more */
-    fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/hot3", 50499, &admit);
+    fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/hot3", 50499, &admit, &afresh);
     assert_false(admit);
-    fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/hot3", 50500, &admit);
+    fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/hot3", 50500, &admit, &afresh);
     assert_true(admit);
     fc_destroy(&fc);
 }
@@ -730,6 +730,49 @@ static void test_expire_unused(void **state)
     fc_destroy(&fc);
 }
 
+/* An entry fw_arm found on a network file system is never stat'ed here
+ * (on the loop, that would wait for the server): within valid_ms a hit, as
+ * any unwatched entry, even though the file changed; once due (at once
+ * with valid_ms 0) a miss with *afresh and *admit, every time, the entry
+ * kept until the new lookup's result replaces it (fc_drop). */
+static void test_remote_entry_looked_up_afresh(void **state)
+{
+    fixture *f = *state;
+    const fw_arm_result remote = { .n = 0, .err = EREMOTE };
+    for (int valid = 0; valid <= 500; valid += 500) {
+        fcache fc;
+        assert_int_equal(fc_init(&fc, 4, valid, 1 << 20, NULL), 0);
+        file_result r = opened(f, 0);
+        bool unwatched, admit, afresh;
+        fc_entry *e = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0", NULL, &r, &remote, 1000, &unwatched);
+        assert_non_null(e);
+        assert_true(unwatched);
+        assert_true(e->remote);
+        fc_release(&fc, e);
+        change(f, 0, "mv over"); /* a local entry's check would see it */
+        if (valid) {
+            fc_entry *g = fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 1499, &admit, &afresh);
+            assert_ptr_equal(g, e);
+            assert_false(afresh);
+            fc_release(&fc, g);
+        }
+        for (int i = 0; i < 2; i++) {
+            assert_null(fc_get(&fc, g_dirfd, 1, FILE_LINKS_BENEATH, 0, "/f0", 1500, &admit, &afresh));
+            assert_true(afresh);
+            assert_true(admit); /* its replacement takes its place, whatever the admission says */
+        }
+        assert_int_equal(fc.checks, 0);
+        assert_int_equal(fc.count, 1);
+        assert_true(fd_open(r.fd));
+        fc_drop(&fc, 1, FILE_LINKS_BENEATH, 0, "/f1"); /* another path's: nothing */
+        assert_int_equal(fc.count, 1);
+        fc_drop(&fc, 1, FILE_LINKS_BENEATH, 0, "/f0");
+        assert_int_equal(fc.count, 0);
+        assert_false(fd_open(r.fd));
+        fc_destroy(&fc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -753,6 +796,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admission_when_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admission_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expire_unused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_entry_looked_up_afresh, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

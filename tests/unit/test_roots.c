@@ -278,7 +278,7 @@ static void test_fcache_flushes_a_retired_root(void **state)
     (void)state;
     fcache fc;
     assert_int_equal(fc_init(&fc, 8, 60000, 0, NULL), 0);
-    bool u, admit;
+    bool u, admit, afresh;
     file_result res = { .fd = open("/dev/null", O_RDONLY | O_CLOEXEC), .status = 200, .index = -1 };
     fc_entry *e1 = fc_put(&fc, 1, FILE_LINKS_BENEATH, 0, "/x", NULL, &res, NULL, 0, &u);
     assert_non_null(e1);
@@ -289,15 +289,15 @@ static void test_fcache_flushes_a_retired_root(void **state)
     res.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     assert_null(fc_put(&fc, 0, FILE_LINKS_BENEATH, 0, "/x", NULL, &res, NULL, 0, &u));
     close(res.fd);
-    assert_null(fc_get(&fc, -1, 0, FILE_LINKS_BENEATH, 0, "/x", 1, &admit));
+    assert_null(fc_get(&fc, -1, 0, FILE_LINKS_BENEATH, 0, "/x", 1, &admit, &afresh));
 
     fc_flush_root(&fc, 1);
-    assert_null(fc_get(&fc, -1, 1, FILE_LINKS_BENEATH, 0, "/x", 1, &admit));
+    assert_null(fc_get(&fc, -1, 1, FILE_LINKS_BENEATH, 0, "/x", 1, &admit, &afresh));
     assert_true(fd_open(e1->fd)); /* still referenced: sent to the end */
     int fd1 = e1->fd;
     fc_release(&fc, e1);
     assert_false(fd_open(fd1));
-    fc_entry *g = fc_get(&fc, -1, 2, FILE_LINKS_BENEATH, 0, "/x", 1, &admit);
+    fc_entry *g = fc_get(&fc, -1, 2, FILE_LINKS_BENEATH, 0, "/x", 1, &admit, &afresh);
     assert_ptr_equal(g, e2); /* another root's entry is kept */
     fc_release(&fc, g);
     assert_int_equal(fc.count, 1);
