@@ -219,9 +219,6 @@ ssize_t conn_write(conn *c, const void *buf, size_t len)
     return -1;
 }
 
-/* Whether reading could give bytes: the socket said so, or TLS holds a
- * decrypted record we have not taken yet (edge-triggered epoll would never
- * tell us of those again). */
 /* Bytes in the socket the client has not acknowledged (SIOCOUTQ): what a
  * reset from closing would destroy. 0 when the kernel does not say. */
 static int32_t conn_outq(const conn *c)
@@ -230,6 +227,9 @@ static int32_t conn_outq(const conn *c)
     return ioctl(c->io.fd, SIOCOUTQ, &n) == 0 && n > 0 ? n : 0;
 }
 
+/* Whether reading could give bytes: the socket said so, or TLS holds a
+ * decrypted record we have not taken yet (edge-triggered epoll would never
+ * tell us of those again). */
 static bool conn_readable(const conn *c)
 {
     return c->can_read || (c->ssl && SSL_has_pending(c->ssl));
@@ -388,9 +388,7 @@ static void conn_linger(conn *c)
         if (c->ssl && SSL_is_init_finished(c->ssl))
             SSL_shutdown(c->ssl); /* close_notify ahead of our FIN */
         shutdown(c->io.fd, SHUT_WR);
-        c->linger_outq = conn_outq(c);
-        c->linger_tail = false;
-        c->linger_moved_ms = c->w->now_ms;
+        c->linger_outq = 0; /* what the response just left unacknowledged is no tail yet */
         timer_arm(&c->w->t_linger, &c->timer, c->w->now_ms);
     }
 }
@@ -405,21 +403,17 @@ static void conn_linger_expired(conn *c)
     worker *w = c->w;
     int32_t q = conn_outq(c), last = c->linger_outq;
     c->linger_outq = q;
-    if (q == 0 && !c->linger_tail) {
+    if (q == 0 && last == 0) { /* all across for a whole linger */
         conn_close(c);
         return;
     }
-    if (q == 0)
-        c->linger_tail = false; /* the quiet linger */
-    else if (q < last || !c->linger_tail)
+    if (q > 0 && (last == 0 || q < last)) /* a tail seen first, or moving */
         c->linger_moved_ms = w->now_ms;
-    if (q > 0)
-        c->linger_tail = true;
     if (q > 0 && w->now_ms - c->linger_moved_ms >= w->cfg->send_timeout_ms) {
         conn_close(c);
         return;
     }
-    timer_arm(&w->t_linger, &c->timer, w->now_ms);
+    timer_arm(&w->t_linger, &c->timer, w->now_ms); /* q == 0: the quiet linger after a tail */
 }
 
 int conn_reclaim(worker *w, int max)

@@ -58,8 +58,7 @@ typedef struct conn {
     bool closed;
     bool nodelay;                       /* TCP_NODELAY is set */
     bool plain_on_tls;                  /* a cleartext request came to a TLS listener */
-    int32_t linger_outq;                /* CS_LINGER: bytes the client had not acknowledged at the last look, */
-    bool linger_tail;                   /* ... some were there at a look after the first, */
+    int32_t linger_outq;                /* CS_LINGER: bytes the client had not acknowledged at the last expiry, */
     int64_t linger_moved_ms;            /* ... and when they last shrank */
     conn_peer peer;
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
