@@ -123,7 +123,17 @@ static void evict(fcache *fc, fc_entry *e)
 }
 
 
-/* An unwatched entry still names the file on disk (inode, size, times). */
+/* The entry with this key (of hash h), or NULL. */
+static fc_entry *find(fcache *fc, const char *key, uint64_t h)
+{
+    for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e;
+    return NULL;
+}
+
+/* An unwatched entry still names the file on disk (inode, size, times).
+ * -1: its check is due but would wait on a file server. */
 static int still_valid(fcache *fc, fc_entry *e, int dirfd, int64_t now_ms)
 {
     if (e->watched)
@@ -185,19 +195,9 @@ fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, ui
     if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
         return NULL;
     uint64_t h = hash_key(key, n);
-    for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext) {
-        if (e->hash != h || strcmp(e->key, key) != 0)
-            continue;
-        int valid = e->stale ? 0 : still_valid(fc, e, dirfd, now_ms);
-        if (valid < 0) { /* kept (not counted as used) until the new lookup replaces it, in its place */
-            fc->misses++;
-            *admit = *afresh = true;
-            return NULL;
-        }
-        if (valid == 0) { /* look afresh */
-            evict(fc, e);
-            break;
-        }
+    fc_entry *e = find(fc, key, h);
+    int valid = e && !e->stale ? still_valid(fc, e, dirfd, now_ms) : 0;
+    if (valid > 0) {
         lru_unlink(fc, e);
         lru_push(fc, e);
         e->refs++;
@@ -206,6 +206,12 @@ fc_entry *fc_get(fcache *fc, int dirfd, uint64_t root, enum file_links links, ui
         return e;
     }
     fc->misses++;
+    if (valid < 0) { /* kept (not counted as used) until the new lookup replaces it, in its place */
+        *admit = *afresh = true;
+        return NULL;
+    }
+    if (e) /* look afresh */
+        evict(fc, e);
     *admit = fc_admit(fc, h, now_ms);
     return NULL;
 }
@@ -216,12 +222,9 @@ void fc_drop(fcache *fc, uint64_t root, enum file_links links, uint64_t variant,
     size_t n;
     if (!fc->cap || !(n = make_key(key, sizeof key, root, links, variant, path)))
         return;
-    uint64_t h = hash_key(key, n);
-    for (fc_entry *e = fc->buckets[h & (fc->nbuckets - 1)]; e; e = e->hnext)
-        if (e->hash == h && strcmp(e->key, key) == 0) {
-            evict(fc, e);
-            return;
-        }
+    fc_entry *e = find(fc, key, hash_key(key, n));
+    if (e)
+        evict(fc, e);
 }
 
 /* One allocation: the entry, its links, its key, its rel. */
@@ -286,11 +289,9 @@ fc_entry *fc_put(fcache *fc, uint64_t root, enum file_links links, uint64_t vari
         *unwatched = true;
     }
     /* A concurrent miss for the same path may have filled it: keep the newer. */
-    for (fc_entry *o = fc->buckets[e->hash & (fc->nbuckets - 1)]; o; o = o->hnext)
-        if (o->hash == e->hash && strcmp(o->key, e->key) == 0) {
-            evict(fc, o);
-            break;
-        }
+    fc_entry *o = find(fc, e->key, e->hash);
+    if (o)
+        evict(fc, o);
     if (fc->count >= fc->cap && fc->admit_tokens > 0) /* taking another's place (fc_admit) */
         fc->admit_tokens--;
     while (fc->count >= fc->cap && fc->lru_tail)
