@@ -141,6 +141,16 @@ static void put(wbuf *w, const char *s, size_t n)
     w->p += n;
 }
 
+/* HTTP/2: the next entry, or NULL (and overflow) when they are all taken. */
+static resp_nv *nv_next(wbuf *w)
+{
+    if (w->nnv == w->nvcap) {
+        w->overflow = true;
+        return NULL;
+    }
+    return &w->nv[w->nnv++];
+}
+
 /* Start a field: "\r\nName: " in text; in HTTP/2 the name in lower case
  * (RFC 9113 8.2.1) and an entry whose value starts here. */
 static void field(wbuf *w, const char *name, size_t len)
@@ -151,11 +161,13 @@ static void field(wbuf *w, const char *name, size_t len)
         put(w, ": ", 2);
         return;
     }
-    if (w->nnv == w->nvcap || (size_t)(w->end - w->p) < len) {
+    if ((size_t)(w->end - w->p) < len) {
         w->overflow = true;
         return;
     }
-    resp_nv *e = &w->nv[w->nnv++];
+    resp_nv *e = nv_next(w);
+    if (!e)
+        return;
     e->name = w->p;
     e->nlen = len;
     for (size_t i = 0; i < len; i++)
@@ -179,11 +191,9 @@ static void field_lit(wbuf *w, const char *name, const char *lname, size_t len)
         field(w, name, len);
         return;
     }
-    if (w->nnv == w->nvcap) {
-        w->overflow = true;
-        return;
-    }
-    w->nv[w->nnv++] = (resp_nv){ .name = lname, .nlen = len, .value = w->p };
+    resp_nv *e = nv_next(w);
+    if (e)
+        *e = (resp_nv){ .name = lname, .nlen = len, .value = w->p };
 }
 
 #define FIELD(w, name, lname) field_lit((w), (name), (lname), sizeof(name) - 1)
@@ -316,11 +326,9 @@ static void put_field_const(wbuf *w, const char *name, const char *lname, size_t
         put_field_str(w, name, nlen, value);
         return;
     }
-    if (w->nnv == w->nvcap) {
-        w->overflow = true;
-        return;
-    }
-    w->nv[w->nnv++] = (resp_nv){ .name = lname, .nlen = nlen, .value = value, .vlen = strlen(value) };
+    resp_nv *e = nv_next(w);
+    if (e)
+        *e = (resp_nv){ .name = lname, .nlen = nlen, .value = value, .vlen = strlen(value) };
 }
 
 #define FIELD_STR(w, name, lname, value) put_field_const((w), (name), (lname), sizeof(name) - 1, (value))

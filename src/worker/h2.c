@@ -934,9 +934,10 @@ void h2_drive(conn *c)
     while (!h->in && (c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
         uint8_t buf[H2_IN];
         ssize_t n = conn_recv(c, buf, sizeof buf);
-        if (n > 0 && w->batching && w->fw.io.fd >= 0 && w->h2rx_bytes + (size_t)n > H2_RX_MAX)
+        bool batch = n > 0 && w->batching && w->fw.io.fd >= 0;
+        if (batch && w->h2rx_bytes + (size_t)n > H2_RX_MAX)
             worker_fs_catch_up(w); /* the batch holds enough: these are decoded now, after the events */
-        else if (n > 0 && w->batching && w->fw.io.fd >= 0) {
+        else if (batch) {
             /* Inside a batch, bytes are only received: h2_rx_run decodes
              * them after one reading of the file-system events (which
              * covers them), and the batch's answers leave together, as
