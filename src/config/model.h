@@ -248,7 +248,7 @@ typedef struct cfg {
     size_t nlistens;
     cfg_server *servers;
     size_t nservers;
-    struct mime_table *mime; /* loaded from mime_types by http_prepare; NULL: built-in */
+    struct mime_table *mime; /* by http_prepare: from mime_types, else the built-in table */
     /* Set by http_prepare (http/prepare.c): frees what it compiled and
      * loaded, so that cfg_free needs nothing from http/. */
     void (*unprepare)(struct cfg *c);

@@ -209,14 +209,53 @@ typedef struct {
     const char *ext; /* lower case */
     const char *type;
     size_t seq; /* order in the file: among equal exts, the last one wins */
+    size_t elen; /* strlen(ext) */
 } mime_row;
 
-/* rows sorted by ext in strcmp order, one per ext; the strings live in pool. */
+#define SLOT_EMPTY UINT32_MAX
+
+/* One row per ext; the strings live in pool (NULL: the built-in table's).
+ * slots (mask + 1 of them, at most half taken) index rows by ext_hash:
+ * one hash and one comparison a lookup, where a binary search of the
+ * built-in table was 7 mispredicted probes (2.5% of a small HTTP/2 request). */
 struct mime_table {
     mime_row *rows;
     size_t n;
     char *pool;
+    uint32_t *slots;
+    size_t mask;
 };
+
+/* FNV-1a over the folded bytes, so that "HTML" and "html" meet. */
+static size_t ext_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ fold((unsigned char)s[i])) * 16777619u;
+    return h;
+}
+
+/* Linear probing; -1 when out of memory. */
+static int index_rows(mime_table *t)
+{
+    size_t cap = 16;
+
+    while (cap < 2 * t->n)
+        cap *= 2;
+    if (!(t->slots = malloc(cap * sizeof *t->slots)))
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        t->slots[i] = SLOT_EMPTY;
+    t->mask = cap - 1;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = ext_hash(t->rows[i].ext, t->rows[i].elen) & t->mask;
+        while (t->slots[h] != SLOT_EMPTY)
+            h = (h + 1) & t->mask;
+        t->slots[h] = (uint32_t)i;
+    }
+    return 0;
+}
 
 /* While loading, the pool still moves, so rows hold offsets into it. */
 typedef struct {
@@ -370,17 +409,42 @@ static mime_table *build(mime_loader *ld)
         return NULL;
     }
     for (size_t i = 0; i < ld->n; i++)
-        t->rows[i] = (mime_row){ ld->pool + ld->refs[i].ext, ld->pool + ld->refs[i].type, i };
+        t->rows[i] = (mime_row){ ld->pool + ld->refs[i].ext, ld->pool + ld->refs[i].type, i, 0 };
     if (ld->n > 1)
         qsort(t->rows, ld->n, sizeof *t->rows, row_cmp);
     for (size_t i = 0; i < ld->n; i++) {
         if (i + 1 < ld->n && strcmp(t->rows[i].ext, t->rows[i + 1].ext) == 0)
             continue; /* a later occurrence follows */
-        t->rows[n++] = t->rows[i];
+        t->rows[n] = t->rows[i];
+        t->rows[n++].elen = strlen(t->rows[i].ext);
     }
     t->n = n;
+    if (index_rows(t) < 0) {
+        free(t->rows);
+        free(t);
+        return NULL;
+    }
     t->pool = ld->pool;
     ld->pool = NULL;
+    return t;
+}
+
+mime_table *mime_builtin_table(void)
+{
+    size_t n = sizeof builtin_table / sizeof builtin_table[0];
+    mime_table *t = calloc(1, sizeof *t);
+
+    if (!t || !(t->rows = calloc(n, sizeof *t->rows))) {
+        free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        t->rows[i] = (mime_row){ builtin_table[i].ext, builtin_table[i].type, i, strlen(builtin_table[i].ext) };
+    t->n = n;
+    if (index_rows(t) < 0) {
+        mime_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -422,6 +486,7 @@ void mime_free(mime_table *t)
         return;
     free(t->rows);
     free(t->pool);
+    free(t->slots);
     free(t);
 }
 
@@ -443,7 +508,7 @@ size_t mime_type_max(const mime_table *t)
 
 const char *mime_lookup(const mime_table *t, const char *path, size_t len, const char *deflt)
 {
-    size_t off, n, lo = 0, hi;
+    size_t off, n;
 
     if (!t) {
         const mime_entry *e = builtin_find(path, len);
@@ -451,16 +516,10 @@ const char *mime_lookup(const mime_table *t, const char *path, size_t len, const
     }
     if (!ext_span(path, len, &off, &n))
         return deflt;
-    hi = t->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = ext_cmp(path + off, n, t->rows[mid].ext);
-        if (c == 0)
-            return t->rows[mid].type;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    for (size_t h = ext_hash(path + off, n) & t->mask; t->slots[h] != SLOT_EMPTY; h = (h + 1) & t->mask) {
+        const mime_row *r = &t->rows[t->slots[h]];
+        if (r->elen == n && ext_cmp(path + off, n, r->ext) == 0)
+            return r->type;
     }
     return deflt;
 }

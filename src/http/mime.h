@@ -39,15 +39,19 @@ typedef struct mime_table mime_table;
  * Not thread-safe (strerror); meant for configuration time. */
 mime_table *mime_load(const char *path, char *err, size_t errlen);
 
-/* Free a table from mime_load; NULL is fine. */
+/* The built-in table as a mime_table (what mime_lookup(NULL, ...) finds,
+ * with the tables' hashed lookup); NULL when out of memory. */
+mime_table *mime_builtin_table(void);
+
+/* Free a table from mime_load or mime_builtin_table; NULL is fine. */
 void mime_free(mime_table *t);
 
 /* Content-Type for path (len bytes) by its extension, found exactly as
  * mime_type() finds it (last '.' in the last segment, leading dots of a
  * hidden name do not count), looked up in t, or in the built-in table when t
  * is NULL. No extension or an unknown one: deflt. With a table, extensions
- * of any length can match (the built-in table stops at 16 bytes). Binary
- * search; no allocation, no locking. */
+ * of any length can match (the built-in table stops at 16 bytes). A hash probe with a table, a
+ * binary search without; no allocation, no locking. */
 const char *mime_lookup(const mime_table *t, const char *path, size_t len, const char *deflt);
 
 /* Length of the longest type mime_lookup can return from t (the built-in

@@ -1,7 +1,9 @@
 /* http/prepare.c: a validated configuration made ready to serve: regex locations compiled, the MIME table loaded (config/ stays plain data). */
 #include "http/prepare.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "config/directives.h"
 #include "http/loc.h"
@@ -31,6 +33,11 @@ int http_prepare(cfg *c, char *err, size_t errlen)
         }
     if (c->mime_types && !c->mime && !(c->mime = mime_load(c->mime_types, err, errlen)))
         return -1;
+    /* Without mime_types, the built-in table, indexed once per generation. */
+    if (!c->mime && !(c->mime = mime_builtin_table())) {
+        snprintf(err, errlen, "built-in MIME table: %s", strerror(ENOMEM));
+        return -1;
+    }
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config/directives.h"
+#include "http/mime.h"
 #include "http/prepare.h"
 #include "config/dump.h"
 #include "config/model.h"
@@ -231,7 +232,9 @@ static void test_defaults(void **state)
     assert_int_equal(c->workers, 1);
     assert_null(c->user);
     assert_null(c->mime_types);
-    assert_null(c->mime);
+    /* The built-in table, indexed (mime_builtin_table). */
+    assert_non_null(c->mime);
+    assert_string_equal(mime_lookup(c->mime, "/a.CSS", 6, "x"), "text/css");
     assert_int_equal(c->keepalive_timeout_ms, 75000);
     assert_int_equal(c->shutdown_timeout_ms, 60000);
     assert_int_equal(c->stop_timeout_ms, 5000);

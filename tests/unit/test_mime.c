@@ -251,27 +251,37 @@ static const char *lk(const mime_table *t, const char *path)
     return mime_lookup(t, path, strlen(path), D);
 }
 
-static void test_lookup_builtin(void **state)
+static void lookup_builtin(const mime_table *t)
 {
-    (void)state;
-    assert_string_equal(lk(NULL, "/a.css"), "text/css");
-    assert_string_equal(lk(NULL, "/A.HTML"), "text/html");
+    assert_string_equal(lk(t, "/a.css"), "text/css");
+    assert_string_equal(lk(t, "/A.HTML"), "text/html");
     /* a known type that happens to be MIME_DEFAULT is not "unknown" */
-    assert_string_equal(lk(NULL, "/a.bin"), "application/octet-stream");
-    assert_string_equal(lk(NULL, "/a.nosuchext"), D);
-    assert_string_equal(lk(NULL, "/README"), D);
-    assert_string_equal(lk(NULL, "/a.b/c"), D);
-    assert_string_equal(lk(NULL, "/.bashrc"), D);
-    assert_string_equal(lk(NULL, "/file."), D);
-    assert_string_equal(lk(NULL, ""), D);
-    assert_string_equal(mime_lookup(NULL, "/a.js\0x", 7, D), D);
-    assert_null(mime_lookup(NULL, "/a.zzz", 6, NULL)); /* deflt is returned as is */
+    assert_string_equal(lk(t, "/a.bin"), "application/octet-stream");
+    assert_string_equal(lk(t, "/a.nosuchext"), D);
+    assert_string_equal(lk(t, "/README"), D);
+    assert_string_equal(lk(t, "/a.b/c"), D);
+    assert_string_equal(lk(t, "/.bashrc"), D);
+    assert_string_equal(lk(t, "/file."), D);
+    assert_string_equal(lk(t, ""), D);
+    assert_string_equal(mime_lookup(t, "/a.js\0x", 7, D), D);
+    assert_null(mime_lookup(t, "/a.zzz", 6, NULL)); /* deflt is returned as is */
     /* Agrees with mime_type on every row. */
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         char path[64];
         snprintf(path, sizeof path, "/d.x/f.%s", known[i].ext);
-        assert_string_equal(lk(NULL, path), mt(path));
+        assert_string_equal(lk(t, path), mt(path));
     }
+}
+
+/* The binary search without a table and the hashed built-in table agree. */
+static void test_lookup_builtin(void **state)
+{
+    (void)state;
+    mime_table *t = mime_builtin_table();
+    assert_non_null(t);
+    lookup_builtin(NULL);
+    lookup_builtin(t);
+    mime_free(t);
 }
 
 /* ---- conf/mime.types ----------------------------------------------------- */
@@ -455,6 +465,32 @@ static void test_load_later_wins(void **state)
     mime_free(t);
 }
 
+/* Many extensions, some alike but for case and length: every one is found
+ * through the hash index (collisions probe on), none that was not listed. */
+static void test_load_many(void **state)
+{
+    (void)state;
+    size_t cap = 64 * 1024, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int i = 0; i < 2000; i++)
+        len += (size_t)snprintf(text + len, cap - len, "t/x%d e%d E%dx\n", i, i, i);
+    mime_table *t = load_text(text);
+    for (int i = 0; i < 2000; i++) {
+        char path[64], want[32];
+        snprintf(want, sizeof want, "t/x%d", i);
+        snprintf(path, sizeof path, "/f.E%d", i);
+        assert_string_equal(lk(t, path), want);
+        snprintf(path, sizeof path, "/f.e%dX", i);
+        assert_string_equal(lk(t, path), want);
+        snprintf(path, sizeof path, "/f.e%dy", i);
+        assert_string_equal(lk(t, path), D);
+    }
+    assert_string_equal(lk(t, "/f.e2000"), D);
+    mime_free(t);
+    free(text);
+}
+
 static void test_load_errors(void **state)
 {
     (void)state;
@@ -518,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_conf_web_types),
         cmocka_unit_test(test_load_format),
         cmocka_unit_test(test_load_later_wins),
+        cmocka_unit_test(test_load_many),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_load_open_errors),
     };
