@@ -348,6 +348,7 @@ static const directive table[] = {
     { RULE("offload", T_ENUM, offload_always, R_OFFLOAD), .names = offload_names },
     { RULE("sendfile_chunk", T_SIZE, sendfile_chunk, R_SENDFILE_CHUNK), .min = 4096, .max = 1 << 30 },
     { RULE("hidden", T_ENUM, hidden_allow, R_HIDDEN), .names = hidden_names },
+    { RULE("status_page", T_ENUM, status_page, R_STATUS_PAGE), .names = cfg_status_names },
     /* inside return = { ... } */
     { .name = "status", .where = X_RETURN, .base = B_RULES, .type = T_INT,
       .off = F(cfg_rules, return_status), .min = 200, .max = 599 },

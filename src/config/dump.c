@@ -166,6 +166,7 @@ static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
     LINE(R_OFFLOAD, fprintf(f, "offload = \"%s\";\n", r->offload_always ? "always" : "auto"));
     LINE(R_SENDFILE_CHUNK, fputs("sendfile_chunk = ", f); put_size(f, r->sendfile_chunk));
     LINE(R_HIDDEN, fprintf(f, "hidden = \"%s\";\n", r->hidden_allow ? "allow" : "deny"));
+    LINE(R_STATUS_PAGE, fprintf(f, "status_page = \"%s\";\n", cfg_status_names[r->status_page]));
 #undef LINE
 }
 

@@ -18,6 +18,7 @@ const char *const cfg_method_names[CFG_NMETHODS] = { "GET", "HEAD", "OPTIONS", "
                                                      "PATCH" };
 const char *const cfg_encoding_names[CFG_MAX_ENCODINGS + 1] = { "", "zstd", "br", "gzip" };
 const char *const cfg_links_names[4] = { "within_root", "follow", "off", NULL };
+const char *const cfg_status_names[5] = { "off", "stub", "json", "prometheus", NULL };
 
 static char index_html[] = "index.html";
 static char *default_index[] = { index_html };
@@ -274,6 +275,7 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_OFFLOAD, r->offload_always = own.offload_always);
     TAKE(R_SENDFILE_CHUNK, r->sendfile_chunk = own.sendfile_chunk);
     TAKE(R_HIDDEN, r->hidden_allow = own.hidden_allow);
+    TAKE(R_STATUS_PAGE, r->status_page = own.status_page);
 #undef TAKE
 }
 
@@ -311,9 +313,14 @@ static int rules_check(cfg *c, cfg_rules *r, const char *where, const char *what
                  "are served to GET and HEAD only", at(where, w, sizeof w), what);
         return -1;
     }
+    if (r->status_page && r->return_status) {
+        snprintf(err, errlen, "%s\"status_page\" and \"return\" both answer in %s: keep one",
+                 at(where, w, sizeof w), what);
+        return -1;
+    }
     const char *dir = r->alias ? r->alias : r->root;
     if (!dir) {
-        if (r->return_status || !need_dir)
+        if (r->return_status || r->status_page || !need_dir)
             return 0;
         bool loc = strcmp(what, "the location") == 0;
         snprintf(err, errlen, "%s%s has no \"root\" (nor %s)", at(where, w, sizeof w), what,

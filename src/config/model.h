@@ -65,6 +65,13 @@ enum file_links {
     FILE_LINKS_NONE,        /* refuse every symlink (RESOLVE_NO_SYMLINKS) */
 };
 
+/* The "status_page" setting: what a location answers with the server's
+ * counters (http/status.c), or CFG_STATUS_OFF: its usual content. */
+enum cfg_status_page { CFG_STATUS_OFF = 0, CFG_STATUS_STUB, CFG_STATUS_JSON, CFG_STATUS_PROMETHEUS };
+
+/* The "status_page" values, indexed by enum cfg_status_page; NULL-terminated. */
+extern const char *const cfg_status_names[5];
+
 /* The "symlinks" values, indexed by enum file_links; NULL-terminated. */
 extern const char *const cfg_links_names[4];
 
@@ -107,6 +114,7 @@ enum {
     R_OFFLOAD = 1u << 15,
     R_SENDFILE_CHUNK = 1u << 16,
     R_HIDDEN = 1u << 17,
+    R_STATUS_PAGE = 1u << 18,
 };
 
 #define CFG_EXPIRES_OFF INT64_MIN
@@ -142,6 +150,7 @@ typedef struct {
     bool offload_always;    /* send everything through the write queue */
     size_t sendfile_chunk;  /* bytes per sendfile call / queue task */
     bool hidden_allow;      /* hidden = "allow": dotfiles are served; default deny (404) */
+    int status_page;        /* enum cfg_status_page */
 } cfg_rules;
 
 typedef struct {
@@ -175,6 +184,12 @@ typedef struct {
     char *where;             /* as in cfg_location */
     cfg_origin from;
 } cfg_server;
+
+/* How the status page names a server: its first name, "" for none. */
+static inline const char *cfg_server_label(const cfg_server *s)
+{
+    return s->nnames ? s->names[0] : "";
+}
 
 /* tls_protocols, as a bit set. Nothing older than TLS 1.2 is accepted. */
 enum {

@@ -166,8 +166,10 @@ static int explain_route(const cfg *c, const char *host, const char *uri, char *
         loc_scratch_free(ls);
         return 1;
     }
+    /* A status page shows counters of its own: none here, all zero. */
+    mx_region *mx = mx_open();
     route_env env = { .cf = c, .now = time(NULL), .loc_scratch = ls, .scratch = scratch,
-                      .scratch_len = rs.scratch, .parts = parts, .parts_len = rs.parts };
+                      .scratch_len = rs.scratch, .parts = parts, .parts_len = rs.parts, .mx = mx };
     route rt;
     route_begin(&rt, &env, &rq);
     const cfg_listen *lis = &c->listens[0];
@@ -199,6 +201,7 @@ static int explain_route(const cfg *c, const char *host, const char *uri, char *
     free(scratch);
     free(parts);
     loc_scratch_free(ls);
+    mx_close(mx);
     return 0;
 }
 

@@ -369,6 +369,8 @@ static void put_fields(wbuf *w, int status, const resp_fields *f)
         PUT_LIT(w, "max-age=");
         put_u64(w, (uint64_t)f->max_age, 10);
         field_end(w);
+    } else if (f->no_store) {
+        FIELD_STR(w, "Cache-Control", "cache-control", "no-store");
     }
     for (size_t i = 0; i < f->nextra; i++)
         if (resp_header_applies(&f->extra[i], status))

@@ -29,6 +29,7 @@ typedef struct {
     const char *content_encoding; /* NULL: none */
     bool vary_encoding;        /* add "Vary: Accept-Encoding" */
     int64_t max_age;           /* -1: none; else Cache-Control max-age and Expires */
+    bool no_store;             /* without max_age: "Cache-Control: no-store" (a status page) */
     time_t now;                /* for Expires */
     const cfg_header *extra;   /* configured headers (add_header): each one */
     size_t nextra;             /* is written when resp_header_applies says so */

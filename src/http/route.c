@@ -10,6 +10,7 @@
 
 #include "http/loc.h"
 #include "http/mime.h"
+#include "http/status.h"
 #include "http/uri.h"
 #include "util/cidr.h"
 #include "util/escape.h"
@@ -218,6 +219,26 @@ static enum route_state route_return(route *rt)
         p->f.content_type = "text/html";
     }
     plan_mem(p, body, blen);
+    return route_seal(rt);
+}
+
+/* The server's counters, summed over the workers as of now. Never cached
+ * by anyone: the figures change with every request. */
+static enum route_state route_status(route *rt)
+{
+    size_t len = 0;
+    const char *ctype = NULL;
+    char *body = rt->env->mx ? status_render(rt->rules->status_page, rt->env->mx, &len, &ctype) : NULL;
+    if (!body) {
+        rt->why = rt->env->mx ? "out of memory for the status page" : "no counters to show";
+        return route_fail(rt, 503);
+    }
+    rt->why = "a status page";
+    http_plan *p = route_begin_plan(rt, 200);
+    p->listing = body; /* plan_clear frees it */
+    p->f.content_type = ctype;
+    p->f.no_store = true;
+    plan_mem(p, body, len);
     return route_seal(rt);
 }
 
@@ -543,6 +564,8 @@ static enum route_state route_place(route *rt)
         return route_options(rt, r->methods);
     if (r->return_status && !rt->err_status)
         return route_return(rt);
+    if (r->status_page && !rt->err_status)
+        return route_status(rt);
     if (r->dir < 0) { /* an error page in a location without files */
         rt->why = "no root";
         route_error(rt, rt->err_status ? rt->err_status : 404, false);

@@ -23,6 +23,7 @@
 #include "http/plan.h"
 #include "http/request.h"
 #include "http/static.h"
+#include "log/metrics.h"
 
 #define ROUTE_NOTE_MAX 1200
 
@@ -47,6 +48,7 @@ typedef struct {
     size_t parts_len;
     char *body;                   /* a small file read by a lookup that may block, or NULL */
     size_t body_len;
+    const mx_region *mx;          /* the counters a status page shows (log/metrics.h); NULL: none */
 } route_env;
 
 typedef struct {

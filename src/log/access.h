@@ -28,6 +28,7 @@ typedef struct {
     ep_str request_line; /* "GET /x HTTP/1.1", or empty when none was parsed */
     int status;
     uint64_t bytes;      /* body bytes sent */
+    int64_t ms;          /* the request's time: from its first byte to its last response byte sent */
     ep_str referer, user_agent;
 } access_entry;
 

@@ -19,6 +19,7 @@ typedef struct {
     int ctl;            /* read end of the worker's control pipe, -1: closed */
     bool ready;         /* the worker said it accepts connections */
     bool served;        /* it did once: a later death is not a failed start */
+    int mx1;            /* its counter slot + 1 (log/metrics.h), kept for its respawn; 0: none */
     char why[512];      /* why it could not start, as it told the master (WORKER_WHY_MAX) */
 } slot;
 

@@ -16,6 +16,7 @@
 #include "config/directives.h"
 #include "http/prepare.h"
 #include "log/log.h"
+#include "log/metrics.h"
 #include "master/control.h"
 #include "master/daemon.h"
 #include "master/gen.h"
@@ -61,6 +62,8 @@ typedef struct {
     tls_tickets tickets;  /* session ticket keys: every generation's workers share them */
     tls_tickets kept_tickets; /* the serving generation's, while a pending one may yet fail */
     int64_t stop_deadline;
+    mx_region *mx;        /* the status page's counters, for as long as the master runs; NULL: none */
+    bool mx_warned;       /* a worker found no free counter slot (logged once) */
 } master;
 
 /* What a new worker needs to become its user and stay tied to its master. */
@@ -96,13 +99,29 @@ static generation *master_gen_next(const master *m, const generation *g)
 
 #define FOR_EACH_GEN(m, g) for (generation *g = (m)->cur; g; g = master_gen_next((m), g))
 
+/* Every server's name is known to the counters before a worker counts under it. */
+static void master_intern(master *m, const generation *g)
+{
+    for (size_t i = 0; m->mx && i < g->cfg->nservers; i++)
+        mx_intern(m->mx, cfg_server_label(&g->cfg->servers[i]));
+}
+
 static void master_spawn(master *m, generation *g, int i)
 {
     int ctl[2] = { -1, -1 };
     pid_t self = getpid();
+    /* The slot the worker it replaces counted in, if still free: one
+     * worker's totals stay in one slot as it is restarted. */
+    int mx = m->mx ? mx_slot_take(m->mx, g->slots[i].mx1 - 1) : -1;
+    if (m->mx && mx < 0 && !m->mx_warned) {
+        m->mx_warned = true;
+        log_warn("more than %d workers at once: the status page does not count those beyond", MX_SLOTS);
+    }
     pid_t pid = pipe2(ctl, O_CLOEXEC) < 0 ? -1 : fork();
     if (pid < 0) {
         int e = errno;
+        if (m->mx)
+            mx_slot_free(m->mx, mx);
         if (ctl[0] >= 0) {
             close(ctl[0]);
             close(ctl[1]);
@@ -139,13 +158,19 @@ static void master_spawn(master *m, generation *g, int i)
         if (getppid() != self)
             _exit(0);
         _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds, &g->tls,
-                         master_drop, &d, ctl[1]));
+                         master_drop, &d, ctl[1], mx >= 0 ? m->mx : NULL, mx));
     }
     close(ctl[1]);
     if (g->slots[i].ctl >= 0)
         close(g->slots[i].ctl);
+    if (mx >= 0) {
+        mx_slot *ms = &m->mx->slots[mx];
+        __atomic_store_n(&ms->started, (int64_t)time(NULL), __ATOMIC_RELAXED);
+        mx_set(&ms->gen, g->id);
+        __atomic_store_n(&ms->pid, (int64_t)pid, __ATOMIC_RELAXED);
+    }
     g->slots[i] = (slot){ .pid = pid, .started_ms = time_now_ms(), .respawn_ms = -1,
-                          .fails = g->slots[i].fails, .ctl = ctl[0] };
+                          .fails = g->slots[i].fails, .ctl = ctl[0], .mx1 = mx + 1 };
     log_debug("worker %d of generation %u started", (int)pid, g->id);
 }
 
@@ -257,10 +282,22 @@ static void master_abort_pending(master *m, const char *why)
      * still serves, as its other workers do. */
     m->tickets = m->kept_tickets;
     log_error("generation %u could not start: %s", g->id, why);
+    if (m->mx)
+        mx_add(&m->mx->reloads_failed, 1);
     master_retire(m, g, g->cfg->shutdown_timeout_ms);
     master_refuse(m, &m->pending_w, why);
     if (m->reload_queued && !m->stopping)
         master_reload(m);
+}
+
+/* The counters' generation is the one that serves now. */
+static void master_counts_gen(master *m, bool reload)
+{
+    if (!m->mx)
+        return;
+    mx_add(&m->mx->reloads_ok, reload);
+    __atomic_store_n(&m->mx->gen_started, (int64_t)time(NULL), __ATOMIC_RELAXED);
+    mx_set(&m->mx->gen, m->cur->id);
 }
 
 /* Every worker of the pending generation accepts: it becomes the one that
@@ -271,6 +308,7 @@ static void master_promote(master *m)
     m->cur = m->pending;
     m->pending = NULL;
     log_info("generation %u accepts; generation %u retires", m->cur->id, old->id);
+    master_counts_gen(m, true);
     master_retire(m, old, old->cfg->shutdown_timeout_ms); /* may free old */
     log_set_level(m->cur->cfg->log_level);
     /* Answered once every old worker has stopped accepting (master_settle):
@@ -332,8 +370,10 @@ static slot *gen_slot(generation *g, pid_t pid)
 }
 
 /* A worker ended: forget it, reading first whatever it still said. */
-static void slot_ended(slot *s)
+static void slot_ended(master *m, slot *s)
 {
+    if (m->mx)
+        mx_slot_free(m->mx, s->mx1 - 1); /* its gauges go; its totals stay for the next */
     s->pid = 0;
     s->ready = false;
     while (s->ctl >= 0)
@@ -359,6 +399,8 @@ static void master_reaped_cur(master *m, slot *s, pid_t pid, int status)
         return;
     }
     int64_t now = time_now_ms();
+    if (m->mx)
+        mx_add(&m->mx->restarts, 1);
     if (WIFSIGNALED(status))
         log_error("worker %d died on signal %d; restarting", (int)pid, WTERMSIG(status));
     else
@@ -379,7 +421,7 @@ static void master_reaped(master *m, pid_t pid, int status)
 {
     slot *s;
     if ((s = gen_slot(m->pending, pid))) {
-        slot_ended(s);
+        slot_ended(m, s);
         char why[600];
         slot_reason(s, status, why, sizeof why);
         master_abort_pending(m, why);
@@ -388,7 +430,7 @@ static void master_reaped(master *m, pid_t pid, int status)
     for (generation **pp = &m->retiring; *pp; pp = &(*pp)->next)
         if ((s = gen_slot(*pp, pid))) {
             generation *o = *pp;
-            slot_ended(s);
+            slot_ended(m, s);
             if (gen_alive(o) == 0) {
                 log_info("generation %u finished", o->id);
                 *pp = o->next;
@@ -397,7 +439,7 @@ static void master_reaped(master *m, pid_t pid, int status)
             return;
         }
     if ((s = gen_slot(m->cur, pid))) {
-        slot_ended(s);
+        slot_ended(m, s);
         master_reaped_cur(m, s, pid, status);
     }
 }
@@ -436,20 +478,28 @@ static int master_preflight(const master *m, generation *g, char *err, size_t er
 
 /* SIGHUP: build a complete new generation and start its workers beside the
  * serving ones; master_promote retires the old once they all accept. */
+/* A reload that never started a generation: the running one serves on. */
+static void reload_refused(master *m, const char *why)
+{
+    if (m->mx)
+        mx_add(&m->mx->reloads_failed, 1);
+    master_refuse(m, &m->pending_w, why);
+}
+
 static void master_reload(master *m)
 {
     char err[1024];
     m->reload_queued = false;
     waiters_move(&m->pending_w, &m->queued_w);
     if (!m->cur->cfg->source) {
-        master_refuse(m, &m->pending_w, "nothing to reload without a configuration file (started with -r)");
+        reload_refused(m, "nothing to reload without a configuration file (started with -r)");
         return;
     }
     if (!m->starting)
         notify_reloading("reloading the configuration");
     cfg *c = http_conf_read(m->cur->cfg->source, err, sizeof err);
     if (!c) {
-        master_refuse(m, &m->pending_w, err);
+        reload_refused(m, err);
         return;
     }
     if (m->debug)
@@ -460,26 +510,27 @@ static void master_reload(master *m)
     tls_tickets kept = m->tickets;
     if (tls_tickets_rotate(&m->tickets) < 0) {
         cfg_free(c);
-        master_refuse(m, &m->pending_w, "TLS: no random bytes for new session ticket keys");
+        reload_refused(m, "TLS: no random bytes for new session ticket keys");
         return;
     }
     generation *g = gen_open(c, true, m->next_id, m->cur, NULL, err, sizeof err);
     if (!g) {
         m->tickets = kept;
         cfg_free(c);
-        master_refuse(m, &m->pending_w, err);
+        reload_refused(m, err);
         return;
     }
     if (master_preflight(m, g, err, sizeof err) < 0) {
         m->tickets = kept;
         gen_free(g);
-        master_refuse(m, &m->pending_w, err);
+        reload_refused(m, err);
         return;
     }
     m->next_id++;
     m->kept_tickets = kept;
     m->pending = g;
     m->pending_deadline = time_now_ms() + START_LIMIT_MS;
+    master_intern(m, g);
     log_info("reloading %s: generation %u starting %d worker(s)", c->source, g->id, g->nslots);
     for (int i = 0; i < g->nslots; i++) {
         master_spawn(m, g, i);
@@ -803,6 +854,12 @@ int master_run(cfg *c, int ready_fd)
     if (m.cur->priv.change &&
         log_give_to(m.cur->priv.uid, preflight_log_group(c->error_log, m.cur->priv.gid)) < 0)
         log_error("error log: chown: %s", strerror(errno));
+    /* Mapped before the first fork, so every worker shares it; a system
+     * without shared anonymous memory serves without a status page. */
+    if (!(m.mx = mx_open()))
+        log_error("status page counters: mmap: %s", strerror(errno));
+    master_intern(&m, m.cur);
+    master_counts_gen(&m, false);
     for (int i = 0; i < m.cur->nslots; i++)
         master_spawn(&m, m.cur, i);
     master_started(&m);
@@ -810,6 +867,7 @@ int master_run(cfg *c, int ready_fd)
     if (c->pid_file)
         pidfile_remove(c->pid_file);
     master_close(&m);
+    mx_close(m.mx);
     log_info(m.status ? "stopped after a failed start" : "stopped");
     return m.status;
 }

@@ -155,6 +155,37 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     /* The first request gets the header timeout, as in nginx; over TLS it
      * covers the handshake too, and bytes trickling in do not extend it. */
     timer_arm(&w->t_header, &c->timer, w->now_ms);
+    c->req_ms = w->now_ms;
+    mx_add(conn_gauge(w, c->state), 1); /* until worker.c frees it */
+}
+
+uint64_t *conn_gauge(worker *w, enum conn_state s)
+{
+    mx_counters *m = &w->mx->c;
+    switch (s) {
+    case CS_HANDSHAKE:
+    case CS_HEAD:
+        return &m->reading;
+    case CS_TASK:
+    case CS_SEND:
+    case CS_BODY:
+        return &m->writing;
+    default: /* idle, lingering, and HTTP/2 until a stream opens (h2.c moves it) */
+        return &m->waiting;
+    }
+}
+
+void conn_set_state(conn *c, enum conn_state s)
+{
+    worker *w = c->w;
+    uint64_t *from = conn_gauge(w, c->state), *to = conn_gauge(w, s);
+    if (from != to) {
+        mx_add(from, (uint64_t)-1);
+        mx_add(to, 1);
+    }
+    c->state = (uint8_t)s;
+    if (s == CS_HEAD)
+        c->req_ms = w->now_ms; /* a request's time runs from its first byte */
 }
 
 /* recv(), or SSL_read_ex over TLS, with recv's returns: bytes, 0 at the
@@ -286,7 +317,7 @@ static void conn_log(conn *c)
     if (!b || b->status == 0)
         return;
     access_entry e = { .peer = &c->peer.sa, .when = c->w->now_sec, .status = b->status,
-                       .bytes = b->x.body_bytes };
+                       .bytes = b->x.body_bytes, .ms = c->w->now_ms - c->req_ms };
     /* rbuf still holds this request's head, or as much of it as arrived
      * before a 400, 408 or 414: the log quotes that, as sent. */
     e.request_line = hp_request_line(b->rbuf, b->rlen);
@@ -300,6 +331,14 @@ void conn_access(conn *c, const cfg_server *s, const access_entry *e)
 {
     worker *w = c->w;
     size_t srv = s ? (size_t)(s - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
+    mx_counters *m = &w->mx->c;
+    int cls = e->status / 100 - 1;
+    if (cls >= 0 && cls < MX_CLASSES)
+        mx_add(&m->by_status[w->mx_srv[srv]][cls], 1);
+    mx_add(&m->body_bytes, e->bytes);
+    int64_t ms = e->ms > 0 ? e->ms : 0;
+    mx_add(&m->dur[mx_dur_bucket(ms)], 1);
+    mx_add(&m->dur_sum_ms, (uint64_t)ms);
     if (w->srv_alog[srv]) {
         access_log_write(w->srv_alog[srv], e);
         /* A line reaches the file at most ALOG_FLUSH_MS after it was written. */
@@ -385,7 +424,7 @@ static void conn_linger(conn *c)
         return;
     }
     if (c->state != CS_LINGER) {
-        c->state = CS_LINGER;
+        conn_set_state(c, CS_LINGER);
         if (c->ssl && SSL_is_init_finished(c->ssl))
             SSL_shutdown(c->ssl); /* close_notify ahead of our FIN */
         shutdown(c->io.fd, SHUT_WR);
@@ -516,7 +555,7 @@ static void conn_respond(conn *c)
     x->fin_follows = conn_closes_at_once(b);
     if (p->nseg > 1 || (p->nseg == 1 && !p->seg[0].mem) || c->requests > 1)
         conn_nodelay(c);
-    c->state = CS_SEND;
+    conn_set_state(c, CS_SEND);
     timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
 }
 
@@ -527,7 +566,7 @@ static void conn_routed(conn *c, enum exec_result r)
         conn_respond(c);
     } else {
         c->task_busy = true;
-        c->state = CS_TASK;
+        conn_set_state(c, CS_TASK);
     }
 }
 
@@ -582,7 +621,7 @@ static void conn_carry_on(exec *x, enum exec_result r)
     if (r == EXEC_READY || x->task_busy) {
         conn_routed(c, r);
     } else { /* a chunk went */
-        c->state = CS_SEND;
+        conn_set_state(c, CS_SEND);
         if (r == EXEC_SENDING)
             c->can_write = true;
         if (x->progressed) {
@@ -603,6 +642,7 @@ static void conn_handle_request(conn *c, int hlen)
     b->consumed = (size_t)hlen;
     c->requests++;
     w->stats.requests++;
+    mx_add(&w->mx->c.requests, 1);
     timer_disarm(&c->timer);
     b->framing_error = b->expect_continue = b->discard_chunked = false;
     b->discard_left = 0;
@@ -702,7 +742,7 @@ static bool conn_read_head(conn *c)
         ssize_t n = conn_recv(c, b->rbuf + b->rlen, b->rcap - b->rlen);
         if (n > 0) {
             if (c->state == CS_IDLE) {
-                c->state = CS_HEAD;
+                conn_set_state(c, CS_HEAD);
                 if (c->requests > 0) /* a fresh connection's deadline runs from accept */
                     timer_arm(&w->t_header, &c->timer, w->now_ms);
             }
@@ -776,7 +816,7 @@ static bool conn_handshake(conn *c)
                 return false;
             }
             c->plain_on_tls = true;
-            c->state = CS_IDLE;
+            conn_set_state(c, CS_IDLE);
             return true;
         }
         /* Made only now: a silent connection costs no TLS state (8 KB). */
@@ -790,9 +830,12 @@ static bool conn_handshake(conn *c)
     }
     int rc = SSL_do_handshake(c->ssl);
     if (rc == 1) {
+        mx_add(&c->w->mx->c.tls_handshakes, 1);
+        if (SSL_session_reused(c->ssl))
+            mx_add(&c->w->mx->c.tls_resumed, 1);
         c->tls_srv = (uint32_t)tls_sni_server(c->w->cfg, c->listen_idx,
                                               SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name));
-        c->state = CS_IDLE;
+        conn_set_state(c, CS_IDLE);
         const unsigned char *proto;
         unsigned len;
         SSL_get0_alpn_selected(c->ssl, &proto, &len);
@@ -871,11 +914,11 @@ static void conn_next_request(conn *c)
     b->consumed = 0;
     conn_forget_request(b);
     if (left) {
-        c->state = CS_HEAD;
+        conn_set_state(c, CS_HEAD);
         b->need_parse = true;
         timer_arm(&w->t_header, &c->timer, w->now_ms);
     } else {
-        c->state = CS_IDLE;
+        conn_set_state(c, CS_IDLE);
         b->need_parse = false;
         if (!c->can_read)
             conn_release_buffers(c);
@@ -908,7 +951,7 @@ static void conn_finish_response(conn *c)
         return;
     }
     if (b->discard_left || b->discard_chunked) {
-        c->state = CS_BODY;
+        conn_set_state(c, CS_BODY);
         timer_arm(&c->w->t_send, &c->timer, c->w->now_ms);
         return;
     }
@@ -930,7 +973,7 @@ static bool conn_send(conn *c)
     if (r == EXEC_WAIT) {
         if (x->task_busy) {
             c->task_busy = true;
-            c->state = CS_TASK;
+            conn_set_state(c, CS_TASK);
         }
         return false;
     }

@@ -60,6 +60,7 @@ typedef struct conn {
     bool plain_on_tls;                  /* a cleartext request came to a TLS listener */
     int32_t linger_outq;                /* CS_LINGER: bytes the client had not acknowledged at the last expiry, */
     int64_t linger_moved_ms;            /* ... and when they last shrank */
+    int64_t req_ms;                     /* when the current request's first byte came (CS_HEAD) */
     conn_peer peer;
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
     SSL *ssl;                           /* a TLS listener's connection, or NULL */
@@ -71,6 +72,12 @@ typedef struct conn {
 size_t conn_block_size(const cfg *cf, route_sizes *rs);
 /* Take over c, an accepted socket that worker.c has registered. */
 void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx);
+/* Every change of c->state after conn_init: the worker counts its
+ * connections by state (the status page's gauges). */
+void conn_set_state(conn *c, enum conn_state s);
+/* The status page's gauge (Reading, Writing, Waiting) a connection in
+ * state s counts in. */
+uint64_t *conn_gauge(worker *w, enum conn_state s);
 /* Serve the request heads received during the batch just dispatched
  * (worker.batching), after one reading of the file-system events. */
 void conn_rx_run(worker *w);

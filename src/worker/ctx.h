@@ -15,6 +15,7 @@
 #include "http/route.h"
 #include "tls/tls.h"
 #include "log/access.h"
+#include "log/metrics.h"
 #include "util/arena.h"
 #include "util/freelist.h"
 #include "util/time.h"
@@ -95,6 +96,11 @@ typedef struct worker {
     loop_io sigio;
     int ctl_fd;               /* to the master: -1 once closed (not accepting) */
     worker_stats stats;
+    mx_slot *mx;              /* where the status page's counters go: the master's region, or mx_own */
+    mx_slot *mx_own;          /* counted but shown nowhere: a worker without a region (tests, no slot) */
+    const mx_region *mx_region; /* every worker's counters, for status pages; NULL: none */
+    mx_counters mx_base;      /* the slot's totals when this worker took it over (worker_publish) */
+    int *mx_srv;              /* per cfg server: its index in the region's names */
     const tls_gen *tls;       /* the generation's TLS contexts (the master's, inherited) */
     struct nghttp2_session_callbacks *h2_cbs; /* worker/h2.c's, when a listener has http2 */
     char *h2_out_spare;       /* an HTTP/2 output buffer that went idle, for the next to need one */

@@ -156,6 +156,7 @@ void exec_setup(exec *x, arena *ar, worker *w, const exec_hooks *hooks, int sock
     char *hbuf = arena_alloc(ar, w->sizes.head);
     char *body = arena_alloc(ar, cf->small_file_max);
     *env = (route_env){ .cf = cf, .listen_idx = listen_idx, .peer = peer, .loc_scratch = w->loc_scratch,
+                        .mx = w->mx_region,
                         .scratch_len = w->sizes.scratch, .parts_len = w->sizes.parts, .body = body,
                         .body_len = cf->small_file_max };
     env->scratch = arena_alloc(ar, env->scratch_len);

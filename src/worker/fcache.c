@@ -341,8 +341,10 @@ void fc_sweep(fcache *fc)
     while (fc->stale) {
         fc_entry *e = fc->stale;
         fc->stale = e->stale_next;
-        if (e->cached)
+        if (e->cached) {
             evict(fc, e);
+            fc->invalidated++;
+        }
     }
 }
 

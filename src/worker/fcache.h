@@ -60,6 +60,7 @@ typedef struct {
     size_t admit_tokens; /* admissions into a full cache left in this second's budget */
     int64_t admit_ms;
     uint64_t hits, misses, unwatched, checks, refused, expired;
+    uint64_t invalidated; /* entries dropped because their file changed (fc_sweep) */
 } fcache;
 
 /* cap entries (0: the cache is off and every call below is a no-op miss);

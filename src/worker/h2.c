@@ -47,6 +47,7 @@ typedef struct h2_stream {
     struct h2_conn *h;
     struct h2_stream *prev, *next; /* the connection's streams */
     int32_t id;
+    int64_t start_ms;             /* when its HEADERS came: the request's time runs from there */
     bool gone;                    /* nghttp2 closed the stream while a task ran */
     int status;                   /* answered with; 0: not yet (nothing to log) */
     int bad;                      /* a status the header fields earned (431, 400), 0: none */
@@ -158,7 +159,11 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
     if (h->streams)
         h->streams->prev = st;
     h->streams = st;
-    h->nstreams++;
+    if (h->nstreams++ == 0) { /* waiting -> writing, as nginx counts a busy HTTP/2 connection */
+        mx_add(&w->mx->c.waiting, (uint64_t)-1);
+        mx_add(&w->mx->c.writing, 1);
+    }
+    st->start_ms = w->now_ms;
     return st;
 }
 
@@ -168,6 +173,7 @@ static void h2_stream_free(h2_conn *h, h2_stream *st)
     if (st->status) {
         hp_info *in = &st->req.info;
         access_entry e = { .peer = &h->c->peer.sa, .when = h->c->w->now_sec, .status = st->status,
+                           .ms = h->c->w->now_ms - st->start_ms,
                            .bytes = st->x.body_bytes, .request_line = st->line, .referer = in->referer,
                            .user_agent = in->user_agent };
         conn_access(h->c, st->x.rt.srv, &e);
@@ -179,7 +185,10 @@ static void h2_stream_free(h2_conn *h, h2_stream *st)
         h->streams = st->next;
     if (st->next)
         st->next->prev = st->prev;
-    h->nstreams--;
+    if (--h->nstreams == 0) {
+        mx_add(&h->c->w->mx->c.writing, (uint64_t)-1);
+        mx_add(&h->c->w->mx->c.waiting, 1);
+    }
     if (h->hdr == st)
         h->hdr = NULL;
     arena_pool_put(&h->c->w->arenas, st);
@@ -483,6 +492,7 @@ static void h2_request(h2_conn *h, h2_stream *st)
     c->requests++;
     w->stats.requests++;
     w->stats.h2_streams++;
+    mx_add(&w->mx->c.requests, 1);
     /* keepalive_requests bounds an HTTP/2 connection too, as in nginx: the
      * client finishes what it has opened and goes on on a new one. */
     if ((int64_t)c->requests >= (int64_t)w->cfg->keepalive_requests)
@@ -875,7 +885,7 @@ int h2_start(conn *c, const char *in, size_t len)
     }
     h->c = c;
     c->h2 = h;
-    c->state = CS_H2;
+    conn_set_state(c, CS_H2);
     w->stats.h2_conns++;
     /* Frames are small and many (a WINDOW_UPDATE's answer, a last DATA
      * frame): Nagle would hold them for the peer's delayed ACK. */

@@ -104,6 +104,7 @@ static void worker_conn_free(worker *w, conn *c)
     if (c->live_next)
         c->live_next->live_prev = c->live_prev;
     w->nconns--;
+    mx_add(conn_gauge(w, c->state), (uint64_t)-1);
     c->next = w->free_conns;
     w->free_conns = c;
 }
@@ -133,6 +134,7 @@ conn *worker_adopt(worker *w, int fd, const struct sockaddr *peer, size_t listen
         return NULL;
     }
     conn_init(c, w, fd, peer, listen_idx);
+    mx_add(&w->mx->c.handled, 1);
     /* The request usually arrives with the handshake: serve it now rather
      * than after a trip through epoll_wait. A one-shot connection is then
      * already closed and never costs an epoll_ctl. */
@@ -198,6 +200,7 @@ static void on_accept(loop_io *io, uint32_t events)
             }
             return;
         }
+        mx_add(&w->mx->c.accepted, 1);
         worker_adopt(w, fd, (struct sockaddr *)&peer, (size_t)(l - w->listeners));
     }
 }
@@ -311,6 +314,26 @@ static int worker_wait_ms(worker *w)
 /* The most events one poll takes (12 bytes each). */
 #define LOOP_EVENTS_MAX 16384
 
+/* What the worker counts as it goes, into its slot of the status page's
+ * counters: once a loop iteration, a dozen stores. The rest is added where
+ * it happens: connections (accept, conn_set_state), requests (conn_access).
+ * Totals go on from the slot's when this worker took it over. */
+static void worker_publish(worker *w)
+{
+    mx_counters *c = &w->mx->c;
+    const mx_counters *b = &w->mx_base;
+    mx_set(&c->lookup_loop, b->lookup_loop + w->stats.open_loop);
+    mx_set(&c->lookup_queue, b->lookup_queue + w->stats.open_queue);
+    mx_set(&c->fc_hits, b->fc_hits + w->fc.hits);
+    mx_set(&c->fc_misses, b->fc_misses + w->fc.misses);
+    mx_set(&c->fc_invalidations, b->fc_invalidations + w->fc.invalidated);
+    mx_set(&c->h2_conns, b->h2_conns + w->stats.h2_conns);
+    mx_set(&c->h2_streams, b->h2_streams + w->stats.h2_streams);
+    mx_set(&c->wq_tasks, b->wq_tasks + w->q.tasks_done);
+    mx_set(&c->wq_wait_ns, b->wq_wait_ns + w->q.wait_ns);
+    mx_set(&c->wq_run_ns, b->wq_run_ns + w->q.run_ns);
+}
+
 int worker_step(worker *w, int max_ms)
 {
     int wait = worker_wait_ms(w);
@@ -345,6 +368,7 @@ int worker_step(worker *w, int max_ms)
         listeners_set(w, true);
     }
     worker_reap(w);
+    worker_publish(w);
     return n;
 }
 
@@ -534,6 +558,9 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
         return -1;
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
+    /* Counted into a slot of its own until worker_run gives it the master's. */
+    if (!(w->mx = w->mx_own = calloc(1, sizeof *w->mx_own)) || !(w->mx_srv = calloc(c->nservers, sizeof *w->mx_srv)))
+        return -1;
     if (!(w->loc_scratch = loc_scratch_new()) || worker_open_watches(w, c) < 0)
         return -1;
     w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
@@ -611,6 +638,8 @@ void worker_close(worker *w)
         access_log_close(&w->alogs[i]);
     free(w->alogs);
     free(w->srv_alog);
+    free(w->mx_own);
+    free(w->mx_srv);
     loc_scratch_free(w->loc_scratch);
     fc_destroy(&w->fc);
     fw_destroy(&w->fw);
@@ -662,8 +691,18 @@ static void worker_tls_path(const worker *w)
  * gets a socket per worker slot instead (spreading load evenly when one
  * worker would otherwise win most wake-ups); the master keeps each one open
  * across respawns, so its queue waits for the slot's next worker. */
+/* Count in slot i of the master's region from now on, going on from its totals. */
+static void worker_count_in(worker *w, mx_region *r, int i)
+{
+    w->mx = &r->slots[i];
+    w->mx_region = r;
+    mx_read(w->mx, &w->mx_base);
+    for (size_t k = 0; k < w->cfg->nservers; k++)
+        w->mx_srv[k] = mx_find(r, cfg_server_label(&w->cfg->servers[k]));
+}
+
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, const tls_gen *tls,
-               int (*after_init)(const void *arg), const void *arg, int ctl_fd)
+               int (*after_init)(const void *arg), const void *arg, int ctl_fd, mx_region *mx, int mx_index)
 {
     char err[1024] = "";
     worker *w = calloc(1, sizeof *w);
@@ -688,6 +727,8 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
                  "before 5.12, or a seccomp filter): every file lookup goes to the write queue");
     w->ctl_fd = ctl_fd;
     w->tls = tls;
+    if (mx)
+        worker_count_in(w, mx, mx_index);
     worker_tls_path(w);
     listeners_set(w, true);
     if (w->ctl_fd >= 0 && write(w->ctl_fd, "R", 1) != 1)

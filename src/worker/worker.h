@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config/model.h"
+#include "log/metrics.h"
 #include "tls/tls.h"
 
 struct worker;
@@ -33,9 +34,11 @@ struct sockaddr;
  * before it serves (the master drops privileges there); failing it ends the
  * worker. ctl_fd (or -1) tells the master how far the worker is: one byte
  * once it accepts connections, and end-of-file (the worker closes it) once it
- * has stopped accepting for good. Returns the process exit status. */
+ * has stopped accepting for good. mx (or NULL): the master's status-page
+ * counters, of which slot mx_index is this worker's. Returns the process
+ * exit status. */
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, const tls_gen *tls,
-               int (*after_init)(const void *arg), const void *arg, int ctl_fd);
+               int (*after_init)(const void *arg), const void *arg, int ctl_fd, mx_region *mx, int mx_index);
 
 /* The parts worker_run is made of, open so that tests and fuzzers drive a
  * worker's connections through the very code it serves them with (a real

@@ -6,7 +6,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void *wq_thread(void *arg)
 {
@@ -24,7 +32,10 @@ static void *wq_thread(void *arg)
         q->count--;
         pthread_mutex_unlock(&q->lock);
 
+        /* The task's own fields: read on the loop after the mutex. */
+        t->t_start = now_ns();
         t->work(t);
+        t->t_end = now_ns();
 
         pthread_mutex_lock(&q->lock);
         t->next = NULL;
@@ -53,6 +64,9 @@ static void wq_run_done(wq *q)
     pthread_mutex_unlock(&q->lock);
     while (t) {
         wq_task *next = t->next; /* done() may reuse t for a new task */
+        q->tasks_done++;
+        q->wait_ns += (uint64_t)(t->t_start - t->t_submit);
+        q->run_ns += (uint64_t)(t->t_end - t->t_start);
         t->done(t);
         t = next;
     }
@@ -102,6 +116,7 @@ fail:
 
 int wq_submit(wq *q, wq_task *t)
 {
+    t->t_submit = now_ns();
     pthread_mutex_lock(&q->lock);
     if (q->count == q->cap) {
         pthread_mutex_unlock(&q->lock);

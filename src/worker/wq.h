@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/str.h"
 #include "worker/loop.h"
@@ -21,6 +22,7 @@ typedef struct wq_task {
     void (*work)(struct wq_task *t); /* pool thread */
     void (*done)(struct wq_task *t); /* loop thread */
     struct wq_task *next;
+    int64_t t_submit, t_start, t_end; /* CLOCK_MONOTONIC ns: queued, taken by a thread, done */
 } wq_task;
 
 typedef struct {
@@ -34,6 +36,7 @@ typedef struct {
     pthread_t *threads;
     loop_io io; /* the eventfd */
     loop *lp;
+    uint64_t tasks_done, wait_ns, run_ns; /* loop thread only: the status page's figures */
 } wq;
 
 /* capacity bounds pending tasks; give it at least the number of owners
