@@ -146,6 +146,11 @@ static const err_case err_cases[] = {
     { "e.yaml", "servers:\n  - root: @D/www\n    hidden: true\n", 3, 5, "\"hidden\": unknown value \"true\"",
       "(one of \"deny\", \"allow\")" },
     { "e.conf", "hidden = \"allow\";\n", 1, 0, "\"hidden\" is not allowed in the top level", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = ( { match = \"/s\"; status_page = \"full\"; } ); } );\n",
+      2, 0, "\"status_page\": unknown value \"full\"", "\"off\", \"stub\", \"json\", \"prometheus\"" },
+    { "e.yaml", "servers:\n  - root: @D/www\n    status_page: true\n", 3, 5, "\"status_page\": unknown value \"true\"",
+      NULL },
+    { "e.conf", "status_page = \"stub\";\n", 1, 0, "\"status_page\" is not allowed in the top level", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; methods = [ \"GET\", \"BREW\" ]; } );\n", 1, 0,
       "\"methods\": unknown method \"BREW\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; methods = []; } );\n", 1, 0, "\"methods\": the list is empty",
@@ -241,6 +246,13 @@ static const err_case err_cases[] = {
     { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"/up\";\n"
                 "   methods = [ \"GET\", \"POST\" ]; } ); } );\n", 3, 0,
       "\"methods\": POST, PUT, DELETE and PATCH need a \"return\"", NULL },
+    /* a status page and a return: which would answer? (the server's
+     * return reaches the location: the pair is refused there too) */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"= /s\";\n"
+                "   status_page = \"stub\"; return = 204; } ); } );\n", 3, 0,
+      "\"status_page\" and \"return\" both answer in the location: keep one", NULL },
+    { "e.conf", "servers = ( { return = 204;\n locations = (\n  { match = \"= /s\"; status_page = \"json\"; } ); } );\n",
+      3, 0, "\"status_page\" and \"return\" both answer in the location: keep one", NULL },
     /* roots */
     { "e.conf", "servers = (\n { root = \"@D/nope\"; } );\n", 2, 0, "\"root\": \"@D/nope\": No such file or directory",
       NULL },

@@ -688,6 +688,46 @@ static void test_hidden_rule(void **state)
     cfg_free(c);
 }
 
+/* "status_page": off by default, a location's answer without a root of
+ * its own, the same in both syntaxes, and written back by -T. */
+static void test_status_page_rule(void **state)
+{
+    (void)state;
+    static const char conf[] =
+        "servers = (\n"
+        "  { names = [ \"a\" ]; root = \"@D/www\"; locations = (\n"
+        "      { match = \"= /status\"; status_page = \"stub\"; access = [ \"allow 127.0.0.1\", \"deny all\" ]; },\n"
+        "      { match = \"= /metrics\"; status_page = \"prometheus\"; },\n"
+        "      { match = \"/files/\"; } ); },\n"
+        "  { names = [ \"b\" ]; status_page = \"json\"; } );\n";
+    static const char yaml[] =
+        "servers:\n"
+        "  - names: [ a ]\n    root: @D/www\n    locations:\n"
+        "      - match: = /status\n        status_page: stub\n        access: [ allow 127.0.0.1, deny all ]\n"
+        "      - match: = /metrics\n        status_page: prometheus\n"
+        "      - match: /files/\n"
+        "  - names: [ b ]\n    status_page: json\n";
+    cfg *c = load("status.conf", conf);
+    const cfg_server *a = &c->servers[0], *b = &c->servers[1];
+    assert_int_equal(a->r.status_page, CFG_STATUS_OFF);
+    assert_int_equal(a->locs[0].r.status_page, CFG_STATUS_STUB);
+    assert_int_equal(a->locs[1].r.status_page, CFG_STATUS_PROMETHEUS);
+    assert_int_equal(a->locs[1].r.set, R_STATUS_PAGE);
+    assert_int_equal(a->locs[2].r.status_page, CFG_STATUS_OFF);
+    assert_int_equal(b->r.status_page, CFG_STATUS_JSON); /* a server of nothing else: no root needed */
+    cfg *y = load("status.yaml", yaml);
+    assert_same_dump(c, y);
+    char *d = dump(c);
+    assert_non_null(strstr(d, "match = \"= /status\";\n        access = [ \"allow 127.0.0.1\", \"deny all\" ];\n"
+                              "        status_page = \"stub\";\n"));
+    assert_non_null(strstr(d, "match = \"/files/\";\n      }"));
+    assert_non_null(strstr(d, "    status_page = \"off\";\n"));
+    free(d);
+    assert_round_trip(c, "status-rt.conf");
+    cfg_free(y);
+    cfg_free(c);
+}
+
 /* -T names the file and line each server and location came from. */
 static void test_dump_origins(void **state)
 {
@@ -979,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_dump_origins),
         cmocka_unit_test(test_hidden_rule),
+        cmocka_unit_test(test_status_page_rule),
         cmocka_unit_test(test_access_mapped),
         cmocka_unit_test(test_packaged_configs),
         cmocka_unit_test(test_packaged_https),

@@ -95,7 +95,8 @@ static const char site_conf[] =
     "      { match = \"/spa/\"; try_files = [ \"$uri\", \"$uri/\", \"/spa/index.html\" ]; },\n"
     "      { match = \"/private/\"; access = [ \"allow 10.0.0.0/8\", \"deny all\" ]; },\n"
     "      { match = \"/ro/\"; methods = [ \"GET\" ]; },\n"
-    "      { match = \"/loop/\"; try_files = [ \"$uri\", \"/loop/again\" ]; }\n"
+    "      { match = \"/loop/\"; try_files = [ \"$uri\", \"/loop/again\" ]; },\n"
+    "      { match = \"= /status\"; status_page = \"stub\"; access = [ \"allow 127.0.0.1\", \"deny all\" ]; }\n"
     "    );\n"
     "  },\n"
     "  { names = [ \"b.example\" ];\n"
@@ -866,6 +867,61 @@ static void test_route_error_405_allow(void **state)
     }
 }
 
+/* A status page: the counters the worker's env points at, as nginx's
+ * stub_status text, never cached, the place's add_header on it; its access
+ * rules apply; HEAD keeps the length; without counters, 503. */
+static void test_status_page(void **state)
+{
+    (void)state;
+    mx_region *mx = mx_open();
+    assert_non_null(mx);
+    mx->slots[0].c.accepted = mx->slots[0].c.handled = 3;
+    mx->slots[0].c.requests = 5;
+    mx->slots[0].c.waiting = 2;
+    mx->nslots = 1;
+    static const char want[] = "Active connections: 2 \nserver accepts handled requests\n 3 3 5 \n"
+                               "Reading: 0 Writing: 0 Waiting: 2 \n";
+    for (int head_only = 0; head_only < 2; head_only++) {
+        run r;
+        struct sockaddr_storage ss;
+        run_begin(&r, A, head_only ? "HEAD /status" : "GET /status", NULL, "127.0.0.1", &ss, false);
+        r.env.mx = mx;
+        run_to_done(&r.rt);
+        const http_plan *p = &r.rt.plan;
+        assert_int_equal(p->status, 200);
+        char *h = render_head(p);
+        char *len = xasprintf("Content-Length: %zu", sizeof want - 1);
+        assert_true(head_has(h, "Content-Type: text/plain"));
+        assert_true(head_has(h, "Cache-Control: no-store"));
+        assert_true(head_has(h, "X-Site: a"));
+        assert_true(head_has(h, len));
+        assert_false(head_has(h, "ETag"));
+        assert_false(head_has(h, "Last-Modified"));
+        if (head_only) {
+            assert_int_equal(p->nseg, 0);
+        } else {
+            assert_int_equal(p->nseg, 1);
+            assert_int_equal(p->seg[0].len, sizeof want - 1);
+            assert_memory_equal(p->seg[0].mem, want, sizeof want - 1);
+        }
+        free(len);
+        free(h);
+        run_end(&r);
+    }
+    run r;
+    struct sockaddr_storage ss;
+    run_begin(&r, A, "GET /status", NULL, "10.1.2.3", &ss, false);
+    r.env.mx = mx;
+    run_to_done(&r.rt);
+    assert_int_equal(r.rt.plan.status, 403);
+    run_end(&r);
+    run_begin(&r, A, "GET /status", NULL, "127.0.0.1", &ss, false);
+    run_to_done(&r.rt); /* no counters: nothing to show */
+    assert_int_equal(r.rt.plan.status, 503);
+    run_end(&r);
+    mx_close(mx);
+}
+
 /* An executor's failure after a file plan: a new head and body, nothing of
  * the file's (validators, ranges) left in it; the file stays the plan's to
  * release. */
@@ -936,6 +992,7 @@ int main(void)
         cmocka_unit_test(test_cached_lookup_plans_as_a_fresh_one),
         cmocka_unit_test(test_only_plain_lookups_are_cacheable),
         cmocka_unit_test(test_route_error_405_allow),
+        cmocka_unit_test(test_status_page),
         cmocka_unit_test(test_route_error_replaces_a_file_plan),
         cmocka_unit_test(test_abandon_releases_the_lookup),
     };
