@@ -6,6 +6,10 @@ pkgs=(gcc make cmake pkg-config libcmocka-dev libconfig-dev libyaml-dev libpcre2
 # the Debian package and its test: build, lint, verify the units and man
 # pages, rotate logs
 pkgs+=(dpkg-dev debhelper lintian systemd man-db logrotate)
+# the status page's real consumers: promtool checks the exposition, a
+# Prometheus server scrapes it (test_status.py; where systemd runs, Debian's
+# package also starts its own service on :9090, which the test does not use)
+pkgs+=(prometheus)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx-light wrk apache2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
