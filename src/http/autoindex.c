@@ -1,5 +1,6 @@
 /* http/autoindex.c: directory listings as HTML or JSON, built on write-queue threads. */
 #include "http/autoindex.h"
+#include "util/escape.h"
 #include "util/grow.h"
 
 #include <dirent.h>
@@ -195,71 +196,18 @@ static void put_href(writer *w, const char *s, size_t n)
     put(w, s + run, n - run);
 }
 
-/* The length of the well-formed UTF-8 sequence at s (n > 0 bytes left), or
- * 0 with *bad = the bytes one U+FFFD stands for: the longest start of a
- * sequence that could still have been well formed ("maximal subpart", as
- * Unicode and WHATWG decoders count them). Well formed: shortest form, no
- * surrogates (ED A0..BF), nothing above U+10FFFF (Unicode table 3-7). */
-static size_t utf8_len(const unsigned char *s, size_t n, size_t *bad)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else
-        return *bad = 1, 0;
-    for (size_t k = 1; k < len; k++, lo = 0x80, hi = 0xBF)
-        if (k >= n || s[k] < lo || s[k] > hi)
-            return *bad = k, 0;
-    return len;
-}
-
-static bool is_utf8(const char *s, size_t n)
-{
-    size_t bad;
-    for (size_t i = 0, len; i < n; i += len)
-        if (!(len = utf8_len((const unsigned char *)s + i, n - i, &bad)))
-            return false;
-    return true;
-}
-
-/* The inside of a JSON string, valid UTF-8 whatever the bytes: '"', '\\'
- * and controls escaped, well-formed UTF-8 as it is, and each ill-formed
- * part as \ufffd (the entry then carries the exact name in "href"). */
+/* The inside of a JSON string, valid UTF-8 whatever the bytes
+ * (util/escape.h's esc_json: ill-formed parts become \ufffd; the entry
+ * then carries the exact name in "href"). */
 static void put_json(writer *w, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
-
-    for (size_t i = 0, len; i < n; i += len) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6] = { '\\', (char)c };
-        size_t elen = 2, bad = 0;
-        len = utf8_len((const unsigned char *)s + i, n - i, &bad);
-        if (!len) {
-            memcpy(esc, "\\ufffd", 6);
-            elen = 6;
-            len = bad;
-        } else if (c < 0x20) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        } else if (c != '"' && c != '\\') {
-            continue;
-        }
-        put(w, s + run, i - run);
-        put(w, esc, elen);
-        run = i + len;
+    char buf[1536];
+    ep_str rest = ep_str_make(s, n);
+    while (rest.len) {
+        size_t used, k = esc_json(rest, buf, sizeof buf, &used);
+        put(w, buf, k);
+        rest = ep_str_make(rest.p + used, rest.len - used);
     }
-    put(w, s + run, n - run);
 }
 
 /* gmtime_r only fails for years beyond int; such an mtime shows as the epoch
@@ -341,7 +289,7 @@ static void json_row(writer *w, const ai_entry *e)
     put_json(w, e->name, e->nlen);
     /* A name \ufffd stands in for cannot be rebuilt from "name": the
      * link, as the HTML listing writes it, says which file it is. */
-    if (!is_utf8(e->name, e->nlen)) {
+    if (!esc_is_utf8(ep_str_make(e->name, e->nlen))) {
         puts_(w, "\",\"href\":\"");
         put_href(w, e->name, e->nlen);
         if (e->dir)

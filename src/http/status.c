@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/escape.h"
 #include "util/grow.h"
 
 typedef struct {
@@ -36,20 +37,25 @@ typedef unsigned long long ull;
 
 static const char *const class_names[MX_CLASSES] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
 
-/* A server name as a label value (Prometheus) or a JSON string's inside:
- * the names are the administrator's, but may hold what either escapes. */
+/* A server name as a label value (Prometheus: backslash, quote and
+ * newline escaped) or a JSON string's inside (util/escape.h, valid UTF-8
+ * whatever the bytes): the names are the administrator's, but may hold
+ * what either escapes. */
 static void put_escaped(sbuf *b, const char *s, bool json)
 {
+    if (json) {
+        char out[6 * MX_NAME_MAX];
+        size_t used, n = esc_json(ep_str_make(s, strlen(s)), out, sizeof out, &used);
+        put(b, "%.*s", (int)n, out);
+        return;
+    }
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            put(b, "\\%c", c);
-        else if (c == '\n')
+        if (*s == '"' || *s == '\\')
+            put(b, "\\%c", *s);
+        else if (*s == '\n')
             put(b, "\\n");
-        else if (c < 0x20 && json)
-            put(b, "\\u%04x", c);
         else
-            put(b, "%c", c);
+            put(b, "%c", *s);
     }
 }
 

@@ -154,7 +154,7 @@ static void test_json(void **state)
     assert_non_null(strstr(s, "\"connections\":{\"active\":291,\"reading\":6,\"writing\":179,\"waiting\":106,"
                               "\"accepted\":16630948,\"handled\":16630948},\"requests\":31070465"));
     assert_non_null(strstr(s, "\"example.org\":{\"1xx\":0,\"2xx\":10,\"3xx\":0,\"4xx\":0,\"5xx\":0}"));
-    assert_non_null(strstr(s, "\"we\\\"ird\\\\na\\nme\":{"));
+    assert_non_null(strstr(s, "\"we\\\"ird\\\\na\\u000ame\":{"));
     assert_non_null(strstr(s, "\"request_duration_ms\":{\"buckets\":{\"5\":4,\"10\":0,\"25\":0,\"50\":1,"));
     assert_non_null(strstr(s, "\"+Inf\":2},\"sum\":12345}"));
     assert_non_null(strstr(s, "{\"slot\":0,\"pid\":100,"));
