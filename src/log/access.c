@@ -9,10 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/cidr.h"
-#include "util/escape.h"
 #include "util/logfile.h"
-#include "util/time.h"
 
 static int open_target(const char *path, bool *own)
 {
@@ -35,6 +32,9 @@ int access_log_open(access_log *al, const char *path, size_t bufsize)
     if (!path || strcmp(path, "off") == 0)
         return 0;
     snprintf(al->path, sizeof al->path, "%s", path);
+    char err[128];
+    if (lf_compile(&al->combined, LF_COMBINED, LF_ESC_DEFAULT, err, sizeof err) < 0)
+        return -1;
     if (bufsize < ACCESS_LINE_MAX)
         bufsize = ACCESS_LINE_MAX;
     al->buf = malloc(bufsize);
@@ -81,62 +81,26 @@ void access_log_close(access_log *al)
     free(al->buf);
     al->buf = NULL;
     al->fd = -1;
+    lf_free(&al->combined);
 }
 
-/* Quotes, backslashes and bytes outside printable ASCII become \xHH, as in
- * nginx, so a hostile User-Agent cannot forge or break a line. A field that
- * would take more than ACCESS_FIELD_MAX bytes so written is cut at a whole
- * byte and ends in "...[+N bytes]", N the bytes of it left out: every
- * request gets its line, and the line stays one line of balanced quotes. */
-static size_t put_escaped(char *out, ep_str s)
+void access_log_write_fmt(access_log *al, const lf_format *f, const access_entry *e)
 {
-    if (s.len == 0) {
-        *out = '-';
-        return 1;
+    if (al->fd < 0)
+        return;
+    if (al->len + f->line_max > al->cap)
+        access_log_flush(al);
+    if (f->line_max > al->cap) { /* a format longer than the buffer: once */
+        char *b = realloc(al->buf, f->line_max);
+        if (!b)
+            return; /* the line is dropped; serving goes on */
+        al->buf = b;
+        al->cap = f->line_max;
     }
-    size_t whole = esc_log_len(s, ACCESS_FIELD_MAX), used;
-    /* The marker is at most 3 + "[+" + 20 digits + " bytes]" = 32 bytes. */
-    size_t n = esc_log(s, out, whole > ACCESS_FIELD_MAX ? ACCESS_FIELD_MAX - 32 : whole, &used);
-    if (used < s.len)
-        n += (size_t)sprintf(out + n, "...[+%zu bytes]", s.len - used);
-    return n;
-}
-
-_Static_assert(128 + INET6_ADDRSTRLEN + TIME_LOG_LEN + 3 * (ACCESS_FIELD_MAX + 1) <= ACCESS_LINE_MAX,
-               "the longest line must fit ACCESS_LINE_MAX");
-
-/* What put_escaped may write for s, at most. */
-static size_t field_need(ep_str s)
-{
-    return s.len < ACCESS_FIELD_MAX / 4 ? 4 * s.len + 1 : ACCESS_FIELD_MAX + 1;
+    al->len += lf_write(f, e, al->buf + al->len);
 }
 
 void access_log_write(access_log *al, const access_entry *e)
 {
-    if (al->fd < 0)
-        return;
-    /* Worst case: every byte of a field escaped to 4, a field cut to
-     * ACCESS_FIELD_MAX; so need <= ACCESS_LINE_MAX <= cap, and every
-     * line fits the buffer. */
-    size_t need = 128 + INET6_ADDRSTRLEN + TIME_LOG_LEN + field_need(e->request_line) +
-                  field_need(e->referer) + field_need(e->user_agent);
-    if (al->len + need > al->cap)
-        access_log_flush(al);
-    char *p = al->buf + al->len;
-    p += cidr_peer_text(e->peer, p);
-    memcpy(p, " - - [", 6);
-    p += 6;
-    time_log_date(e->when, p);
-    p += TIME_LOG_LEN;
-    memcpy(p, "] \"", 3);
-    p += 3;
-    p += put_escaped(p, e->request_line);
-    p += sprintf(p, "\" %d %llu \"", e->status, (unsigned long long)e->bytes);
-    p += put_escaped(p, e->referer);
-    memcpy(p, "\" \"", 3);
-    p += 3;
-    p += put_escaped(p, e->user_agent);
-    memcpy(p, "\"\n", 2);
-    p += 2;
-    al->len = (size_t)(p - al->buf);
+    access_log_write_fmt(al, &al->combined, e);
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "log/format.h"
 #include "util/str.h"
 
 /* Lines collect in a buffer that is written when it would overflow and by the
@@ -20,30 +21,27 @@ typedef struct {
     char *buf;
     size_t len, cap;
     char path[4096];
+    lf_format combined;  /* what access_log_write writes */
 } access_log;
 
-typedef struct {
-    const struct sockaddr *peer;
-    time_t when;
-    ep_str request_line; /* "GET /x HTTP/1.1", or empty when none was parsed */
-    int status;
-    uint64_t bytes;      /* body bytes sent */
-    int64_t ms;          /* the request's time: from its first byte to its last response byte sent */
-    ep_str referer, user_agent;
-} access_entry;
+/* One request, as the formats see it (log/format.h). */
+typedef lf_req access_entry;
 
-/* The request line, Referer and User-Agent each take at most this many bytes
- * of a line (as escaped); a longer one is cut and ends in "...[+N bytes]". */
-#define ACCESS_FIELD_MAX 16384
-/* Room for the longest line: the three fields, the address, the date, the
- * status and the byte count. */
+/* A variable's value takes at most this many bytes of a line (as escaped);
+ * a longer one is cut and ends in "...[+N bytes]". */
+#define ACCESS_FIELD_MAX LF_FIELD_MAX
+/* Room for the longest Combined line: the three fields, the address, the
+ * date, the status and the byte count. */
 #define ACCESS_LINE_MAX (3 * ACCESS_FIELD_MAX + 256)
 
 /* path: "off" or NULL → disabled, "-" → stdout, else a file opened for append.
  * The buffer holds bufsize bytes, or ACCESS_LINE_MAX if that is more. */
 int access_log_open(access_log *al, const char *path, size_t bufsize);
 int access_log_reopen(access_log *al);
+/* A Combined Log Format line for e. */
 void access_log_write(access_log *al, const access_entry *e);
+/* A line of format f for e (the buffer grows to f's longest line once). */
+void access_log_write_fmt(access_log *al, const lf_format *f, const access_entry *e);
 void access_log_flush(access_log *al);
 void access_log_close(access_log *al);
 

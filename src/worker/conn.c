@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <netinet/tcp.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -140,6 +141,7 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     c->w = w;
     c->rq = NULL;
     c->requests = 0;
+    c->serial = ++w->conn_serial;
     c->listen_idx = (uint32_t)listen_idx;
     c->state = CS_IDLE;
     c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = c->plain_on_tls = false;
@@ -316,21 +318,46 @@ static void conn_log(conn *c)
     conn_req *b = c->rq;
     if (!b || b->status == 0)
         return;
-    access_entry e = { .peer = &c->peer.sa, .when = c->w->now_sec, .status = b->status,
-                       .bytes = b->x.body_bytes, .ms = c->w->now_ms - c->req_ms };
+    access_entry e = { .status = b->status, .bytes = b->x.body_bytes, .bytes_sent = b->x.hsent + b->x.body_bytes,
+                       .ms = c->w->now_ms - c->req_ms };
     /* rbuf still holds this request's head, or as much of it as arrived
      * before a 400, 408 or 414: the log quotes that, as sent. */
     e.request_line = hp_request_line(b->rbuf, b->rlen);
-    e.referer = b->req.info.referer;
-    e.user_agent = b->req.info.user_agent;
-    conn_access(c, b->x.rt.srv, &e);
+    conn_access(c, b->x.rt.srv, &b->req, &e);
     b->status = 0;
 }
 
-void conn_access(conn *c, const cfg_server *s, const access_entry *e)
+/* $http_<name> (log/format.h): a request header's first value. */
+static ep_str conn_header(const lf_req *r, ep_str lname)
+{
+    const hp_request *h = r->arg;
+    for (size_t i = 0; h && i < h->nheaders; i++)
+        if (h->headers[i].name.len == lname.len && strncasecmp(h->headers[i].name.p, lname.p, lname.len) == 0)
+            return h->headers[i].value;
+    return ep_str_make("", 0);
+}
+
+void conn_access(conn *c, const cfg_server *s, const http_req *rq, access_entry *e)
 {
     worker *w = c->w;
     size_t srv = s ? (size_t)(s - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
+    const cfg_server *sv = &w->cfg->servers[srv];
+    ep_str name = ep_str_make(cfg_server_label(sv), strlen(cfg_server_label(sv)));
+    e->peer = &c->peer.sa;
+    e->when = w->now_sec;
+    e->referer = rq->info.referer;
+    e->user_agent = rq->info.user_agent;
+    e->method = rq->head ? rq->head->method : ep_str_make("", 0);
+    e->uri = ep_str_make(rq->path, rq->path ? rq->path_len : 0);
+    e->args = rq->query;
+    e->host = rq->info.host.len ? rq->info.host : name;
+    e->server_name = name;
+    e->server_port = w->cfg->listens[c->listen_idx].port;
+    e->https = c->ssl != NULL;
+    e->connection = c->serial;
+    e->connection_requests = c->requests;
+    e->header = conn_header;
+    e->arg = rq->head;
     mx_counters *m = &w->mx->c;
     int cls = e->status / 100 - 1;
     if (cls >= 0 && cls < MX_CLASSES)
@@ -486,6 +513,9 @@ void conn_wind_down(conn *c)
  * the next head is parsed, the listener's default server stands for it. */
 static void conn_forget_request(conn_req *b)
 {
+    /* Until the next head is parsed, none is known (a 408's log line). */
+    b->head->nheaders = 0;
+    b->head->method = b->head->target = (ep_str){ 0 };
     b->req = (http_req){ .head = b->head, .path = b->path };
     b->x.rt.srv = NULL;
     b->x.rt.rules = NULL;

@@ -51,6 +51,7 @@ typedef struct conn {
     struct conn *next;                  /* worker.c's free list, or closed this iteration */
     struct conn_req *rq;                /* the block while a request is under way, NULL while idle */
     uint32_t requests;
+    uint64_t serial;                    /* the worker's count of connections when it came ($connection) */
     uint32_t listen_idx;                /* which listener accepted it: picks the virtual server */
     uint8_t state;                      /* enum conn_state */
     bool can_read, can_write;
@@ -107,9 +108,10 @@ void conn_close(conn *c);
 void conn_wind_down(conn *c);
 /* The last task of a closed connection is back: the struct goes now. */
 void conn_release_closed(conn *c);
-/* An access-log line for a request of c that server s answered (NULL:
- * the listener's default server). */
-void conn_access(conn *c, const cfg_server *s, const access_entry *e);
+/* A request of c that server s answered (NULL: the listener's default
+ * server) is over: counted, and logged (e gets what the connection and rq
+ * know; the caller gives the status, bytes, time and request line). */
+void conn_access(conn *c, const cfg_server *s, const http_req *rq, access_entry *e);
 /* An error-log line with c's client, server s and the request line. */
 void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));

@@ -79,6 +79,7 @@ typedef struct worker {
     size_t nlisteners;
     roots roots;              /* cfg->dirs, re-resolved now and then (a deploy swaps a symlink) */
     int nconns;
+    uint64_t conn_serial;     /* connections taken so far ($connection) */
     bool accept_paused;
     bool accept_full;         /* paused because worker_connections are all taken */
     bool reclaim_warned;      /* conn_reclaim's first use is logged */

@@ -171,12 +171,9 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
 static void h2_stream_free(h2_conn *h, h2_stream *st)
 {
     if (st->status) {
-        hp_info *in = &st->req.info;
-        access_entry e = { .peer = &h->c->peer.sa, .when = h->c->w->now_sec, .status = st->status,
-                           .ms = h->c->w->now_ms - st->start_ms,
-                           .bytes = st->x.body_bytes, .request_line = st->line, .referer = in->referer,
-                           .user_agent = in->user_agent };
-        conn_access(h->c, st->x.rt.srv, &e);
+        access_entry e = { .status = st->status, .ms = h->c->w->now_ms - st->start_ms, .bytes = st->x.body_bytes,
+                           .bytes_sent = st->x.body_bytes, .request_line = st->line };
+        conn_access(h->c, st->x.rt.srv, &st->req, &e);
     }
     exec_end(&st->x);
     if (st->prev)
