@@ -10,6 +10,8 @@ pkgs+=(dpkg-dev debhelper lintian systemd man-db logrotate)
 # Prometheus server scrapes it (test_status.py; where systemd runs, Debian's
 # package also starts its own service on :9090, which the test does not use)
 pkgs+=(prometheus)
+# the access logs' real consumers: jq reads the JSON lines, GoAccess the Combined log
+pkgs+=(jq goaccess)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx-light wrk apache2-utils)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -142,7 +142,7 @@ static int apply_flag(cfg *c, int opt, const char *arg)
         c->log_level = LOGL_DEBUG;
         return 0;
     case OPT_ACCESS_LOG:
-        return cfg_set_str(&c->servers[0].access_log, arg) < 0 ? 1 : 0;
+        return cfg_alog_set(&c->servers[0].r, arg) < 0 ? 1 : 0;
     case OPT_ERROR_LOG:
         return cfg_set_str(&c->error_log, arg) < 0 ? 1 : 0;
     case OPT_HEADER_TO:

@@ -17,10 +17,12 @@ enum {
     X_LOC = 1u << 3,
     X_RETURN = 1u << 4,
     X_ERRPAGE = 1u << 5,
+    X_ALOG = 1u << 6,   /* an access_log = ( { ... } ) entry */
+    X_LOGFMT = 1u << 7, /* a log_formats = ( { ... } ) entry */
 };
 
 /* Which struct a directive's offset is relative to. */
-typedef enum { B_CFG, B_LISTEN, B_SERVER, B_RULES, B_LOC, B_ERRPAGE, B_COUNT } dbase;
+typedef enum { B_CFG, B_LISTEN, B_SERVER, B_RULES, B_LOC, B_ERRPAGE, B_ALOG, B_LOGFMT, B_COUNT } dbase;
 
 typedef enum { T_INT, T_SIZE, T_DURATION, T_BOOL, T_STR, T_STRLIST, T_ENUM, T_CUSTOM } dtype;
 

@@ -15,6 +15,7 @@
 #include "util/time.h"
 
 #include "config/front.h"
+#include "config/logs.h"
 
 /* ------------------------------------------------------------------ custom setters */
 
@@ -124,7 +125,7 @@ static int one_server(apply_ctx *a, const cfg_node *g)
     cfg_server *s = &c->servers[c->nservers++];
     memset(s, 0, sizeof *s);
     cfg_rules_defaults(&s->r);
-    if (!(s->where = dir_where(g)) || origin_of(g, &s->from) < 0 || cfg_set_str(&s->access_log, "off") < 0)
+    if (!(s->where = dir_where(g)) || origin_of(g, &s->from) < 0)
         return dir_oom(a, g);
     a->base[B_SERVER] = s;
     a->base[B_RULES] = &s->r;
@@ -273,6 +274,7 @@ static const directive table[] = {
     { .name = "mime_types", .where = X_TOP, .base = B_CFG, .type = T_STR, .off = F(cfg, mime_types) },
     { .name = "default_type", .where = X_TOP, .base = B_CFG, .type = T_STR, .off = F(cfg, default_type) },
     { .name = "error_log", .where = X_TOP, .base = B_CFG, .type = T_STR, .off = F(cfg, error_log) },
+    { .name = "log_formats", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .set = set_log_formats },
     { .name = "log_level", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .off = F(cfg, log_level),
       .set = set_log_level },
     { .name = "pid_file", .where = X_TOP, .base = B_CFG, .type = T_STR, .off = F(cfg, pid_file) },
@@ -317,8 +319,6 @@ static const directive table[] = {
       .off_n = F(cfg_server, nnames), .set = rule_names },
     { .name = "listen_on", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST,
       .off = F(cfg_server, listen_refs), .off_n = F(cfg_server, nlisten_refs) },
-    { .name = "access_log", .where = X_SERVER, .base = B_SERVER, .type = T_STR,
-      .off = F(cfg_server, access_log) },
     { .name = "tls_certificate", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST,
       .off = F(cfg_server, tls_certs), .off_n = F(cfg_server, ntls_certs), .set = tls_set_paths },
     { .name = "tls_certificate_key", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST,
@@ -349,6 +349,17 @@ static const directive table[] = {
     { RULE("sendfile_chunk", T_SIZE, sendfile_chunk, R_SENDFILE_CHUNK), .min = 4096, .max = 1 << 30 },
     { RULE("hidden", T_ENUM, hidden_allow, R_HIDDEN), .names = hidden_names },
     { RULE("status_page", T_ENUM, status_page, R_STATUS_PAGE), .names = cfg_status_names },
+    { RULE("access_log", T_CUSTOM, alogs, R_ACCESS_LOG), .set = rule_access_log },
+    /* inside access_log = ( { ... } ) */
+    { .name = "path", .where = X_ALOG, .base = B_ALOG, .type = T_STR, .off = F(cfg_alog, path) },
+    { .name = "format", .where = X_ALOG, .base = B_ALOG, .type = T_STR, .off = F(cfg_alog, format) },
+    { .name = "min_status", .where = X_ALOG, .base = B_ALOG, .type = T_INT, .off = F(cfg_alog, min_status),
+      .min = 100, .max = 599 },
+    /* inside log_formats = ( { ... } ) */
+    { .name = "name", .where = X_LOGFMT, .base = B_LOGFMT, .type = T_STR, .off = F(cfg_log_format, name) },
+    { .name = "format", .where = X_LOGFMT, .base = B_LOGFMT, .type = T_STR, .off = F(cfg_log_format, format) },
+    { .name = "escape", .where = X_LOGFMT, .base = B_LOGFMT, .type = T_ENUM, .off = F(cfg_log_format, escape),
+      .size = sizeof(int), .names = cfg_escape_names },
     /* inside return = { ... } */
     { .name = "status", .where = X_RETURN, .base = B_RULES, .type = T_INT,
       .off = F(cfg_rules, return_status), .min = 200, .max = 599 },
@@ -378,6 +389,10 @@ static const char *where_name(unsigned where)
         return "return";
     case X_ERRPAGE:
         return "error_page";
+    case X_ALOG:
+        return "access_log";
+    case X_LOGFMT:
+        return "log_formats";
     }
     return "?";
 }
@@ -436,7 +451,7 @@ static int unknown(apply_ctx *a, const cfg_node *n, unsigned where)
     const directive *d = find(n->name, ~0u);
     if (d) {
         char places[128] = "";
-        for (unsigned w = 1; w <= X_ERRPAGE; w <<= 1)
+        for (unsigned w = 1; w <= X_LOGFMT; w <<= 1)
             if (d->where & w)
                 snprintf(places + strlen(places), sizeof places - strlen(places), "%s%s",
                          places[0] ? ", " : "", where_name(w));

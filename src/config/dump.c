@@ -128,8 +128,32 @@ static void put_error_pages(FILE *f, int d, const cfg_rules *r)
     fputs(r->nerror_pages ? " );\n" : ");\n", f);
 }
 
+/* "off", one path (the Combined format, every status), or the list form. */
+static void put_alogs(FILE *f, int d, const cfg_log_format *fmts, const cfg_rules *r)
+{
+    fputs("access_log = ", f);
+    if (r->nalogs == 0 || (r->nalogs == 1 && r->alogs[0].fmt == 0 && !r->alogs[0].min_status)) {
+        put_str(f, r->nalogs ? r->alogs[0].path : "off");
+        fputs(";\n", f);
+        return;
+    }
+    fputs("(\n", f);
+    for (size_t i = 0; i < r->nalogs; i++) {
+        ind(f, d + 1);
+        fputs("{ path = ", f);
+        put_str(f, r->alogs[i].path);
+        fputs("; format = ", f);
+        put_str(f, fmts ? fmts[r->alogs[i].fmt].name : r->alogs[i].format ? r->alogs[i].format : "combined");
+        if (r->alogs[i].min_status)
+            fprintf(f, "; min_status = %d", r->alogs[i].min_status);
+        fputs(i + 1 < r->nalogs ? "; },\n" : "; }\n", f);
+    }
+    ind(f, d);
+    fputs(");\n", f);
+}
+
 /* The rules in `mask` (a location: those it sets; a server: all). */
-static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
+static void put_rules(FILE *f, int d, const cfg_log_format *fmts, const cfg_rules *r, uint32_t mask)
 {
 #define LINE(bit, ...)                  \
     if (mask & (bit)) {                 \
@@ -167,6 +191,7 @@ static void put_rules(FILE *f, int d, const cfg_rules *r, uint32_t mask)
     LINE(R_SENDFILE_CHUNK, fputs("sendfile_chunk = ", f); put_size(f, r->sendfile_chunk));
     LINE(R_HIDDEN, fprintf(f, "hidden = \"%s\";\n", r->hidden_allow ? "allow" : "deny"));
     LINE(R_STATUS_PAGE, fprintf(f, "status_page = \"%s\";\n", cfg_status_names[r->status_page]));
+    LINE(R_ACCESS_LOG, put_alogs(f, d, fmts, r));
 #undef LINE
 }
 
@@ -190,7 +215,7 @@ static void put_origin(FILE *f, int d, const cfg_origin *o)
     fprintf(f, ":%d\n", o->line);
 }
 
-static void put_location(FILE *f, const cfg_location *l)
+static void put_location(FILE *f, const cfg_log_format *fmts, const cfg_location *l)
 {
     static const char *const mod[] = { "= ", "", "^~ ", "~ ", "~* " };
     char match[4096];
@@ -202,12 +227,12 @@ static void put_location(FILE *f, const cfg_location *l)
     fputs("match = ", f);
     put_str(f, match);
     fputs(";\n", f);
-    put_rules(f, 4, &l->r, l->r.set);
+    put_rules(f, 4, fmts, &l->r, l->r.set);
     ind(f, 3);
     fputs("}", f);
 }
 
-static void put_server(FILE *f, const cfg_server *s)
+static void put_server(FILE *f, const cfg_log_format *fmts, const cfg_server *s)
 {
     put_origin(f, 1, &s->from);
     fputs("  {\n    names = ", f);
@@ -216,9 +241,6 @@ static void put_server(FILE *f, const cfg_server *s)
         fputs("    listen_on = ", f);
         put_strs(f, s->listen_refs, s->nlisten_refs);
     }
-    fputs("    access_log = ", f);
-    put_str(f, s->access_log);
-    fputs(";\n", f);
     if (s->ntls_certs) {
         fputs("    tls_certificate = ", f);
         put_strs(f, s->tls_certs, s->ntls_certs);
@@ -234,11 +256,11 @@ static void put_server(FILE *f, const cfg_server *s)
         all &= ~(uint32_t)R_ROOT;
     if (!s->r.ntry_files)
         all &= ~(uint32_t)R_TRY_FILES;
-    put_rules(f, 2, &s->r, all & ~(uint32_t)(s->r.return_status ? 0 : R_RETURN));
+    put_rules(f, 2, fmts, &s->r, all & ~(uint32_t)(s->r.return_status ? 0 : R_RETURN));
     fputs("    locations = (", f);
     for (size_t j = 0; j < s->nlocs; j++) {
         fputs(j ? ",\n" : "\n", f);
-        put_location(f, &s->locs[j]);
+        put_location(f, fmts, &s->locs[j]);
     }
     fputs(s->nlocs ? "\n    );\n  }" : ");\n  }", f);
 }
@@ -315,6 +337,19 @@ static void put_globals(FILE *f, const cfg *c)
         fputs("mime_types = ", f), put_str(f, c->mime_types), fputs(";\n", f);
     fputs("default_type = ", f), put_str(f, c->default_type), fputs(";\n", f);
     fputs("error_log = ", f), put_str(f, c->error_log), fputs(";\n", f);
+    if (c->nlog_formats > 1) { /* [0] is the built-in "combined" */
+        fputs("log_formats = (\n", f);
+        for (size_t i = 1; i < c->nlog_formats; i++) {
+            fputs("  { name = ", f);
+            put_str(f, c->log_formats[i].name);
+            fputs("; escape = ", f);
+            put_str(f, cfg_escape_names[c->log_formats[i].escape]);
+            fputs(";\n    format = ", f);
+            put_str(f, c->log_formats[i].format);
+            fputs(i + 1 < c->nlog_formats ? "; },\n" : "; }\n", f);
+        }
+        fputs(");\n", f);
+    }
     fprintf(f, "log_level = \"%s\";\n", log_level_name(c->log_level));
     if (c->pid_file)
         fputs("pid_file = ", f), put_str(f, c->pid_file), fputs(";\n", f);
@@ -345,7 +380,7 @@ void cfg_dump(const cfg *c, FILE *f)
     }
     fputs(");\nservers = (\n", f);
     for (size_t i = 0; i < c->nservers; i++) {
-        put_server(f, &c->servers[i]);
+        put_server(f, c->nlog_formats ? c->log_formats : NULL, &c->servers[i]);
         fputs(i + 1 < c->nservers ? ",\n" : "\n", f);
     }
     fputs(");\n", f);

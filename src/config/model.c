@@ -1,6 +1,7 @@
 /* config/model.c: defaults, ownership and whole-model validation of the settings. */
 #include "config/model.h"
 
+#include "config/logs.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -87,7 +88,7 @@ cfg *cfg_new(void)
     c->listens[0].deferred = true;
     cfg_rules_defaults(&c->servers[0].r);
     if (cfg_set_str(&c->listens[0].addr, "0.0.0.0") < 0 ||
-        cfg_set_str(&c->servers[0].access_log, "-") < 0 || cfg_set_str(&c->error_log, "-") < 0 ||
+        cfg_alog_set(&c->servers[0].r, "-") < 0 || cfg_set_str(&c->error_log, "-") < 0 ||
         cfg_set_str(&c->default_type, "application/octet-stream") < 0)
         goto oom;
     return c;
@@ -129,6 +130,8 @@ static void rules_free(cfg_rules *r)
     }
     if (r->set & R_TRY_FILES)
         free_strs(r->try_files, r->ntry_files);
+    if (r->set & R_ACCESS_LOG)
+        cfg_alogs_free(r);
 }
 
 void cfg_free_servers(cfg *c)
@@ -148,7 +151,6 @@ void cfg_free_servers(cfg *c)
         free_strs(s->tls_certs, s->ntls_certs);
         free_strs(s->tls_keys, s->ntls_keys);
         free(s->listens);
-        free(s->access_log);
         free(s->where);
         free(s->from.file);
     }
@@ -170,6 +172,7 @@ void cfg_free(cfg *c)
     }
     free(c->listens);
     cfg_free_servers(c);
+    cfg_log_formats_free(c);
     free_strs(c->dirs, c->ndirs);
     free(c->user);
     free(c->group);
@@ -276,6 +279,7 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_SENDFILE_CHUNK, r->sendfile_chunk = own.sendfile_chunk);
     TAKE(R_HIDDEN, r->hidden_allow = own.hidden_allow);
     TAKE(R_STATUS_PAGE, r->status_page = own.status_page);
+    TAKE(R_ACCESS_LOG, r->alogs = own.alogs, r->nalogs = own.nalogs);
 #undef TAKE
 }
 
@@ -595,7 +599,7 @@ int cfg_validate(cfg *c, char *err, size_t errlen)
     }
     /* Listeners first: a TLS and a plain one on the same address and port
      * are one socket, and that is the error to report. */
-    if (check_listeners(c, err, errlen) < 0)
+    if (check_listeners(c, err, errlen) < 0 || cfg_check_logs(c, err, errlen) < 0)
         return -1;
     return check_tls(c, err, errlen);
 }

@@ -115,7 +115,32 @@ enum {
     R_SENDFILE_CHUNK = 1u << 16,
     R_HIDDEN = 1u << 17,
     R_STATUS_PAGE = 1u << 18,
+    R_ACCESS_LOG = 1u << 19,
 };
+
+/* One access log of a place: a file ("-": stdout) that gets a line of a
+ * format for each response whose status is at least min_status. */
+typedef struct {
+    char *path;
+    char *format;     /* a log_formats name; NULL: the built-in "combined" */
+    int min_status;   /* 0: every response */
+    size_t fmt;       /* index into cfg.log_formats (cfg_validate) */
+    size_t set;       /* [0] only: which of cfg.nalog_sets this list is (places inheriting it share it) */
+    char *where;      /* "file:line" for messages */
+} cfg_alog;
+
+/* A log_formats entry, compiled by cfg_validate (log/format.h); entry 0
+ * is always the built-in "combined". */
+typedef struct {
+    char *name;
+    char *format;
+    int escape;            /* enum lf_escape: cfg_escape_names */
+    char *where;
+    struct lf_format *fmt; /* compiled */
+} cfg_log_format;
+
+/* The log_formats "escape" values (log/format.h's lf_escape); NULL-terminated. */
+extern const char *const cfg_escape_names[4];
 
 #define CFG_EXPIRES_OFF INT64_MIN
 
@@ -151,6 +176,8 @@ typedef struct {
     size_t sendfile_chunk;  /* bytes per sendfile call / queue task */
     bool hidden_allow;      /* hidden = "allow": dotfiles are served; default deny (404) */
     int status_page;        /* enum cfg_status_page */
+    cfg_alog *alogs;        /* access logs; none: "off" */
+    size_t nalogs;
 } cfg_rules;
 
 typedef struct {
@@ -169,7 +196,6 @@ typedef struct {
     size_t nlistens;
     char **listen_refs;      /* as configured ("addr:port"); none: every listener */
     size_t nlisten_refs;
-    char *access_log;        /* path, "-" (stdout) or "off" */
     /* Certificate chains and their private keys (absolute paths), paired
      * by position: tls_keys[i] is the key of tls_certs[i]. Several pairs
      * (an RSA and an ECDSA one) let OpenSSL pick per client. Set only on
@@ -184,6 +210,9 @@ typedef struct {
     char *where;             /* as in cfg_location */
     cfg_origin from;
 } cfg_server;
+
+/* Make r's access logs the one at path ("off": none), combined format. -1: no memory. */
+int cfg_alog_set(cfg_rules *r, const char *path);
 
 /* How the status page names a server: its first name, "" for none. */
 static inline const char *cfg_server_label(const cfg_server *s)
@@ -244,6 +273,9 @@ typedef struct cfg {
     char *default_type;
     char *error_log;
     enum log_level log_level;
+    cfg_log_format *log_formats; /* [0]: "combined"; then log_formats as written */
+    size_t nlog_formats;
+    size_t nalog_sets;           /* places with access logs of their own (cfg_alog.set) */
     char *pid_file;          /* NULL: none */
     /* TLS, one value for the generation: protocol version and cipher are
      * negotiated before SNI picks a server. A file may set them only

@@ -124,6 +124,22 @@ static int preflight_log(const char *setting, const char *where, const char *pat
     return 0;
 }
 
+/* A place's own access logs (inherited ones are its server's). */
+static int preflight_alogs(const cfg_rules *r, const priv_target *p, const priv_target *prev, bool create,
+                           char *err, size_t errlen)
+{
+    char where[512];
+    for (size_t k = 0; k < r->nalogs; k++) {
+        const cfg_alog *l = &r->alogs[k];
+        if (!log_is_file(l->path))
+            continue;
+        snprintf(where, sizeof where, "%s%s", l->where ? l->where : "", l->where ? ": " : "");
+        if (preflight_log("access_log", where, l->path, p, prev, create, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int preflight_logs(const cfg *c, const priv_target *p, const priv_target *prev, const char *error_log,
                    bool create, char *err, size_t errlen)
 {
@@ -134,12 +150,11 @@ int preflight_logs(const cfg *c, const priv_target *p, const priv_target *prev, 
         return -1;
     for (size_t i = 0; i < c->nservers; i++) {
         const cfg_server *s = &c->servers[i];
-        if (!log_is_file(s->access_log))
-            continue;
-        if (s->where)
-            snprintf(where, sizeof where, "%s: ", s->where);
-        if (preflight_log("access_log", where, s->access_log, p, prev, create, err, errlen) < 0)
+        if (preflight_alogs(&s->r, p, prev, create, err, errlen) < 0)
             return -1;
+        for (size_t j = 0; j < s->nlocs; j++)
+            if ((s->locs[j].r.set & R_ACCESS_LOG) && preflight_alogs(&s->locs[j].r, p, prev, create, err, errlen) < 0)
+                return -1;
     }
     return 0;
 }

@@ -323,7 +323,7 @@ static void conn_log(conn *c)
     /* rbuf still holds this request's head, or as much of it as arrived
      * before a 400, 408 or 414: the log quotes that, as sent. */
     e.request_line = hp_request_line(b->rbuf, b->rlen);
-    conn_access(c, b->x.rt.srv, &b->req, &e);
+    conn_access(c, b->x.rt.srv, b->x.rt.rules, &b->req, &e);
     b->status = 0;
 }
 
@@ -337,7 +337,7 @@ static ep_str conn_header(const lf_req *r, ep_str lname)
     return ep_str_make("", 0);
 }
 
-void conn_access(conn *c, const cfg_server *s, const http_req *rq, access_entry *e)
+void conn_access(conn *c, const cfg_server *s, const cfg_rules *rules, const http_req *rq, access_entry *e)
 {
     worker *w = c->w;
     size_t srv = s ? (size_t)(s - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
@@ -366,8 +366,14 @@ void conn_access(conn *c, const cfg_server *s, const http_req *rq, access_entry 
     int64_t ms = e->ms > 0 ? e->ms : 0;
     mx_add(&m->dur[mx_dur_bucket(ms)], 1);
     mx_add(&m->dur_sum_ms, (uint64_t)ms);
-    if (w->srv_alog[srv]) {
-        access_log_write(w->srv_alog[srv], e);
+    /* The place that answered logs it (a head refused before it had a
+     * place: its server). */
+    const cfg_rules *r = rules ? rules : &sv->r;
+    const wlog_set *set = r->nalogs ? &w->log_sets[r->alogs[0].set] : NULL;
+    for (size_t k = 0; set && k < set->n; k++) {
+        if (e->status < set->t[k].min_status)
+            continue;
+        access_log_write_fmt(set->t[k].log, set->t[k].fmt, e);
         /* A line reaches the file at most ALOG_FLUSH_MS after it was written. */
         if (w->alog_flush_ms < 0)
             w->alog_flush_ms = w->now_ms + ALOG_FLUSH_MS;

@@ -109,9 +109,9 @@ void conn_wind_down(conn *c);
 /* The last task of a closed connection is back: the struct goes now. */
 void conn_release_closed(conn *c);
 /* A request of c that server s answered (NULL: the listener's default
- * server) is over: counted, and logged (e gets what the connection and rq
+ * server), at the place whose rules are rules (NULL: the server's), is over: counted, and logged (e gets what the connection and rq
  * know; the caller gives the status, bytes, time and request line). */
-void conn_access(conn *c, const cfg_server *s, const http_req *rq, access_entry *e);
+void conn_access(conn *c, const cfg_server *s, const cfg_rules *rules, const http_req *rq, access_entry *e);
 /* An error-log line with c's client, server s and the request line. */
 void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));

@@ -33,6 +33,18 @@ struct listener;
  * per many requests, and a quiet one never sits on a line. */
 #define ALOG_FLUSH_MS 1000
 
+/* One access log of a place: the file, the format, the least status. */
+typedef struct {
+    access_log *log;
+    const lf_format *fmt;
+    int min_status;
+} wlog_target;
+
+typedef struct wlog_set {
+    wlog_target *t;
+    size_t n;
+} wlog_set;
+
 /* Counters that show which path the work took; logged when the worker exits. */
 typedef struct {
     uint64_t requests;
@@ -56,7 +68,7 @@ typedef struct worker {
     route_sizes sizes;        /* routing's parts of a block (conn_block_size) */
     access_log *alogs;        /* one per distinct access log path */
     size_t nalogs;
-    access_log **srv_alog;    /* per cfg server: its log, or NULL ("off") */
+    struct wlog_set *log_sets; /* per cfg->nalog_sets: where a place's lines go (conn_access) */
     int64_t alog_flush_ms;    /* when buffered lines must be written, -1: none buffered */
     void *loc_scratch;        /* for loc_match */
     fcache fc;                /* open-file cache (open_file_cache entries) */

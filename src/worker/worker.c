@@ -382,31 +382,61 @@ static void worker_loop(worker *w)
     }
 }
 
-/* One buffered log per distinct path, shared by the servers that name it. */
+/* The log at path: the one already open, or a new one (w->alogs has room
+ * for every path the configuration names). NULL with err set. */
+static access_log *log_at(worker *w, const cfg_alog *l, char *err, size_t errlen)
+{
+    for (size_t j = 0; j < w->nalogs; j++)
+        if (strcmp(w->alogs[j].path, l->path) == 0)
+            return &w->alogs[j];
+    access_log *al = &w->alogs[w->nalogs];
+    if (access_log_open(al, l->path, 128 * 1024) < 0) {
+        snprintf(err, errlen, "%s%s\"access_log\" \"%s\": %s", l->where ? l->where : "", l->where ? ": " : "",
+                 l->path, strerror(errno));
+        access_log_close(al);
+        return NULL;
+    }
+    w->nalogs++;
+    return al;
+}
+
+/* A place's own access logs become its set's targets. */
+static int open_place_logs(worker *w, const cfg *c, const cfg_rules *r, char *err, size_t errlen)
+{
+    if (!(r->set & R_ACCESS_LOG) || r->nalogs == 0)
+        return 0;
+    wlog_set *set = &w->log_sets[r->alogs[0].set];
+    if (!(set->t = calloc(r->nalogs, sizeof *set->t)))
+        return -1;
+    for (size_t k = 0; k < r->nalogs; k++) {
+        access_log *al = log_at(w, &r->alogs[k], err, errlen);
+        if (!al)
+            return -1;
+        set->t[set->n++] = (wlog_target){ al, c->log_formats[r->alogs[k].fmt].fmt, r->alogs[k].min_status };
+    }
+    return 0;
+}
+
+/* One buffered log per distinct path, shared by the places that name it. */
 static int worker_open_logs(worker *w, const cfg *c, char *err, size_t errlen)
 {
-    w->alogs = calloc(c->nservers, sizeof *w->alogs);
-    w->srv_alog = calloc(c->nservers, sizeof *w->srv_alog);
-    if (!w->alogs || !w->srv_alog)
+    size_t paths = 0;
+    for (size_t i = 0; i < c->nservers; i++) {
+        paths += c->servers[i].r.nalogs;
+        for (size_t j = 0; j < c->servers[i].nlocs; j++)
+            if (c->servers[i].locs[j].r.set & R_ACCESS_LOG)
+                paths += c->servers[i].locs[j].r.nalogs;
+    }
+    w->alogs = calloc(paths ? paths : 1, sizeof *w->alogs);
+    w->log_sets = calloc(c->nalog_sets ? c->nalog_sets : 1, sizeof *w->log_sets);
+    if (!w->alogs || !w->log_sets)
         return -1;
     for (size_t i = 0; i < c->nservers; i++) {
-        const char *path = c->servers[i].access_log;
-        if (!path || strcmp(path, "off") == 0)
-            continue;
-        for (size_t j = 0; j < w->nalogs && !w->srv_alog[i]; j++)
-            if (strcmp(w->alogs[j].path, path) == 0)
-                w->srv_alog[i] = &w->alogs[j];
-        if (w->srv_alog[i])
-            continue;
-        access_log *al = &w->alogs[w->nalogs];
-        if (access_log_open(al, path, 128 * 1024) < 0) {
-            snprintf(err, errlen, "%s%s\"access_log\" \"%s\": %s", c->servers[i].where ? c->servers[i].where : "",
-                     c->servers[i].where ? ": " : "", path, strerror(errno));
-            access_log_close(al);
+        if (open_place_logs(w, c, &c->servers[i].r, err, errlen) < 0)
             return -1;
-        }
-        w->srv_alog[i] = al;
-        w->nalogs++;
+        for (size_t j = 0; j < c->servers[i].nlocs; j++)
+            if (open_place_logs(w, c, &c->servers[i].locs[j].r, err, errlen) < 0)
+                return -1;
     }
     return 0;
 }
@@ -637,7 +667,9 @@ void worker_close(worker *w)
     for (size_t i = 0; i < w->nalogs; i++)
         access_log_close(&w->alogs[i]);
     free(w->alogs);
-    free(w->srv_alog);
+    for (size_t i = 0; w->log_sets && i < w->cfg->nalog_sets; i++)
+        free(w->log_sets[i].t);
+    free(w->log_sets);
     free(w->mx_own);
     free(w->mx_srv);
     loc_scratch_free(w->loc_scratch);

@@ -244,7 +244,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->log_level, LOGL_INFO);
     const cfg_server *s = &c->servers[0];
     assert_int_equal(s->nnames, 0);
-    assert_string_equal(s->access_log, "off");
+    assert_int_equal(s->r.nalogs, 0); /* "off" */
     assert_int_equal(s->r.nindex, 1);
     assert_string_equal(s->r.index[0], "index.html");
     assert_false(s->r.autoindex);
@@ -318,7 +318,9 @@ static void test_servers_and_locations(void **state)
     assert_string_equal(s->names[0], "a.example"); /* lower-cased */
     assert_string_equal(s->names[1], "*.a.example");
     assert_string_equal(s->names[2], "");
-    assert_non_null(strstr(s->access_log, "/access.log"));
+    assert_int_equal(s->r.nalogs, 1);
+    assert_non_null(strstr(s->r.alogs[0].path, "/access.log"));
+    assert_int_equal(s->r.alogs[0].fmt, 0); /* combined */
     static const struct {
         loc_kind kind;
         const char *pattern;
@@ -884,7 +886,7 @@ static void test_packaged_configs(void **state)
         assert_string_equal(a->listens[1].addr, "::");
         assert_int_equal(a->listens[1].port, 80);
         const cfg_server *s = &a->servers[0];
-        assert_string_equal(s->access_log, "/var/log/ephttpd/access.log");
+        assert_string_equal(s->r.alogs[0].path, "/var/log/ephttpd/access.log");
         char *www = expand("@D/www");
         assert_string_equal(s->r.root, www);
         free(www);

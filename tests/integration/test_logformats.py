@@ -1,0 +1,191 @@
+"""Access logs with formats: log_formats with nginx's variables and escape
+default/json/none, several access_log per place, per location (and "off"),
+min_status; every JSON line parses with jq whatever bytes the client sent,
+GoAccess reads the default (Combined) log and counts every request, USR1
+reopens every file; an unknown variable stops -t with the file and line."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import unittest
+import urllib.parse
+
+import harness
+from harness import ConfServer, Fixture, RawConn, build_request, request, run_cli
+
+LONG = 60
+
+JSON_FMT = ('{\\"time\\":\\"$time_iso8601\\",\\"addr\\":\\"$remote_addr\\",\\"request\\":\\"$request\\",'
+            '\\"status\\":$status,\\"bytes\\":$body_bytes_sent,\\"referer\\":\\"$http_referer\\",'
+            '\\"ua\\":\\"$http_user_agent\\",\\"xff\\":\\"$http_x_forwarded_for\\",\\"uri\\":\\"$uri\\",'
+            '\\"args\\":\\"$args\\",\\"rt\\":$request_time,\\"conn\\":$connection,\\"n\\":$connection_requests}')
+
+# Bytes a hostile client puts where a log line quotes them (controls would
+# make the head itself malformed: those are a 400, logged too, below).
+HOSTILE = [
+    b'"quoted" \\back\\slash',
+    b"\xff\xfe\xc3\x28 bad utf-8 \xe2\x82",
+    "caf\u00e9 \u2603 ok utf-8".encode(),
+    b'{"json":"in a header"}',
+    b"tab\there and }]) brackets",
+]
+
+
+class LogFormatsTest(unittest.TestCase):
+    def setUp(self):
+        self.fx = Fixture()
+        self.fx.add("page.txt", b"hello\n")
+        self.fx.add("private/p.txt", b"secret\n")
+        self.fx.add("j/x.txt", b"j\n")
+        self.logs = os.path.join(self.fx.base, "logs")
+        os.makedirs(self.logs)
+        self.server = ConfServer(self.conf).start()
+        self.port = self.server.port
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.cleanup()
+        self.fx.cleanup()
+
+    def log(self, name):
+        return os.path.join(self.logs, name)
+
+    def conf(self, port):
+        return f"""workers = 2;
+error_log = "{self.log('error.log')}";
+pid_file = "{os.path.join(self.fx.base, 'pid')}";
+log_formats = (
+  {{ name = "json"; escape = "json"; format = "{JSON_FMT}"; }},
+  {{ name = "errors"; format = "$status $request_method $uri $host:$server_port $scheme"; }}
+);
+listen = ( {{ address = "127.0.0.1"; port = {port}; http2 = true; }} );
+servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
+  access_log = ( {{ path = "{self.log('all.log')}"; }},
+                 {{ path = "{self.log('json.log')}"; format = "json"; }},
+                 {{ path = "{self.log('errors.log')}"; format = "errors"; min_status = 400; }} );
+  locations = ( {{ match = "/private/"; access_log = "off"; }},
+                {{ match = "/j/"; access_log = ( {{ path = "{self.log('j.log')}"; format = "json"; }} ); }} ); }} );
+"""
+
+    def flushed(self, name, lines):
+        """Wait for name to hold at least lines lines (logs are flushed within 1 s); its lines."""
+        def ready():
+            return os.path.exists(self.log(name)) and len(harness.read_text(self.log(name)).splitlines()) >= lines
+        self.assertTrue(harness.wait_until(ready, LONG), (name, lines))
+        with open(self.log(name), "rb") as f:
+            return f.read().splitlines()
+
+    def hostile_requests(self):
+        n = 0
+        for i, h in enumerate(HOSTILE):
+            with RawConn(self.port) as c:
+                target = b"/page.txt?x=" + urllib.parse.quote_from_bytes(h, safe="").encode() + b"&i=%d" % i
+                c.send(build_request("GET", target, host="a.test",
+                                     headers=[("Referer", h), ("User-Agent", h), ("X-Forwarded-For", h),
+                                              ("Connection", "close")]))
+                self.assertEqual(c.read_response().status, 200)
+            n += 1
+        # A control byte in a header: a 400, logged all the same.
+        with RawConn(self.port) as c:
+            c.send(b"GET /page.txt HTTP/1.1\r\nHost: a.test\r\nUser-Agent: a\x01b\r\n\r\n")
+            self.assertEqual(c.read_response().status, 400)
+        return n + 1
+
+    def test_json_lines_parse_with_jq(self):
+        if not shutil.which("jq"):
+            self.skipTest("jq is not installed")
+        n = self.hostile_requests()
+        lines = self.flushed("json.log", n)
+        self.assertEqual(len(lines), n)
+        p = subprocess.run(["jq", "-c", "."], input=b"\n".join(lines) + b"\n", capture_output=True, timeout=LONG)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        docs = [json.loads(x) for x in p.stdout.splitlines()]
+        self.assertEqual(len(docs), n)
+        self.assertEqual([d["status"] for d in docs].count(200), len(HOSTILE))
+        self.assertEqual(docs[-1]["status"], 400)
+        # What was valid UTF-8 comes back as sent; what was not is U+FFFD.
+        by_i = {d["args"].rsplit("i=", 1)[1]: d for d in docs if "i=" in d["args"]}
+        self.assertEqual(by_i["0"]["ua"], HOSTILE[0].decode())
+        self.assertEqual(by_i["2"]["ua"], HOSTILE[2].decode())
+        self.assertEqual(by_i["3"]["referer"], HOSTILE[3].decode())
+        self.assertEqual(by_i["1"]["xff"], HOSTILE[1].decode("utf-8", "replace"))
+        for d in docs[:-1]:
+            self.assertEqual(d["uri"], "/page.txt")
+            self.assertEqual(d["bytes"], 6)
+            self.assertEqual(d["n"], 1)
+
+    def test_goaccess_counts_the_combined_log(self):
+        if not shutil.which("goaccess"):
+            self.skipTest("goaccess is not installed")
+        n = self.hostile_requests()
+        for _ in range(7):
+            self.assertEqual(request(self.port, "/page.txt", host="a.test").status, 200)
+        self.assertEqual(request(self.port, "/missing", host="a.test").status, 404)
+        n += 8
+        lines = self.flushed("all.log", n)
+        self.assertEqual(len(lines), n)
+        out = os.path.join(self.fx.base, "report.json")
+        p = subprocess.run(["goaccess", self.log("all.log"), "--log-format=COMBINED", "--no-global-config",
+                            "-o", out], capture_output=True, timeout=LONG)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # (GoAccess decodes the \\xHH of the log and may write the raw bytes back)
+        with open(out, "rb") as f:
+            report = json.loads(f.read().decode("utf-8", "replace"))
+        general = report["general"]
+        self.assertEqual(general["total_requests"], n, general)
+        self.assertEqual(general["valid_requests"], n, general)
+        self.assertEqual(general["failed_requests"], 0, general)
+
+    def test_places_and_conditions(self):
+        self.assertEqual(request(self.port, "/page.txt", host="a.test").status, 200)
+        self.assertEqual(request(self.port, "/private/p.txt", host="a.test").status, 200)  # logged nowhere
+        self.assertEqual(request(self.port, "/j/x.txt", host="a.test").status, 200)  # only in j.log
+        self.assertEqual(request(self.port, "/nothing", host="a.test").status, 404)
+        all_lines = self.flushed("all.log", 2)
+        errors = self.flushed("errors.log", 1)
+        j = self.flushed("j.log", 1)
+        self.assertEqual(len(all_lines), 2, all_lines)
+        self.assertIn(b'"GET /page.txt HTTP/1.1" 200 6 "-"', all_lines[0])
+        self.assertIn(b'"GET /nothing HTTP/1.1" 404', all_lines[1])
+        self.assertEqual(errors, [b"404 GET /nothing a.test:%d http" % self.port])
+        self.assertEqual(json.loads(j[0])["uri"], "/j/x.txt")
+        self.assertNotIn(b"private", b"".join(all_lines + errors + j))
+
+    def test_usr1_reopens_every_log(self):
+        self.assertEqual(request(self.port, "/page.txt", host="a.test").status, 200)
+        self.flushed("json.log", 1)
+        for name in ("all.log", "json.log"):
+            os.rename(self.log(name), self.log(name + ".1"))
+        os.kill(self.server.pid, signal.SIGUSR1)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(self.log("all.log")) and
+                                           os.path.exists(self.log("json.log")), LONG))
+
+        def after():
+            request(self.port, "/page.txt", host="a.test")
+            return bool(harness.read_text(self.log("json.log")).strip())
+        self.assertTrue(harness.wait_until(after, LONG))
+        self.assertEqual(len(self.flushed("json.log.1", 1)), 1)
+
+
+class LogFormatErrorsTest(unittest.TestCase):
+    def test_unknown_variable_names_file_and_line(self):
+        fx = Fixture()
+        self.addCleanup(fx.cleanup)
+        path = os.path.join(fx.base, "bad.conf")
+        with open(path, "w") as f:
+            f.write(f'servers = ( {{ root = "{fx.root}"; }} );\n'
+                    'log_formats = (\n  { name = "x";\n    format = "$remote_addr $bogus"; } );\n')
+        rc, out, err = run_cli("-t", "-c", path)
+        self.assertNotEqual(rc, 0)
+        self.assertEqual(err.strip().splitlines(),
+                         [f'ephttpd: {path}:3: "log_formats" "x": unknown variable "$bogus"'], err)
+        with open(path, "w") as f:
+            f.write(f'servers = ( {{ root = "{fx.root}";\n  access_log = ( {{ path = "/tmp/x.log"; format = "main"; }} ); }} );\n')
+        rc, out, err = run_cli("-t", "-c", path)
+        self.assertNotEqual(rc, 0)
+        self.assertIn(f'{path}:2: "access_log": unknown format "main" (not in "log_formats")', err)
+
+
+if __name__ == "__main__":
+    unittest.main()
