@@ -730,6 +730,71 @@ static void test_status_page_rule(void **state)
     cfg_free(c);
 }
 
+/* log_formats and access_log in both syntaxes: a path, "off", a list with
+ * formats and min_status; a location's own replaces its server's, one
+ * without inherits; -T writes it back and reads the same. */
+static void test_access_log_rule(void **state)
+{
+    (void)state;
+    static const char conf[] =
+        "log_formats = (\n"
+        "  { name = \"json\"; escape = \"json\"; format = \"{\\\"s\\\":$status}\"; },\n"
+        "  { name = \"short\"; format = \"$status $uri\"; } );\n"
+        "servers = (\n"
+        "  { names = [ \"a\" ]; root = \"@D/www\";\n"
+        "    access_log = ( { path = \"@D/a.log\"; }, { path = \"@D/j.log\"; format = \"json\"; },\n"
+        "                   { path = \"@D/e.log\"; format = \"short\"; min_status = 400; } );\n"
+        "    locations = (\n"
+        "      { match = \"/quiet/\"; access_log = \"off\"; },\n"
+        "      { match = \"/own/\"; access_log = \"@D/own.log\"; },\n"
+        "      { match = \"/inherit/\"; } ); },\n"
+        "  { names = [ \"b\" ]; root = \"@D/www\"; } );\n";
+    static const char yaml[] =
+        "log_formats:\n"
+        "  - { name: json, escape: json, format: '{\"s\":$status}' }\n"
+        "  - { name: short, format: $status $uri }\n"
+        "servers:\n"
+        "  - names: [ a ]\n    root: @D/www\n"
+        "    access_log:\n"
+        "      - { path: @D/a.log }\n"
+        "      - { path: @D/j.log, format: json }\n"
+        "      - { path: @D/e.log, format: short, min_status: 400 }\n"
+        "    locations:\n"
+        "      - { match: /quiet/, access_log: \"off\" }\n"
+        "      - { match: /own/, access_log: @D/own.log }\n"
+        "      - { match: /inherit/ }\n"
+        "  - names: [ b ]\n    root: @D/www\n";
+    cfg *c = load("logs.conf", conf);
+    assert_int_equal(c->nlog_formats, 3);
+    assert_string_equal(c->log_formats[0].name, "combined");
+    assert_string_equal(c->log_formats[1].name, "json");
+    assert_int_equal(c->log_formats[1].escape, 1);
+    const cfg_server *a = &c->servers[0], *b = &c->servers[1];
+    assert_int_equal(a->r.nalogs, 3);
+    assert_int_equal(a->r.alogs[0].fmt, 0);
+    assert_int_equal(a->r.alogs[1].fmt, 1);
+    assert_int_equal(a->r.alogs[2].fmt, 2);
+    assert_int_equal(a->r.alogs[2].min_status, 400);
+    assert_int_equal(a->locs[0].r.nalogs, 0);
+    assert_int_equal(a->locs[1].r.nalogs, 1);
+    assert_true(a->locs[2].r.alogs == a->r.alogs); /* inherited: the same set */
+    assert_int_equal(b->r.nalogs, 0);              /* off by default */
+    assert_int_equal(c->nalog_sets, 2);
+    assert_int_not_equal(a->r.alogs[0].set, a->locs[1].r.alogs[0].set);
+    cfg *y = load("logs.yaml", yaml);
+    assert_same_dump(c, y);
+    char *d = dump(c);
+    assert_non_null(strstr(d, "log_formats = (\n  { name = \"json\"; escape = \"json\";\n"));
+    assert_non_null(strstr(d, "      { path = \"@D/e.log\"; format = \"short\"; min_status = 400; }\n") ||
+                    strstr(d, "format = \"short\"; min_status = 400; }\n"));
+    assert_non_null(strstr(d, "match = \"/quiet/\";\n        access_log = \"off\";\n"));
+    assert_non_null(strstr(d, "    access_log = \"off\";\n")); /* server b */
+    free(d);
+    assert_round_trip(c, "logs-rt.conf");
+    cfg_free(y);
+    cfg_free(c);
+}
+
 /* -T names the file and line each server and location came from. */
 static void test_dump_origins(void **state)
 {
@@ -1022,6 +1087,7 @@ int main(void)
         cmocka_unit_test(test_dump_origins),
         cmocka_unit_test(test_hidden_rule),
         cmocka_unit_test(test_status_page_rule),
+        cmocka_unit_test(test_access_log_rule),
         cmocka_unit_test(test_access_mapped),
         cmocka_unit_test(test_packaged_configs),
         cmocka_unit_test(test_packaged_https),
