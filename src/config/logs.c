@@ -6,6 +6,7 @@
 #include "config/directive.h"
 #include "config/logs.h"
 #include "log/format.h"
+#include "log/target.h"
 
 const char *const cfg_escape_names[4] = { "default", "json", "none", NULL };
 _Static_assert(LF_ESC_DEFAULT == 0 && LF_ESC_JSON == 1 && LF_ESC_NONE == 2, "cfg_escape_names follows lf_escape");
@@ -169,6 +170,13 @@ static int resolve(cfg *c, cfg_rules *r, char *err, size_t errlen)
         return 0;
     for (size_t i = 0; i < r->nalogs; i++) {
         cfg_alog *l = &r->alogs[i];
+        slog_target t;
+        char why[256] = "the journal is for the error log; access logs go to a file or \"syslog:...\"";
+        if ((slog_is(l->path) && slog_parse(l->path, &t, why, sizeof why) < 0) || journal_is(l->path)) {
+            snprintf(err, errlen, "%s%s\"access_log\" \"%s\": %s", l->where ? l->where : "", l->where ? ": " : "",
+                     l->path, why);
+            return -1;
+        }
         const char *want = l->format ? l->format : "combined";
         size_t k = 0;
         while (k < c->nlog_formats && strcmp(c->log_formats[k].name, want) != 0)
@@ -187,6 +195,13 @@ static int resolve(cfg *c, cfg_rules *r, char *err, size_t errlen)
 
 int cfg_check_logs(cfg *c, char *err, size_t errlen)
 {
+    slog_target t;
+    char why[256] = "syslog is for access logs; the error log goes to a file, \"-\" or \"journald\"";
+    if ((journal_is(c->error_log) && slog_parse(c->error_log, &t, why, sizeof why) < 0) || slog_is(c->error_log)) {
+        snprintf(err, errlen, "%s%s\"error_log\" \"%s\": %s", c->source ? c->source : "", c->source ? ": " : "",
+                 c->error_log, why);
+        return -1;
+    }
     if (compile_formats(c, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < c->nservers; i++) {

@@ -161,6 +161,9 @@ static void render_prometheus(sbuf *b, const mx_region *r, const mx_counters *c,
     metric(b, "tls_resumptions_total", "counter", "TLS handshakes that resumed a session.", (ull)c->tls_resumed);
     metric(b, "http2_connections_total", "counter", "HTTP/2 connections.", (ull)c->h2_conns);
     metric(b, "http2_streams_total", "counter", "HTTP/2 requests (streams).", (ull)c->h2_streams);
+    metric(b, "log_dropped_lines_total", "counter",
+           "Log lines lost: a full disk, a write error, a syslog or journal socket gone or full.",
+           (ull)c->log_drops);
 }
 
 static void json_counters(sbuf *b, const mx_counters *c)
@@ -208,10 +211,10 @@ static void render_json(sbuf *b, const mx_region *r, const mx_counters *c)
            "\"lookups\":{\"loop\":%llu,\"queue\":%llu},"
            "\"open_file_cache\":{\"hits\":%llu,\"misses\":%llu,\"invalidations\":%llu},"
            "\"tls\":{\"handshakes\":%llu,\"resumptions\":%llu},\"http2\":{\"connections\":%llu,\"streams\":%llu},"
-           "\"workers\":[",
+           "\"log_dropped_lines\":%llu,\"workers\":[",
         (ull)c->dur_sum_ms, (ull)c->wq_tasks, (ull)c->wq_wait_ns, (ull)c->wq_run_ns, (ull)c->lookup_loop,
         (ull)c->lookup_queue, (ull)c->fc_hits, (ull)c->fc_misses, (ull)c->fc_invalidations,
-        (ull)c->tls_handshakes, (ull)c->tls_resumed, (ull)c->h2_conns, (ull)c->h2_streams);
+        (ull)c->tls_handshakes, (ull)c->tls_resumed, (ull)c->h2_conns, (ull)c->h2_streams, (ull)c->log_drops);
     uint32_t ns = __atomic_load_n(&r->nslots, __ATOMIC_ACQUIRE);
     first = true;
     for (uint32_t i = 0; i < ns && i < MX_SLOTS; i++) {

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "log/target.h"
 #include "util/escape.h"
 #include "util/logfile.h"
 
@@ -21,8 +23,11 @@ static struct {
     enum log_level level;
     bool created; /* log_open made the file: log_give_to may hand it over */
     bool journal; /* stderr is systemd's journal: errors and warnings go there too */
+    bool native;  /* error_log = "journald": fd is the journal's socket */
+    uint64_t dropped; /* lines the journal's socket did not take */
+    slog_target jt;   /* where that socket is, to connect again */
     char path[4096];
-} sink = { 2, LOGL_INFO, false, false, "" };
+} sink = { 2, LOGL_INFO, false, false, false, 0, { .alen = 0 }, "" };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -54,8 +59,18 @@ static bool stderr_is_journal(void)
 
 int log_open(const char *path, enum log_level level)
 {
-    bool created;
-    int fd = open_path(path, &created);
+    bool created = false;
+    int fd;
+    if (journal_is(path)) {
+        char err[256];
+        if (slog_parse(path, &sink.jt, err, sizeof err) < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        fd = slog_connect(&sink.jt);
+    } else {
+        fd = open_path(path, &created);
+    }
     if (fd < 0)
         return -1;
     if (sink.fd > 2)
@@ -63,7 +78,8 @@ int log_open(const char *path, enum log_level level)
     sink.fd = fd;
     sink.level = level;
     sink.created = created;
-    sink.journal = fd != 2 && stderr_is_journal();
+    sink.native = journal_is(path);
+    sink.journal = fd != 2 && !sink.native && stderr_is_journal();
     snprintf(sink.path, sizeof sink.path, "%s", path && *path ? path : "-");
     return 0;
 }
@@ -75,9 +91,11 @@ int log_give_to(uid_t uid, gid_t gid)
     return fchown(sink.fd, uid, gid);
 }
 
+uint64_t log_dropped(void) { return sink.dropped; }
+
 int log_reopen(void)
 {
-    if (sink.fd <= 2)
+    if (sink.fd <= 2 || sink.native)
         return 0;
     bool created;
     int fd = open_path(sink.path, &created);
@@ -96,7 +114,7 @@ void log_startup_error(const char *msg)
     log_msg(LOGL_ERROR, "%s", msg);
     /* Whoever started us (a shell, an init script) sees why on its terminal,
      * as with nginx's [emerg] lines; stderr and the journal have it already. */
-    if (sink.fd != 2 && !sink.journal)
+    if (sink.fd != 2 && !sink.journal && !sink.native)
         dprintf(2, "ephttpd: %s\n", msg);
 }
 
@@ -149,6 +167,34 @@ static void put_escaped(char *line, size_t cap, size_t *n, ep_str s)
 /* The room a context keeps: a long message is cut to leave it. */
 #define CTX_ROOM 1024
 
+/* The native protocol (log/target.h): the message, its priority, and the
+ * context as fields of its own that journalctl can filter on
+ * (EPHTTPD_CLIENT=...). Never waits: a full or gone socket drops the line
+ * (counted; the status page shows it) and the next line connects again. */
+static void journal_send(enum log_level level, const char *msg, size_t mlen, const log_ctx *ctx)
+{
+    static const int prio[] = { 3, 4, 6, 7 };
+    char req[CTX_ROOM], buf[8192];
+    size_t used, rn = 0;
+    if (ctx && ctx->request.len)
+        rn = esc_log(ctx->request, req, sizeof req - 1, &used);
+    req[rn] = '\0';
+    const char *fields[] = { "EPHTTPD_CLIENT", ctx ? ctx->client : NULL, "EPHTTPD_SERVER", ctx ? ctx->server : NULL,
+                             "EPHTTPD_REQUEST", rn ? req : NULL, NULL };
+    size_t n = journal_entry(buf, sizeof buf, prio[level], "ephttpd", msg, mlen, fields);
+    if (n == 0 || (sink.fd < 0 && (sink.fd = slog_connect(&sink.jt)) < 0)) {
+        sink.dropped++;
+        return;
+    }
+    if (send(sink.fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        sink.dropped++;
+        if (errno != EAGAIN && errno != ENOBUFS) { /* journald went away: connect afresh next time */
+            close(sink.fd);
+            sink.fd = -1;
+        }
+    }
+}
+
 void log_ctx_vmsg(enum log_level level, const log_ctx *ctx, const char *fmt, va_list ap)
 {
     if (level > sink.level)
@@ -160,6 +206,7 @@ void log_ctx_vmsg(enum log_level level, const log_ctx *ctx, const char *fmt, va_
     localtime_r(&t, &tm);
     size_t n = strftime(line, sizeof line, "%Y/%m/%d %H:%M:%S", &tm);
     put_fmt(line, sizeof line, &n, " [%s] %d: ", level_names[level], (int)getpid());
+    size_t head = n;
     size_t msg_cap = ctx ? sizeof line - CTX_ROOM : sizeof line;
     int m = vsnprintf(line + n, msg_cap - 1 - n, fmt, ap);
     if (m > 0)
@@ -172,6 +219,11 @@ void log_ctx_vmsg(enum log_level level, const log_ctx *ctx, const char *fmt, va_
         put_fmt(line, sizeof line, &n, ", request: \"");
         put_escaped(line, sizeof line, &n, ctx->request);
         line[n++] = '"';
+    }
+    if (sink.native) { /* the journal keeps the time and pid itself */
+        journal_send(level, line + head, n - head, ctx);
+        errno = saved;
+        return;
     }
     line[n++] = '\n';
     /* One write per line: lines from several processes never interleave. */

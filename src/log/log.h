@@ -3,17 +3,24 @@
 #define EP_LOG_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/str.h"
 
 enum log_level { LOGL_ERROR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
 
+/* path: a file, "-" (stderr), or "journald" / "journald:/socket": systemd's
+ * journal by its native protocol, each line with its priority and its
+ * client, server and request as fields of their own. */
 /* The error log is the one process-wide sink: it is set up once in main()
  * before any worker exists and only changed by log_open()/log_reopen() on the
  * loop thread. Write-queue tasks never log. path "-" or NULL means stderr. */
 int log_open(const char *path, enum log_level level);
 int log_reopen(void);
+/* Lines the error log could not write (error_log = "journald": its socket
+ * full or gone). */
+uint64_t log_dropped(void);
 /* If log_open created the file, give it to uid:gid, so that workers that
  * switched to that user can reopen it after a rotation. Returns 0 or -1. */
 int log_give_to(uid_t uid, gid_t gid);

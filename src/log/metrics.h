@@ -36,6 +36,7 @@ typedef struct {
     uint64_t fc_hits, fc_misses, fc_invalidations; /* open-file cache */
     uint64_t tls_handshakes, tls_resumed;
     uint64_t h2_conns, h2_streams;
+    uint64_t log_drops;                        /* log lines lost (access logs and the error log) */
     uint64_t reading, writing, waiting;        /* gauges: connections by state */
 } mx_counters;
 

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "log/log.h"
+#include "log/target.h"
 #include "tls/tls.h"
 #include "util/logfile.h"
 #include "util/time.h"
@@ -25,7 +26,7 @@
 
 static bool log_is_file(const char *path)
 {
-    return path && strcmp(path, "off") != 0 && strcmp(path, "-") != 0;
+    return path && strcmp(path, "off") != 0 && strcmp(path, "-") != 0 && !slog_is(path) && !journal_is(path);
 }
 
 /* The folder path is in, written into buf (dirname edits its argument). */

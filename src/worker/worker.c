@@ -30,6 +30,22 @@ typedef struct listener {
     bool active; /* registered with the loop */
 } listener;
 
+/* Access-log lines lost (a full disk, syslog unreachable) are said in the
+ * error log, at most once a minute a log, with how many since the last
+ * time; the status page counts them all (worker_publish). */
+static void worker_log_drops(worker *w)
+{
+    for (size_t i = 0; i < w->nalogs; i++) {
+        access_log *al = &w->alogs[i];
+        if (al->dropped == al->dropped_told || w->now_sec < al->told_at + 60)
+            continue;
+        log_warn("access log \"%s\": %llu line(s) dropped (%s); serving goes on", al->path,
+                 (unsigned long long)(al->dropped - al->dropped_told), strerror(al->drop_errno));
+        al->dropped_told = al->dropped;
+        al->told_at = w->now_sec;
+    }
+}
+
 static void worker_tick(worker *w)
 {
     w->now_ms = time_now_ms();
@@ -39,6 +55,7 @@ static void worker_tick(worker *w)
         time_http_date(s, w->date);
         arena_pool_trim(&w->arenas);
         fc_expire(&w->fc, w->now_ms);
+        worker_log_drops(w);
     }
 }
 
@@ -332,6 +349,10 @@ static void worker_publish(worker *w)
     mx_set(&c->wq_tasks, b->wq_tasks + w->q.tasks_done);
     mx_set(&c->wq_wait_ns, b->wq_wait_ns + w->q.wait_ns);
     mx_set(&c->wq_run_ns, b->wq_run_ns + w->q.run_ns);
+    uint64_t drops = log_dropped();
+    for (size_t i = 0; i < w->nalogs; i++)
+        drops += w->alogs[i].dropped;
+    mx_set(&c->log_drops, b->log_drops + drops);
 }
 
 int worker_step(worker *w, int max_ms)

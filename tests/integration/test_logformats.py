@@ -5,8 +5,11 @@ GoAccess reads the default (Combined) log and counts every request, USR1
 reopens every file; an unknown variable stops -t with the file and line."""
 import json
 import os
+import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import unittest
 import urllib.parse
@@ -168,6 +171,122 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
         self.assertEqual(len(self.flushed("json.log.1", 1)), 1)
 
 
+SYSLOG_RE = re.compile(rb"\A<(\d+)>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S+) (\S+) (\d+) - - (.*)\Z", re.S)
+
+
+def journal_fields(data):
+    """A native-protocol journal entry (KEY=value lines, or KEY, a 64-bit
+    little-endian length and the value) as a dict; AssertionError if malformed."""
+    out, i = {}, 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            i = nl + 1
+        else:
+            k, n = line, struct.unpack("<Q", data[nl + 1:nl + 9])[0]
+            v = data[nl + 9:nl + 9 + n]
+            assert data[nl + 9 + n:nl + 10 + n] == b"\n", data
+            i = nl + 10 + n
+        assert re.fullmatch(rb"[A-Z0-9_]+", k), k
+        out[k.decode()] = v.decode("utf-8", "replace")
+    return out
+
+
+class SocketTargetsTest(unittest.TestCase):
+    """Access logs to syslog (RFC 5424 over UDP, as to a remote or local
+    daemon), the error log to a journal socket (systemd's native protocol);
+    a target that goes away costs lines, counted and said, never a request."""
+
+    def setUp(self):
+        self.fx = Fixture()
+        self.fx.add("page.txt", b"hello\n")
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.udp.settimeout(LONG)
+        self.jpath = os.path.join(self.fx.base, "journal.sock")
+        self.journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.journal.bind(self.jpath)
+        self.journal.settimeout(LONG)
+        self.server = ConfServer(self.conf).start()
+        self.port = self.server.port
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.cleanup()
+        self.udp.close()
+        self.journal.close()
+        self.fx.cleanup()
+
+    def conf(self, port):
+        udp = self.udp.getsockname()[1]
+        return f"""workers = 1;
+error_log = "journald:{self.jpath}";
+header_timeout = "1s";
+pid_file = "{os.path.join(self.fx.base, 'pid')}";
+listen = ( {{ address = "127.0.0.1"; port = {port}; }} );
+servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
+  access_log = "syslog:server=127.0.0.1:{udp},facility=local3,severity=notice,tag=web1";
+  locations = ( {{ match = "= /status.json"; status_page = "json"; access_log = "off"; }} ); }} );
+"""
+
+    def journal_entries(self, until):
+        """Entries read until one satisfies until(entry); all of them."""
+        seen = []
+        while True:
+            e = journal_fields(self.journal.recv(65536))
+            seen.append(e)
+            if until(e):
+                return seen
+
+    def test_syslog_lines(self):
+        for path in ("/page.txt", "/missing"):
+            request(self.port, path, host="a.test", headers=[("User-Agent", 'ua "x"')])
+        got = [SYSLOG_RE.match(self.udp.recv(65536)) for _ in range(2)]
+        self.assertTrue(all(got), got)
+        for m in got:
+            self.assertEqual(int(m.group(1)), 19 * 8 + 5)  # local3.notice
+            self.assertEqual(m.group(4), b"web1")
+            self.assertEqual(int(m.group(5)), self.server.workers()[0])
+        self.assertRegex(got[0].group(6), rb'\A127\.0\.0\.1 - - \[[^]]+\] "GET /page.txt HTTP/1.1" 200 6 "-" '
+                                          rb'"ua \\x22x\\x22"\Z')
+        self.assertIn(b'"GET /missing HTTP/1.1" 404', got[1].group(6))
+
+    def test_journal_entries(self):
+        # the start's lines came, with their priorities
+        first = self.journal_entries(lambda e: "serves with" in e["MESSAGE"])
+        self.assertTrue(all(e["SYSLOG_IDENTIFIER"] == "ephttpd" for e in first))
+        self.assertIn("6", {e["PRIORITY"] for e in first})
+        # a request's line carries its context as fields of their own
+        with RawConn(self.port) as c:
+            c.send(b"GET /page.txt HTTP/1.1\r\nHost: a.te")
+            c.sock.settimeout(LONG)
+            self.assertEqual(c.read_response().status, 408)
+        e = self.journal_entries(lambda e: "timed out" in e["MESSAGE"])[-1]
+        self.assertEqual(e["PRIORITY"], "6")
+        self.assertEqual(e["EPHTTPD_CLIENT"], "127.0.0.1")
+        self.assertEqual(e["EPHTTPD_REQUEST"], "GET /page.txt HTTP/1.1")
+        self.assertIn(", client: 127.0.0.1", e["MESSAGE"])
+
+    def test_lost_targets_cost_lines_not_requests(self):
+        self.udp.close()  # syslog is gone: every datagram is refused
+        for _ in range(5):
+            r = request(self.port, "/page.txt", host="a.test")
+            self.assertEqual((r.status, r.body), (200, b"hello\n"))
+
+        def dropped():
+            return json.loads(request(self.port, "/status.json", host="a.test").body)["log_dropped_lines"]
+        self.assertTrue(harness.wait_until(lambda: dropped() >= 4, LONG), dropped())
+        e = self.journal_entries(lambda e: "dropped" in e["MESSAGE"])[-1]
+        self.assertEqual(e["PRIORITY"], "4")
+        self.assertRegex(e["MESSAGE"], r'access log "syslog:server=127\.0\.0\.1:\d+,[^"]*": \d+ line\(s\) dropped '
+                                       r'\(Connection refused\); serving goes on')
+        self.journal.close()  # and the journal too: the server serves on
+        for _ in range(3):
+            self.assertEqual(request(self.port, "/page.txt", host="a.test").status, 200)
+
+
 class LogFormatErrorsTest(unittest.TestCase):
     def test_unknown_variable_names_file_and_line(self):
         fx = Fixture()
@@ -185,6 +304,20 @@ class LogFormatErrorsTest(unittest.TestCase):
         rc, out, err = run_cli("-t", "-c", path)
         self.assertNotEqual(rc, 0)
         self.assertIn(f'{path}:2: "access_log": unknown format "main" (not in "log_formats")', err)
+        for bad, why in (('"syslog:server=example.org"', 'syslog "server=example.org": a numeric address'),
+                         ('"syslog:facility=local9"', 'syslog "facility": bad value "local9"'),
+                         ('"syslog:colour=red"', 'syslog: unknown parameter "colour"'),
+                         ('"journald"', "the journal is for the error log")):
+            with open(path, "w") as f:
+                f.write(f'servers = ( {{ root = "{fx.root}";\n  access_log = {bad}; }} );\n')
+            rc, out, err = run_cli("-t", "-c", path)
+            self.assertNotEqual(rc, 0)
+            self.assertIn(f"{path}:2: \"access_log\" {bad}: {why}", err)
+        with open(path, "w") as f:
+            f.write(f'error_log = "syslog:";\nservers = ( {{ root = "{fx.root}"; }} );\n')
+        rc, out, err = run_cli("-t", "-c", path)
+        self.assertNotEqual(rc, 0)
+        self.assertIn('"error_log" "syslog:": syslog is for access logs', err)
 
 
 if __name__ == "__main__":
