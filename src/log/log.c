@@ -57,20 +57,27 @@ static bool stderr_is_journal(void)
     return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* The journal's socket at path ("journald[:/socket]"), connected; -1. */
+static int journal_open(const char *path)
+{
+    char err[256];
+    if (slog_parse(path, &sink.jt, err, sizeof err) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return slog_connect(&sink.jt);
+}
+
 int log_open(const char *path, enum log_level level)
 {
-    bool created = false;
-    int fd;
-    if (journal_is(path)) {
-        char err[256];
-        if (slog_parse(path, &sink.jt, err, sizeof err) < 0) {
-            errno = EINVAL;
-            return -1;
-        }
-        fd = slog_connect(&sink.jt);
-    } else {
+    bool created = false, native = journal_is(path);
+    int fd = native ? journal_open(path) : -1;
+    /* "-" under systemd (stderr is the journal): the journal's own protocol,
+     * so that each line keeps its priority and fields; stderr if that fails. */
+    if (!native && (!path || !*path || strcmp(path, "-") == 0) && stderr_is_journal())
+        native = (fd = journal_open(JOURNAL_PREFIX)) >= 0;
+    if (!native)
         fd = open_path(path, &created);
-    }
     if (fd < 0)
         return -1;
     if (sink.fd > 2)
@@ -78,7 +85,7 @@ int log_open(const char *path, enum log_level level)
     sink.fd = fd;
     sink.level = level;
     sink.created = created;
-    sink.native = journal_is(path);
+    sink.native = native;
     sink.journal = fd != 2 && !sink.native && stderr_is_journal();
     snprintf(sink.path, sizeof sink.path, "%s", path && *path ? path : "-");
     return 0;

@@ -3,6 +3,7 @@ default/json/none, several access_log per place, per location (and "off"),
 min_status; every JSON line parses with jq whatever bytes the client sent,
 GoAccess reads the default (Combined) log and counts every request, USR1
 reopens every file; an unknown variable stops -t with the file and line."""
+import ctypes
 import json
 import os
 import re
@@ -285,6 +286,54 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
         self.journal.close()  # and the journal too: the server serves on
         for _ in range(3):
             self.assertEqual(request(self.port, "/page.txt", host="a.test").status, 200)
+
+
+class JournalByDefaultTest(unittest.TestCase):
+    """error_log = "-" when stderr is the journal (systemd's JOURNAL_STREAM
+    names it): lines go by the native protocol to /run/systemd/journal/socket,
+    here a socket of the test's bound there in a mount namespace of the
+    server's own."""
+
+    def test_stderr_journal_becomes_native(self):
+        if os.geteuid() != 0:
+            self.skipTest("a mount namespace needs root")
+        fx = Fixture()
+        self.addCleanup(fx.cleanup)
+        fx.add("page.txt", b"hello\n")
+        sock_path = os.path.join(fx.base, "j.sock")
+        j = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        j.bind(sock_path)
+        j.settimeout(LONG)
+        self.addCleanup(j.close)
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def into_namespace():
+            # Private mounts, a tmpfs on /run, the test's socket where the journal's is.
+            if (libc.unshare(0x20000) != 0 or libc.mount(b"none", b"/", None, 16384 | (1 << 18), None) != 0 or
+                    libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, None) != 0):
+                os._exit(97)
+            os.makedirs("/run/systemd/journal")
+            open("/run/systemd/journal/socket", "w").close()
+            if libc.mount(sock_path.encode(), b"/run/systemd/journal/socket", None, 4096, None) != 0:
+                os._exit(97)
+        server = harness.Server(fx.root, preexec_fn=into_namespace, env=dict(os.environ))
+        self.addCleanup(server.cleanup)
+        open(server.stderr_path, "wb").close()
+        st = os.stat(server.stderr_path)
+        server.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        try:
+            server.start()
+        except RuntimeError as e:
+            if "exit status 97" in str(e):
+                self.skipTest("no mount namespace here")
+            raise
+        self.addCleanup(server.stop)
+        self.assertEqual(request(server.port, "/page.txt").status, 200)
+        entries = []
+        while not any("serving" in e["MESSAGE"] for e in entries):
+            entries.append(journal_fields(j.recv(65536)))
+        self.assertTrue(all(e["SYSLOG_IDENTIFIER"] == "ephttpd" and e["PRIORITY"] in "3467" for e in entries))
+        self.assertNotIn("serving", harness.read_text(server.stderr_path))  # not also as text
 
 
 class LogFormatErrorsTest(unittest.TestCase):
