@@ -314,6 +314,8 @@ static const directive table[] = {
       .off = F(cfg_listen, default_name) },
     { .name = "tls", .where = X_LISTEN, .base = B_LISTEN, .type = T_BOOL, .off = F(cfg_listen, tls) },
     { .name = "http2", .where = X_LISTEN, .base = B_LISTEN, .type = T_BOOL, .off = F(cfg_listen, http2) },
+    { .name = "proxy_protocol", .where = X_LISTEN, .base = B_LISTEN, .type = T_BOOL,
+      .off = F(cfg_listen, proxy_protocol) },
     /* a server */
     { .name = "names", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST, .off = F(cfg_server, names),
       .off_n = F(cfg_server, nnames), .set = rule_names },

@@ -369,6 +369,8 @@ void cfg_dump(const cfg *c, FILE *f)
         fprintf(f, "; port = %u; backlog = %d; reuseport = %s; deferred = %s; tls = %s; http2 = %s;", l->port,
                 l->backlog, l->reuseport ? "true" : "false", l->deferred ? "true" : "false",
                 l->tls ? "true" : "false", l->http2 ? "true" : "false");
+        if (l->proxy_protocol)
+            fputs(" proxy_protocol = true;", f);
         /* Without default_server the first server on the listener is its
          * default, which the server order below reproduces. */
         if (l->default_name) {

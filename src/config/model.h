@@ -17,6 +17,7 @@ typedef struct {
     bool deferred;     /* TCP_DEFER_ACCEPT: accept once the request has arrived */
     bool tls;          /* HTTPS: every server it reaches has tls_certificate */
     bool http2;        /* HTTP/2: by ALPN over TLS, by its preface (h2c) in cleartext */
+    bool proxy_protocol; /* each connection starts with a PROXY protocol header (v1 or v2) */
     char *default_name; /* server name chosen as this listener's default, or NULL */
     size_t default_server; /* resolved by cfg_validate: index into cfg.servers */
     char *where;       /* "file:line" of its definition, or NULL (command line) */

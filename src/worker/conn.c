@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 
 #include "http/parser.h"
+#include "http/proxyproto.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "log/log.h"
@@ -153,6 +154,9 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
      * cleartext request (conn_handshake). */
     if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx)
         c->state = CS_HANDSHAKE;
+    /* Behind a load balancer: its header first, before TLS or HTTP. */
+    if (w->cfg->listens[listen_idx].proxy_protocol)
+        c->state = CS_PROXY;
     timer_node_init(&c->timer);
     /* The first request gets the header timeout, as in nginx; over TLS it
      * covers the handshake too, and bytes trickling in do not extend it. */
@@ -165,6 +169,7 @@ uint64_t *conn_gauge(worker *w, enum conn_state s)
 {
     mx_counters *m = &w->mx->c;
     switch (s) {
+    case CS_PROXY:
     case CS_HANDSHAKE:
     case CS_HEAD:
         return &m->reading;
@@ -1017,11 +1022,51 @@ static bool conn_send(conn *c)
     return true;
 }
 
+/* The PROXY protocol header (http/proxyproto.h), taken off the socket to
+ * its last byte and no further: what follows is the client's, TLS or HTTP.
+ * It is peeked at until whole (edge-triggered epoll reports each new
+ * arrival, so bytes left in the socket cost no busy loop), then read. The
+ * client's address becomes the balancer's word for it; a connection
+ * without a valid header is closed, as nginx does, with no answer.
+ * Returns false to wait. */
+static bool conn_read_proxy(conn *c)
+{
+    uint8_t buf[PP_PEEK_MAX];
+    ssize_t n = recv(c->io.fd, buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        c->can_read = false;
+        return false;
+    }
+    pp_header h;
+    int len = n > 0 ? pp_parse(buf, (size_t)n, &h) : PP_INVALID;
+    if (len == PP_INCOMPLETE) {
+        c->can_read = false;
+        return false;
+    }
+    if (len < 0 || recv(c->io.fd, buf, (size_t)len, 0) != len) {
+        if (n > 0)
+            conn_log_msg(c, LOGL_INFO, "no valid PROXY protocol header (the listener has proxy_protocol = true)");
+        conn_close(c);
+        return false;
+    }
+    if (!h.local) {
+        memset(&c->peer, 0, sizeof c->peer);
+        memcpy(&c->peer, &h.src, h.src.ss_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
+    }
+    c->can_read = true; /* what followed the header may be there already */
+    conn_set_state(c, c->w->tls && c->w->tls->lis && c->w->tls->lis[c->listen_idx].ctx ? CS_HANDSHAKE : CS_IDLE);
+    return true;
+}
+
 /* Run the state machine until it has to wait for an event or a task. */
 static void conn_drive(conn *c)
 {
     while (!c->closed) {
         switch (c->state) {
+        case CS_PROXY:
+            if (!conn_read_proxy(c))
+                return;
+            break;
         case CS_HANDSHAKE:
             if (!conn_handshake(c))
                 return;

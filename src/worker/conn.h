@@ -23,6 +23,7 @@
 #include "worker/timer.h"
 
 enum conn_state {
+    CS_PROXY,     /* reading a PROXY protocol header, under the header deadline */
     CS_HANDSHAKE, /* a TLS handshake, under the header deadline */
     CS_IDLE,   /* keep-alive, between requests: holds no block */
     CS_HEAD,   /* reading a request head, under the header deadline */

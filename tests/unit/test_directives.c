@@ -795,6 +795,27 @@ static void test_access_log_rule(void **state)
     cfg_free(c);
 }
 
+/* proxy_protocol: a listener's, off by default, in both syntaxes and -T. */
+static void test_proxy_protocol_listener(void **state)
+{
+    (void)state;
+    cfg *c = load("pp.conf", "listen = ( { address = \"127.0.0.1\"; port = 8080; proxy_protocol = true; },\n"
+                             "           { address = \"127.0.0.1\"; port = 8081; } );\n"
+                             "servers = ( { root = \"@D/www\"; } );\n");
+    cfg *y = load("pp.yaml", "listen:\n  - { address: 127.0.0.1, port: 8080, proxy_protocol: true }\n"
+                             "  - { address: 127.0.0.1, port: 8081 }\n"
+                             "servers:\n  - root: @D/www\n");
+    assert_true(c->listens[0].proxy_protocol);
+    assert_false(c->listens[1].proxy_protocol);
+    assert_same_dump(c, y);
+    char *d = dump(c);
+    assert_non_null(strstr(d, "http2 = false; proxy_protocol = true;"));
+    free(d);
+    assert_round_trip(c, "pp-rt.conf");
+    cfg_free(y);
+    cfg_free(c);
+}
+
 /* -T names the file and line each server and location came from. */
 static void test_dump_origins(void **state)
 {
@@ -1088,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_hidden_rule),
         cmocka_unit_test(test_status_page_rule),
         cmocka_unit_test(test_access_log_rule),
+        cmocka_unit_test(test_proxy_protocol_listener),
         cmocka_unit_test(test_access_mapped),
         cmocka_unit_test(test_packaged_configs),
         cmocka_unit_test(test_packaged_https),

@@ -1,0 +1,135 @@
+"""A listener with proxy_protocol = true (behind HAProxy's send-proxy /
+send-proxy-v2): the PROXY header's client address is the request's, for the
+access log and the access rules, over HTTP/1.1 and TLS; v2's LOCAL keeps
+the connection's own; a missing, malformed or late header closes the
+connection without an answer; a header that arrives in pieces is waited for."""
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import unittest
+
+import harness
+from harness import ConfServer, Fixture, RawConn, build_request
+
+LONG = 60
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def v2(src, dst, sport, dport, cmd=0x21):
+    fam = 0x11 if ":" not in src else 0x21
+    af = socket.AF_INET if fam == 0x11 else socket.AF_INET6
+    body = socket.inet_pton(af, src) + socket.inet_pton(af, dst) + struct.pack("!HH", sport, dport)
+    body += b"\x05\x00\x04abcd"  # a TLV (unique id): skipped
+    return SIG + bytes([cmd, fam]) + struct.pack("!H", len(body)) + body
+
+
+class ProxyProtocolTest(unittest.TestCase):
+    def setUp(self):
+        self.fx = Fixture()
+        self.fx.add("page.txt", b"hello\n")
+        self.fx.add("lan/x.txt", b"lan\n")
+        self.log = os.path.join(self.fx.base, "access.log")
+        self.tls_port = harness.free_port()
+        cert, key = self.cert()
+        self.server = ConfServer(lambda port: f"""workers = 1;
+header_timeout = "1s";
+error_log = "{os.path.join(self.fx.base, 'error.log')}";
+pid_file = "{os.path.join(self.fx.base, 'pid')}";
+listen = ( {{ address = "127.0.0.1"; port = {port}; proxy_protocol = true; }},
+           {{ address = "127.0.0.1"; port = {self.tls_port}; proxy_protocol = true; tls = true; }} );
+servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}"; access_log = "{self.log}";
+  tls_certificate = "{cert}"; tls_certificate_key = "{key}";
+  locations = ( {{ match = "/lan/"; access = [ "allow 192.0.2.0/24", "deny all" ]; }} ); }} );
+""").start()
+        self.port = self.server.port
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.cleanup()
+        self.fx.cleanup()
+
+    def cert(self):
+        key, cert = os.path.join(self.fx.base, "key.pem"), os.path.join(self.fx.base, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", "/CN=a.test", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        return cert, key
+
+    def get(self, header, path="/page.txt", port=None):
+        with RawConn(port or self.port) as c:
+            c.send(header + build_request("GET", path, host="a.test", headers=[("Connection", "close")]))
+            return c.read_response()
+
+    def log_lines(self, n):
+        self.assertTrue(harness.wait_until(
+            lambda: os.path.exists(self.log) and len(harness.read_text(self.log).splitlines()) >= n, LONG))
+        return harness.read_text(self.log).splitlines()
+
+    def closed_silently(self, data, port=None):
+        """The server closes after data without a byte of answer (a reset
+        when the client's bytes were left unread, as the kernel does)."""
+        with RawConn(port or self.port) as c:
+            if data:
+                c.send(data)
+            c.sock.settimeout(LONG)
+            try:
+                self.assertEqual(c.sock.recv(4096), b"")
+            except ConnectionResetError:
+                pass
+
+    def test_v1_and_v2_give_the_client_address(self):
+        r = self.get(b"PROXY TCP4 192.0.2.7 198.51.100.1 56324 80\r\n")
+        self.assertEqual((r.status, r.body), (200, b"hello\n"))
+        r = self.get(v2("2001:db8::5", "2001:db8::1", 4000, 80))
+        self.assertEqual(r.status, 200)
+        r = self.get(v2("0.0.0.0", "0.0.0.0", 0, 0, cmd=0x20))  # LOCAL: a health check
+        self.assertEqual(r.status, 200)
+        lines = self.log_lines(3)
+        self.assertTrue(lines[0].startswith("192.0.2.7 - - ["), lines)
+        self.assertTrue(lines[1].startswith("2001:db8::5 - - ["), lines)
+        self.assertTrue(lines[2].startswith("127.0.0.1 - - ["), lines)
+
+    def test_access_rules_see_the_client(self):
+        self.assertEqual(self.get(b"PROXY TCP4 192.0.2.9 10.0.0.1 1 80\r\n", "/lan/x.txt").status, 200)
+        self.assertEqual(self.get(b"PROXY TCP4 203.0.113.9 10.0.0.1 1 80\r\n", "/lan/x.txt").status, 403)
+
+    def test_header_in_pieces(self):
+        head = v2("192.0.2.44", "10.0.0.1", 5555, 80)
+        with RawConn(self.port) as c:
+            for i in range(0, len(head), 5):  # the server waits for the rest each time
+                c.send(head[i:i + 5])
+            c.send(build_request("GET", "/page.txt", host="a.test", headers=[("Connection", "close")]))
+            self.assertEqual(c.read_response().status, 200)
+        self.assertTrue(self.log_lines(1)[0].startswith("192.0.2.44 "))
+
+    def test_missing_malformed_or_late_headers_close(self):
+        self.closed_silently(build_request("GET", "/page.txt", host="a.test"))  # no header at all
+        self.closed_silently(b"PROXY TCP4 192.0.2.7 198.51.100.1 080 80\r\nGET / HTTP/1.1\r\n\r\n")
+        self.closed_silently(SIG + b"\x11\x11\x00\x0c" + bytes(12))  # version 1 in a v2 header
+        self.closed_silently(b"PROXY TCP4 192.0.2.7")  # and then nothing: the header deadline (1 s)
+        self.closed_silently(b"")
+        self.assertEqual(self.get(b"PROXY TCP4 192.0.2.7 198.51.100.1 1 80\r\n").status, 200)  # still serving
+
+    def test_tls_after_the_header(self):
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=LONG)
+        raw.sendall(b"PROXY TCP4 192.0.2.77 198.51.100.1 443 443\r\n")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(raw, server_hostname="a.test") as s:
+            s.sendall(build_request("GET", "/page.txt", host="a.test", headers=[("Connection", "close")]))
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:100])
+        self.assertTrue(data.endswith(b"\r\n\r\nhello\n"))
+        self.assertTrue(self.log_lines(1)[0].startswith("192.0.2.77 "))
+
+
+if __name__ == "__main__":
+    unittest.main()
