@@ -325,6 +325,9 @@ static const directive table[] = {
       .off = F(cfg_server, tls_certs), .off_n = F(cfg_server, ntls_certs), .set = tls_set_paths },
     { .name = "tls_certificate_key", .where = X_SERVER, .base = B_SERVER, .type = T_STRLIST,
       .off = F(cfg_server, tls_keys), .off_n = F(cfg_server, ntls_keys), .set = tls_set_paths },
+    { .name = "real_ip_from", .where = X_SERVER, .base = B_SERVER, .type = T_CUSTOM, .set = rule_real_ip_from },
+    { .name = "real_ip_header", .where = X_SERVER, .base = B_SERVER, .type = T_STR,
+      .off = F(cfg_server, real_ip_header), .set = rule_real_ip_header },
     { .name = "locations", .where = X_SERVER, .base = B_SERVER, .type = T_CUSTOM, .set = set_locations,
       .multi = true },
     /* a location */

@@ -1,5 +1,6 @@
 /* config/dump.c: -T, the effective configuration in libconfig syntax, each block under a "# from FILE:LINE" comment. */
 #include "config/dump.h"
+#include "util/cidr.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -240,6 +241,17 @@ static void put_server(FILE *f, const cfg_log_format *fmts, const cfg_server *s)
     if (s->nlisten_refs) {
         fputs("    listen_on = ", f);
         put_strs(f, s->listen_refs, s->nlisten_refs);
+    }
+    if (s->nreal_ip_from) {
+        fputs("    real_ip_from = [", f);
+        for (size_t i = 0; i < s->nreal_ip_from; i++) {
+            char net[64];
+            cidr_format(&s->real_ip_from[i], net, sizeof net);
+            fprintf(f, "%s\"%s\"", i ? ", " : " ", net);
+        }
+        fputs(" ];\n    real_ip_header = ", f);
+        put_str(f, s->real_ip_header ? s->real_ip_header : "X-Forwarded-For");
+        fputs(";\n", f);
     }
     if (s->ntls_certs) {
         fputs("    tls_certificate = ", f);

@@ -151,6 +151,8 @@ void cfg_free_servers(cfg *c)
         free_strs(s->tls_certs, s->ntls_certs);
         free_strs(s->tls_keys, s->ntls_keys);
         free(s->listens);
+        free(s->real_ip_from);
+        free(s->real_ip_header);
         free(s->where);
         free(s->from.file);
     }
@@ -591,6 +593,11 @@ int cfg_validate(cfg *c, char *err, size_t errlen)
         for (size_t j = 0; j < s->nlocs; j++)
             catch_all |= s->locs[j].kind <= LOC_PREFIX_NOREGEX && s->locs[j].kind != LOC_EXACT &&
                          strcmp(s->locs[j].pattern, "/") == 0;
+        if (s->real_ip_header && !s->nreal_ip_from) {
+            snprintf(err, errlen, "%s\"real_ip_header\" without \"real_ip_from\": no proxy is trusted to name "
+                     "the client", at(s->where, w, sizeof w));
+            return -1;
+        }
         if (bind_servers(c, s, err, errlen) < 0 ||
             rules_check(c, &s->r, s->where, "the server", !catch_all, err, errlen) < 0 ||
             check_cache_headers(&s->r, "the server", err, errlen) < 0 ||

@@ -208,6 +208,9 @@ typedef struct {
     cfg_rules r;
     cfg_location *locs;
     size_t nlocs;
+    cidr *real_ip_from;      /* proxies trusted to name the client (http/realip.h); none: off */
+    size_t nreal_ip_from;
+    char *real_ip_header;    /* the header they name it in; NULL: X-Forwarded-For */
     char *where;             /* as in cfg_location */
     cfg_origin from;
 } cfg_server;

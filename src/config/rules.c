@@ -251,6 +251,41 @@ int rule_access(apply_ctx *a, const directive *d, const cfg_node *n, void *field
     return strlist_done(v, nv, rc);
 }
 
+/* The proxies trusted to say who the client is (http/realip.h). */
+int rule_real_ip_from(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
+{
+    (void)d, (void)field;
+    cfg_server *s = a->base[B_SERVER];
+    char **v;
+    size_t nv;
+    if (dir_want_strlist(a, n, &v, &nv) < 0)
+        return -1;
+    int rc = 0;
+    if (!(s->real_ip_from = calloc(nv ? nv : 1, sizeof *s->real_ip_from)))
+        rc = dir_oom(a, n);
+    for (size_t i = 0; i < nv && rc == 0; i++) {
+        char cerr[160];
+        if (cidr_parse(v[i], &s->real_ip_from[i], cerr, sizeof cerr) < 0)
+            rc = dir_fail(a, n, "\"real_ip_from\": %s", cerr);
+        else
+            s->nreal_ip_from++;
+    }
+    return strlist_done(v, nv, rc);
+}
+
+int rule_real_ip_header(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
+{
+    const char *v;
+    if (dir_want_string(a, n, &v) < 0)
+        return -1;
+    for (const char *p = v; *p; p++)
+        if (!dir_is_tchar((unsigned char)*p))
+            return dir_fail(a, n, "\"real_ip_header\": \"%s\" is not a header name", v);
+    if (!*v)
+        return dir_fail(a, n, "\"real_ip_header\": an empty name");
+    return dir_set_scalar(a, d, n, field);
+}
+
 /* Statuses ephttpd answers without going through error_page: on the
  * connection, before a location is chosen (the request could not be read),
  * or with headers the page would lose (405's Allow, 416's Content-Range,

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http/loc.h"
 #include "http/mime.h"
+#include "http/realip.h"
 #include "http/status.h"
 #include "http/uri.h"
 #include "util/cidr.h"
@@ -551,7 +553,7 @@ static enum route_state route_place(route *rt)
     rt->loc = loc_match(rt->srv, rq->path, rq->path_len, rt->env->loc_scratch);
     rt->rules = rt->loc ? &rt->loc->r : &rt->srv->r;
     const cfg_rules *r = rt->rules;
-    if (r->nacl && rt->env->peer && !acl_allows(r, rt->env->peer)) {
+    if (r->nacl && rt->peer && !acl_allows(r, rt->peer)) {
         rt->why = "the access rules refuse the client";
         return route_fail(rt, 403);
     }
@@ -591,6 +593,23 @@ static bool same_certificates(const cfg_server *a, const cfg_server *b)
     return true;
 }
 
+/* Behind proxies the server trusts (real_ip_from), the client they name. */
+static void route_real_ip(route *rt)
+{
+    const cfg_server *s = rt->srv;
+    const hp_request *h = rt->rq->head;
+    if (!s->nreal_ip_from || !h)
+        return;
+    const char *name = s->real_ip_header ? s->real_ip_header : "X-Forwarded-For";
+    size_t n = strlen(name), k = 0;
+    ep_str lines[HP_MAX_HEADERS];
+    for (size_t i = 0; i < h->nheaders; i++)
+        if (h->headers[i].name.len == n && strncasecmp(h->headers[i].name.p, name, n) == 0)
+            lines[k++] = h->headers[i].value;
+    if (realip_pick_lines(s->real_ip_from, s->nreal_ip_from, rt->peer, lines, k, &rt->client))
+        rt->peer = (const struct sockaddr *)&rt->client;
+}
+
 void route_begin(route *rt, const route_env *env, http_req *rq)
 {
     rt->env = env;
@@ -601,6 +620,7 @@ void route_begin(route *rt, const route_env *env, http_req *rq)
     rt->err_status = rt->redirects = 0;
     rt->range_size = 0;
     rt->why = NULL;
+    rt->peer = env->peer;
     rt->note[0] = '\0';
     rt->dir = -1;
     rt->cacheable = false;
@@ -625,6 +645,7 @@ enum route_state route_request(route *rt)
         rt->srv = t; /* no Host (HTTP/1.0): the server SNI chose answers, as in nginx */
     else
         rt->srv = &cf->servers[loc_server(cf, rt->env->listen_idx, rq->info.host.p, rq->info.host.len)];
+    route_real_ip(rt);
     /* A Host for another server than the one whose certificate the client
      * checked (SNI said one name, Host says another): unless both share
      * their certificates, this connection cannot vouch for that server

@@ -61,6 +61,8 @@ typedef struct {
     int redirects;                /* internal redirects so far */
     int64_t range_size;           /* the file size a 416 quotes */
     const char *why;              /* a few words on why the outcome (for --explain), or NULL */
+    const struct sockaddr *peer;  /* the client: env's, or the one real_ip_from's proxies named */
+    struct sockaddr_storage client; /* ... kept here then */
     char note[ROUTE_NOTE_MAX];    /* an error-log line for the caller to write, "" none */
     /* the pending lookup */
     int dir;                      /* index into cfg->dirs whose fd goes into lookup.dirfd */

@@ -17,14 +17,14 @@ enum lf_var {
     LV_REMOTE_ADDR, LV_REMOTE_USER, LV_TIME_LOCAL, LV_TIME_ISO8601, LV_REQUEST, LV_STATUS,
     LV_BODY_BYTES_SENT, LV_BYTES_SENT, LV_REQUEST_TIME, LV_HTTP_REFERER, LV_HTTP_USER_AGENT, LV_HOST,
     LV_SERVER_NAME, LV_SERVER_PORT, LV_SCHEME, LV_REQUEST_METHOD, LV_URI, LV_ARGS, LV_CONNECTION,
-    LV_CONNECTION_REQUESTS, LV_PID, LV_MSEC, LV_HTTP, LV_COUNT
+    LV_CONNECTION_REQUESTS, LV_PID, LV_MSEC, LV_REALIP_REMOTE_ADDR, LV_PROXY_PROTOCOL_ADDR, LV_HTTP, LV_COUNT
 };
 
 const char *const lf_var_names[] = {
     "remote_addr", "remote_user", "time_local", "time_iso8601", "request", "status",
     "body_bytes_sent", "bytes_sent", "request_time", "http_referer", "http_user_agent", "host",
     "server_name", "server_port", "scheme", "request_method", "uri", "args", "connection",
-    "connection_requests", "pid", "msec", "http_", NULL
+    "connection_requests", "pid", "msec", "realip_remote_addr", "proxy_protocol_addr", "http_", NULL
 };
 _Static_assert(sizeof lf_var_names / sizeof lf_var_names[0] == LV_COUNT + 1, "a name per variable");
 
@@ -38,6 +38,8 @@ static size_t var_max(unsigned v)
 {
     switch (v) {
     case LV_REMOTE_ADDR:
+    case LV_REALIP_REMOTE_ADDR:
+    case LV_PROXY_PROTOCOL_ADDR:
         return INET6_ADDRSTRLEN;
     case LV_TIME_LOCAL:
         return TIME_LOG_LEN;
@@ -206,6 +208,12 @@ static size_t put_var(char *out, const lf_format *f, const lf_op *op, const lf_r
     switch (op->var) {
     case LV_REMOTE_ADDR:
         return cidr_peer_text(r->peer, out);
+    case LV_REALIP_REMOTE_ADDR:
+        return cidr_peer_text(r->conn_peer ? r->conn_peer : r->peer, out);
+    case LV_PROXY_PROTOCOL_ADDR:
+        if (!r->proxy_peer)
+            return put_value(out, ep_str_make("", 0), f->esc);
+        return cidr_peer_text(r->proxy_peer, out);
     case LV_REMOTE_USER:
         return put_value(out, ep_str_make("", 0), f->esc);
     case LV_TIME_LOCAL:

@@ -24,7 +24,9 @@ extern const char *const lf_escape_names[4]; /* "default", "json", "none"; NULL-
 /* What a line can show of one request. Strings may be empty (written as
  * "-", as nginx writes a variable without a value). */
 typedef struct lf_req {
-    const struct sockaddr *peer;
+    const struct sockaddr *peer;      /* the client ($remote_addr) */
+    const struct sockaddr *conn_peer; /* the connection's, before real_ip_from ($realip_remote_addr); NULL: peer */
+    const struct sockaddr *proxy_peer; /* the PROXY protocol header's ($proxy_protocol_addr); NULL: none */
     time_t when;                /* when the response ended, Unix seconds */
     ep_str request_line;        /* "GET /x HTTP/1.1", or empty when none was parsed */
     ep_str method, uri, args;   /* the decoded path, the query string */

@@ -145,7 +145,7 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     c->serial = ++w->conn_serial;
     c->listen_idx = (uint32_t)listen_idx;
     c->state = CS_IDLE;
-    c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = c->plain_on_tls = false;
+    c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = c->plain_on_tls = c->proxied = false;
     c->ssl = NULL;
     c->h2 = NULL;
     memset(&c->peer, 0, sizeof c->peer);
@@ -328,7 +328,7 @@ static void conn_log(conn *c)
     /* rbuf still holds this request's head, or as much of it as arrived
      * before a 400, 408 or 414: the log quotes that, as sent. */
     e.request_line = hp_request_line(b->rbuf, b->rlen);
-    conn_access(c, b->x.rt.srv, b->x.rt.rules, &b->req, &e);
+    conn_access(c, &b->x.rt, &b->req, &e);
     b->status = 0;
 }
 
@@ -342,13 +342,17 @@ static ep_str conn_header(const lf_req *r, ep_str lname)
     return ep_str_make("", 0);
 }
 
-void conn_access(conn *c, const cfg_server *s, const cfg_rules *rules, const http_req *rq, access_entry *e)
+void conn_access(conn *c, const route *rt, const http_req *rq, access_entry *e)
 {
     worker *w = c->w;
+    const cfg_server *s = rt->srv;
+    const cfg_rules *rules = rt->rules;
     size_t srv = s ? (size_t)(s - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
     const cfg_server *sv = &w->cfg->servers[srv];
     ep_str name = ep_str_make(cfg_server_label(sv), strlen(cfg_server_label(sv)));
-    e->peer = &c->peer.sa;
+    e->peer = rt->peer ? rt->peer : &c->peer.sa; /* real_ip_from's client, else the connection's */
+    e->conn_peer = &c->peer.sa;
+    e->proxy_peer = c->proxied ? &c->pp_peer.sa : NULL;
     e->when = w->now_sec;
     e->referer = rq->info.referer;
     e->user_agent = rq->info.user_agent;
@@ -1052,6 +1056,8 @@ static bool conn_read_proxy(conn *c)
     if (!h.local) {
         memset(&c->peer, 0, sizeof c->peer);
         memcpy(&c->peer, &h.src, h.src.ss_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
+        c->pp_peer = c->peer;
+        c->proxied = true;
     }
     c->can_read = true; /* what followed the header may be there already */
     conn_set_state(c, c->w->tls && c->w->tls->lis && c->w->tls->lis[c->listen_idx].ctx ? CS_HANDSHAKE : CS_IDLE);

@@ -63,7 +63,9 @@ typedef struct conn {
     int32_t linger_outq;                /* CS_LINGER: bytes the client had not acknowledged at the last expiry, */
     int64_t linger_moved_ms;            /* ... and when they last shrank */
     int64_t req_ms;                     /* when the current request's first byte came (CS_HEAD) */
-    conn_peer peer;
+    conn_peer peer;                     /* the client (after a PROXY header: the header's) */
+    conn_peer pp_peer;                  /* the PROXY header's client, when proxied */
+    bool proxied;                       /* a PROXY header named the client */
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
     SSL *ssl;                           /* a TLS listener's connection, or NULL */
     struct h2_conn *h2;                 /* HTTP/2 state (CS_H2), or NULL */
@@ -109,10 +111,10 @@ void conn_close(conn *c);
 void conn_wind_down(conn *c);
 /* The last task of a closed connection is back: the struct goes now. */
 void conn_release_closed(conn *c);
-/* A request of c that server s answered (NULL: the listener's default
- * server), at the place whose rules are rules (NULL: the server's), is over: counted, and logged (e gets what the connection and rq
+/* A request of c that routing rt took to a server (none: the listener's
+ * default server) and a place (none: the server's rules), is over: counted, and logged (e gets what the connection and rq
  * know; the caller gives the status, bytes, time and request line). */
-void conn_access(conn *c, const cfg_server *s, const cfg_rules *rules, const http_req *rq, access_entry *e);
+void conn_access(conn *c, const route *rt, const http_req *rq, access_entry *e);
 /* An error-log line with c's client, server s and the request line. */
 void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));

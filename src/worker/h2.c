@@ -173,7 +173,7 @@ static void h2_stream_free(h2_conn *h, h2_stream *st)
     if (st->status) {
         access_entry e = { .status = st->status, .ms = h->c->w->now_ms - st->start_ms, .bytes = st->x.body_bytes,
                            .bytes_sent = st->x.body_bytes, .request_line = st->line };
-        conn_access(h->c, st->x.rt.srv, st->x.rt.rules, &st->req, &e);
+        conn_access(h->c, &st->x.rt, &st->req, &e);
     }
     exec_end(&st->x);
     if (st->prev)

@@ -133,3 +133,57 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}"; access_log = "{sel
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RealIpTest(unittest.TestCase):
+    """real_ip_from / real_ip_header: a trusted proxy (the connection's
+    address, or the PROXY header's) names the client in X-Forwarded-For,
+    read from the right past every trusted hop; the access rules and the
+    log see it; an untrusted peer's header changes nothing."""
+
+    def setUp(self):
+        self.fx = Fixture()
+        self.fx.add("lan/x.txt", b"lan\n")
+        self.log = os.path.join(self.fx.base, "access.log")
+        self.pp_port = harness.free_port()
+        self.server = ConfServer(lambda port: f"""workers = 1;
+error_log = "{os.path.join(self.fx.base, 'error.log')}";
+pid_file = "{os.path.join(self.fx.base, 'pid')}";
+log_formats = ( {{ name = "ip"; format = "$remote_addr $realip_remote_addr $proxy_protocol_addr $status"; }} );
+listen = ( {{ address = "127.0.0.1"; port = {port}; }},
+           {{ address = "127.0.0.1"; port = {self.pp_port}; proxy_protocol = true; }} );
+servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
+  real_ip_from = [ "127.0.0.1", "192.0.2.0/24" ];
+  access_log = ( {{ path = "{self.log}"; format = "ip"; }} );
+  locations = ( {{ match = "/lan/"; access = [ "allow 198.51.100.0/24", "deny all" ]; }} ); }} );
+""").start()
+        self.port = self.server.port
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.cleanup()
+        self.fx.cleanup()
+
+    def get(self, xff, head=b"", port=None):
+        with RawConn(port or self.port) as c:
+            c.send(head + build_request("GET", "/lan/x.txt", host="a.test",
+                                        headers=[("X-Forwarded-For", xff), ("Connection", "close")]))
+            return c.read_response().status
+
+    def test_client_named_by_trusted_proxies(self):
+        self.assertEqual(self.get("198.51.100.3"), 200)                        # peer 127.0.0.1: trusted
+        self.assertEqual(self.get("203.0.113.7, 198.51.100.4, 192.0.2.50"), 200)  # past a trusted hop
+        self.assertEqual(self.get("10.0.0.1"), 403)                           # an untrusted client, denied
+        self.assertEqual(self.get("198.51.100.5", b"PROXY TCP4 192.0.2.9 10.0.0.1 1 80\r\n", self.pp_port), 200)
+        self.assertEqual(self.get("198.51.100.6", b"PROXY TCP4 203.0.113.99 10.0.0.1 1 80\r\n", self.pp_port), 403)
+        self.assertEqual(self.get("not an address"), 403)                     # broken: the peer stays
+        self.assertTrue(harness.wait_until(
+            lambda: os.path.exists(self.log) and len(harness.read_text(self.log).splitlines()) >= 6, LONG))
+        self.assertEqual(harness.read_text(self.log).splitlines(), [
+            "198.51.100.3 127.0.0.1 - 200",
+            "198.51.100.4 127.0.0.1 - 200",
+            "10.0.0.1 127.0.0.1 - 403",
+            "198.51.100.5 192.0.2.9 192.0.2.9 200",
+            "203.0.113.99 203.0.113.99 203.0.113.99 403",
+            "127.0.0.1 127.0.0.1 - 403",
+        ])

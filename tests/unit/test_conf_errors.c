@@ -151,6 +151,15 @@ static const err_case err_cases[] = {
     { "e.yaml", "servers:\n  - root: @D/www\n    status_page: true\n", 3, 5, "\"status_page\": unknown value \"true\"",
       NULL },
     { "e.conf", "status_page = \"stub\";\n", 1, 0, "\"status_page\" is not allowed in the top level", NULL },
+    /* real_ip */
+    { "e.conf", "servers = ( {\n root = \"@D/www\"; real_ip_header = \"X-Real-IP\"; } );\n", 1, 0,
+      "\"real_ip_header\" without \"real_ip_from\": no proxy is trusted to name the client", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n real_ip_from = [ \"10.0.0.1/8\" ]; } );\n", 2, 0,
+      "\"real_ip_from\": ", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; real_ip_from = [ \"10.0.0.0/8\" ];\n real_ip_header = \"X Real\"; } );\n",
+      2, 0, "\"real_ip_header\": \"X Real\" is not a header name", NULL },
+    { "e.conf", "listen = ( { port = 80;\n proxy_protocol = \"yes\"; } );\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
+      "\"proxy_protocol\": expected", NULL },
     /* logs */
     { "e.conf", "servers = ( { root = \"@D/www\"; } );\nlog_formats = (\n { name = \"x\";\n  format = \"$nope\"; } );\n",
       3, 0, "\"log_formats\" \"x\": unknown variable \"$nope\"", NULL },

@@ -801,15 +801,19 @@ static void test_proxy_protocol_listener(void **state)
     (void)state;
     cfg *c = load("pp.conf", "listen = ( { address = \"127.0.0.1\"; port = 8080; proxy_protocol = true; },\n"
                              "           { address = \"127.0.0.1\"; port = 8081; } );\n"
-                             "servers = ( { root = \"@D/www\"; } );\n");
+                             "servers = ( { root = \"@D/www\"; real_ip_from = [ \"10.0.0.0/8\", \"::1\" ];\n"
+                             "              real_ip_header = \"X-Real-IP\"; } );\n");
     cfg *y = load("pp.yaml", "listen:\n  - { address: 127.0.0.1, port: 8080, proxy_protocol: true }\n"
                              "  - { address: 127.0.0.1, port: 8081 }\n"
-                             "servers:\n  - root: @D/www\n");
+                             "servers:\n  - root: @D/www\n    real_ip_from: [ 10.0.0.0/8, \"::1\" ]\n"
+                             "    real_ip_header: X-Real-IP\n");
     assert_true(c->listens[0].proxy_protocol);
     assert_false(c->listens[1].proxy_protocol);
     assert_same_dump(c, y);
     char *d = dump(c);
     assert_non_null(strstr(d, "http2 = false; proxy_protocol = true;"));
+    assert_non_null(strstr(d, "    real_ip_from = [ \"10.0.0.0/8\", \"::1\" ];\n    real_ip_header = \"X-Real-IP\";\n"));
+    assert_int_equal(c->servers[0].nreal_ip_from, 2);
     free(d);
     assert_round_trip(c, "pp-rt.conf");
     cfg_free(y);
