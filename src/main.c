@@ -28,7 +28,7 @@ static const char usage_text[] =
     "Usage: ephttpd -r DIR [options]     serve DIR (quick mode, no config file)\n"
     "       ephttpd [-c FILE] [-t|-T] [-d] run, test or print a configuration\n"
     "       ephttpd --explain HOST URI [-c FILE]\n"
-    "       ephttpd -s reload|quit|stop|reopen [-c FILE]\n"
+    "       ephttpd -s reload|quit|stop|reopen|drain [-c FILE]\n"
     "Serve static files over HTTP/1.1.\n"
     "\n"
     "  -c, --config FILE         configuration file, libconfig or .yaml/.yml\n"
@@ -234,7 +234,7 @@ static int signal_master(const cli *o)
     const char *path = o->config ? o->config : EP_CONF_PATH;
     char err[1024];
     if (!control_known(o->signal))
-        return usage_error("-s: unknown command \"%s\" (reload, quit, stop or reopen)", o->signal);
+        return usage_error("-s: unknown command \"%s\" (reload, quit, stop, reopen or drain)", o->signal);
     cfg *c = http_conf_read(path, err, sizeof err);
     bool reload = strcmp(o->signal, "reload") == 0;
     if (reload && (!c || check_environment(c, err, sizeof err) < 0)) {
@@ -257,7 +257,9 @@ static int signal_master(const cli *o)
     }
     if (!c)
         fprintf(stderr, "ephttpd: warning: %s; using the pid file %s\n", err, EP_PID_PATH);
-    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, c ? c->error_log : NULL, 60000);
+    /* A drain waits for the stop: its delay and the responses in flight. */
+    int wait_ms = c && strcmp(o->signal, "drain") == 0 ? (int)(c->drain_delay_ms + c->stop_timeout_ms + 15000) : 60000;
+    int rc = control_run(c ? c->pid_file : EP_PID_PATH, o->signal, c ? c->error_log : NULL, wait_ms);
     cfg_free(c);
     return rc;
 }

@@ -253,6 +253,8 @@ static const directive table[] = {
       .off = F(cfg, shutdown_timeout_ms), .min = 0, .max = DAY_MS },
     { .name = "stop_timeout", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
       .off = F(cfg, stop_timeout_ms), .min = 0, .max = DAY_MS },
+    { .name = "drain_delay", .where = X_TOP, .base = B_CFG, .type = T_DURATION,
+      .off = F(cfg, drain_delay_ms), .min = 0, .max = 3600000 },
     { .name = "max_header_size", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
       .off = F(cfg, max_header_size), .min = 1024, .max = 1 << 20 },
     { .name = "max_uri_length", .where = X_TOP, .base = B_CFG, .type = T_SIZE,
@@ -354,6 +356,7 @@ static const directive table[] = {
     { RULE("sendfile_chunk", T_SIZE, sendfile_chunk, R_SENDFILE_CHUNK), .min = 4096, .max = 1 << 30 },
     { RULE("hidden", T_ENUM, hidden_allow, R_HIDDEN), .names = hidden_names },
     { RULE("status_page", T_ENUM, status_page, R_STATUS_PAGE), .names = cfg_status_names },
+    { RULE("health_check", T_BOOL, health_check, R_HEALTH_CHECK) },
     { RULE("access_log", T_CUSTOM, alogs, R_ACCESS_LOG), .set = rule_access_log },
     /* inside access_log = ( { ... } ) */
     { .name = "path", .where = X_ALOG, .base = B_ALOG, .type = T_STR, .off = F(cfg_alog, path) },

@@ -193,6 +193,7 @@ static void put_rules(FILE *f, int d, const cfg_log_format *fmts, const cfg_rule
     LINE(R_HIDDEN, fprintf(f, "hidden = \"%s\";\n", r->hidden_allow ? "allow" : "deny"));
     LINE(R_STATUS_PAGE, fprintf(f, "status_page = \"%s\";\n", cfg_status_names[r->status_page]));
     LINE(R_ACCESS_LOG, put_alogs(f, d, fmts, r));
+    LINE(R_HEALTH_CHECK, fprintf(f, "health_check = %s;\n", r->health_check ? "true" : "false"));
 #undef LINE
 }
 
@@ -336,6 +337,7 @@ static void put_globals(FILE *f, const cfg *c)
     fputs("lingering_time = ", f), put_duration(f, c->lingering_time_ms);
     fputs("shutdown_timeout = ", f), put_duration(f, c->shutdown_timeout_ms);
     fputs("stop_timeout = ", f), put_duration(f, c->stop_timeout_ms);
+    fputs("drain_delay = ", f), put_duration(f, c->drain_delay_ms);
     fputs("max_header_size = ", f), put_size(f, c->max_header_size);
     fputs("max_uri_length = ", f), put_size(f, c->max_uri_len);
     fputs("max_body_size = ", f), put_size(f, (uint64_t)c->max_body_size);

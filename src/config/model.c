@@ -62,6 +62,7 @@ cfg *cfg_new(void)
     c->lingering_time_ms = 2000;
     c->shutdown_timeout_ms = 60000;
     c->stop_timeout_ms = 5000;
+    c->drain_delay_ms = 5000;
     c->max_header_size = 16384;
     c->max_uri_len = 8192;
     c->max_body_size = 1 << 20;
@@ -282,6 +283,7 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_HIDDEN, r->hidden_allow = own.hidden_allow);
     TAKE(R_STATUS_PAGE, r->status_page = own.status_page);
     TAKE(R_ACCESS_LOG, r->alogs = own.alogs, r->nalogs = own.nalogs);
+    TAKE(R_HEALTH_CHECK, r->health_check = own.health_check);
 #undef TAKE
 }
 
@@ -319,6 +321,11 @@ static int rules_check(cfg *c, cfg_rules *r, const char *where, const char *what
                  "are served to GET and HEAD only", at(where, w, sizeof w), what);
         return -1;
     }
+    if (r->health_check && (r->return_status || r->status_page)) {
+        snprintf(err, errlen, "%s\"health_check\" and \"%s\" both answer in %s: keep one", at(where, w, sizeof w),
+                 r->return_status ? "return" : "status_page", what);
+        return -1;
+    }
     if (r->status_page && r->return_status) {
         snprintf(err, errlen, "%s\"status_page\" and \"return\" both answer in %s: keep one",
                  at(where, w, sizeof w), what);
@@ -326,7 +333,7 @@ static int rules_check(cfg *c, cfg_rules *r, const char *where, const char *what
     }
     const char *dir = r->alias ? r->alias : r->root;
     if (!dir) {
-        if (r->return_status || r->status_page || !need_dir)
+        if (r->return_status || r->status_page || r->health_check || !need_dir)
             return 0;
         bool loc = strcmp(what, "the location") == 0;
         snprintf(err, errlen, "%s%s has no \"root\" (nor %s)", at(where, w, sizeof w), what,

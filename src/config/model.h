@@ -117,6 +117,7 @@ enum {
     R_HIDDEN = 1u << 17,
     R_STATUS_PAGE = 1u << 18,
     R_ACCESS_LOG = 1u << 19,
+    R_HEALTH_CHECK = 1u << 20,
 };
 
 /* One access log of a place: a file ("-": stdout) that gets a line of a
@@ -179,6 +180,7 @@ typedef struct {
     int status_page;        /* enum cfg_status_page */
     cfg_alog *alogs;        /* access logs; none: "off" */
     size_t nalogs;
+    bool health_check;      /* answers 200 "ok", 503 while the server drains (-s drain) */
 } cfg_rules;
 
 typedef struct {
@@ -264,6 +266,7 @@ typedef struct cfg {
     int64_t lingering_time_ms;    /* a closing connection drains the client's input this long */
     int64_t shutdown_timeout_ms;  /* after a reload: longest an old worker may finish its work */
     int64_t stop_timeout_ms;      /* graceful stop (QUIT): longest responses in flight may take */
+    int64_t drain_delay_ms;       /* -s drain: health checks answer 503 this long before the graceful stop */
     size_t max_header_size;  /* request head bytes; more → 431 */
     size_t max_uri_len;      /* request-target bytes; more → 414 */
     int64_t max_body_size;   /* request body bytes; more → 413 */

@@ -244,6 +244,20 @@ static enum route_state route_status(route *rt)
     return route_seal(rt);
 }
 
+/* A load balancer's health check: "ok", or 503 once the server drains
+ * (-s drain), so that the balancer stops sending before the stop begins. */
+static enum route_state route_health(route *rt)
+{
+    bool draining = rt->env->mx && mx_get(&rt->env->mx->draining);
+    static const char ok[] = "ok\n", drain[] = "draining\n";
+    rt->why = draining ? "a health check while the server drains" : "a health check";
+    http_plan *p = route_begin_plan(rt, draining ? 503 : 200);
+    p->f.content_type = "text/plain";
+    p->f.no_store = true;
+    plan_mem(p, draining ? drain : ok, draining ? sizeof drain - 1 : sizeof ok - 1);
+    return route_seal(rt);
+}
+
 /* ---- files ------------------------------------------------------------------ */
 
 /* Validators first (RFC 9110 13.2.2), then Range: 200, 206, 304, 412 or 416.
@@ -568,6 +582,8 @@ static enum route_state route_place(route *rt)
         return route_return(rt);
     if (r->status_page && !rt->err_status)
         return route_status(rt);
+    if (r->health_check && !rt->err_status)
+        return route_health(rt);
     if (r->dir < 0) { /* an error page in a location without files */
         rt->why = "no root";
         route_error(rt, rt->err_status ? rt->err_status : 404, false);

@@ -52,6 +52,7 @@ typedef struct {
     int64_t started;           /* the master's start, Unix seconds */
     uint64_t reloads_ok, reloads_failed, restarts;
     uint64_t gen;              /* the generation serving */
+    uint64_t draining;         /* 1: -s drain: health checks answer 503 until the stop */
     int64_t gen_started;       /* since when, Unix seconds */
     uint32_t nservers;         /* names interned (release/acquire: the name is written first) */
     uint32_t nslots;           /* slots ever taken: a status request sums no further */

@@ -21,6 +21,7 @@ static const struct {
     { "quit", SIGQUIT },
     { "stop", SIGTERM },
     { "reopen", SIGUSR1 },
+    { "drain", SIGUSR2 },
 };
 
 /* The signal for cmd, or 0 for an unknown command. */
@@ -105,11 +106,53 @@ static bool blocks(pid_t pid, int sig)
     return (pidfile_sigblk(pid) >> (sig - 1)) & 1;
 }
 
+/* The master exited: no such process, or a zombie its parent has yet to reap. */
+static bool gone(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return kill(pid, 0) < 0 && errno == ESRCH;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the name may hold anything; the state follows its ')' */
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* -s drain: the master's health checks answer 503 for drain_delay, then it
+ * stops gracefully; this waits for it to be gone (timeout_ms at most), so
+ * that a Kubernetes preStop hook or a deploy script can go on only then. */
+static int drain(pid_t pid, int timeout_ms)
+{
+    /* Unblocked, SIGUSR2 would kill an ephttpd from before -s drain. */
+    if (!blocks(pid, SIGUSR2)) {
+        fprintf(stderr, "ephttpd: -s drain: the master (pid %d) is an ephttpd without it; use -s quit\n", (int)pid);
+        return 1;
+    }
+    if (kill(pid, SIGUSR2) < 0) {
+        fprintf(stderr, "ephttpd: -s drain: signalling pid %d: %s\n", (int)pid, strerror(errno));
+        return 1;
+    }
+    printf("ephttpd: draining (pid %d): health checks answer 503, then a graceful stop\n", (int)pid);
+    fflush(stdout);
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        if (gone(pid)) {
+            printf("ephttpd: drained and stopped (pid %d)\n", (int)pid);
+            return 0;
+        }
+        nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000 }, NULL);
+    }
+    fprintf(stderr, "ephttpd: -s drain: the master (pid %d) is still running after %d ms\n", (int)pid, timeout_ms);
+    return 1;
+}
+
 int control_run(const char *pid_file, const char *cmd, const char *error_log, int timeout_ms)
 {
     int sig = command_signal(cmd);
     if (!sig) {
-        fprintf(stderr, "ephttpd: -s: unknown command \"%s\" (reload, quit, stop or reopen)\n", cmd);
+        fprintf(stderr, "ephttpd: -s: unknown command \"%s\" (reload, quit, stop, reopen or drain)\n", cmd);
         return 2;
     }
     pid_t pid = pidfile_running(pid_file);
@@ -128,6 +171,8 @@ int control_run(const char *pid_file, const char *cmd, const char *error_log, in
         fprintf(stderr, "ephttpd: -s reload: becoming the master's user: %s\n", strerror(errno));
         return 1;
     }
+    if (sig == SIGUSR2)
+        return drain(pid, timeout_ms);
     /* Blocked before the HUP goes out, so the answer cannot be missed. */
     sigset_t set;
     sigemptyset(&set);

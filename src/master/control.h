@@ -1,4 +1,4 @@
-/* master/control.h: ephttpd -s reload|quit|stop|reopen: signalling the running master. */
+/* master/control.h: ephttpd -s reload|quit|stop|reopen|drain: signalling the running master. */
 #ifndef EP_MASTER_CONTROL_H
 #define EP_MASTER_CONTROL_H
 
@@ -23,7 +23,7 @@
 /* Signal the master named in pid_file. For "reload", wait (up to timeout_ms)
  * for its answer. Prints what happened (for a refusal, the master's reason) and returns the exit
  * status: 0 done, 1 no master or refused, 2 unknown command. */
-/* Is cmd one of reload, quit, stop, reopen? */
+/* Is cmd one of reload, quit, stop, reopen, drain? */
 bool control_known(const char *cmd);
 
 /* error_log (or NULL) is the master's error log, where a refused reload's

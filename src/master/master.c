@@ -63,6 +63,8 @@ typedef struct {
     tls_tickets kept_tickets; /* the serving generation's, while a pending one may yet fail */
     int64_t stop_deadline;
     mx_region *mx;        /* the status page's counters, for as long as the master runs; NULL: none */
+    bool draining;        /* -s drain: health checks answer 503 until drain_deadline, then a graceful stop */
+    int64_t drain_deadline;
     bool mx_warned;       /* a worker found no free counter slot (logged once) */
 } master;
 
@@ -619,6 +621,23 @@ static void master_reopen(master *m)
     master_signal_all(m, SIGUSR1);
 }
 
+/* -s drain (SIGUSR2): every worker's health checks answer 503 (they read
+ * the flag in the shared counters, so new workers see it too) for
+ * drain_delay, so that load balancers take this server out; then the
+ * graceful stop of QUIT. */
+static void master_drain(master *m)
+{
+    if (m->stopping || m->draining)
+        return;
+    m->draining = true;
+    m->drain_deadline = time_now_ms() + m->cur->cfg->drain_delay_ms;
+    if (m->mx)
+        mx_set(&m->mx->draining, 1);
+    log_info("draining: health checks answer 503 for %lld ms, then a graceful stop",
+             (long long)m->cur->cfg->drain_delay_ms);
+    notify_send("STATUS=draining");
+}
+
 static void master_on_signal(master *m, const struct signalfd_siginfo *si)
 {
     if ((int)si->ssi_signo == CONTROL_RELOAD_SIGNAL) { /* ephttpd -s reload, queued per sender */
@@ -651,6 +670,9 @@ static void master_on_signal(master *m, const struct signalfd_siginfo *si)
     case SIGUSR1:
         master_reopen(m);
         break;
+    case SIGUSR2:
+        master_drain(m);
+        break;
     }
 }
 
@@ -667,6 +689,8 @@ static int master_next_wait(const master *m, int64_t now)
     } while (0)
     if (m->stopping)
         EARLIEST(m->stop_deadline);
+    else if (m->draining)
+        EARLIEST(m->drain_deadline);
     if (m->pending)
         EARLIEST(m->pending_deadline);
     if (m->announce && m->retiring)
@@ -682,6 +706,8 @@ static int master_next_wait(const master *m, int64_t now)
 
 static void master_deadlines(master *m, int64_t now)
 {
+    if (m->draining && !m->stopping && now >= m->drain_deadline)
+        master_stop(m, SIGQUIT);
     if (m->stopping && now >= m->stop_deadline && master_alive(m) > 0) {
         if (m->graceful) {
             log_warn("workers still busy after stop_timeout; stopping them fast");
@@ -834,7 +860,7 @@ int master_run(cfg *c, int ready_fd)
     /* Blocked before fork, so workers inherit the mask and read their own signalfd. */
     sigset_t set;
     sigemptyset(&set);
-    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, CONTROL_RELOAD_SIGNAL };
+    int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, CONTROL_RELOAD_SIGNAL };
     for (size_t i = 0; i < EP_ARRAY_LEN(sigs); i++)
         sigaddset(&set, sigs[i]);
     m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -96,7 +96,8 @@ static const char site_conf[] =
     "      { match = \"/private/\"; access = [ \"allow 10.0.0.0/8\", \"deny all\" ]; },\n"
     "      { match = \"/ro/\"; methods = [ \"GET\" ]; },\n"
     "      { match = \"/loop/\"; try_files = [ \"$uri\", \"/loop/again\" ]; },\n"
-    "      { match = \"= /status\"; status_page = \"stub\"; access = [ \"allow 127.0.0.1\", \"deny all\" ]; }\n"
+    "      { match = \"= /status\"; status_page = \"stub\"; access = [ \"allow 127.0.0.1\", \"deny all\" ]; },\n"
+    "      { match = \"= /hc\"; health_check = true; }\n"
     "    );\n"
     "  },\n"
     "  { names = [ \"b.example\" ];\n"
@@ -922,6 +923,35 @@ static void test_status_page(void **state)
     mx_close(mx);
 }
 
+/* A health check: "ok", or 503 "draining" once the region says the server
+ * drains; never cached. */
+static void test_health_check(void **state)
+{
+    (void)state;
+    mx_region *mx = mx_open();
+    assert_non_null(mx);
+    for (int draining = 0; draining < 2; draining++) {
+        mx->draining = (uint64_t)draining;
+        run r;
+        struct sockaddr_storage ss;
+        run_begin(&r, A, "GET /hc", NULL, NULL, &ss, false);
+        r.env.mx = mx;
+        run_to_done(&r.rt);
+        const http_plan *p = &r.rt.plan;
+        assert_int_equal(p->status, draining ? 503 : 200);
+        assert_int_equal(p->nseg, 1);
+        const char *want = draining ? "draining\n" : "ok\n";
+        assert_int_equal(p->seg[0].len, strlen(want));
+        assert_memory_equal(p->seg[0].mem, want, strlen(want));
+        char *h = render_head(p);
+        assert_true(head_has(h, "Cache-Control: no-store"));
+        assert_true(head_has(h, "Content-Type: text/plain"));
+        free(h);
+        run_end(&r);
+    }
+    mx_close(mx);
+}
+
 /* An executor's failure after a file plan: a new head and body, nothing of
  * the file's (validators, ranges) left in it; the file stays the plan's to
  * release. */
@@ -993,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_only_plain_lookups_are_cacheable),
         cmocka_unit_test(test_route_error_405_allow),
         cmocka_unit_test(test_status_page),
+        cmocka_unit_test(test_health_check),
         cmocka_unit_test(test_route_error_replaces_a_file_plan),
         cmocka_unit_test(test_abandon_releases_the_lookup),
     };
