@@ -231,6 +231,7 @@ _Static_assert(sizeof(enum file_links) == sizeof(int), "symlinks is stored as an
 static const char *const offload_names[] = { "auto", "always", NULL };
 static const char *const aiformat_names[] = { "html", "json", NULL };
 static const char *const hidden_names[] = { "deny", "allow", NULL };
+static const char *const onoff_names[] = { "off", "on", NULL };
 
 static const directive table[] = {
     { .name = "workers", .where = X_TOP, .base = B_CFG, .type = T_CUSTOM, .off = F(cfg, workers),
@@ -357,6 +358,7 @@ static const directive table[] = {
     { RULE("hidden", T_ENUM, hidden_allow, R_HIDDEN), .names = hidden_names },
     { RULE("status_page", T_ENUM, status_page, R_STATUS_PAGE), .names = cfg_status_names },
     { RULE("health_check", T_BOOL, health_check, R_HEALTH_CHECK) },
+    { RULE("last_modified", T_ENUM, last_modified, R_LAST_MODIFIED), .names = onoff_names },
     { RULE("access_log", T_CUSTOM, alogs, R_ACCESS_LOG), .set = rule_access_log },
     /* inside access_log = ( { ... } ) */
     { .name = "path", .where = X_ALOG, .base = B_ALOG, .type = T_STR, .off = F(cfg_alog, path) },

@@ -194,6 +194,7 @@ static void put_rules(FILE *f, int d, const cfg_log_format *fmts, const cfg_rule
     LINE(R_STATUS_PAGE, fprintf(f, "status_page = \"%s\";\n", cfg_status_names[r->status_page]));
     LINE(R_ACCESS_LOG, put_alogs(f, d, fmts, r));
     LINE(R_HEALTH_CHECK, fprintf(f, "health_check = %s;\n", r->health_check ? "true" : "false"));
+    LINE(R_LAST_MODIFIED, fprintf(f, "last_modified = \"%s\";\n", r->last_modified ? "on" : "off"));
 #undef LINE
 }
 

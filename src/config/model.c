@@ -33,6 +33,7 @@ void cfg_rules_defaults(cfg_rules *r)
     r->methods = M_GET | M_HEAD;
     r->expires = CFG_EXPIRES_OFF;
     r->etag = true;
+    r->last_modified = true;
     r->links = FILE_LINKS_BENEATH;
     r->sendfile_chunk = 1 << 20;
 }
@@ -284,6 +285,7 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_STATUS_PAGE, r->status_page = own.status_page);
     TAKE(R_ACCESS_LOG, r->alogs = own.alogs, r->nalogs = own.nalogs);
     TAKE(R_HEALTH_CHECK, r->health_check = own.health_check);
+    TAKE(R_LAST_MODIFIED, r->last_modified = own.last_modified);
 #undef TAKE
 }
 

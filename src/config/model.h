@@ -118,6 +118,7 @@ enum {
     R_STATUS_PAGE = 1u << 18,
     R_ACCESS_LOG = 1u << 19,
     R_HEALTH_CHECK = 1u << 20,
+    R_LAST_MODIFIED = 1u << 21,
 };
 
 /* One access log of a place: a file ("-": stdout) that gets a line of a
@@ -181,6 +182,7 @@ typedef struct {
     cfg_alog *alogs;        /* access logs; none: "off" */
     size_t nalogs;
     bool health_check;      /* answers 200 "ok", 503 while the server drains (-s drain) */
+    bool last_modified;     /* "on" (default): Last-Modified, and date preconditions, from the mtime */
 } cfg_rules;
 
 typedef struct {

@@ -273,15 +273,17 @@ static void put_validators(wbuf *w, const resp_fields *f)
 {
     if (f->last_modified < 0)
         return;
-    char buf[TIME_HTTP_LEN + 1];
-    const char *lm = buf;
-    if (f->dates)
-        lm = time_http_date_memo(f->dates, f->last_modified);
-    else
-        time_http_date(f->last_modified, buf);
-    FIELD(w, "Last-Modified", "last-modified");
-    put(w, lm, TIME_HTTP_LEN);
-    field_end(w);
+    if (!f->no_last_modified) {
+        char buf[TIME_HTTP_LEN + 1];
+        const char *lm = buf;
+        if (f->dates)
+            lm = time_http_date_memo(f->dates, f->last_modified);
+        else
+            time_http_date(f->last_modified, buf);
+        FIELD(w, "Last-Modified", "last-modified");
+        put(w, lm, TIME_HTTP_LEN);
+        field_end(w);
+    }
     if (f->etag_size >= 0) {
         /* nginx's format: hex mtime, '-', hex size. */
         FIELD(w, "ETag", "etag");

@@ -266,6 +266,17 @@ static enum route_state route_health(route *rt)
 static int file_status(const route *rt, const struct stat *st, cond_range *parts, size_t *nparts)
 {
     const hp_info *info = &rt->rq->info;
+    hp_info dateless;
+    /* last_modified = "off": the mtime is no validator (machines behind one
+     * balancer hold different ones), so no date precondition is judged by
+     * it: If-(Un)Modified-Since are ignored, an If-Range date never matches. */
+    if (!rt->rules->last_modified && (info->if_modified_since.p || info->if_unmodified_since.p || info->if_range.p)) {
+        dateless = *info;
+        dateless.if_modified_since = dateless.if_unmodified_since = (ep_str){ 0 };
+        if (info->if_range.len && info->if_range.p[0] != '"' && info->if_range.p[0] != 'W')
+            dateless.if_range = ep_str_make(info->if_range.p, 0); /* neither tag nor date: whole */
+        info = &dateless;
+    }
     /* Most requests carry no precondition and no Range: no ETag to format. */
     if (!info->if_match.p && !info->if_none_match.p && !info->if_modified_since.p &&
         !info->if_unmodified_since.p && !info->range.p)
@@ -383,6 +394,7 @@ static enum route_state route_file(route *rt)
     }
     http_plan *p = route_begin_plan(rt, status);
     p->f.last_modified = st->st_mtime;
+    p->f.no_last_modified = !rl->last_modified;
     p->f.etag_size = rl->etag ? size : -1;
     p->f.vary_encoding = rl->nenc > 0;
     p->f.content_encoding = q->enc_used ? static_encoding_name(q->enc_used) : NULL;

@@ -160,6 +160,8 @@ static const err_case err_cases[] = {
       2, 0, "\"real_ip_header\": \"X Real\" is not a header name", NULL },
     { "e.conf", "listen = ( { port = 80;\n proxy_protocol = \"yes\"; } );\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
       "\"proxy_protocol\": expected", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\";\n last_modified = \"no\"; } );\n", 2, 0,
+      "\"last_modified\": unknown value \"no\"", "\"off\", \"on\"" },
     /* logs */
     { "e.conf", "servers = ( { root = \"@D/www\"; } );\nlog_formats = (\n { name = \"x\";\n  format = \"$nope\"; } );\n",
       3, 0, "\"log_formats\" \"x\": unknown variable \"$nope\"", NULL },

@@ -56,12 +56,13 @@ static const struct {
     { "site/private/x.txt", "private\n" },
     { "site/strict/y.txt", "y\n" },
     { "site/ro/r.txt", "r\n" },
+    { "site/nolm/n.txt", "0123456789" },
     { "assets/logo.txt", "LOGO\n" },
     { "assets/lib.js", "lib();\n" },
     { "assets/lib.js.gz", "LIBGZ\n" },
 };
 
-static const char *const dirs[] = { "site", "site/.errors", "site/.well-known", "site/errors", "site/sub",
+static const char *const dirs[] = { "site", "site/nolm", "site/.errors", "site/.well-known", "site/errors", "site/sub",
                                     "site/list", "site/js", "site/spa", "site/spa/sub", "site/private",
                                     "site/strict", "site/ro", "site/q\"d", "assets" };
 
@@ -97,7 +98,8 @@ static const char site_conf[] =
     "      { match = \"/ro/\"; methods = [ \"GET\" ]; },\n"
     "      { match = \"/loop/\"; try_files = [ \"$uri\", \"/loop/again\" ]; },\n"
     "      { match = \"= /status\"; status_page = \"stub\"; access = [ \"allow 127.0.0.1\", \"deny all\" ]; },\n"
-    "      { match = \"= /hc\"; health_check = true; }\n"
+    "      { match = \"= /hc\"; health_check = true; },\n"
+    "      { match = \"/nolm/\"; last_modified = \"off\"; }\n"
     "    );\n"
     "  },\n"
     "  { names = [ \"b.example\" ];\n"
@@ -453,6 +455,19 @@ static const route_case cases[] = {
       { "Allow: GET, HEAD" }, { 0 }, 1, { ERR } },
     { .what = "GET where only GET is allowed", A, "GET /ro/r.txt", NULL, NULL, false, 200, "site/ro/r.txt", { 0 },
       { 0 }, 1, { WHOLE } },
+    /* ---- last_modified = "off": the mtime validates nothing ---------------- */
+    { .what = "no Last-Modified", A, "GET /nolm/n.txt", NULL, NULL, false, 200, "site/nolm/n.txt",
+      { "Content-Length: 10" }, { "Last-Modified" }, 1, { WHOLE } },
+    { .what = "If-Modified-Since is ignored", A, "GET /nolm/n.txt", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n",
+      NULL, false, 200, "site/nolm/n.txt", { 0 }, { "Last-Modified" }, 1, { WHOLE } },
+    { .what = "If-Unmodified-Since is ignored", A, "GET /nolm/n.txt",
+      "If-Unmodified-Since: Mon, 01 Jan 1990 00:00:00 GMT\r\n", NULL, false, 200, "site/nolm/n.txt", { 0 }, { 0 }, 1,
+      { WHOLE } },
+    { .what = "an If-Range date never matches: the whole file", A, "GET /nolm/n.txt",
+      "Range: bytes=0-1\r\nIf-Range: @LM\r\n", NULL, false, 200, "site/nolm/n.txt", { 0 }, { "Content-Range" }, 1,
+      { WHOLE } },
+    { .what = "the ETag still validates", A, "GET /nolm/n.txt", "If-None-Match: @ETAG\r\n", NULL, false, 304,
+      "site/nolm/n.txt", { "ETag: @ETAG" }, { "Last-Modified" }, 0, { { 0 } } },
     { .what = "OPTIONS a path: 204 with Allow", A, "OPTIONS /a.txt", NULL, NULL, false, 204, NULL,
       { "Allow: GET, HEAD, OPTIONS", "X-Site: a" }, { "Content-Length" }, 0, { { 0 } } },
     { .what = "a method no configuration names", A, "BREW /a.txt", NULL, NULL, false, 405, NULL,
