@@ -46,6 +46,7 @@ typedef struct {
     uint64_t gen;              /* its generation */
     mx_counters c;
 } mx_slot;
+_Static_assert(sizeof(mx_slot) % 64 == 0, "slots stay on cache lines of their own");
 
 typedef struct {
     uint64_t magic;

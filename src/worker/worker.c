@@ -610,8 +610,11 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
     /* Counted into a slot of its own until worker_run gives it the master's. */
-    if (!(w->mx = w->mx_own = calloc(1, sizeof *w->mx_own)) || !(w->mx_srv = calloc(c->nservers, sizeof *w->mx_srv)))
+    /* aligned_alloc: a slot is cache-line aligned (its _Alignas), which calloc does not promise. */
+    if (!(w->mx = w->mx_own = aligned_alloc(_Alignof(mx_slot), sizeof *w->mx_own)) ||
+        !(w->mx_srv = calloc(c->nservers, sizeof *w->mx_srv)))
         return -1;
+    memset(w->mx_own, 0, sizeof *w->mx_own);
     if (!(w->loc_scratch = loc_scratch_new()) || worker_open_watches(w, c) < 0)
         return -1;
     w->cached_open = c->ndirs > 0 && file_cached_open_supported(dirfds[0]);
