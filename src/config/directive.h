@@ -103,6 +103,7 @@ int rule_codes(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 int rule_error_pages(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 int rule_try_files(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 int rule_names(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
+int rule_etag(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 int rule_real_ip_from(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 int rule_real_ip_header(apply_ctx *a, const directive *d, const cfg_node *n, void *field);
 

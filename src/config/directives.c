@@ -346,7 +346,7 @@ static const directive table[] = {
     { RULE("return", T_CUSTOM, return_status, R_RETURN), .set = rule_return },
     { RULE("add_header", T_CUSTOM, headers, R_HEADERS), .set = rule_headers },
     { RULE("expires", T_CUSTOM, expires, R_EXPIRES), .set = rule_expires },
-    { RULE("etag", T_BOOL, etag, R_ETAG) },
+    { RULE("etag", T_CUSTOM, etag, R_ETAG), .set = rule_etag },
     { RULE("precompressed", T_CUSTOM, enc, R_PRECOMPRESSED), .set = rule_precompressed },
     { RULE("access", T_CUSTOM, acl, R_ACCESS), .set = rule_access },
     { RULE("error_page", T_CUSTOM, error_pages, R_ERROR_PAGES), .set = rule_error_pages },

@@ -173,7 +173,7 @@ static void put_rules(FILE *f, int d, const cfg_log_format *fmts, const cfg_rule
         put_headers(f, d, r);
     LINE(R_EXPIRES, fputs("expires = ", f);
          r->expires == CFG_EXPIRES_OFF ? (void)fputs("\"off\";\n", f) : put_duration(f, r->expires * 1000));
-    LINE(R_ETAG, fprintf(f, "etag = %s;\n", r->etag ? "true" : "false"));
+    LINE(R_ETAG, fprintf(f, "etag = %s;\n", r->etag_content ? "\"content\"" : r->etag ? "true" : "false"));
     if (mask & R_PRECOMPRESSED) {
         const char *v[CFG_MAX_ENCODINGS];
         for (size_t i = 0; i < r->nenc; i++)

@@ -273,7 +273,7 @@ static void rules_inherit(cfg_rules *r, const cfg_rules *from)
     TAKE(R_HEADERS, r->headers = own.headers, r->nheaders = own.nheaders,
          r->headers_where = own.headers_where);
     TAKE(R_EXPIRES, r->expires = own.expires);
-    TAKE(R_ETAG, r->etag = own.etag);
+    TAKE(R_ETAG, r->etag = own.etag, r->etag_content = own.etag_content);
     TAKE(R_PRECOMPRESSED, memcpy(r->enc, own.enc, sizeof r->enc), r->nenc = own.nenc);
     TAKE(R_ACCESS, r->acl = own.acl, r->nacl = own.nacl);
     TAKE(R_ERROR_PAGES, r->error_pages = own.error_pages, r->nerror_pages = own.nerror_pages);

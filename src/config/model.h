@@ -166,6 +166,7 @@ typedef struct {
     char *headers_where;    /* "file:line" of the add_header, for cfg_validate */
     int64_t expires;        /* seconds, or CFG_EXPIRES_OFF */
     bool etag;
+    bool etag_content;      /* etag = "content": a hash of the bytes (http/etag), the same on every machine */
     uint8_t enc[CFG_MAX_ENCODINGS]; /* precompressed siblings to try, in order */
     size_t nenc;
     cfg_acl *acl;

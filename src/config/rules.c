@@ -251,6 +251,27 @@ int rule_access(apply_ctx *a, const directive *d, const cfg_node *n, void *field
     return strlist_done(v, nv, rc);
 }
 
+/* etag: true, false, or "content" (a hash of the file's bytes). */
+int rule_etag(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
+{
+    (void)d, (void)field;
+    cfg_rules *r = a->base[B_RULES];
+    r->etag_content = false;
+    if (n->kind == NODE_SCALAR && strcmp(n->text, "content") == 0) {
+        r->etag = r->etag_content = true;
+        return 0;
+    }
+    static const char *const words[] = { "true", "yes", "on", "false", "no", "off" };
+    for (size_t i = 0; n->kind == NODE_SCALAR && (n->sc == SC_BOOL || n->sc == SC_PLAIN) && i < 6; i++)
+        if (strcasecmp(n->text, words[i]) == 0) {
+            r->etag = i < 3;
+            return 0;
+        }
+    return dir_fail(a, n, "\"etag\": expected true, false or \"content\", got %s%s%s",
+                    n->kind == NODE_SCALAR ? "\"" : "", n->kind == NODE_SCALAR ? n->text : dir_kind(n),
+                    n->kind == NODE_SCALAR ? "\"" : "");
+}
+
 /* The proxies trusted to say who the client is (http/realip.h). */
 int rule_real_ip_from(apply_ctx *a, const directive *d, const cfg_node *n, void *field)
 {

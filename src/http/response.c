@@ -284,7 +284,11 @@ static void put_validators(wbuf *w, const resp_fields *f)
         put(w, lm, TIME_HTTP_LEN);
         field_end(w);
     }
-    if (f->etag_size >= 0) {
+    if (f->etag_size >= 0 && f->etag_text) {
+        FIELD(w, "ETag", "etag");
+        put(w, f->etag_text, strlen(f->etag_text));
+        field_end(w);
+    } else if (f->etag_size >= 0) {
         /* nginx's format: hex mtime, '-', hex size. */
         FIELD(w, "ETag", "etag");
         PUT_LIT(w, "\"");

@@ -20,6 +20,7 @@ typedef struct {
     time_t last_modified;      /* -1: none; with etag_size also an ETag */
     int64_t etag_size;         /* file size for the ETag, -1: no ETag */
     bool no_last_modified;     /* last_modified is the ETag's only: no Last-Modified field */
+    const char *etag_text;     /* with etag_size >= 0: this ETag (quotes included) instead of mtime-size */
     ep_str location;           /* redirect target, len 0: none */
     bool location_encode;      /* location is a decoded path: percent-encode it */
     ep_str location_suffix;    /* appended to location (e.g. "/" then query) */

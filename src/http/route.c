@@ -283,6 +283,8 @@ static int file_status(const route *rt, const struct stat *st, cond_range *parts
         return 200;
     char etag[COND_ETAG_MAX];
     ep_str tag = ep_str_make(etag, cond_etag(etag, st->st_mtime, st->st_size));
+    if (rt->rules->etag_content)
+        tag = rt->has_chash ? ep_str_make(rt->etag, 34) : (ep_str){ 0 };
     if (!rt->rules->etag)
         tag = (ep_str){ 0 };
     int pre = cond_check(info, tag, st->st_mtime);
@@ -376,7 +378,9 @@ static enum route_state route_multipart(route *rt, const cond_range *parts, size
     return route_seal(rt);
 }
 
-static enum route_state route_file(route *rt)
+/* The plan for the file now in plan.fd (route_file), its hash known or
+ * not needed. */
+static enum route_state route_file_plan(route *rt)
 {
     static_req *q = &rt->lookup;
     const cfg_rules *rl = rt->rules;
@@ -384,8 +388,6 @@ static enum route_state route_file(route *rt)
     int64_t size = st->st_size;
     cond_range parts[COND_MAX_RANGES] = { { 0, size - 1 } };
     size_t nparts = 1;
-    rt->plan.fd = q->res.fd;
-    q->res.fd = -1;
     int status = rt->err_status ? rt->err_status : file_status(rt, st, parts, &nparts);
     if (status == 412 || status == 416) {
         rt->range_size = size; /* for the 416's Content-Range */
@@ -395,7 +397,8 @@ static enum route_state route_file(route *rt)
     http_plan *p = route_begin_plan(rt, status);
     p->f.last_modified = st->st_mtime;
     p->f.no_last_modified = !rl->last_modified;
-    p->f.etag_size = rl->etag ? size : -1;
+    p->f.etag_size = rl->etag && (!rl->etag_content || rt->has_chash) ? size : -1;
+    p->f.etag_text = rl->etag_content && rt->has_chash ? rt->etag : NULL;
     p->f.vary_encoding = rl->nenc > 0;
     p->f.content_encoding = q->enc_used ? static_encoding_name(q->enc_used) : NULL;
     /* Cache lifetime for the file's own answers: a 304 renews what the
@@ -420,6 +423,54 @@ static enum route_state route_file(route *rt)
     else if (size > 0)
         plan_file(p, parts[0].first, len);
     return route_seal(rt);
+}
+
+static enum route_state route_file(route *rt)
+{
+    static_req *q = &rt->lookup;
+    const cfg_rules *rl = rt->rules;
+    rt->plan.fd = q->res.fd;
+    q->res.fd = -1;
+    /* etag = "content": a small file is hashed first (off the loop: the
+     * executor's task), a large one goes without an ETag meanwhile. */
+    if (rl->etag && rl->etag_content && !rt->has_chash && !rt->err_status) {
+        if (q->res.st.st_size <= ROUTE_HASH_MAX)
+            return ROUTE_HASH;
+        rt->hash_later = true;
+    }
+    return route_file_plan(rt);
+}
+
+static void etag_text(route *rt)
+{
+    static const char hex[] = "0123456789abcdef";
+    rt->etag[0] = '"';
+    for (int i = 0; i < 16; i++) {
+        rt->etag[1 + 2 * i] = hex[rt->chash[i] >> 4];
+        rt->etag[2 + 2 * i] = hex[rt->chash[i] & 15];
+    }
+    rt->etag[33] = '"';
+    rt->etag[34] = '\0';
+}
+
+void route_offer_hash(route *rt, const uint8_t *h)
+{
+    rt->has_chash = h != NULL;
+    if (h) {
+        memcpy(rt->chash, h, 16);
+        etag_text(rt);
+    }
+}
+
+enum route_state route_hash_done(route *rt, const uint8_t *h)
+{
+    route_offer_hash(rt, h); /* none (unreadable, the queue full): served without an ETag */
+    enum route_state s = route_file_plan(rt);
+    if (s == ROUTE_DONE) {
+        free(rt->lookup.out.data);
+        rt->lookup.out = (ai_buf){ 0 };
+    }
+    return s;
 }
 
 static enum route_state route_listing(route *rt)
@@ -649,6 +700,7 @@ void route_begin(route *rt, const route_env *env, http_req *rq)
     rt->range_size = 0;
     rt->why = NULL;
     rt->peer = env->peer;
+    rt->has_chash = rt->hash_later = false;
     rt->note[0] = '\0';
     rt->dir = -1;
     rt->cacheable = false;

@@ -30,7 +30,12 @@
 enum route_state {
     ROUTE_DONE,   /* rt->plan is complete */
     ROUTE_LOOKUP, /* run rt->lookup, then route_lookup_done() */
+    ROUTE_HASH,   /* hash rt->plan.fd's bytes (rt->lookup.res.st's size), then route_hash_done() */
 };
+
+/* etag = "content": files up to this size are hashed before their first
+ * response; larger ones are served without an ETag until hashed. */
+#define ROUTE_HASH_MAX (1 << 20)
 
 /* What routing needs besides the request, and the memory it writes into:
  * a connection's block in the worker (sized by worker/conn.c). */
@@ -62,6 +67,10 @@ typedef struct {
     int64_t range_size;           /* the file size a 416 quotes */
     const char *why;              /* a few words on why the outcome (for --explain), or NULL */
     const struct sockaddr *peer;  /* the client: env's, or the one real_ip_from's proxies named */
+    uint8_t chash[16];            /* the file's content hash (etag = "content") */
+    bool has_chash;               /* ... known: route_offer_hash, route_hash_done */
+    bool hash_later;              /* served without one: the executor may hash it for the next requests */
+    char etag[36];                /* '"' 32 hex digits '"' */
     struct sockaddr_storage client; /* ... kept here then */
     char note[ROUTE_NOTE_MAX];    /* an error-log line for the caller to write, "" none */
     /* the pending lookup */
@@ -93,6 +102,12 @@ enum route_state route_lookup_cached(route *rt, const file_result *res);
 /* A response for an error the caller ran into itself (a malformed head,
  * a timeout, an executor's failure); close: the connection ends after it. */
 void route_error(route *rt, int status, bool close);
+/* Before route_lookup_done/route_lookup_cached: the content hash the
+ * executor already knows for the file found (NULL: none). */
+void route_offer_hash(route *rt, const uint8_t *h);
+/* The ROUTE_HASH step ran: h is the hash, or NULL when the file could not
+ * be read (then served without an ETag). */
+enum route_state route_hash_done(route *rt, const uint8_t *h);
 /* Drop what an unfinished lookup holds (the connection went away). */
 void route_abandon(route *rt);
 

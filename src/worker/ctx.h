@@ -20,6 +20,7 @@
 #include "util/freelist.h"
 #include "util/time.h"
 #include "worker/fcache.h"
+#include "worker/hcache.h"
 #include "worker/loop.h"
 #include "worker/roots.h"
 #include "worker/timer.h"
@@ -72,6 +73,8 @@ typedef struct worker {
     int64_t alog_flush_ms;    /* when buffered lines must be written, -1: none buffered */
     void *loc_scratch;        /* for loc_match */
     fcache fc;                /* open-file cache (open_file_cache entries) */
+    hcache hc;                /* content hashes of files (etag = "content"), by identity */
+    int hashing;              /* background hashes of large files in flight (exec_hash_later) */
     fwatch fw;                /* what changed on disk (the cache's files, the roots' paths) */
     fw_link **root_links;     /* per cfg->dirs entry: the watches on its path's folders */
     int *nroot_links;

@@ -1,8 +1,13 @@
 /* worker/exec.c: carrying out a response plan: lookups on the loop or the queue, then head and segments through a transport. */
 #include "worker/exec.h"
 
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: a task allocates nothing */
+#include <xxhash.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -181,6 +186,7 @@ static void exec_submit(exec *x, void (*work)(wq_task *t), void (*done)(wq_task 
 static void lookup_done(wq_task *t);
 static void sendfile_done(wq_task *t);
 static void read_done(wq_task *t);
+static void hash_done(wq_task *t);
 
 /* A cold chunk read into tbuf, on a queue thread: it touches task.* and
  * tbuf only. */
@@ -193,6 +199,89 @@ static void read_work(wq_task *t)
     while (x->task.sent < 0 && errno == EINTR);
     if (x->task.sent < 0)
         x->task.err = errno;
+}
+
+/* XXH3-128 over fd's first len bytes into out; 0 or an errno. Thread
+ * stack only: a task's context and this. */
+static int hash_file(int fd, off_t len, uint8_t out[16])
+{
+    XXH3_state_t st;
+    char buf[65536];
+    XXH3_128bits_reset(&st);
+    for (off_t off = 0; off < len;) {
+        ssize_t n = pread(fd, buf, (size_t)(len - off) < sizeof buf ? (size_t)(len - off) : sizeof buf, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO; /* shorter than its stat: changed under us */
+        XXH3_128bits_update(&st, buf, (size_t)n);
+        off += n;
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
+    memcpy(out, c.digest, 16);
+    return 0;
+}
+
+/* etag = "content": a file's bytes hashed on a queue thread (task.* only). */
+static void hash_work(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task.err = hash_file(x->task.fd, (off_t)x->task.len, x->task.hash);
+}
+
+/* A large file served without an ETag is hashed in the background for the
+ * next requests: a task of the worker's own, on a descriptor of its own,
+ * at most a few at once. */
+typedef struct {
+    wq_task base;
+    worker *w;
+    int fd;
+    struct stat st;
+    uint8_t hash[16];
+    int err;
+} bg_hash;
+
+static void bg_hash_work(wq_task *t)
+{
+    bg_hash *b = (bg_hash *)t;
+    b->err = hash_file(b->fd, b->st.st_size, b->hash);
+}
+
+static void bg_hash_done(wq_task *t)
+{
+    bg_hash *b = (bg_hash *)t;
+    if (!b->err)
+        hc_put(&b->w->hc, &b->st, b->hash);
+    b->w->hashing--;
+    close(b->fd);
+    free(b);
+}
+
+#define HASHING_MAX 4
+
+static void exec_hash_later(exec *x)
+{
+    worker *w = x->w;
+    const struct stat *st = &x->rt.lookup.res.st;
+    if (!x->rt.hash_later || w->hashing >= HASHING_MAX || x->rt.plan.fd < 0)
+        return;
+    x->rt.hash_later = false;
+    bg_hash *b = calloc(1, sizeof *b);
+    if (!b || (b->fd = fcntl(x->rt.plan.fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        free(b);
+        return;
+    }
+    b->w = w;
+    b->st = *st;
+    b->base.work = bg_hash_work;
+    b->base.done = bg_hash_done;
+    w->hashing++;
+    if (wq_submit(&w->q, &b->base) < 0) { /* the queue is full: the next request tries again */
+        w->hashing--;
+        close(b->fd);
+        free(b);
+    }
 }
 
 /* The name the lookup resolved a folder's path to, or NULL. */
@@ -299,6 +388,8 @@ static enum route_state exec_lookup_ran(exec *x, bool on_loop)
                          arm->err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "");
         }
     }
+    if (x->rt.rules->etag_content && q->status == 200 && !q->listing)
+        route_offer_hash(&x->rt, hc_get(&w->hc, &q->res.st));
     return route_lookup_done(&x->rt);
 }
 
@@ -306,7 +397,16 @@ enum exec_result exec_route(exec *x, enum route_state s)
 {
     worker *w = x->w;
     route *rt = &x->rt;
-    while (s == ROUTE_LOOKUP) {
+    while (s == ROUTE_LOOKUP || s == ROUTE_HASH) {
+        if (s == ROUTE_HASH) { /* never on the loop: a task reads and hashes the file */
+            x->task.fd = rt->plan.fd;
+            x->task.len = (size_t)rt->lookup.res.st.st_size;
+            exec_submit(x, hash_work, hash_done);
+            if (x->task_busy)
+                return EXEC_WAIT;
+            s = route_hash_done(rt, NULL); /* the queue is full: no ETag this time */
+            continue;
+        }
         exec_note(x);
         /* What changed on disk is known first (a swapped root too, when
          * its path resolves from the page cache); then the request's
@@ -330,6 +430,8 @@ enum exec_result exec_route(exec *x, enum route_state s)
         }
         if (e) {
             x->fce = e;
+            if (rt->rules->etag_content)
+                route_offer_hash(rt, hc_get(&w->hc, &e->st));
             s = route_lookup_cached(rt, &(file_result){ .fd = e->fd, .st = e->st, .status = 200, .index = e->index });
             continue;
         }
@@ -353,6 +455,7 @@ enum exec_result exec_route(exec *x, enum route_state s)
         s = ROUTE_DONE;
     }
     exec_note(x);
+    exec_hash_later(x);
     return EXEC_READY;
 }
 
@@ -701,6 +804,18 @@ static void lookup_done(wq_task *t)
         return;
     x->w->stats.read_queue += x->rt.lookup.nread >= 0;
     x->hooks->carry_on(x, exec_route(x, exec_lookup_ran(x, false)));
+}
+
+/* The hash is back: kept for the file's identity, and routing goes on. */
+static void hash_done(wq_task *t)
+{
+    exec *x = EP_CONTAINER_OF(t, exec, task.base);
+    x->task_busy = false;
+    if (!x->hooks->back(x))
+        return;
+    if (x->task.err == 0)
+        hc_put(&x->w->hc, &x->rt.lookup.res.st, x->task.hash);
+    x->hooks->carry_on(x, exec_route(x, route_hash_done(&x->rt, x->task.err ? NULL : x->task.hash)));
 }
 
 /* The chunk is back on the loop: count what went, say how to go on. */

@@ -110,6 +110,7 @@ typedef struct exec {
         size_t len;
         ssize_t sent;
         int err;
+        uint8_t hash[16]; /* hash_work's result */
     } task;
 } exec;
 

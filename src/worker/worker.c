@@ -609,6 +609,15 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
         return -1;
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
+    /* Content hashes (etag = "content") only where a place asks for them. */
+    bool hashes = false;
+    for (size_t i = 0; i < c->nservers; i++) {
+        hashes |= c->servers[i].r.etag_content;
+        for (size_t j = 0; j < c->servers[i].nlocs; j++)
+            hashes |= c->servers[i].locs[j].r.etag_content;
+    }
+    if (hashes && hc_init(&w->hc, c->open_file_cache > 1024 ? c->open_file_cache : 1024) < 0)
+        return -1;
     /* Counted into a slot of its own until worker_run gives it the master's. */
     /* aligned_alloc: a slot is cache-line aligned (its _Alignas), which calloc does not promise. */
     if (!(w->mx = w->mx_own = aligned_alloc(_Alignof(mx_slot), sizeof *w->mx_own)) ||
@@ -696,6 +705,7 @@ void worker_close(worker *w)
     free(w->log_sets);
     free(w->mx_own);
     free(w->mx_srv);
+    hc_destroy(&w->hc);
     loc_scratch_free(w->loc_scratch);
     fc_destroy(&w->fc);
     fw_destroy(&w->fw);

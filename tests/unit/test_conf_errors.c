@@ -53,7 +53,7 @@ static const err_case err_cases[] = {
     { "e.conf", "servers = ( { root = \"@D/www\";\n index = ( \"a\",\n 5 ); } );\n", 3, 0,
       "\"index\": expected a string, got an integer", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; etag = \"yes\"; } );\n", 1, 0,
-      "\"etag\": expected true or false, got \"yes\"", NULL },
+      "\"etag\": expected true, false or \"content\", got \"yes\"", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; autoindex = 1; } );\n", 1, 0,
       "\"autoindex\": expected true or false, got \"1\"", NULL },
     { "e.conf", "servers = \"x\";\n", 1, 0, "\"servers\": expected a list of groups", "got a string" },
@@ -537,7 +537,7 @@ static void test_errors(void **state)
     /* An error in a YAML file included from a libconfig one. */
     free(write_conf("bad.yaml", "servers:\n  - root: @D/www\n    etag: maybe\n"));
     static const err_case yinc = { "e.conf", "include = \"bad.yaml\";\n", 3, 5,
-                                   "\"etag\": expected true or false, got \"maybe\"", NULL };
+                                   "\"etag\": expected true, false or \"content\", got \"maybe\"", NULL };
     check_error_in(&yinc, "@D/bad.yaml");
 }
 
