@@ -46,7 +46,7 @@ if ! need nginx || ! need h2o || ! need lighttpd || ! need wrk || ! need cmake; 
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq nginx-light h2o lighttpd wrk cmake gcc make pkg-config libconfig-dev libyaml-dev \
-        libssl-dev libnghttp2-dev >/dev/null
+        libssl-dev libnghttp2-dev libxxhash-dev >/dev/null
     if [ -d /run/systemd/system ]; then systemctl disable --now lighttpd >/dev/null 2>&1 || true; fi
 fi
 if [ ! -x "$BUILD/ephttpd" ]; then

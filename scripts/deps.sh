@@ -2,7 +2,7 @@
 # scripts/deps.sh: install the Debian packages ephttpd needs to build and test, if missing.
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libcmocka-dev libconfig-dev libyaml-dev libpcre2-dev libssl-dev
-      libnghttp2-dev python3 python3-h2 nghttp2-client curl openssl clang libclang-rt-14-dev)
+      libnghttp2-dev libxxhash-dev python3 python3-h2 nghttp2-client curl openssl clang libclang-rt-14-dev)
 # the Debian package and its test: build, lint, verify the units and man
 # pages, rotate logs
 pkgs+=(dpkg-dev debhelper lintian systemd man-db logrotate)

@@ -804,13 +804,15 @@ static void test_proxy_protocol_listener(void **state)
                              "drain_delay = \"30s\";\n"
                              "servers = ( { root = \"@D/www\"; real_ip_from = [ \"10.0.0.0/8\", \"::1\" ];\n"
                              "              real_ip_header = \"X-Real-IP\"; last_modified = \"off\";\n"
-                             "              locations = ( { match = \"= /h\"; health_check = true; } ); } );\n");
+                             "              locations = ( { match = \"= /h\"; health_check = true; },\n"
+                             "                            { match = \"/c/\"; etag = \"content\"; } ); } );\n");
     cfg *y = load("pp.yaml", "listen:\n  - { address: 127.0.0.1, port: 8080, proxy_protocol: true }\n"
                              "  - { address: 127.0.0.1, port: 8081 }\n"
                              "drain_delay: 30s\n"
                              "servers:\n  - root: @D/www\n    real_ip_from: [ 10.0.0.0/8, \"::1\" ]\n"
                              "    real_ip_header: X-Real-IP\n    last_modified: \"off\"\n"
-                             "    locations:\n      - { match: = /h, health_check: true }\n");
+                             "    locations:\n      - { match: = /h, health_check: true }\n"
+                             "      - { match: /c/, etag: content }\n");
     assert_true(c->listens[0].proxy_protocol);
     assert_false(c->listens[1].proxy_protocol);
     assert_same_dump(c, y);
@@ -824,6 +826,9 @@ static void test_proxy_protocol_listener(void **state)
     assert_false(c->servers[0].r.last_modified);
     assert_false(c->servers[0].locs[0].r.last_modified); /* inherited */
     assert_non_null(strstr(d, "    last_modified = \"off\";\n"));
+    assert_non_null(strstr(d, "match = \"/c/\";\n        etag = \"content\";\n"));
+    assert_true(c->servers[0].locs[1].r.etag_content);
+    assert_false(c->servers[0].r.etag_content);
     assert_non_null(strstr(d, "match = \"= /h\";\n        health_check = true;\n"));
     free(d);
     assert_round_trip(c, "pp-rt.conf");

@@ -57,12 +57,13 @@ static const struct {
     { "site/strict/y.txt", "y\n" },
     { "site/ro/r.txt", "r\n" },
     { "site/nolm/n.txt", "0123456789" },
+    { "site/ch/c.txt", "content!" },
     { "assets/logo.txt", "LOGO\n" },
     { "assets/lib.js", "lib();\n" },
     { "assets/lib.js.gz", "LIBGZ\n" },
 };
 
-static const char *const dirs[] = { "site", "site/nolm", "site/.errors", "site/.well-known", "site/errors", "site/sub",
+static const char *const dirs[] = { "site", "site/nolm", "site/ch", "site/.errors", "site/.well-known", "site/errors", "site/sub",
                                     "site/list", "site/js", "site/spa", "site/spa/sub", "site/private",
                                     "site/strict", "site/ro", "site/q\"d", "assets" };
 
@@ -99,7 +100,8 @@ static const char site_conf[] =
     "      { match = \"/loop/\"; try_files = [ \"$uri\", \"/loop/again\" ]; },\n"
     "      { match = \"= /status\"; status_page = \"stub\"; access = [ \"allow 127.0.0.1\", \"deny all\" ]; },\n"
     "      { match = \"= /hc\"; health_check = true; },\n"
-    "      { match = \"/nolm/\"; last_modified = \"off\"; }\n"
+    "      { match = \"/nolm/\"; last_modified = \"off\"; },\n"
+    "      { match = \"/ch/\"; etag = \"content\"; }\n"
     "    );\n"
     "  },\n"
     "  { names = [ \"b.example\" ];\n"
@@ -967,6 +969,78 @@ static void test_health_check(void **state)
     mx_close(mx);
 }
 
+/* etag = "content": a small file asks for its hash (ROUTE_HASH) unless
+ * the executor offers it; the ETag is the hash, the mtime's is never sent;
+ * If-None-Match compares with it; a large file goes without an ETag and
+ * is marked for hashing later; an unreadable one, without. */
+static void test_content_etag(void **state)
+{
+    (void)state;
+    uint8_t h[16];
+    memset(h, 0xab, sizeof h);
+    static const char tag[] = "\"abababababababababababababababab\"";
+    for (int offered = 0; offered < 2; offered++) {
+        run r;
+        struct sockaddr_storage ss;
+        run_begin(&r, A, "GET /ch/c.txt", NULL, NULL, &ss, false);
+        assert_int_equal(route_request(&r.rt), ROUTE_LOOKUP);
+        run_lookup(&r.rt);
+        if (offered)
+            route_offer_hash(&r.rt, h);
+        enum route_state st = route_lookup_done(&r.rt);
+        if (!offered) {
+            assert_int_equal(st, ROUTE_HASH);
+            assert_true(r.rt.plan.fd >= 0); /* the file the executor hashes */
+            st = route_hash_done(&r.rt, h);
+        }
+        assert_int_equal(st, ROUTE_DONE);
+        assert_int_equal(r.rt.plan.status, 200);
+        char *head = render_head(&r.rt.plan), *want = xasprintf("ETag: %s", tag);
+        assert_true(head_has(head, want));
+        assert_true(head_has(head, "Content-Length: 8"));
+        free(want);
+        free(head);
+        run_end(&r);
+    }
+    char *inm = xasprintf("If-None-Match: %s\r\n", tag);
+    run r;
+    struct sockaddr_storage ss;
+    run_begin(&r, A, "GET /ch/c.txt", inm, NULL, &ss, false);
+    assert_int_equal(route_request(&r.rt), ROUTE_LOOKUP);
+    run_lookup(&r.rt);
+    route_offer_hash(&r.rt, h);
+    assert_int_equal(route_lookup_done(&r.rt), ROUTE_DONE);
+    assert_int_equal(r.rt.plan.status, 304);
+    run_end(&r);
+    free(inm);
+    /* unreadable: served, no ETag at all */
+    run_begin(&r, A, "GET /ch/c.txt", NULL, NULL, &ss, false);
+    route_request(&r.rt);
+    run_lookup(&r.rt);
+    assert_int_equal(route_lookup_done(&r.rt), ROUTE_HASH);
+    assert_int_equal(route_hash_done(&r.rt, NULL), ROUTE_DONE);
+    char *head = render_head(&r.rt.plan);
+    assert_false(head_has(head, "ETag"));
+    free(head);
+    run_end(&r);
+    /* larger than ROUTE_HASH_MAX: no ETag now, hashed later */
+    char *big = fixture_path("site/ch/big.bin");
+    int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0 && ftruncate(fd, ROUTE_HASH_MAX + 1) == 0);
+    close(fd);
+    run_begin(&r, A, "GET /ch/big.bin", NULL, NULL, &ss, false);
+    route_request(&r.rt);
+    run_lookup(&r.rt);
+    assert_int_equal(route_lookup_done(&r.rt), ROUTE_DONE);
+    assert_true(r.rt.hash_later);
+    head = render_head(&r.rt.plan);
+    assert_false(head_has(head, "ETag"));
+    free(head);
+    run_end(&r);
+    unlink(big);
+    free(big);
+}
+
 /* An executor's failure after a file plan: a new head and body, nothing of
  * the file's (validators, ranges) left in it; the file stays the plan's to
  * release. */
@@ -1039,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_route_error_405_allow),
         cmocka_unit_test(test_status_page),
         cmocka_unit_test(test_health_check),
+        cmocka_unit_test(test_content_etag),
         cmocka_unit_test(test_route_error_replaces_a_file_plan),
         cmocka_unit_test(test_abandon_releases_the_lookup),
     };
