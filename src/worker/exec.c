@@ -258,13 +258,11 @@ static void bg_hash_done(wq_task *t)
     free(b);
 }
 
-#define HASHING_MAX 4
-
 static void exec_hash_later(exec *x)
 {
     worker *w = x->w;
     const struct stat *st = &x->rt.lookup.res.st;
-    if (!x->rt.hash_later || w->hashing >= HASHING_MAX || x->rt.plan.fd < 0)
+    if (!x->rt.hash_later || w->hashing >= EXEC_HASHING_MAX || x->rt.plan.fd < 0)
         return;
     x->rt.hash_later = false;
     bg_hash *b = calloc(1, sizeof *b);

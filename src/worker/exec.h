@@ -114,6 +114,10 @@ typedef struct exec {
     } task;
 } exec;
 
+/* Large files hashed in the background at once (etag = "content"): the
+ * write queue has room for them beside one task per owner. */
+#define EXEC_HASHING_MAX 4
+
 /* Ready x for a connection's requests (buffers from its block). */
 void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf, size_t hcap, char *body,
                size_t body_cap);

@@ -595,8 +595,8 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
      * were empty (loop_peek_first), and the batch's end reads them then. */
     int nevents = c->worker_connections < LOOP_EVENTS_MAX - 64 ? c->worker_connections + 64 : LOOP_EVENTS_MAX;
     /* One slot per connection (a connection has at most one task in flight),
-     * or per stream where a connection may be HTTP/2, and one for the
-     * roots' check. */
+     * or per stream where a connection may be HTTP/2, one for the roots'
+     * check, and the background hashes of etag = "content". */
     size_t owners = (size_t)c->worker_connections * (h2 ? c->http2_max_concurrent_streams : 1);
     /* Free blocks are kept for as many owners as may be busy at once (the
      * once-a-second trim gives back what a second did not need): with 256,
@@ -605,7 +605,7 @@ int worker_open(worker *w, const cfg *c, const int *listen_fds, size_t nlisten, 
     if (loop_init(&w->lp, nevents) < 0 ||
         arena_pool_init(&w->arenas, w->block_size, owners < ARENA_FREE_MAX ? owners : ARENA_FREE_MAX) < 0)
         return -1;
-    if (wq_init(&w->q, &w->lp, c->wq_threads, owners + 1) < 0 || (h2 && h2_worker_init(w) < 0))
+    if (wq_init(&w->q, &w->lp, c->wq_threads, owners + 1 + EXEC_HASHING_MAX) < 0 || (h2 && h2_worker_init(w) < 0))
         return -1;
     if (worker_open_logs(w, c, err, errlen) < 0)
         return -1;
