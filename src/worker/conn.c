@@ -146,6 +146,7 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     c->listen_idx = (uint32_t)listen_idx;
     c->state = CS_IDLE;
     c->can_read = c->can_write = c->task_busy = c->closed = c->nodelay = c->plain_on_tls = c->proxied = false;
+    c->rdhup = false;
     c->ssl = NULL;
     c->h2 = NULL;
     memset(&c->peer, 0, sizeof c->peer);
@@ -208,7 +209,7 @@ ssize_t conn_recv(conn *c, void *buf, size_t len)
         /* Fewer bytes than asked for: the socket is empty now. Edge-
          * triggered epoll reports every later arrival, so no recv that
          * could only say EAGAIN is made (nginx's rev->ready = 0). */
-        if ((n < 0 && errno == EAGAIN) || (n > 0 && (size_t)n < len))
+        if ((n < 0 && errno == EAGAIN) || (n > 0 && (size_t)n < len && !c->rdhup))
             c->can_read = false;
         return n;
     }
@@ -834,8 +835,10 @@ static long conn_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi
                         size_t *done)
 {
     (void)argp, (void)argi, (void)argl;
-    if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && done && *done < len && !BIO_get_ktls_recv(b))
-        ((conn *)(void *)BIO_get_callback_arg(b))->can_read = false;
+    conn *c = (conn *)(void *)BIO_get_callback_arg(b);
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && done && *done < len && !c->rdhup &&
+        !BIO_get_ktls_recv(b))
+        c->can_read = false;
     return ret;
 }
 
@@ -1043,6 +1046,8 @@ static bool conn_read_proxy(conn *c)
     }
     pp_header h;
     int len = n > 0 ? pp_parse(buf, (size_t)n, &h) : PP_INVALID;
+    if (len == PP_INCOMPLETE && c->rdhup)
+        len = PP_INVALID; /* the client closed before its header was whole */
     if (len == PP_INCOMPLETE) {
         c->can_read = false;
         return false;
@@ -1110,6 +1115,10 @@ static void conn_on_event(loop_io *io, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->can_read = true;
+    /* The client's FIN is in: reading goes on to the end of file, however
+     * short a read (the edge that said so is not repeated). */
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         c->can_write = true;
     /* An HTTP/2 connection goes on while some stream's task is out. */

@@ -66,6 +66,7 @@ typedef struct conn {
     conn_peer peer;                     /* the client (after a PROXY header: the header's) */
     conn_peer pp_peer;                  /* the PROXY header's client, when proxied */
     bool proxied;                       /* a PROXY header named the client */
+    bool rdhup;                         /* epoll said the client's FIN came: read on to end of file */
     uint32_t tls_srv;                   /* the server SNI chose (its certificate), once the handshake is done */
     SSL *ssl;                           /* a TLS listener's connection, or NULL */
     struct h2_conn *h2;                 /* HTTP/2 state (CS_H2), or NULL */
