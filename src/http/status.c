@@ -94,7 +94,7 @@ static void render_requests(sbuf *b, const mx_region *r, const mx_counters *c)
         if (i >= n && i != MX_SERVERS - 1)
             continue;
         if (i == MX_SERVERS - 1 && n < MX_SERVERS - 1) {
-            bool any = false; /* "_other" only once something counted there */
+            bool any = false; /* "(other)" only once something counted there */
             for (int k = 0; k < MX_CLASSES; k++)
                 any |= c->by_status[i][k] != 0;
             if (!any)

@@ -27,7 +27,7 @@ mx_region *mx_open(void)
     /* Anonymous pages are zero: only what is not zero is set. */
     r->magic = MX_MAGIC;
     r->started = (int64_t)time(NULL);
-    memcpy(r->names[MX_SERVERS - 1], "_other", sizeof "_other");
+    memcpy(r->names[MX_SERVERS - 1], "(other)", sizeof "(other)");
     return r;
 }
 
@@ -41,7 +41,7 @@ static void name_of(const char *name, char out[MX_NAME_MAX])
 {
     size_t n = strlen(name);
     if (n == 0)
-        name = "_", n = 1;
+        name = "(none)", n = 6;
     if (n > MX_NAME_MAX - 1)
         n = MX_NAME_MAX - 1;
     memcpy(out, name, n);

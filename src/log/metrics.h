@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MX_SLOTS 256     /* workers counted at once: the running generation's and those still draining */
-#define MX_SERVERS 64    /* server names counted apart; later ones count under the last, "_other" */
+#define MX_SLOTS 2048    /* workers counted at once: two generations of the most workers (1024) always fit */
+#define MX_SERVERS 64    /* server names counted apart; later ones count under the last, "(other)" */
 #define MX_NAME_MAX 64   /* a name's bytes, its NUL included; longer names are cut */
 #define MX_DUR_BUCKETS 12 /* request duration histogram: 11 bounds (mx_dur_le_ms), then +Inf */
 #define MX_CLASSES 5     /* status classes 1xx .. 5xx */
@@ -79,13 +79,15 @@ static inline void mx_add(uint64_t *p, uint64_t n)
 /* The bucket a request of ms milliseconds falls in. */
 int mx_dur_bucket(int64_t ms);
 
-/* Map a fresh region (zeroed, "_other" interned last); NULL with errno. */
+/* Map a fresh region (zeroed, "(other)" interned last); NULL with errno.
+ * Labels are server names, which cannot hold parentheses: "(other)" and
+ * "(none)" (a server without names) never collide with one. */
 mx_region *mx_open(void);
 void mx_close(mx_region *r);
 
-/* Master: the index counting under name ("_" for ""), interning it. */
+/* Master: the index counting under name ("(none)" for ""), interning it. */
 int mx_intern(mx_region *r, const char *name);
-/* Worker: the index of an interned name; the last ("_other") when absent. */
+/* Worker: the index of an interned name; the last ("(other)") when absent. */
 int mx_find(const mx_region *r, const char *name);
 
 /* Master: a free slot (prefer, if free), marked taken; -1 when all are. */

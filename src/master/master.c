@@ -116,8 +116,10 @@ static void master_spawn(master *m, generation *g, int i)
      * worker's totals stay in one slot as it is restarted. */
     int mx = m->mx ? mx_slot_take(m->mx, g->slots[i].mx1 - 1) : -1;
     if (m->mx && mx < 0 && !m->mx_warned) {
-        m->mx_warned = true;
+        m->mx_warned = true; /* once per shortage: a later slot taken re-arms it */
         log_warn("more than %d workers at once: the status page does not count those beyond", MX_SLOTS);
+    } else if (mx >= 0) {
+        m->mx_warned = false;
     }
     pid_t pid = pipe2(ctl, O_CLOEXEC) < 0 ? -1 : fork();
     if (pid < 0) {
@@ -160,7 +162,7 @@ static void master_spawn(master *m, generation *g, int i)
         if (getppid() != self)
             _exit(0);
         _exit(worker_run(g->cfg, g->listen_fds + (size_t)i * g->nlisten, g->nlisten, g->dirfds, &g->tls,
-                         master_drop, &d, ctl[1], mx >= 0 ? m->mx : NULL, mx));
+                         master_drop, &d, ctl[1], m->mx, mx));
     }
     close(ctl[1]);
     if (g->slots[i].ctl >= 0)

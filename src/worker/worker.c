@@ -761,7 +761,6 @@ static void worker_tls_path(const worker *w)
 static void worker_count_in(worker *w, mx_region *r, int i)
 {
     w->mx = &r->slots[i];
-    w->mx_region = r;
     mx_read(w->mx, &w->mx_base);
     for (size_t k = 0; k < w->cfg->nservers; k++)
         w->mx_srv[k] = mx_find(r, cfg_server_label(&w->cfg->servers[k]));
@@ -793,7 +792,10 @@ int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *d
                  "before 5.12, or a seccomp filter): every file lookup goes to the write queue");
     w->ctl_fd = ctl_fd;
     w->tls = tls;
-    if (mx)
+    /* Every worker reads the region (status pages, the drain flag); one
+     * without a slot of its own (a shortage) counts where no one sees. */
+    w->mx_region = mx;
+    if (mx && mx_index >= 0)
         worker_count_in(w, mx, mx_index);
     worker_tls_path(w);
     listeners_set(w, true);

@@ -35,8 +35,8 @@ struct sockaddr;
  * worker. ctl_fd (or -1) tells the master how far the worker is: one byte
  * once it accepts connections, and end-of-file (the worker closes it) once it
  * has stopped accepting for good. mx (or NULL): the master's status-page
- * counters, of which slot mx_index is this worker's. Returns the process
- * exit status. */
+ * counters and drain flag, of which slot mx_index (-1: none free) is this
+ * worker's. Returns the process exit status. */
 int worker_run(const cfg *c, const int *listen_fds, size_t nlisten, const int *dirfds, const tls_gen *tls,
                int (*after_init)(const void *arg), const void *arg, int ctl_fd, mx_region *mx, int mx_index);
 

@@ -15,10 +15,10 @@ static void test_names(void **state)
     (void)state;
     mx_region *r = mx_open();
     assert_non_null(r);
-    assert_int_equal(mx_find(r, "a.example"), MX_SERVERS - 1); /* not interned: "_other" */
+    assert_int_equal(mx_find(r, "a.example"), MX_SERVERS - 1); /* not interned: "(other)" */
     assert_int_equal(mx_intern(r, "a.example"), 0);
     assert_int_equal(mx_intern(r, ""), 1);
-    assert_string_equal(r->names[1], "_");
+    assert_string_equal(r->names[1], "(none)");
     assert_int_equal(mx_intern(r, "a.example"), 0); /* once */
     assert_int_equal(mx_find(r, "a.example"), 0);
     assert_int_equal(mx_find(r, ""), 1);
@@ -30,7 +30,7 @@ static void test_names(void **state)
     assert_int_equal(k, 2);
     assert_int_equal(strlen(r->names[k]), MX_NAME_MAX - 1);
     assert_int_equal(mx_find(r, longname), k);
-    /* Past MX_SERVERS - 1 names, the rest count under "_other". */
+    /* Past MX_SERVERS - 1 names, the rest count under "(other)". */
     for (int i = 3; i < MX_SERVERS - 1; i++) {
         char n[32];
         snprintf(n, sizeof n, "s%d", i);
@@ -38,7 +38,7 @@ static void test_names(void **state)
     }
     assert_int_equal(r->nservers, MX_SERVERS - 1);
     assert_int_equal(mx_intern(r, "one.too.many"), MX_SERVERS - 1);
-    assert_string_equal(r->names[MX_SERVERS - 1], "_other");
+    assert_string_equal(r->names[MX_SERVERS - 1], "(other)");
     assert_int_equal(r->nservers, MX_SERVERS - 1);
     mx_close(r);
 }

@@ -85,7 +85,7 @@ static void test_prometheus(void **state)
     want_line(s, "ephttpd_requests_total{server=\"example.org\",code=\"5xx\"} 0");
     /* Label values escape backslash, quote and newline. */
     want_line(s, "ephttpd_requests_total{server=\"we\\\"ird\\\\na\\nme\",code=\"4xx\"} 2");
-    assert_null(strstr(s, "_other")); /* nothing counted there */
+    assert_null(strstr(s, "(other)")); /* nothing counted there */
     want_line(s, "ephttpd_connections{state=\"waiting\"} 106");
     want_line(s, "ephttpd_connections_accepted_total 16630948");
     want_line(s, "ephttpd_reloads_total{result=\"ok\"} 2");
@@ -135,10 +135,10 @@ static void test_other_server(void **state)
     r->slots[0].c.by_status[MX_SERVERS - 1][1] = 9;
     const char *ct;
     char *s = render(r, CFG_STATUS_PROMETHEUS, &ct);
-    want_line(s, "ephttpd_requests_total{server=\"_other\",code=\"2xx\"} 9");
+    want_line(s, "ephttpd_requests_total{server=\"(other)\",code=\"2xx\"} 9");
     free(s);
     s = render(r, CFG_STATUS_JSON, &ct);
-    assert_non_null(strstr(s, "\"_other\":{\"1xx\":0,\"2xx\":9,"));
+    assert_non_null(strstr(s, "\"(other)\":{\"1xx\":0,\"2xx\":9,"));
     free(s);
     mx_close(r);
 }
