@@ -6,12 +6,12 @@ reports the FIN once, with the bytes; a short read must not hide it)."""
 import os
 import socket
 import ssl
-import subprocess
 import time
 import unittest
 
 import harness
 from harness import ConfServer, Fixture
+from test_tls import make_cert
 
 LONG = 60  # the server's timeouts: a close within a few seconds is the FIN's doing
 
@@ -20,10 +20,7 @@ class HalfCloseTest(unittest.TestCase):
     def setUp(self):
         self.fx = Fixture()
         self.fx.add("f.txt", b"hello\n")
-        key, cert = os.path.join(self.fx.base, "key.pem"), os.path.join(self.fx.base, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-days", "2", "-subj", "/CN=a.test", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True)
+        cert, key = make_cert(self.fx.base, "cert", "a.test", kind="ec")
         self.tls_port = harness.free_port()
         self.server = ConfServer(lambda port: f"""workers = 1;
 keepalive_timeout = "{LONG}s";

@@ -7,11 +7,11 @@ import os
 import socket
 import ssl
 import struct
-import subprocess
 import unittest
 
 import harness
 from harness import ConfServer, Fixture, RawConn, build_request
+from test_tls import make_cert
 
 LONG = 60
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -32,7 +32,7 @@ class ProxyProtocolTest(unittest.TestCase):
         self.fx.add("lan/x.txt", b"lan\n")
         self.log = os.path.join(self.fx.base, "access.log")
         self.tls_port = harness.free_port()
-        cert, key = self.cert()
+        cert, key = make_cert(self.fx.base, "cert", "a.test", kind="ec")
         self.server = ConfServer(lambda port: f"""workers = 1;
 header_timeout = "1s";
 error_log = "{os.path.join(self.fx.base, 'error.log')}";
@@ -49,13 +49,6 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}"; access_log = "{sel
         self.server.stop()
         self.server.cleanup()
         self.fx.cleanup()
-
-    def cert(self):
-        key, cert = os.path.join(self.fx.base, "key.pem"), os.path.join(self.fx.base, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-days", "2", "-subj", "/CN=a.test", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True)
-        return cert, key
 
     def get(self, header, path="/page.txt", port=None):
         with RawConn(port or self.port) as c:
