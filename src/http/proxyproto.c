@@ -1,7 +1,7 @@
 /* http/proxyproto.c: PROXY protocol v1 and v2 headers (haproxy.org/download/2.6/doc/proxy-protocol.txt). */
 #include "http/proxyproto.h"
+#include "util/cidr.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -30,24 +30,10 @@ static bool v1_port(const char *s, size_t n, uint16_t *out)
     return true;
 }
 
+/* A v1 address of its line's family. */
 static bool v1_addr(int fam, const char *s, size_t n, uint16_t port, struct sockaddr_storage *ss)
 {
-    char a[INET6_ADDRSTRLEN];
-    if (n == 0 || n >= sizeof a)
-        return false;
-    memcpy(a, s, n);
-    a[n] = '\0';
-    memset(ss, 0, sizeof *ss);
-    if (fam == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        return inet_pton(AF_INET, a, &in->sin_addr) == 1;
-    }
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    return inet_pton(AF_INET6, a, &in6->sin6_addr) == 1;
+    return cidr_sockaddr(s, n, port, ss) && ss->ss_family == fam;
 }
 
 /* "PROXY TCP4 src dst sport dport\r\n", "PROXY TCP6 ...", "PROXY UNKNOWN...\r\n". */

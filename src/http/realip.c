@@ -1,7 +1,6 @@
 /* http/realip.c: picking the client's address out of a proxy header (see realip.h). */
 #include "http/realip.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -17,7 +16,6 @@ static bool trusted_peer(const cidr *t, size_t n, const struct sockaddr *sa)
  * as an address; false when it is not one. */
 static bool item_addr(const char *p, size_t n, struct sockaddr_storage *ss)
 {
-    char a[INET6_ADDRSTRLEN];
     if (n && p[0] == '[') { /* [IPv6] with an optional :port */
         const char *rb = memchr(p, ']', n);
         if (!rb)
@@ -29,22 +27,7 @@ static bool item_addr(const char *p, size_t n, struct sockaddr_storage *ss)
     } else if (memchr(p, '.', n) && memchr(p, ':', n)) { /* IPv4:port */
         n = (size_t)((const char *)memchr(p, ':', n) - p);
     }
-    if (n == 0 || n >= sizeof a)
-        return false;
-    memcpy(a, p, n);
-    a[n] = '\0';
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, a, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        return true;
-    }
-    if (inet_pton(AF_INET6, a, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        return true;
-    }
-    return false;
+    return cidr_sockaddr(p, n, 0, ss) != 0;
 }
 
 /* Walk one line from the right; 1: an untrusted address found (in *out),

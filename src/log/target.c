@@ -1,7 +1,7 @@
 /* log/target.c: syslog and journal destinations: parsing their paths, connecting, framing a line. */
 #include "log/target.h"
+#include "util/cidr.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,7 +47,6 @@ static int server_addr(slog_target *t, const char *v, char *err, size_t errlen)
 {
     if (strncmp(v, "unix:", 5) == 0)
         return unix_addr(t, v + 5, err, errlen);
-    char host[64];
     const char *h = v, *he, *port = NULL;
     if (v[0] == '[') { /* [IPv6] with an optional :port */
         h = v + 1;
@@ -59,10 +58,6 @@ static int server_addr(slog_target *t, const char *v, char *err, size_t errlen)
     } else { /* IPv4, or a bare IPv6 */
         he = v + strlen(v);
     }
-    if (he == h || (size_t)(he - h) >= sizeof host)
-        goto bad;
-    memcpy(host, h, (size_t)(he - h));
-    host[he - h] = '\0';
     unsigned long pn = 514;
     if (port) {
         char *end;
@@ -70,17 +65,8 @@ static int server_addr(slog_target *t, const char *v, char *err, size_t errlen)
         if (!*port || *end || pn == 0 || pn > 65535)
             goto bad;
     }
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&t->addr;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&t->addr;
-    memset(&t->addr, 0, sizeof t->addr);
-    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET, in4->sin_port = htons((uint16_t)pn), t->alen = sizeof *in4;
+    if ((t->alen = cidr_sockaddr(h, (size_t)(he - h), (uint16_t)pn, &t->addr)) != 0)
         return 0;
-    }
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6, in6->sin6_port = htons((uint16_t)pn), t->alen = sizeof *in6;
-        return 0;
-    }
 bad:
     snprintf(err, errlen, "syslog \"server=%s\": a numeric address ([IPv6] with a port), an optional :port, "
                           "or unix:/path", v);

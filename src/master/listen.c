@@ -17,19 +17,8 @@
 int listen_open(const cfg_listen *l, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, l->addr, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons(l->port);
-        len = sizeof *in4;
-    } else if (inet_pton(AF_INET6, l->addr, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(l->port);
-        len = sizeof *in6;
-    } else {
+    socklen_t len = cidr_sockaddr(l->addr, strlen(l->addr), l->port, &ss);
+    if (len == 0) {
         snprintf(err, errlen, "listen address \"%s\" is not a numeric IPv4 or IPv6 address", l->addr);
         return -1;
     }

@@ -196,6 +196,30 @@ void cidr_format(const cidr *net, char *buf, size_t len)
         snprintf(buf, len, "%s/%u", a, (unsigned)net->bits);
 }
 
+socklen_t cidr_sockaddr(const char *text, size_t n, uint16_t port, struct sockaddr_storage *out)
+{
+    char a[INET6_ADDRSTRLEN];
+    memset(out, 0, sizeof *out);
+    if (n == 0 || n >= sizeof a)
+        return 0;
+    memcpy(a, text, n);
+    a[n] = '\0';
+    struct sockaddr_in *in4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, a, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        return sizeof *in4;
+    }
+    if (inet_pton(AF_INET6, a, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        return sizeof *in6;
+    }
+    memset(out, 0, sizeof *out);
+    return 0;
+}
+
 size_t cidr_peer_text(const struct sockaddr *sa, char *out)
 {
     const void *a = NULL;

@@ -35,6 +35,11 @@ bool cidr_covers_ipv4(const cidr *net);
  * "::1"; /bits omitted when it covers one address). */
 void cidr_format(const cidr *net, char *buf, size_t len);
 
+/* The numeric IPv4 or IPv6 address text[0..n) (no brackets, no port) with
+ * port, as a socket address in *out (zeroed first). Returns its length, or
+ * 0 when the text is no such address. */
+socklen_t cidr_sockaddr(const char *text, size_t n, uint16_t port, struct sockaddr_storage *out);
+
 /* A client's address as text ("192.0.2.7", "2001:db8::1") in out, which
  * holds INET6_ADDRSTRLEN bytes; "-" for any other family. Returns its length. */
 size_t cidr_peer_text(const struct sockaddr *sa, char *out);
