@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,10 +47,11 @@ int access_log_open(access_log *al, const char *path, size_t bufsize)
     if (!path || strcmp(path, "off") == 0)
         return 0;
     snprintf(al->path, sizeof al->path, "%s", path);
+    char err[256];
+    if (lf_compile(&al->combined, LF_COMBINED, LF_ESC_DEFAULT, err, sizeof err) < 0)
+        return -1;
     if (slog_is(path)) {
-        char err[256];
         if (!(al->slog = malloc(sizeof *al->slog)) || slog_parse(path, al->slog, err, sizeof err) < 0 ||
-            lf_compile(&al->combined, LF_COMBINED, LF_ESC_DEFAULT, err, sizeof err) < 0 ||
             !(al->buf = malloc(SLOG_HEAD_MAX + ACCESS_LINE_MAX))) {
             errno = al->slog ? EINVAL : ENOMEM;
             return -1;
@@ -60,9 +60,6 @@ int access_log_open(access_log *al, const char *path, size_t bufsize)
         slog_reach(al, time(NULL));
         return 0;
     }
-    char err[128];
-    if (lf_compile(&al->combined, LF_COMBINED, LF_ESC_DEFAULT, err, sizeof err) < 0)
-        return -1;
     if (bufsize < ACCESS_LINE_MAX)
         bufsize = ACCESS_LINE_MAX;
     al->buf = malloc(bufsize);
@@ -138,28 +135,32 @@ static void slog_write(access_log *al, const lf_format *f, const access_entry *e
     clock_gettime(CLOCK_REALTIME, &ts);
     size_t h = slog_header(al->slog, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, (int)getpid(), al->buf);
     size_t n = lf_write(f, e, al->buf + h) - 1; /* no newline: the datagram is the line */
-    if (send(al->fd, al->buf, h + n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+    if (slog_send(&al->fd, al->buf, h + n) < 0) {
         al->dropped++;
         al->drop_errno = errno;
-        if (errno != EAGAIN && errno != ENOBUFS) { /* gone (ECONNREFUSED): connect again later */
-            close(al->fd);
-            al->fd = -1;
-            al->retry = e->when + 1;
-        }
+        al->retry = e->when + 1; /* if it is gone (ECONNREFUSED): connect again then */
     }
+}
+
+/* A buffer of at least need bytes (a format longer than the usual: once). */
+static bool access_log_room(access_log *al, size_t need)
+{
+    if (need <= al->cap)
+        return true;
+    char *b = realloc(al->buf, need);
+    if (!b)
+        return false;
+    al->buf = b;
+    al->cap = need;
+    return true;
 }
 
 void access_log_write_fmt(access_log *al, const lf_format *f, const access_entry *e)
 {
     if (al->slog) {
-        if (f->line_max + SLOG_HEAD_MAX > al->cap) { /* a format longer than the buffer: once */
-            char *b = realloc(al->buf, f->line_max + SLOG_HEAD_MAX);
-            if (!b) {
-                al->dropped++;
-                return;
-            }
-            al->buf = b;
-            al->cap = f->line_max + SLOG_HEAD_MAX;
+        if (!access_log_room(al, f->line_max + SLOG_HEAD_MAX)) {
+            al->dropped++;
+            return;
         }
         slog_write(al, f, e);
         return;
@@ -168,12 +169,9 @@ void access_log_write_fmt(access_log *al, const lf_format *f, const access_entry
         return;
     if (al->len + f->line_max > al->cap)
         access_log_flush(al);
-    if (f->line_max > al->cap) { /* a format longer than the buffer: once */
-        char *b = realloc(al->buf, f->line_max);
-        if (!b)
-            return; /* the line is dropped; serving goes on */
-        al->buf = b;
-        al->cap = f->line_max;
+    if (!access_log_room(al, f->line_max)) {
+        al->dropped++; /* serving goes on */
+        return;
     }
     al->len += lf_write(f, e, al->buf + al->len);
     al->lines++;

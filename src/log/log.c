@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -193,13 +192,8 @@ static void journal_send(enum log_level level, const char *msg, size_t mlen, con
         sink.dropped++;
         return;
     }
-    if (send(sink.fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-        sink.dropped++;
-        if (errno != EAGAIN && errno != ENOBUFS) { /* journald went away: connect afresh next time */
-            close(sink.fd);
-            sink.fd = -1;
-        }
-    }
+    if (slog_send(&sink.fd, buf, n) < 0)
+        sink.dropped++; /* journald gone: the next line connects afresh */
 }
 
 void log_ctx_vmsg(enum log_level level, const log_ctx *ctx, const char *fmt, va_list ap)

@@ -155,6 +155,19 @@ int slog_connect(const slog_target *t)
     return fd;
 }
 
+int slog_send(int *fd, const void *buf, size_t n)
+{
+    if (send(*fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+        return 0;
+    int e = errno;
+    if (e != EAGAIN && e != ENOBUFS) {
+        close(*fd);
+        *fd = -1;
+    }
+    errno = e;
+    return -1;
+}
+
 size_t slog_header(const slog_target *t, int64_t now_ms, int pid, char *out)
 {
     time_t s = (time_t)(now_ms / 1000);

@@ -35,6 +35,11 @@ int slog_parse(const char *path, slog_target *t, char *err, size_t errlen);
  * be reached now (the caller counts the line dropped and tries again later). */
 int slog_connect(const slog_target *t);
 
+/* One datagram on *fd, never waiting. -1 (errno) when it was not taken:
+ * a full socket (EAGAIN, ENOBUFS) leaves *fd as it is; anything else (the
+ * daemon gone) closes it and sets *fd to -1, to be connected again later. */
+int slog_send(int *fd, const void *buf, size_t n);
+
 /* An RFC 5424 header for a line of t at Unix time now_ms and pid:
  * "<PRI>1 2026-11-28T15:59:31.123Z HOST TAG PID - - ". Its length (at most
  * SLOG_HEAD_MAX). */
