@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 /* Byte classes. C_TOK: tchar (RFC 9110 5.6.2). C_VAL: field-value byte
  * (HTAB, SP, VCHAR, obs-text). C_VIS: request-target byte (VCHAR only). */
@@ -210,6 +211,14 @@ int hp_parse_request(const char *buf, size_t len, hp_request *req)
     if (r == 0)
         r = parse_fields(&p, end, req);
     return r == 0 ? (int)(p - start) : r;
+}
+
+const hp_header *hp_header_next(const hp_request *req, ep_str name, const hp_header *after)
+{
+    for (size_t i = after ? (size_t)(after - req->headers) + 1 : 0; i < req->nheaders; i++)
+        if (req->headers[i].name.len == name.len && strncasecmp(req->headers[i].name.p, name.p, name.len) == 0)
+            return &req->headers[i];
+    return NULL;
 }
 
 ep_str hp_request_line(const char *buf, size_t len)

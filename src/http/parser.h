@@ -50,6 +50,10 @@ int hp_parse_request(const char *buf, size_t len, hp_request *req);
  * but line ends was read. */
 ep_str hp_request_line(const char *buf, size_t len);
 
+/* The first header field of req named name (any case) after *after (NULL:
+ * from the start), or NULL: req's fields one by one, in the order sent. */
+const hp_header *hp_header_next(const hp_request *req, ep_str name, const hp_header *after);
+
 /* Semantics of the parsed head that the connection needs. */
 typedef struct {
     ep_str host;              /* Host value, or len 0 if absent */

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "http/loc.h"
@@ -378,6 +377,16 @@ static enum route_state route_multipart(route *rt, const cond_range *parts, size
     return route_seal(rt);
 }
 
+/* A lookup's outcome is decided: what it read for a listing goes. */
+static enum route_state route_lookup_end(route *rt, enum route_state s)
+{
+    if (s == ROUTE_DONE) {
+        free(rt->lookup.out.data);
+        rt->lookup.out = (ai_buf){ 0 };
+    }
+    return s;
+}
+
 /* The plan for the file now in plan.fd (route_file), its hash known or
  * not needed. */
 static enum route_state route_file_plan(route *rt)
@@ -465,12 +474,7 @@ void route_offer_hash(route *rt, const uint8_t *h)
 enum route_state route_hash_done(route *rt, const uint8_t *h)
 {
     route_offer_hash(rt, h); /* none (unreadable, the queue full): served without an ETag */
-    enum route_state s = route_file_plan(rt);
-    if (s == ROUTE_DONE) {
-        free(rt->lookup.out.data);
-        rt->lookup.out = (ai_buf){ 0 };
-    }
-    return s;
+    return route_lookup_end(rt, route_file_plan(rt));
 }
 
 static enum route_state route_listing(route *rt)
@@ -537,11 +541,7 @@ enum route_state route_lookup_done(route *rt)
     } else {
         s = route_file(rt);
     }
-    if (s == ROUTE_DONE) {
-        free(q->out.data);
-        q->out = (ai_buf){ 0 };
-    }
-    return s;
+    return route_lookup_end(rt, s);
 }
 
 enum route_state route_lookup_cached(route *rt, const file_result *res)
@@ -680,11 +680,10 @@ static void route_real_ip(route *rt)
     if (!s->nreal_ip_from || !h)
         return;
     const char *name = s->real_ip_header ? s->real_ip_header : "X-Forwarded-For";
-    size_t n = strlen(name), k = 0;
     ep_str lines[HP_MAX_HEADERS];
-    for (size_t i = 0; i < h->nheaders; i++)
-        if (h->headers[i].name.len == n && strncasecmp(h->headers[i].name.p, name, n) == 0)
-            lines[k++] = h->headers[i].value;
+    size_t k = 0;
+    for (const hp_header *f = NULL; (f = hp_header_next(h, ep_str_make(name, strlen(name)), f));)
+        lines[k++] = f->value;
     if (realip_pick_lines(s->real_ip_from, s->nreal_ip_from, rt->peer, lines, k, &rt->client))
         rt->peer = (const struct sockaddr *)&rt->client;
 }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <netinet/tcp.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -135,6 +134,13 @@ static void conn_release_buffers(conn *c)
     c->rq = NULL;
 }
 
+/* The client's address: the accepted socket's, or a PROXY header's. */
+static void conn_set_peer(conn *c, const struct sockaddr *sa)
+{
+    memset(&c->peer, 0, sizeof c->peer);
+    memcpy(&c->peer, sa, sa->sa_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
+}
+
 void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t listen_idx)
 {
     c->io.fd = fd;
@@ -149,8 +155,7 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     c->rdhup = false;
     c->ssl = NULL;
     c->h2 = NULL;
-    memset(&c->peer, 0, sizeof c->peer);
-    memcpy(&c->peer, peer, peer->sa_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
+    conn_set_peer(c, peer);
     /* A TLS listener's: the first byte decides between a handshake and a
      * cleartext request (conn_handshake). */
     if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx)
@@ -336,11 +341,8 @@ static void conn_log(conn *c)
 /* $http_<name> (log/format.h): a request header's first value. */
 static ep_str conn_header(const lf_req *r, ep_str lname)
 {
-    const hp_request *h = r->arg;
-    for (size_t i = 0; h && i < h->nheaders; i++)
-        if (h->headers[i].name.len == lname.len && strncasecmp(h->headers[i].name.p, lname.p, lname.len) == 0)
-            return h->headers[i].value;
-    return ep_str_make("", 0);
+    const hp_header *f = r->arg ? hp_header_next(r->arg, lname, NULL) : NULL;
+    return f ? f->value : ep_str_make("", 0);
 }
 
 void conn_access(conn *c, const route *rt, const http_req *rq, access_entry *e)
@@ -1059,8 +1061,7 @@ static bool conn_read_proxy(conn *c)
         return false;
     }
     if (!h.local) {
-        memset(&c->peer, 0, sizeof c->peer);
-        memcpy(&c->peer, &h.src, h.src.ss_family == AF_INET6 ? sizeof c->peer.in6 : sizeof c->peer.in);
+        conn_set_peer(c, (const struct sockaddr *)&h.src);
         c->pp_peer = c->peer;
         c->proxied = true;
     }
