@@ -26,6 +26,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -1079,6 +1080,24 @@ def mount_tmpfs(tc, path):
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", path]).returncode != 0:
         tc.skipTest("mount -t tmpfs failed here")
     tc.addCleanup(subprocess.run, ["umount", "-l", path], stderr=subprocess.DEVNULL)
+
+
+def read_to_eof(sock, resets_end=False):
+    """Every byte from sock (a socket, or an ssl one) until the peer closes;
+    with resets_end, a reset (or a TLS error at the end) counts as the end
+    too. Blocks as sock's timeout says."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLError):
+            if not resets_end:
+                raise
+            break
+        if not chunk:
+            return data
+        data += chunk
+    return data
 
 
 def read_text(path):

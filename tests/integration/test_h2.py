@@ -201,12 +201,7 @@ class H2ServeTest(ServerTestCase):
             with ctx.wrap_socket(raw, server_hostname="a.test") as s:
                 self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
                 s.sendall(build_request("GET", "/small.txt", host="a.test", headers=[("Connection", "close")]))
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = harness.read_to_eof(s)
                 self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
 
     def test_nghttp_client(self):

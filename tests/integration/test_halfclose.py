@@ -40,16 +40,9 @@ servers = ( {{ root = "{self.fx.root}"; tls_certificate = "{cert}"; tls_certific
 
     def read_to_close(self, s):
         """Everything until the server closes; and how long that took."""
-        t0, data = time.monotonic(), b""
+        t0 = time.monotonic()
         s.settimeout(LONG)
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except (ConnectionResetError, ssl.SSLError):
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = harness.read_to_eof(s, resets_end=True)
         return data, time.monotonic() - t0
 
     def test_one_shot_client(self):

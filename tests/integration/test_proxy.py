@@ -113,12 +113,7 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}"; access_log = "{sel
         ctx.verify_mode = ssl.CERT_NONE
         with ctx.wrap_socket(raw, server_hostname="a.test") as s:
             s.sendall(build_request("GET", "/page.txt", host="a.test", headers=[("Connection", "close")]))
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = harness.read_to_eof(s)
         self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:100])
         self.assertTrue(data.endswith(b"\r\n\r\nhello\n"))
         self.assertTrue(self.log_lines(1)[0].startswith("192.0.2.77 "))
