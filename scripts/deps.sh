@@ -12,6 +12,9 @@ pkgs+=(dpkg-dev debhelper lintian systemd man-db logrotate)
 pkgs+=(prometheus)
 # the access logs' real consumers: jq reads the JSON lines, GoAccess the Combined log
 pkgs+=(jq goaccess)
+# several instances behind a load balancer (test_lb.py): network namespaces
+# and veth pairs made with ip, Debian's HAProxy in front
+pkgs+=(iproute2 haproxy)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx-light wrk apache2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
