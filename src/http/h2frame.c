@@ -17,6 +17,16 @@ static uint8_t *put32(uint8_t *p, uint32_t v)
     return p + 4;
 }
 
+const char *h2fr_error_name(uint32_t code)
+{
+    static const char *const names[] = {
+        "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR",
+        "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+    };
+    return code < sizeof names / sizeof names[0] ? names[code] : "unknown";
+}
+
 void h2fr_hd_read(const uint8_t *p, h2fr_hd *hd)
 {
     hd->len = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];

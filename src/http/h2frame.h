@@ -65,6 +65,9 @@ typedef struct {
     bool stream;
 } h2fr_verdict;
 
+/* An error code's name ("PROTOCOL_ERROR"), or "unknown". */
+const char *h2fr_error_name(uint32_t code);
+
 /* The header at p (H2FR_HEAD bytes). */
 void h2fr_hd_read(const uint8_t *p, h2fr_hd *hd);
 

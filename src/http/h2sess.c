@@ -521,7 +521,7 @@ int h2s_recv(h2s *s, const uint8_t *p, size_t n, int64_t now_ms)
         return -1;
     while (s->magic < sizeof MAGIC && n) {
         if (*p != MAGIC[s->magic])
-            return conn_error(s, H2E_PROTOCOL_ERROR, "not the HTTP/2 connection preface (3.4)");
+            return conn_error(s, H2E_PROTOCOL_ERROR, "bad client magic: not the HTTP/2 connection preface (3.4)");
         s->magic++;
         p++;
         n--;

@@ -118,11 +118,9 @@ typedef struct worker {
     mx_counters mx_base;      /* the slot's totals when this worker took it over (worker_publish) */
     int *mx_srv;              /* per cfg server: its index in the region's names */
     const tls_gen *tls;       /* the generation's TLS contexts (the master's, inherited) */
-    struct nghttp2_session_callbacks *h2_cbs; /* worker/h2.c's, when a listener has http2 */
     char *h2_out_spare;       /* an HTTP/2 output buffer that went idle, for the next to need one */
-    freelist h2_fl;           /* nghttp2's small blocks (worker/h2.c's allocator) */
+    freelist h2_fl;           /* HPACK's small blocks (worker/h2.c's allocator for nghttp2's HPACK) */
     void *h2_mem;             /* its nghttp2_mem (an anonymous struct in nghttp2.h) */
-    struct nghttp2_option *h2_opt;
 } worker;
 
 /* Read what changed on disk and act on it: stale cache entries go, a

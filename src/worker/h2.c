@@ -1,14 +1,14 @@
-/* worker/h2.c: an HTTP/2 connection: nghttp2 frames in and out, each stream a request routed to a plan and pulled as DATA.
+/* worker/h2.c: an HTTP/2 connection: frames in and out (http/h2sess.c), each stream a request routed to a plan and pulled as DATA.
  *
- * Input is read into a stack buffer and fed to nghttp2, whose callbacks
- * collect each stream's header fields into its block; at the end of the
- * headers the stream becomes an http_req and goes through the same
- * routing as HTTP/1.1. Output is what nghttp2_session_mem_send gives,
- * gathered into one buffer per write (the connection holds it only while
- * it has something to send: an idle HTTP/2 connection keeps no buffer of
- * ours). The DATA of a response is pulled from the stream's executor
- * (exec_pull); when it answers "a task reads the chunk", the stream's data
- * is deferred and resumed when the task is back. */
+ * Input is read into a stack buffer and fed to the session, whose
+ * callbacks collect each stream's header fields into its block; at the end
+ * of the headers the stream becomes an http_req and goes through the same
+ * routing as HTTP/1.1. Output is what h2s_send writes into one buffer per
+ * write (the connection holds it only while it has something to send: an
+ * idle HTTP/2 connection keeps no buffer). The DATA of a response is
+ * pulled from the stream's executor (exec_pull) straight into that buffer;
+ * when it answers "a task reads the chunk", the stream's data is deferred
+ * and resumed when the task is back. */
 #include "worker/h2.h"
 
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "http/h2fields.h"
+#include "http/h2sess.h"
 #include "http/parser.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -48,7 +49,7 @@ typedef struct h2_stream {
     struct h2_stream *prev, *next; /* the connection's streams */
     int32_t id;
     int64_t start_ms;             /* when its HEADERS came: the request's time runs from there */
-    bool gone;                    /* nghttp2 closed the stream while a task ran */
+    bool gone;                    /* the session closed the stream while a task ran */
     int status;                   /* answered with; 0: not yet (nothing to log) */
     int bad;                      /* a status the header fields earned (431, 400), 0: none */
     bool malformed;               /* a field broke RFC 9113 8.2-8.3: reset, never answered */
@@ -65,32 +66,28 @@ typedef struct h2_stream {
     http_req req;
     resp_nv *nv;
     nghttp2_nv *hnv;
+    h2s_stream hs;                /* the session's state of it */
 } h2_stream;
+
+#define H2_ST(p) ((h2_stream *)(void *)((char *)(p) - offsetof(h2_stream, hs)))
 
 typedef struct h2_conn {
     conn *c;
-    nghttp2_session *s;
+    h2s s;
     h2_stream *streams;
     uint32_t nstreams;            /* blocks taken, reset ones with a task in flight included */
     uint32_t tasks;               /* streams whose task is in flight */
     char *out;                    /* H2_OUT bytes while there is output, else NULL */
     size_t olen, osent;
-    const uint8_t *pend;          /* nghttp2's output not yet copied into out */
-    size_t plen;
     bool draining;                /* the shutdown notice is submitted */
     bool pinged;                  /* ... and sent, and the PING after it */
     int64_t ping_ms;              /* when that PING went */
-    bool closing;                 /* GOAWAY sent: close once nghttp2 wants nothing more */
+    bool closing;                 /* the final GOAWAY is queued: close once the session is done */
     bool logged;                  /* the connection's error reason is logged (once) */
     timer_list *armed;            /* the list c->timer was last armed on */
-    int32_t max_id;               /* the highest stream id the client has opened */
-    int32_t hdr_id;               /* the stream whose header block is being read, */
-    struct h2_stream *hdr;        /* ... and its block (NULL: refused or gone): no map lookup per field, */
-    bool hdr_trailer;             /* ... and whether the block is the request's trailers */
     uint8_t *in;                  /* bytes received in this batch, not yet decoded (h2_rx_run) */
     size_t inlen;
     struct h2_conn *rx_next;      /* the worker's list of those connections */
-    uint64_t opened;              /* bit i: stream max_id - 2i was opened (i < 64) */
 } h2_conn;
 
 static bool h2_back(exec *x);
@@ -186,14 +183,12 @@ static void h2_stream_free(h2_conn *h, h2_stream *st)
         mx_add(&h->c->w->mx->c.writing, (uint64_t)-1);
         mx_add(&h->c->w->mx->c.waiting, 1);
     }
-    if (h->hdr == st)
-        h->hdr = NULL;
     arena_pool_put(&h->c->w->arenas, st);
 }
 
 /* ---- output -------------------------------------------------------------------- */
 
-static void h2_fatal(h2_conn *h, int rv);
+static void h2_fatal(h2_conn *h);
 
 /* A connection's output buffer goes back when it has nothing to send: the
  * worker keeps one for the next connection that needs one (connections
@@ -207,8 +202,8 @@ static void h2_out_put(worker *w, char *out)
         free(out);
 }
 
-/* Write what nghttp2 has to send, until the socket is full or nothing is
- * left. Returns false when the connection went. */
+/* Write what the session has to send, until the socket is full or nothing
+ * is left. Returns false when the connection went. */
 static bool h2_flush(h2_conn *h)
 {
     conn *c = h->c;
@@ -229,33 +224,19 @@ static bool h2_flush(h2_conn *h)
             continue;
         }
         h->olen = h->osent = 0;
-        for (;;) {
-            if (!h->plen) {
-                ssize_t n = nghttp2_session_mem_send(h->s, &h->pend);
-                if (n < 0) {
-                    h2_fatal(h, (int)n);
-                    return false;
-                }
-                if (n == 0)
-                    break;
-                h->plen = (size_t)n;
-            }
+        if (h2s_want_write(&h->s)) {
             if (!h->out && (h->out = c->w->h2_out_spare))
                 c->w->h2_out_spare = NULL;
             if (!h->out && !(h->out = malloc(H2_OUT))) {
-                h2_fatal(h, NGHTTP2_ERR_NOMEM);
+                h2_log(h, NULL, LOGL_ERROR, "HTTP/2 output buffer: out of memory");
+                conn_close(c);
                 return false;
             }
-            size_t k = H2_OUT - h->olen < h->plen ? H2_OUT - h->olen : h->plen;
-            memcpy(h->out + h->olen, h->pend, k);
-            h->olen += k;
-            h->pend += k;
-            h->plen -= k;
-            if (h->olen == H2_OUT)
-                break;
+            h->olen = h2s_send(&h->s, (uint8_t *)h->out, H2_OUT);
         }
         if (h->olen == 0) {
-            h2_out_put(c->w, h->out); /* nothing to send: an idle connection holds no buffer */
+            if (h->out)
+                h2_out_put(c->w, h->out); /* nothing to send: an idle connection holds no buffer */
             h->out = NULL;
             return true;
         }
@@ -280,24 +261,20 @@ static void h2_progress(h2_conn *h)
         h2_arm(h, &h->c->w->t_send);
 }
 
-static ssize_t h2_read_data(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-                            nghttp2_data_source *src, void *user)
+static ssize_t h2_pull(void *user, h2s_stream *hs, uint8_t *buf, size_t len, bool *eof)
 {
-    (void)s;
-    (void)id;
     h2_conn *h = user;
-    h2_stream *st = src->ptr;
+    h2_stream *st = H2_ST(hs);
     exec *x = &st->x;
     ssize_t n = x->seg < x->rt.plan.nseg ? exec_pull(x, (char *)buf, len) : 0;
     if (n < 0)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset; the others go on */
+        return H2S_FAIL; /* the stream is reset; the others go on */
     if (n == 0 && x->task_busy) {
         h->tasks++;
         h->c->task_busy = true;
-        return NGHTTP2_ERR_DEFERRED;
+        return H2S_DEFER;
     }
-    if (x->seg >= x->rt.plan.nseg)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    *eof = x->seg >= x->rt.plan.nseg;
     h2_progress(h);
     return n;
 }
@@ -317,9 +294,7 @@ static void h2_respond(h2_conn *h, h2_stream *st)
         p->f.date = h->c->w->date;
         n = resp_fields_h2(x->hbuf, x->hcap, 500, &p->f, st->nv, h->c->w->sizes.fields);
     }
-    /* No copies: the names (lower case already) and values live in the
-     * stream's block until the stream closes, and nghttp2 packs HEADERS
-     * before that or drops them unread once the stream is gone. */
+    /* the names are in lower case already */
     for (size_t i = 0; i < n; i++)
         st->hnv[i] = (nghttp2_nv){ (uint8_t *)st->nv[i].name, (uint8_t *)st->nv[i].value, st->nv[i].nlen,
                                    st->nv[i].vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
@@ -327,10 +302,7 @@ static void h2_respond(h2_conn *h, h2_stream *st)
     if (h->c->ssl) /* frames interleave: OpenSSL encrypts all of it, kTLS or not */
         h->c->w->stats.tls_user++;
     exec_prepare(x);
-    nghttp2_data_provider dp = { .source.ptr = st, .read_callback = h2_read_data };
-    int rv = nghttp2_submit_response(h->s, st->id, st->hnv, n, p->nseg ? &dp : NULL);
-    if (rv != 0)
-        nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    h2s_respond(&h->s, &st->hs, st->hnv, n, p->nseg > 0); /* (on failure the stream is reset) */
 }
 
 /* Routing went on: respond once the plan is complete (else a lookup runs). */
@@ -367,11 +339,11 @@ static void h2_carry_on(exec *x, enum exec_result r)
     h2_stream *st = (h2_stream *)x;
     h2_conn *h = st->h;
     if (r == EXEC_ERROR)
-        nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        h2s_reset(&h->s, &st->hs, H2E_INTERNAL_ERROR);
     else if (r == EXEC_READY || x->task_busy)
         h2_routed(h, st, r);
     else /* a cold chunk is in tbuf */
-        nghttp2_session_resume_data(h->s, st->id);
+        h2s_resume(&h->s, &st->hs);
     h2_drive(h->c);
 }
 
@@ -516,72 +488,48 @@ static void h2_request(h2_conn *h, h2_stream *st)
     h2_routed(h, st, exec_route(&st->x, route_request(&st->x.rt)));
 }
 
-/* ---- nghttp2 callbacks ---------------------------------------------------------- */
+/* ---- the session's callbacks ----------------------------------------------------- */
 
 /* A malformed request (RFC 9113 8.1.1): a stream error PROTOCOL_ERROR, the
- * request never served; logged once per connection, as nghttp2's own
- * checks were (the field itself is not logged: its bytes are what was
- * wrong with it). */
+ * request never served; logged once per connection (the field itself is
+ * not logged: its bytes are what was wrong with it). */
 static void h2_malformed(h2_conn *h, h2_stream *st, const char *why)
 {
     st->malformed = true;
     if (!h->logged) {
         h->logged = true;
-        h2_log(h, NULL, LOGL_INFO, "HTTP/2 client error: Invalid HTTP header field was received: stream %d, %s",
+        h2_log(h, NULL, LOGL_INFO, "HTTP/2 client error: Invalid HTTP header field was received: stream %u, %s",
                st->id, why);
     }
-    nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+    h2s_reset(&h->s, &st->hs, H2E_PROTOCOL_ERROR);
 }
 
-static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *user)
+static h2s_stream *h2_on_open(void *user, uint32_t id)
 {
-    h2_conn *h = user;
-    if (f->hd.type != NGHTTP2_HEADERS)
-        return 0;
-    if (f->headers.cat == NGHTTP2_HCAT_HEADERS) { /* trailers: their fields are checked, not kept */
-        h->hdr_id = f->hd.stream_id;
-        h->hdr = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-        h->hdr_trailer = true;
-        if (h->hdr && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
-            h2_malformed(h, h->hdr, "trailers that do not end the stream");
-        return 0;
-    }
-    if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0;
-    h2_stream *st = h2_stream_new(h, f->hd.stream_id);
-    h->hdr_id = f->hd.stream_id;
-    h->hdr = st;
-    h->hdr_trailer = false;
-    if (!st) { /* every slot taken (reset streams whose task is still out count) */
-        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
-        return 0;
-    }
-    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st);
-    return 0;
+    h2_stream *st = h2_stream_new(user, (int32_t)id);
+    return st ? &st->hs : NULL; /* NULL: every slot taken (reset streams whose task is still out count) */
 }
 
-static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
-                        const uint8_t *value, size_t vlen, uint8_t flags, void *user)
+static void h2_on_field(void *user, h2s_stream *hs, const uint8_t *name, size_t nlen, const uint8_t *value,
+                        size_t vlen, bool trailer)
 {
-    (void)flags;
-    (void)s;
     h2_conn *h = user;
-    h2_stream *st = f->hd.type == NGHTTP2_HEADERS && f->hd.stream_id == h->hdr_id ? h->hdr : NULL;
-    if (!st || st->malformed)
-        return 0;
-    if (h2f_field(&st->fields, name, nlen, value, vlen, h->hdr_trailer) < 0) {
+    h2_stream *st = H2_ST(hs);
+    if (st->malformed)
+        return;
+    if (h2f_field(&st->fields, name, nlen, value, vlen, trailer) < 0) {
         h2_malformed(h, st, "a field that RFC 9113 8.2-8.3 forbids");
-        return 0;
+        return;
     }
-    if (h->hdr_trailer || st->bad)
-        return 0;
+    if (trailer || st->bad)
+        return;
     /* RFC 9113's measure of a header list (6.5.2), the one the client was
-     * told; nghttp2 decodes the whole block whatever we answer (the HPACK
-     * state stays shared), and the answer is 431. */
+     * told; the session decodes the whole block whatever we answer (the
+     * HPACK state stays shared), and the answer is 431. */
     st->list += nlen + vlen + 32;
-    if (st->list > st->h->c->w->cfg->http2_max_header_list_size) {
+    if (st->list > h->c->w->cfg->http2_max_header_list_size) {
         st->bad = 431;
-        return 0;
+        return;
     }
     if (name[0] == ':') { /* h2f_field has checked which may come, and once */
         ep_str *slot = nlen == 7 && memcmp(name, ":method", 7) == 0      ? &st->method
@@ -590,151 +538,82 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
                                                                           : NULL;
         if (slot)
             *slot = h2_keep(st, value, vlen);
-        return 0;
+        return;
     }
     if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
         h2_crumb(st, value, vlen);
-        return 0;
+        return;
     }
     hp_request *hd = st->head;
     if (hd->nheaders == HP_MAX_HEADERS) {
         st->bad = 431;
-        return 0;
+        return;
     }
     ep_str n = h2_keep(st, name, nlen), v = h2_keep(st, value, vlen);
     if (!st->bad)
         hd->headers[hd->nheaders++] = (hp_header){ n, v };
-    return 0;
+}
+
+static void h2_on_fields_end(void *user, h2s_stream *hs, bool trailer, bool ended)
+{
+    h2_conn *h = user;
+    h2_stream *st = H2_ST(hs);
+    if (st->malformed)
+        return;
+    if (trailer) {
+        if (!ended)
+            h2_malformed(h, st, "trailers that do not end the stream");
+        else if (h2f_end(&st->fields) < 0)
+            h2_malformed(h, st, "a body shorter than its content-length");
+    } else if (h2f_request(&st->fields) < 0) {
+        h2_malformed(h, st, "a pseudo-header missing, or one too many");
+    } else if (ended && h2f_end(&st->fields) < 0) {
+        h2_malformed(h, st, "a body shorter than its content-length");
+    } else {
+        h2_request(h, st);
+    }
 }
 
 /* A request's body counts against its content-length (8.1.1). */
-static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
-                            void *user)
+static void h2_on_data(void *user, h2s_stream *hs, size_t len, bool ended)
 {
-    (void)flags;
-    (void)data;
-    h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
-    if (st && !st->malformed && h2f_data(&st->fields, len) < 0)
+    h2_stream *st = H2_ST(hs);
+    if (!st->malformed && h2f_data(&st->fields, len) < 0)
         h2_malformed(user, st, "a body longer than its content-length");
-    return 0;
+    else if (!st->malformed && ended && h2f_end(&st->fields) < 0)
+        h2_malformed(user, st, "a body shorter than its content-length");
 }
 
-static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
+static void h2_on_close(void *user, h2s_stream *hs, uint32_t code)
 {
     h2_conn *h = user;
-    if (f->hd.type == NGHTTP2_HEADERS && (f->hd.flags & NGHTTP2_FLAG_END_HEADERS)) {
-        h2_stream *st = f->hd.stream_id == h->hdr_id ? h->hdr : NULL;
-        h->hdr = NULL;
-        if (!st || st->malformed)
-            return 0;
-        bool ended = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
-        if (h->hdr_trailer) {
-            if (h2f_end(&st->fields) < 0)
-                h2_malformed(h, st, "a body shorter than its content-length");
-        } else if (f->headers.cat == NGHTTP2_HCAT_REQUEST) {
-            if (h2f_request(&st->fields) < 0)
-                h2_malformed(h, st, "a pseudo-header missing, or one too many");
-            else if (ended && h2f_end(&st->fields) < 0)
-                h2_malformed(h, st, "a body shorter than its content-length");
-            else
-                h2_request(h, st);
-        }
-    } else if (f->hd.type == NGHTTP2_DATA && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-        h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-        if (st && !st->malformed && h2f_end(&st->fields) < 0)
-            h2_malformed(h, st, "a body shorter than its content-length");
-    } else if (f->hd.type == NGHTTP2_PING && (f->hd.flags & NGHTTP2_FLAG_ACK)) {
-        h2_drain_ack(h);
-    }
-    return 0;
-}
-
-/* Our side of a stream ended with the response while the client's is
- * still open (a request body we do not read): tell it to stop sending
- * (RFC 9113 8.1). */
-/* nghttp2 ends most broken connections itself (a frame of the wrong
- * size, a window overflow, an HPACK error, a flood): its GOAWAY going out
- * is where the reason shows, once per connection. */
-static void h2_log_goaway(h2_conn *h, const nghttp2_goaway *g)
-{
-    h->c->w->stats.h2_errors++;
-    if (h->logged)
-        return;
-    h->logged = true;
-    h2_log(h, NULL, LOGL_INFO, "HTTP/2 connection ended: GOAWAY %s%s%.*s", nghttp2_http2_strerror(g->error_code),
-           g->opaque_data_len ? ": " : "", (int)g->opaque_data_len, g->opaque_data ? (const char *)g->opaque_data : "");
-}
-
-static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
-{
-    h2_conn *h = user;
-    if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
-        h2_log_goaway(h, &f->goaway);
-    /* The shutdown notice is out: a PING sent after it comes back only
-     * once the client has read the notice (h2_drain_ack). */
-    if (f->hd.type == NGHTTP2_GOAWAY && h->draining && !h->pinged) {
-        h->pinged = true;
-        h->ping_ms = h->c->w->now_ms;
-        nghttp2_submit_ping(s, NGHTTP2_FLAG_NONE, NULL);
-    }
-    if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
-        nghttp2_session_get_stream_remote_close(s, f->hd.stream_id) == 0)
-        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
-    return 0;
-}
-
-/* A client opens streams in increasing order (RFC 9113 5.1.1): a HEADERS
- * below the highest id for a stream it never opened is a connection
- * error. nghttp2 forgets closed streams and cannot tell a never-opened id
- * from a closed one (whose late trailers must be ignored), so the last 64
- * ids the client could have opened are remembered here; an older one is
- * ignored, as nghttp2 does. */
-static int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user)
-{
-    h2_conn *h = user;
-    int32_t id = hd->stream_id;
-    if (hd->type != NGHTTP2_HEADERS || !(id & 1))
-        return 0; /* an even id is nghttp2's to refuse */
-    if (id > h->max_id) {
-        int32_t shift = (id - h->max_id) / 2;
-        h->opened = (shift >= 64 ? 0 : h->opened << shift) | 1;
-        h->max_id = id;
-        return 0;
-    }
-    int32_t back = (h->max_id - id) / 2;
-    if (back < 64 && !(h->opened >> back & 1) && !nghttp2_session_find_stream(s, id))
-        nghttp2_session_terminate_session2(s, h->max_id, NGHTTP2_PROTOCOL_ERROR);
-    return 0;
-}
-
-static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
-{
-    h2_conn *h = user;
-    h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
-    if (!st)
-        return 0;
-    if (code == NGHTTP2_NO_ERROR)
+    h2_stream *st = H2_ST(hs);
+    if (code == H2E_NO_ERROR)
         h2_progress(h);
     if (st->x.task_busy)
         st->gone = true; /* its task owns the block: h2_back gives it back */
     else
         h2_stream_free(h, st);
-    return 0;
 }
 
-/* Why nghttp2 is ending the connection or a stream: one line per
- * connection, as nginx logs a client's protocol error once. */
-static int h2_on_error(nghttp2_session *s, int code, const char *msg, size_t len, void *user)
+static void h2_on_ping_ack(void *user)
 {
-    (void)s;
-    (void)code;
+    h2_drain_ack(user);
+}
+
+/* What the client did wrong, before the session answers it: one line per
+ * connection, as nginx logs a client's protocol error once. */
+static void h2_on_error(void *user, uint32_t code, const char *why)
+{
     h2_conn *h = user;
     if (!h->logged) {
         h->logged = true;
-        h2_log(h, NULL, LOGL_INFO, "HTTP/2 client error: %.*s", (int)len, msg);
+        h2_log(h, NULL, LOGL_INFO, "HTTP/2 client error: %s (%s)", why, h2fr_error_name(code));
     }
-    return 0;
 }
+
+static const h2s_cbs h2_cbs = { h2_on_open, h2_on_field, h2_on_fields_end, h2_on_data,
+                                h2_on_close, h2_pull, h2_on_ping_ack, h2_on_error };
 
 /* nghttp2's memory through the worker's free lists (util/freelist.h). */
 static void *h2_malloc(size_t size, void *ud)
@@ -769,42 +648,11 @@ int h2_worker_init(worker *w)
     fl_init(&w->h2_fl, H2_FL_MAX);
     *mem = (nghttp2_mem){ &w->h2_fl, h2_malloc, h2_mfree, h2_calloc, h2_realloc };
     w->h2_mem = mem;
-    nghttp2_session_callbacks *cb;
-    if (nghttp2_session_callbacks_new(&cb) != 0)
-        return -1;
-    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, h2_on_begin_frame);
-    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cb, h2_on_frame_send);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_stream_close);
-    nghttp2_session_callbacks_set_error_callback2(cb, h2_on_error);
-    nghttp2_option *opt;
-    if (nghttp2_option_new(&opt) != 0) {
-        nghttp2_session_callbacks_del(cb);
-        return -1;
-    }
-    /* Closed streams are not kept for the priority tree: no memory for
-     * what a client has finished with. */
-    nghttp2_option_set_no_closed_streams(opt, 1);
-    /* The rules of a request's fields are checked by http/h2fields.c, from
-     * the callback that reads each field anyway: nghttp2 looked every name
-     * up again in its own table (5% of a small request). */
-    nghttp2_option_set_no_http_messaging(opt, 1);
-    w->h2_cbs = cb;
-    w->h2_opt = opt;
     return 0;
 }
 
 void h2_worker_free(worker *w)
 {
-    if (w->h2_cbs)
-        nghttp2_session_callbacks_del(w->h2_cbs);
-    if (w->h2_opt)
-        nghttp2_option_del(w->h2_opt);
-    w->h2_cbs = NULL;
-    w->h2_opt = NULL;
     free(w->h2_out_spare);
     w->h2_out_spare = NULL;
     if (w->h2_mem) /* every session is gone: what the lists keep is free */
@@ -815,25 +663,16 @@ void h2_worker_free(worker *w)
 
 /* ---- the connection ------------------------------------------------------------- */
 
-/* Something nghttp2 cannot go on from: a GOAWAY if it can still go out,
- * and close. */
-static void h2_fatal(h2_conn *h, int rv)
+/* The session ended the connection (its GOAWAY is queued, the reason
+ * logged): the GOAWAY goes if it can, then the close. */
+static void h2_fatal(h2_conn *h)
 {
     conn *c = h->c;
     if (c->closed)
         return;
-    if (!h->logged) {
-        h->logged = true;
-        h2_log(h, NULL, LOGL_INFO, "HTTP/2 connection ended: %s", nghttp2_strerror(rv));
-    }
-    if (!h->closing) {
-        h->closing = true;
-        nghttp2_session_terminate_session(h->s, rv == NGHTTP2_ERR_FLOODED    ? NGHTTP2_ENHANCE_YOUR_CALM
-                                                : rv == NGHTTP2_ERR_NOMEM || rv == NGHTTP2_ERR_CALLBACK_FAILURE
-                                                    ? NGHTTP2_INTERNAL_ERROR
-                                                    : NGHTTP2_PROTOCOL_ERROR);
-        h2_flush(h);
-    }
+    h->c->w->stats.h2_errors++;
+    h->closing = true;
+    h2_flush(h);
     conn_close(c);
 }
 
@@ -845,19 +684,21 @@ static void h2_drain_ack(h2_conn *h)
     if (h->closing || !h->pinged)
         return;
     h->closing = true;
-    nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s), NGHTTP2_NO_ERROR,
-                          NULL, 0);
+    h2s_goaway(&h->s, H2E_NO_ERROR);
 }
 
 /* Graceful end, first step: a GOAWAY that refuses nothing yet (RFC 9113
- * 6.8); once it is sent, a PING whose answer proves the client has read
- * it (h2_on_frame_send, h2_drain_ack). Callable from nghttp2's callbacks. */
+ * 6.8), then a PING whose answer proves the client has read it
+ * (h2_drain_ack). Callable from the session's callbacks. */
 static void h2_drain(h2_conn *h)
 {
     if (h->draining || h->closing)
         return;
     h->draining = true;
-    nghttp2_submit_shutdown_notice(h->s);
+    h2s_notice(&h->s);
+    h->pinged = true;
+    h->ping_ms = h->c->w->now_ms;
+    h2s_ping(&h->s);
 }
 
 void h2_shutdown(conn *c, bool graceful)
@@ -875,7 +716,9 @@ int h2_start(conn *c, const char *in, size_t len)
     worker *w = c->w;
     const cfg *cf = w->cfg;
     h2_conn *h = calloc(1, sizeof *h);
-    if (!h || nghttp2_session_server_new3(&h->s, w->h2_cbs, h, w->h2_opt, w->h2_mem) != 0) {
+    h2s_settings local = { cf->http2_max_concurrent_streams, cf->http2_max_header_list_size,
+                           cf->http2_initial_window_size, cf->http2_connection_window_size };
+    if (!h || h2s_init(&h->s, &h2_cbs, h, &local, w->h2_mem) != 0) {
         free(h);
         conn_close(c);
         return -1;
@@ -891,26 +734,10 @@ int h2_start(conn *c, const char *in, size_t len)
         setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->nodelay = true;
     }
-    nghttp2_settings_entry iv[] = {
-        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cf->http2_max_concurrent_streams },
-        { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, cf->http2_max_header_list_size },
-        { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, cf->http2_initial_window_size },
-    };
-    int rv = nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]);
-    if (rv == 0 && cf->http2_connection_window_size != 65535)
-        rv = nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0,
-                                                   (int32_t)cf->http2_connection_window_size);
-    if (rv != 0) {
-        h2_fatal(h, rv);
-        return -1;
-    }
     h2_arm(h, &w->t_keepalive);
-    if (len) {
-        ssize_t n = nghttp2_session_mem_recv(h->s, (const uint8_t *)in, len);
-        if (n < 0) {
-            h2_fatal(h, (int)n);
-            return -1;
-        }
+    if (len && h2s_recv(&h->s, (const uint8_t *)in, len, w->now_ms) < 0) {
+        h2_fatal(h);
+        return -1;
     }
     if (w->graceful)
         h2_shutdown(c, true);
@@ -938,7 +765,7 @@ void h2_drive(conn *c)
     if (c->closed)
         return;
     worker *w = c->w;
-    while (!h->in && (c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && nghttp2_session_want_read(h->s)) {
+    while (!h->in && (c->can_read || (c->ssl && SSL_has_pending(c->ssl))) && !h->s.dead) {
         uint8_t buf[H2_IN];
         ssize_t n = conn_recv(c, buf, sizeof buf);
         bool batch = n > 0 && w->batching && w->fw.io.fd >= 0;
@@ -964,9 +791,8 @@ void h2_drive(conn *c)
             return;
         }
         if (n > 0) {
-            ssize_t rv = nghttp2_session_mem_recv(h->s, buf, (size_t)n);
-            if (rv < 0) {
-                h2_fatal(h, (int)rv);
+            if (h2s_recv(&h->s, buf, (size_t)n, w->now_ms) < 0) {
+                h2_fatal(h);
                 return;
             }
             /* answers leave while more requests come in */
@@ -983,8 +809,7 @@ void h2_drive(conn *c)
     }
     if (!h2_flush(h))
         return;
-    if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) && h->osent == h->olen &&
-        !h->plen) {
+    if (h2s_done(&h->s) && h->osent == h->olen) {
         conn_wind_down(c); /* GOAWAY went and every stream is done */
         return;
     }
@@ -1002,7 +827,7 @@ void h2_timeout(conn *c, timer_list *which)
     }
     /* idle: say goodbye properly, then close */
     h->closing = true;
-    nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR);
+    h2s_goaway(&h->s, H2E_NO_ERROR);
     h2_flush(h);
     conn_close(c);
 }
@@ -1026,12 +851,12 @@ void h2_rx_run(worker *w)
         h->in = NULL;
         /* Closed (a task is out) or wound down since: nobody to answer. */
         bool live = !h->c->closed && h->c->state == CS_H2;
-        ssize_t rv = live ? nghttp2_session_mem_recv(h->s, in, h->inlen) : 0;
+        int rv = live ? h2s_recv(&h->s, in, h->inlen, w->now_ms) : 0;
         free(in);
         if (!live)
             continue;
         if (rv < 0)
-            h2_fatal(h, (int)rv);
+            h2_fatal(h);
         else if (!h->c->closed && h2_flush(h))
             h2_drive(h->c); /* it may close, and free h: list no longer holds it */
     }
@@ -1049,7 +874,7 @@ void h2_free(conn *c)
     }
     while (h->streams)
         h2_stream_free(h, h->streams);
-    nghttp2_session_del(h->s);
+    h2s_free(&h->s);
     free(h->out);
     free(h);
     c->h2 = NULL;
