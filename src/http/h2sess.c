@@ -132,8 +132,17 @@ static void enqueue(h2s *s, h2s_stream *st)
 static void close_stream(h2s *s, h2s_stream *st, uint32_t code)
 {
     unqueue(s, st);
-    if (st->closing)
+    if (st->closing) { /* off the list of those to close (rare: a reset crossing ours) */
+        h2s_stream **pp = &s->closing, *prev = NULL;
+        while (*pp != st) {
+            prev = *pp;
+            pp = &(*pp)->cnext;
+        }
+        *pp = st->cnext;
+        if (s->ctail == st)
+            s->ctail = prev;
         s->nclosing--;
+    }
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -146,13 +155,17 @@ static void close_stream(h2s *s, h2s_stream *st, uint32_t code)
     s->cb->close(s->ud, st, code);
 }
 
-/* Streams reset since the last safe point are closed now. */
+/* Streams reset or finished since the last safe point are closed now. */
 static void reap(h2s *s)
 {
-    for (h2s_stream *st = s->streams, *next; st && s->nclosing; st = next) {
-        next = st->next;
-        if (st->closing)
-            close_stream(s, st, st->code);
+    while (s->closing) {
+        h2s_stream *st = s->closing;
+        s->closing = st->cnext;
+        if (!s->closing)
+            s->ctail = NULL;
+        s->nclosing--;
+        st->closing = false;
+        close_stream(s, st, st->code);
     }
 }
 
@@ -163,6 +176,12 @@ static void mark_closing(h2s *s, h2s_stream *st, uint32_t code)
     unqueue(s, st);
     st->closing = true;
     st->code = code;
+    st->cnext = NULL;
+    if (s->ctail)
+        s->ctail->cnext = st;
+    else
+        s->closing = st;
+    s->ctail = st;
     s->nclosing++;
 }
 
@@ -287,7 +306,7 @@ static int on_headers(h2s *s, const h2fr_frame *f)
     int err = 0;
     if (!(id & 1))
         return conn_error(s, H2E_PROTOCOL_ERROR, "a stream id that is even (5.1.1)");
-    h2s_stream *st = find(s, id);
+    h2s_stream *st = id > s->max_id ? NULL : find(s, id); /* a new stream is in no list */
     s->hdr_trailer = false;
     s->hdr_end = f->hd.flags & H2FR_END_STREAM;
     if (st) {

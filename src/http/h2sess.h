@@ -33,6 +33,7 @@
 typedef struct h2s_stream {
     struct h2s_stream *prev, *next; /* the session's streams */
     struct h2s_stream *qnext;       /* the DATA queue */
+    struct h2s_stream *cnext;       /* the streams to close at the next safe point */
     uint32_t id;
     int64_t send_window;            /* may go negative (SETTINGS, 6.9.2) */
     int64_t recv_window;
@@ -87,6 +88,7 @@ typedef struct h2s {
     size_t partlen;
     /* streams */
     h2s_stream *streams, *qhead, *qtail;
+    h2s_stream *closing, *ctail;    /* linked by cnext, in the order they finished */
     uint32_t nstreams, nclosing;
     uint32_t max_id;                /* the highest stream id the client opened */
     uint64_t opened;                /* bit i: stream max_id - 2i was opened (i < 64) */
