@@ -432,8 +432,6 @@ static int on_settings(h2s *s, const h2fr_frame *f)
                 enqueue(s, st);
             }
             s->peer_window = v;
-        } else if (id == H2S_MAX_FRAME_SIZE) {
-            s->peer_max_frame = v;
         } else if (id == H2S_HEADER_TABLE_SIZE) {
             if (nghttp2_hd_deflate_change_table_size(s->def, v < 4096 ? v : 4096) != 0)
                 return conn_error(s, H2E_INTERNAL_ERROR, "out of memory");
@@ -739,6 +737,8 @@ int h2s_init(h2s *s, const h2s_cbs *cb, void *ud, const h2s_settings *local, ngh
     s->ud = ud;
     s->local = *local;
     s->send_window = s->recv_window = s->peer_window = 65535;
+    /* A client's larger SETTINGS_MAX_FRAME_SIZE is checked and not used:
+     * frames of 16 KiB fill TLS records, and peers send no larger (nghttp2). */
     s->peer_max_frame = H2FR_DEFAULT_MAX;
     s->resets = RESET_BURST;
     if (nghttp2_hd_inflate_new2(&s->inf, mem) != 0 || nghttp2_hd_deflate_new2(&s->def, 4096, mem) != 0) {

@@ -1,4 +1,4 @@
-/* worker/h2.h: HTTP/2 on a connection (nghttp2): streams become requests routed to plans, and plans go out as HEADERS and DATA.
+/* worker/h2.h: HTTP/2 on a connection (http/h2sess.c over nghttp2's HPACK): streams become requests routed to plans, and plans go out as HEADERS and DATA.
  *
  * A connection turns HTTP/2 after a TLS handshake that chose "h2" by ALPN,
  * or, on a cleartext listener with http2, when its first bytes are the
@@ -32,7 +32,7 @@ struct h2_conn;
 
 /* Bytes of a stream's block under cf's limits (rs: route_sizes_of's). */
 size_t h2_block_size(const cfg *cf, const route_sizes *rs);
-/* The worker's nghttp2 callbacks and options, made once. -1: no memory. */
+/* The worker's allocator for HPACK (nghttp2's), made once. -1: no memory. */
 int h2_worker_init(worker *w);
 void h2_worker_free(worker *w);
 

@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_h2.c: libFuzzer target for the server side of HTTP/2: any bytes from a client, through a real worker's accept, h2c preface, nghttp2 session, routing, executor and write queue. */
+/* tests/fuzz/fuzz_h2.c: libFuzzer target for the server side of HTTP/2: any bytes from a client, through a real worker's accept, h2c preface, HTTP/2 session (http/h2sess.c), routing, executor and write queue. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +42,7 @@ enum { END_FAST, END_GRACEFUL, END_TIMER, END_CLIENT_CLOSE };
 #define MAX_TURNS 65536   /* loop turns to settle; past that the connection is closed as is */
 #define TASK_WAIT_MS 50   /* one wait for a write-queue task to come back */
 #define RELEASE_MS 30000  /* a task not back by then never will be: a bug */
-#define H2_MAX_PAYLOAD 16384 /* what nghttp2 puts in one frame of ours (DATA, HEADERS fragments) */
+#define H2_MAX_PAYLOAD 16384 /* the most h2sess puts in one frame (DATA, HEADERS fragments), as nghttp2 */
 
 static void check(bool ok, const char *what)
 {
@@ -205,8 +205,8 @@ static void client_feed(client *cl)
 
 /* What the server sends over HTTP/2 must be a well-formed run of frames:
  * its SETTINGS first, then frames of the kinds a server sends, on the
- * streams they belong to, none larger than nghttp2 makes them. A fault in
- * how h2.c gathers nghttp2's output into its buffer would break this. */
+ * streams they belong to, none larger than 16 KiB. A fault in
+ * how h2sess packs frames into the output buffer would break this. */
 static void client_frames(client *cl, const uint8_t *p, size_t n)
 {
     while (n > 0) {
@@ -229,7 +229,7 @@ static void client_frames(client *cl, const uint8_t *p, size_t n)
         uint8_t type = cl->hdr[3], flags = cl->hdr[4];
         uint32_t sid = ((uint32_t)cl->hdr[5] << 24 | (uint32_t)cl->hdr[6] << 16 | (uint32_t)cl->hdr[7] << 8 |
                         cl->hdr[8]) & 0x7fffffffu;
-        check(len <= H2_MAX_PAYLOAD, "a frame larger than nghttp2 makes them");
+        check(len <= H2_MAX_PAYLOAD, "a frame larger than 16 KiB");
         if (cl->frames++ == 0)
             check(type == 4 && !(flags & 1) && sid == 0 && len % 6 == 0, "the server did not start with SETTINGS");
         switch (type) {
