@@ -433,8 +433,7 @@ static int on_settings(h2s *s, const h2fr_frame *f)
             }
             s->peer_window = v;
         } else if (id == H2S_HEADER_TABLE_SIZE) {
-            if (nghttp2_hd_deflate_change_table_size(s->def, v < 4096 ? v : 4096) != 0)
-                return conn_error(s, H2E_INTERNAL_ERROR, "out of memory");
+            hpk_set_limit(&s->def, v);
         }
     }
     uint8_t ack[H2FR_HEAD];
@@ -597,22 +596,17 @@ int h2s_recv(h2s *s, const uint8_t *p, size_t n, int64_t now_ms)
 /* The HEADERS are encoded now, into the queue, so that the HPACK state
  * follows the order blocks leave in; a block longer than the client's
  * SETTINGS_MAX_FRAME_SIZE goes on in CONTINUATION frames (6.10). */
-int h2s_respond(h2s *s, h2s_stream *st, const nghttp2_nv *nv, size_t n, bool has_body)
+int h2s_respond(h2s *s, h2s_stream *st, const resp_nv *nv, size_t n, bool has_body)
 {
     if (st->closing || s->dead)
         return 0;
-    size_t max = s->peer_max_frame, bound = nghttp2_hd_deflate_bound(s->def, nv, n);
+    size_t max = s->peer_max_frame, bound = hpk_bound(nv, n);
     uint8_t *room = ctl_room(s, H2FR_HEAD * (2 + bound / max) + bound);
     if (!room) {
         h2s_reset(s, st, H2E_INTERNAL_ERROR);
         return -1;
     }
-    ssize_t len = nghttp2_hd_deflate_hd(s->def, room + H2FR_HEAD, bound, nv, n);
-    if (len < 0) { /* the encoder's state is lost with it: the connection cannot go on */
-        conn_error(s, H2E_INTERNAL_ERROR, "HPACK: a response head cannot be encoded");
-        return -1;
-    }
-    size_t L = (size_t)len, frags = L <= max ? 1 : (L + max - 1) / max;
+    size_t L = hpk_encode(&s->def, room + H2FR_HEAD, nv, n), frags = L <= max ? 1 : (L + max - 1) / max;
     for (size_t i = frags - 1; i >= 1; i--) { /* from the last, each fragment moves up past the headers before it */
         size_t flen = L - i * max < max ? L - i * max : max;
         uint8_t *dst = room + (i + 1) * H2FR_HEAD + i * max;
@@ -741,7 +735,8 @@ int h2s_init(h2s *s, const h2s_cbs *cb, void *ud, const h2s_settings *local, ngh
      * frames of 16 KiB fill TLS records, and peers send no larger (nghttp2). */
     s->peer_max_frame = H2FR_DEFAULT_MAX;
     s->resets = RESET_BURST;
-    if (nghttp2_hd_inflate_new2(&s->inf, mem) != 0 || nghttp2_hd_deflate_new2(&s->def, 4096, mem) != 0) {
+    hpk_init(&s->def);
+    if (nghttp2_hd_inflate_new2(&s->inf, mem) != 0) {
         h2s_free(s);
         return -1;
     }
@@ -764,11 +759,9 @@ void h2s_free(h2s *s)
 {
     if (s->inf)
         nghttp2_hd_inflate_del(s->inf);
-    if (s->def)
-        nghttp2_hd_deflate_del(s->def);
+    hpk_free(&s->def);
     free(s->ctl);
     free(s->part);
     s->inf = NULL;
-    s->def = NULL;
     s->ctl = s->part = NULL;
 }

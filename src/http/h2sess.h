@@ -24,6 +24,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "http/h2frame.h"
+#include "http/hpack.h"
 
 /* pull() answers: the stream's bytes are not there yet (h2s_resume later),
  * or it cannot go on (the stream is reset, INTERNAL_ERROR). */
@@ -78,7 +79,7 @@ typedef struct h2s {
     const h2s_cbs *cb;
     void *ud;
     nghttp2_hd_inflater *inf;
-    nghttp2_hd_deflater *def;
+    hpk_enc def;                    /* ours (http/hpack.c) */
     h2s_settings local;
     /* input */
     uint8_t magic;                  /* preface bytes matched so far; 24: all */
@@ -115,7 +116,7 @@ typedef struct h2s {
 } h2s;
 
 /* Starts a session: queues our SETTINGS (and the connection window's
- * WINDOW_UPDATE). 0, or -1 out of memory. mem: nghttp2's allocator for HPACK. */
+ * WINDOW_UPDATE). 0, or -1 out of memory. mem: nghttp2's allocator for its HPACK decoder. */
 int h2s_init(h2s *s, const h2s_cbs *cb, void *ud, const h2s_settings *local, nghttp2_mem *mem);
 
 /* Frees what the session holds; closes (close()) no stream. */
@@ -132,7 +133,7 @@ size_t h2s_send(h2s *s, uint8_t *buf, size_t cap);
 
 /* The response's HEADERS for st (nv: names in lower case); DATA is then
  * pulled when has_body. 0, or -1 (the stream is reset instead). */
-int h2s_respond(h2s *s, h2s_stream *st, const nghttp2_nv *nv, size_t n, bool has_body);
+int h2s_respond(h2s *s, h2s_stream *st, const resp_nv *nv, size_t n, bool has_body);
 
 /* A deferred stream has bytes again. */
 void h2s_resume(h2s *s, h2s_stream *st);

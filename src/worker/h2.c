@@ -65,7 +65,6 @@ typedef struct h2_stream {
     route_env env;
     http_req req;
     resp_nv *nv;
-    nghttp2_nv *hnv;
     h2s_stream hs;                /* the session's state of it */
 } h2_stream;
 
@@ -100,7 +99,7 @@ static const exec_hooks h2_hooks = { h2_back, h2_carry_on, h2_note };
 size_t h2_block_size(const cfg *cf, const route_sizes *rs)
 {
     return sizeof(h2_stream) + 2 * cf->http2_max_header_list_size + sizeof(hp_request) + cf->max_uri_len + 1 +
-           rs->fields * (sizeof(resp_nv) + sizeof(nghttp2_nv)) + exec_setup_size(cf, rs) + H2_CHUNK + 8 * 16;
+           rs->fields * sizeof(resp_nv) + exec_setup_size(cf, rs) + H2_CHUNK + 8 * 16;
 }
 
 static void h2_log(h2_conn *h, h2_stream *st, enum log_level level, const char *fmt, ...)
@@ -147,7 +146,6 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
     st->head->nheaders = 0;
     st->pathbuf = arena_alloc(&ar, w->cfg->max_uri_len + 1);
     st->nv = arena_alloc(&ar, w->sizes.fields * sizeof(resp_nv));
-    st->hnv = arena_alloc(&ar, w->sizes.fields * sizeof(nghttp2_nv));
     st->req = (http_req){ .head = st->head, .path = st->pathbuf };
     exec_setup(&st->x, &ar, w, &h2_hooks, -1, &st->env, &st->req, h->c->listen_idx, &h->c->peer.sa);
     exec_use_pull(&st->x, arena_alloc(&ar, H2_CHUNK), H2_CHUNK);
@@ -294,15 +292,11 @@ static void h2_respond(h2_conn *h, h2_stream *st)
         p->f.date = h->c->w->date;
         n = resp_fields_h2(x->hbuf, x->hcap, 500, &p->f, st->nv, h->c->w->sizes.fields);
     }
-    /* the names are in lower case already */
-    for (size_t i = 0; i < n; i++)
-        st->hnv[i] = (nghttp2_nv){ (uint8_t *)st->nv[i].name, (uint8_t *)st->nv[i].value, st->nv[i].nlen,
-                                   st->nv[i].vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
     st->status = p->status;
     if (h->c->ssl) /* frames interleave: OpenSSL encrypts all of it, kTLS or not */
         h->c->w->stats.tls_user++;
     exec_prepare(x);
-    h2s_respond(&h->s, &st->hs, st->hnv, n, p->nseg > 0); /* (on failure the stream is reset) */
+    h2s_respond(&h->s, &st->hs, st->nv, n, p->nseg > 0); /* (on failure the stream is reset) */
 }
 
 /* Routing went on: respond once the plan is complete (else a lookup runs). */

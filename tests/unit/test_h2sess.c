@@ -52,7 +52,7 @@ static void t_end(void *ud, h2s_stream *st, bool trailer, bool end)
     (void)trailer, (void)end;
     tctx *t = ud;
     ((tstream *)st)->ends++;
-    static const nghttp2_nv nv[] = { { (uint8_t *)":status", (uint8_t *)"200", 7, 3, 0 } };
+    static const resp_nv nv[] = { { ":status", 7, "200", 3 } };
     h2s_respond(&t->s, st, nv, 1, t->body_len > 0);
 }
 
