@@ -53,19 +53,27 @@ void hpk_set_limit(hpk_enc *e, uint32_t limit)
         evict_oldest(e);
 }
 
-/* The first and last (up to) 8 bytes of s, as numbers. */
+/* The first and last (up to) 8 bytes of s, as numbers: whole 8-byte
+ * loads where s is that long (a copy of fewer bytes into a number is
+ * written in pieces and read back whole: a store-forwarding stall). */
 static uint64_t head8(const char *s, size_t n)
 {
     uint64_t v = 0;
-    memcpy(&v, s, n < 8 ? n : 8);
+    if (n >= 8) {
+        memcpy(&v, s, 8);
+        return v;
+    }
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | (unsigned char)s[i];
     return v;
 }
 
 static uint64_t tail8(const char *s, size_t n)
 {
     uint64_t v = 0;
-    memcpy(&v, s + (n < 8 ? 0 : n - 8), n < 8 ? n : 8);
-    return v;
+    if (n >= 8)
+        memcpy(&v, s + n - 8, 8);
+    return v; /* shorter: head8 has all of it */
 }
 
 /* A hash from the lengths and the ends of name and value: O(1) whatever
