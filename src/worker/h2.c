@@ -33,8 +33,11 @@
 /* The most received bytes a batch keeps for h2_rx_run, all connections
  * together; beyond it a connection's bytes are decoded as they come. */
 #define H2_RX_MAX (256 * 1024)
-/* Bytes gathered per write: a few full TLS records. */
-#define H2_OUT 32768
+/* Bytes gathered per write: four full DATA frames (and TLS records). Half
+ * as many made a 954 KB response over TLS cost 585 us of CPU instead of
+ * 455 (a write, and an SSL_write, per 32 KB); a connection holds it only
+ * while it has output waiting. */
+#define H2_OUT 65536
 /* A stream's chunk buffer for cold file reads: one DATA frame's payload. */
 #define H2_CHUNK 16384
 /* How long the graceful GOAWAY waits for its PING's answer once the
