@@ -15,7 +15,7 @@ enum { CONN = 1, STREAM = 2 };
  * passes, else its error code, plus CONN << 8 or STREAM << 8 for the scope. */
 static unsigned check(uint8_t type, uint8_t flags, uint32_t id, const char *payload, size_t len, h2fr_frame *f)
 {
-    uint8_t buf[H2FR_HEAD + 64];
+    static uint8_t buf[H2FR_HEAD + 64]; /* f->data points into it after the return */
     h2fr_hd_write(buf, (uint32_t)len, type, flags, id);
     memcpy(buf + H2FR_HEAD, payload, len);
     h2fr_hd hd;
