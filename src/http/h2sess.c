@@ -89,14 +89,23 @@ static h2s_stream *find(const h2s *s, uint32_t id)
     return NULL;
 }
 
-/* Whether the client ever opened id (at most 64 ids back are remembered;
- * older ones count as opened and closed). */
+/* Whether the client ever opened id, for a HEADERS below the highest id:
+ * a stream it skipped cannot be opened any more (5.1.1). At most 64 ids
+ * back are remembered; older ones count as opened and closed. */
 static bool was_opened(const h2s *s, uint32_t id)
 {
-    if (id > s->max_id)
+    if (id > s->max_id || !(id & 1))
         return false;
     uint32_t back = (s->max_id - id) / 2;
     return back >= 64 || (s->opened >> back & 1);
+}
+
+/* Whether id is idle for the other frames: above every id the client
+ * opened, or even (we open no stream). A skipped id below is closed, not
+ * idle (5.1.1: opening a stream closes the idle ones below it). */
+static bool idle(const h2s *s, uint32_t id)
+{
+    return id > s->max_id || !(id & 1);
 }
 
 static void unqueue(h2s *s, h2s_stream *st)
@@ -362,7 +371,7 @@ static int on_data(h2s *s, const h2fr_frame *f)
 {
     uint32_t id = f->hd.id, len = f->hd.len; /* padding counts (6.9.1) */
     h2s_stream *st = find(s, id);
-    if (!st && !was_opened(s, id))
+    if (!st && idle(s, id))
         return conn_error(s, H2E_PROTOCOL_ERROR, "DATA on an idle stream (5.1)");
     if ((int64_t)len > s->recv_window)
         return conn_error(s, H2E_FLOW_CONTROL_ERROR, "DATA beyond the connection's window");
@@ -395,7 +404,7 @@ static int on_data(h2s *s, const h2fr_frame *f)
 static int on_rst_stream(h2s *s, const h2fr_frame *f, int64_t now_ms)
 {
     h2s_stream *st = find(s, f->hd.id);
-    if (!st && !was_opened(s, f->hd.id))
+    if (!st && idle(s, f->hd.id))
         return conn_error(s, H2E_PROTOCOL_ERROR, "RST_STREAM on an idle stream (5.1)");
     /* Rapid reset (CVE-2023-44487): a budget of resets that refills slowly. */
     s->resets += (double)(now_ms - s->resets_ms) * RESET_RATE / 1000.0;
@@ -451,7 +460,7 @@ static int on_window_update(h2s *s, const h2fr_frame *f)
     }
     h2s_stream *st = find(s, f->hd.id);
     if (!st) {
-        if (!was_opened(s, f->hd.id))
+        if (idle(s, f->hd.id))
             return conn_error(s, H2E_PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream (5.1)");
         return 0;
     }
@@ -478,7 +487,7 @@ static int frame(h2s *s, const h2fr_hd *hd, const uint8_t *p, int64_t now_ms)
     if (v.code && (!v.stream || hd->type == H2FR_HEADERS))
         return conn_error(s, v.code, "a frame RFC 9113 section 6 forbids");
     if (v.code) { /* no RST_STREAM for an idle stream (6.4): the connection's error then */
-        if (!find(s, hd->id) && !was_opened(s, hd->id))
+        if (!find(s, hd->id) && idle(s, hd->id))
             return conn_error(s, v.code, "a frame RFC 9113 section 6 forbids on an idle stream");
         stream_error(s, hd->id, v.code, "a frame RFC 9113 section 6 forbids on its stream");
         return 0;

@@ -512,7 +512,10 @@ static void h2_on_field(void *user, h2s_stream *hs, const uint8_t *name, size_t 
 {
     h2_conn *h = user;
     h2_stream *st = H2_ST(hs);
-    if (st->malformed)
+    /* Past the list's limit the answer is 431 whatever comes: the rest of
+     * the block is not looked at (a block of 1-byte references to one 4 KB
+     * table entry decodes to 590 MB of values, each checked byte by byte). */
+    if (st->malformed || st->bad == 431)
         return;
     if (h2f_field(&st->fields, name, nlen, value, vlen, trailer) < 0) {
         h2_malformed(h, st, "a field that RFC 9113 8.2-8.3 forbids");

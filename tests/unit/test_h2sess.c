@@ -371,6 +371,36 @@ static void test_streams_limits_and_resets(void **state)
     h2s_free(&t.s);
 }
 
+/* After stream 3: an even id is idle (we open none), a skipped odd one
+ * below is closed (5.1.1): DATA there is the connection's error, here it
+ * is dropped; a HEADERS on the skipped id cannot open it. */
+static void test_idle_and_skipped_ids(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 3; c++) {
+        nghttp2_hd_deflater *def;
+        assert_int_equal(nghttp2_hd_deflate_new(&def, 4096), 0);
+        tctx t;
+        start(&t, 10);
+        wire w = { .n = 0 };
+        preface(&w);
+        request(&w, def, 3, H2FR_END_STREAM);
+        if (c == 0)
+            frame(&w, H2FR_DATA, 0, 2, "x", 1);
+        else if (c == 1)
+            frame(&w, H2FR_WINDOW_UPDATE, 0, 1, "\0\0\0\x01", 4);
+        else
+            request(&w, def, 1, H2FR_END_STREAM);
+        int rv = h2s_recv(&t.s, w.b, w.n, 0);
+        assert_int_equal(rv, c == 1 ? 0 : -1);
+        assert_int_equal(t.errors, c == 1 ? 0 : 1);
+        if (c != 1)
+            assert_int_equal(t.last_error, H2E_PROTOCOL_ERROR);
+        nghttp2_hd_deflate_del(def);
+        h2s_free(&t.s);
+    }
+}
+
 static void test_ping_and_goaway(void **state)
 {
     (void)state;
@@ -404,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_flow_control),
         cmocka_unit_test(test_connection_errors),
         cmocka_unit_test(test_streams_limits_and_resets),
+        cmocka_unit_test(test_idle_and_skipped_ids),
         cmocka_unit_test(test_ping_and_goaway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
