@@ -194,10 +194,37 @@ static void mark_closing(h2s *s, h2s_stream *st, uint32_t code)
     s->nclosing++;
 }
 
+/* Takes one from the client's budget of streams ended early (its resets,
+ * and ours that its frames caused): a burst of RESET_BURST, RESET_RATE a
+ * second after. -1 when it is spent (the caller ends the connection). */
+static int spend_reset(h2s *s)
+{
+    s->resets += (double)(s->now_ms - s->resets_ms) * RESET_RATE / 1000.0;
+    if (s->resets > RESET_BURST)
+        s->resets = RESET_BURST;
+    s->resets_ms = s->now_ms;
+    if (s->resets < 1.0 && !s->goaway_sent)
+        return -1;
+    s->resets -= 1.0;
+    return 0;
+}
+
+/* A reset the client's frames caused (MadeYouReset, CVE-2025-8671: a
+ * stream error provoked on purpose costs the server what a reset does). */
+static bool client_caused(uint32_t code)
+{
+    return code == H2E_PROTOCOL_ERROR || code == H2E_FLOW_CONTROL_ERROR || code == H2E_STREAM_CLOSED ||
+           code == H2E_FRAME_SIZE_ERROR;
+}
+
 void h2s_reset(h2s *s, h2s_stream *st, uint32_t code)
 {
     if (st->closing)
         return;
+    if (client_caused(code) && spend_reset(s) < 0) {
+        conn_error(s, H2E_ENHANCE_YOUR_CALM, "too many streams ended by errors of the client's");
+        return;
+    }
     put_u32(s, H2FR_RST_STREAM, st->id, code);
     mark_closing(s, st, code);
 }
@@ -233,6 +260,8 @@ static void stream_error(h2s *s, uint32_t id, uint32_t code, const char *why)
     h2s_stream *st = find(s, id);
     if (st)
         h2s_reset(s, st, code);
+    else if (client_caused(code) && spend_reset(s) < 0)
+        conn_error(s, H2E_ENHANCE_YOUR_CALM, "too many streams ended by errors of the client's");
     else
         put_u32(s, H2FR_RST_STREAM, id, code);
 }
@@ -406,14 +435,11 @@ static int on_rst_stream(h2s *s, const h2fr_frame *f, int64_t now_ms)
     h2s_stream *st = find(s, f->hd.id);
     if (!st && idle(s, f->hd.id))
         return conn_error(s, H2E_PROTOCOL_ERROR, "RST_STREAM on an idle stream (5.1)");
-    /* Rapid reset (CVE-2023-44487): a budget of resets that refills slowly. */
-    s->resets += (double)(now_ms - s->resets_ms) * RESET_RATE / 1000.0;
-    if (s->resets > RESET_BURST)
-        s->resets = RESET_BURST;
-    s->resets_ms = now_ms;
-    if (s->resets < 1.0 && !s->goaway_sent)
+    (void)now_ms;
+    /* Rapid reset (CVE-2023-44487): a budget of resets that refills slowly;
+     * INTERNAL_ERROR when it is spent, nghttp2's code. */
+    if (spend_reset(s) < 0)
         return conn_error(s, H2E_INTERNAL_ERROR, "too many streams reset by the client");
-    s->resets -= 1.0;
     if (st)
         close_stream(s, st, f->value);
     return 0;
@@ -544,6 +570,7 @@ int h2s_recv(h2s *s, const uint8_t *p, size_t n, int64_t now_ms)
 {
     if (s->dead)
         return -1;
+    s->now_ms = now_ms;
     while (s->magic < sizeof MAGIC && n) {
         if (*p != MAGIC[s->magic])
             return conn_error(s, H2E_PROTOCOL_ERROR, "bad client magic: not the HTTP/2 connection preface (3.4)");

@@ -113,6 +113,7 @@ typedef struct h2s {
     uint32_t last_id;
     double resets;                  /* tokens of the client's reset budget */
     int64_t resets_ms;
+    int64_t now_ms;                 /* h2s_recv's clock, for the budget */
 } h2s;
 
 /* Starts a session: queues our SETTINGS (and the connection window's

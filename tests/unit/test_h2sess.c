@@ -367,6 +367,29 @@ static void test_streams_limits_and_resets(void **state)
     assert_int_equal(rv, -1);
     assert_int_equal(t.last_error, H2E_INTERNAL_ERROR);
     assert_in_range(id, 2 * 1000, 2 * 1002);
+
+    /* MadeYouReset: the client makes us reset each stream (a WINDOW_UPDATE
+     * of 0 on it, a stream error): the same budget, ENHANCE_YOUR_CALM */
+    nghttp2_hd_deflate_del(def);
+    assert_int_equal(nghttp2_hd_deflate_new(&def, 4096), 0);
+    h2s_free(&t.s);
+    start(&t, 10);
+    t.defer = true;
+    w.n = 0;
+    preface(&w);
+    assert_int_equal(h2s_recv(&t.s, w.b, w.n, 0), 0);
+    rv = 0;
+    id = 1;
+    for (int i = 0; i < 1100 && rv == 0; i++, id += 2) {
+        w.n = 0;
+        request(&w, def, id, H2FR_END_STREAM);
+        frame(&w, H2FR_WINDOW_UPDATE, 0, id, "\0\0\0\0", 4);
+        rv = h2s_recv(&t.s, w.b, w.n, 1000);
+        hear(&t, &h);
+    }
+    assert_int_equal(rv, -1);
+    assert_int_equal(t.last_error, H2E_ENHANCE_YOUR_CALM);
+    assert_in_range(id, 2 * 1000, 2 * 1002);
     nghttp2_hd_deflate_del(def);
     h2s_free(&t.s);
 }
