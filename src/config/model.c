@@ -333,6 +333,22 @@ static int rules_check(cfg *c, cfg_rules *r, const char *where, const char *what
                  at(where, w, sizeof w), what);
         return -1;
     }
+    /* A place that answers every request itself and also says where files
+     * come from: one of the two would never apply (what a careless copy of
+     * a location makes); rules inherited from the server are fine. */
+    const char *answers = r->health_check && (r->set & R_HEALTH_CHECK) ? "health_check"
+                          : r->status_page && (r->set & R_STATUS_PAGE) ? "status_page"
+                                                                        : NULL;
+    const char *files = (r->set & R_TRY_FILES) ? "try_files"
+                        : (r->set & R_ALIAS)   ? "alias"
+                        : (r->set & R_INDEX)   ? "index"
+                        : (r->set & R_AUTOINDEX) && r->autoindex ? "autoindex"
+                                                                 : NULL;
+    if (answers && files) {
+        snprintf(err, errlen, "%s\"%s\" answers every request in %s: its \"%s\" would never apply; keep one",
+                 at(where, w, sizeof w), answers, what, files);
+        return -1;
+    }
     const char *dir = r->alias ? r->alias : r->root;
     if (!dir) {
         if (r->return_status || r->status_page || r->health_check || !need_dir)

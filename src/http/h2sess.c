@@ -11,19 +11,16 @@ static const uint8_t MAGIC[24] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define MAX_CONTINUATIONS 8     /* CONTINUATION frames in one header block */
 #define RESET_BURST 1000.0      /* streams the client may reset at once, */
 #define RESET_RATE 33.0         /* ... and per second after */
-#define CTL_MAX (1u << 20)      /* queued, unsent control frames and heads */
+#define CTL_MAX (1u << 20)      /* control frames queued while the queue never empties */
 #define WINDOW_MAX H2FR_WINDOW_MAX
 
 /* ---- output queue ------------------------------------------------------------ */
 
-/* Room for n more bytes in the control queue; NULL when past CTL_MAX or
- * out of memory (the caller's flood or failure). */
+/* Room for n more bytes in the control queue; NULL out of memory. */
 static uint8_t *ctl_room(h2s *s, size_t n)
 {
     if (s->csent == s->clen)
-        s->csent = s->clen = 0;
-    if (s->clen - s->csent + n > CTL_MAX)
-        return NULL;
+        s->csent = s->clen = s->cflood = 0;
     if (s->clen + n > s->ccap) {
         if (s->csent) { /* slide what is left to the front first */
             memmove(s->ctl, s->ctl + s->csent, s->clen - s->csent);
@@ -46,10 +43,15 @@ static uint8_t *ctl_room(h2s *s, size_t n)
 
 static int conn_error(h2s *s, uint32_t code, const char *why);
 
-/* Appends a frame that fits in 17 bytes (every control frame we send). */
+/* Appends a frame that fits in 17 bytes (every control frame we send).
+ * Only these count against CTL_MAX, since the queue last went out whole:
+ * a client that provokes answers and reads none is cut off; the heads of
+ * the responses it asked for are bounded by its streams. */
 static int ctl_put(h2s *s, const uint8_t *frame, size_t n)
 {
-    uint8_t *p = ctl_room(s, n);
+    uint8_t *p = s->cflood + n > CTL_MAX ? NULL : ctl_room(s, n);
+    if (p)
+        s->cflood += n;
     if (!p) {
         if (!s->dead)
             conn_error(s, H2E_ENHANCE_YOUR_CALM, "too many frames queued unread (a flood)");
@@ -70,8 +72,6 @@ static void put_goaway(h2s *s, uint32_t last, uint32_t code)
 {
     uint8_t f[H2FR_HEAD + 8];
     uint8_t *p = ctl_room(s, sizeof f); /* past CTL_MAX too: the last frame always goes */
-    if (!p && s->clen + sizeof f <= s->ccap)
-        p = s->ctl + s->clen;
     if (!p)
         return;
     h2fr_goaway_write(f, last, code);
@@ -381,7 +381,7 @@ static int on_continuation(h2s *s, const h2fr_frame *f)
 static void credit(h2s *s, h2s_stream *st, size_t n)
 {
     s->recv_unacked += (uint32_t)n;
-    if (s->recv_unacked >= s->local.connection_window_size / 2) {
+    if (s->recv_unacked && s->recv_unacked >= s->local.connection_window_size / 2) {
         put_u32(s, H2FR_WINDOW_UPDATE, 0, s->recv_unacked);
         s->recv_window += s->recv_unacked;
         s->recv_unacked = 0;
@@ -389,7 +389,7 @@ static void credit(h2s *s, h2s_stream *st, size_t n)
     if (!st || st->remote_closed || st->closing)
         return;
     st->recv_unacked += (uint32_t)n;
-    if (st->recv_unacked >= s->local.initial_window_size / 2) {
+    if (st->recv_unacked && st->recv_unacked >= s->local.initial_window_size / 2) { /* (never an increment of 0: 6.9) */
         put_u32(s, H2FR_WINDOW_UPDATE, st->id, st->recv_unacked);
         st->recv_window += st->recv_unacked;
         st->recv_unacked = 0;

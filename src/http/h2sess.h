@@ -106,6 +106,7 @@ typedef struct h2s {
     /* output: control frames and HEADERS in order, then DATA */
     uint8_t *ctl;
     size_t clen, csent, ccap;
+    size_t cflood;                  /* control bytes queued since the queue last emptied */
     /* the end */
     bool goaway_sent;               /* a GOAWAY naming last_id: no stream above it opens */
     bool goaway_recv;

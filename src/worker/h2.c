@@ -521,16 +521,16 @@ static void h2_on_field(void *user, h2s_stream *hs, const uint8_t *name, size_t 
         h2_malformed(h, st, "a field that RFC 9113 8.2-8.3 forbids");
         return;
     }
-    if (trailer || st->bad)
-        return;
     /* RFC 9113's measure of a header list (6.5.2), the one the client was
-     * told; the session decodes the whole block whatever we answer (the
-     * HPACK state stays shared), and the answer is 431. */
+     * told, trailers included; the session decodes the whole block whatever
+     * we answer (the HPACK state stays shared), and the answer is 431. */
     st->list += nlen + vlen + 32;
     if (st->list > h->c->w->cfg->http2_max_header_list_size) {
         st->bad = 431;
         return;
     }
+    if (trailer || st->bad)
+        return;
     if (name[0] == ':') { /* h2f_field has checked which may come, and once */
         ep_str *slot = nlen == 7 && memcmp(name, ":method", 7) == 0      ? &st->method
                        : nlen == 5 && memcmp(name, ":path", 5) == 0       ? &st->path

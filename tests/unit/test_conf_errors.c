@@ -290,6 +290,13 @@ static const err_case err_cases[] = {
       "\"status_page\" and \"return\" both answer in the location: keep one", NULL },
     { "e.conf", "servers = ( { return = 204;\n locations = (\n  { match = \"= /s\"; status_page = \"json\"; } ); } );\n",
       3, 0, "\"status_page\" and \"return\" both answer in the location: keep one", NULL },
+    /* a place that answers every request itself, and says where files come from */
+    { "e.conf", "servers = ( { root = \"@D/www\";\n locations = (\n  { match = \"= /healthz\";\n"
+                "   health_check = true; try_files = [ \"$uri\", \"=404\" ]; } ); } );\n", 3, 0,
+      "\"health_check\" answers every request in the location: its \"try_files\" would never apply; keep one", NULL },
+    { "e.yaml", "servers:\n  - root: @D/www\n    locations:\n      - match: = /s\n        status_page: json\n"
+                "        autoindex: true\n", 4, 9,
+      "\"status_page\" answers every request in the location: its \"autoindex\" would never apply; keep one", NULL },
     /* roots */
     { "e.conf", "servers = (\n { root = \"@D/nope\"; } );\n", 2, 0, "\"root\": \"@D/nope\": No such file or directory",
       NULL },
