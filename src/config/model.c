@@ -333,10 +333,13 @@ static int rules_check(cfg *c, cfg_rules *r, const char *where, const char *what
                  at(where, w, sizeof w), what);
         return -1;
     }
-    /* A place that answers every request itself and also says where files
-     * come from: one of the two would never apply (what a careless copy of
-     * a location makes); rules inherited from the server are fine. */
-    const char *answers = r->health_check && (r->set & R_HEALTH_CHECK) ? "health_check"
+    /* A location that answers every request itself and also says where
+     * files come from: one of the two would never apply (what a careless
+     * copy of a location makes); rules inherited from the server are fine.
+     * (A server sets every rule once -T has written it out: not checked.) */
+    bool in_location = strcmp(what, "the location") == 0;
+    const char *answers = !in_location ? NULL
+                          : r->health_check && (r->set & R_HEALTH_CHECK) ? "health_check"
                           : r->status_page && (r->set & R_STATUS_PAGE) ? "status_page"
                                                                         : NULL;
     const char *files = (r->set & R_TRY_FILES) ? "try_files"

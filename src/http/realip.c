@@ -14,20 +14,43 @@ static bool trusted_peer(const cidr *t, size_t n, const struct sockaddr *sa)
 
 /* One list item ("192.0.2.7", "192.0.2.7:1234", "2001:db8::1", "[2001:db8::1]:443")
  * as an address; false when it is not one. */
+/* An optional port after an address: 1 to 5 digits, at most 65535. */
+static bool port_ok(const char *p, size_t n)
+{
+    unsigned v = 0;
+    if (n < 1 || n > 5)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    return v <= 65535;
+}
+
+/* One item of the list: an address as it stands (IPv4, IPv6, IPv4-mapped
+ * "::ffff:a.b.c.d" as dual-stack proxies write it), "[IPv6]" or
+ * "[IPv6]:port", or "IPv4:port"; anything else is not an address. */
 static bool item_addr(const char *p, size_t n, struct sockaddr_storage *ss)
 {
-    if (n && p[0] == '[') { /* [IPv6] with an optional :port */
+    if (n && p[0] == '[') {
         const char *rb = memchr(p, ']', n);
         if (!rb)
             return false;
         size_t rest = n - (size_t)(rb - p) - 1;
-        if (rest && (rb[1] != ':' || rest == 1))
+        if (rest && (rb[1] != ':' || !port_ok(rb + 2, rest - 1)))
             return false;
         p++, n = (size_t)(rb - p);
-    } else if (memchr(p, '.', n) && memchr(p, ':', n)) { /* IPv4:port */
-        n = (size_t)((const char *)memchr(p, ':', n) - p);
+        return cidr_sockaddr(p, n, 0, ss) != 0 && ss->ss_family == AF_INET6;
     }
-    return cidr_sockaddr(p, n, 0, ss) != 0;
+    if (cidr_sockaddr(p, n, 0, ss) != 0)
+        return true;
+    const char *colon = memchr(p, ':', n);
+    if (!colon || !memchr(p, '.', (size_t)(colon - p)))
+        return false;
+    size_t plen = n - (size_t)(colon + 1 - p);
+    return port_ok(colon + 1, plen) && cidr_sockaddr(p, (size_t)(colon - p), 0, ss) != 0 &&
+           ss->ss_family == AF_INET;
 }
 
 /* Walk one line from the right; 1: an untrusted address found (in *out),

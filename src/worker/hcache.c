@@ -26,7 +26,8 @@ static bool same(const hc_slot *s, const struct stat *st)
 {
     return s->used && s->ino == (uint64_t)st->st_ino && s->dev == (uint64_t)st->st_dev &&
            s->size == (int64_t)st->st_size && s->sec == (int64_t)st->st_mtim.tv_sec &&
-           s->nsec == (int64_t)st->st_mtim.tv_nsec;
+           s->nsec == (int64_t)st->st_mtim.tv_nsec && s->csec == (int64_t)st->st_ctim.tv_sec &&
+           s->cnsec == (int64_t)st->st_ctim.tv_nsec;
 }
 
 /* The first of the two ways; the second is its neighbour. */
@@ -69,6 +70,7 @@ void hc_put(hcache *c, const struct stat *st, const uint8_t h[16])
     else if (s->used && !same_file(s, st))
         c->slots[i + 1] = *s;
     *s = (hc_slot){ .dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino, .size = (int64_t)st->st_size,
-                    .sec = (int64_t)st->st_mtim.tv_sec, .nsec = (int64_t)st->st_mtim.tv_nsec, .used = true };
+                    .sec = (int64_t)st->st_mtim.tv_sec, .nsec = (int64_t)st->st_mtim.tv_nsec,
+                    .csec = (int64_t)st->st_ctim.tv_sec, .cnsec = (int64_t)st->st_ctim.tv_nsec, .used = true };
     memcpy(s->h, h, 16);
 }

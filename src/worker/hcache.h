@@ -1,4 +1,4 @@
-/* worker/hcache.h: content hashes for etag = "content", by file identity (device, inode, size, mtime to the nanosecond). */
+/* worker/hcache.h: content hashes for etag = "content", by file identity (device, inode, size, mtime and ctime to the nanosecond). */
 #ifndef EP_WORKER_HCACHE_H
 #define EP_WORKER_HCACHE_H
 
@@ -8,11 +8,14 @@
 #include <sys/stat.h>
 
 /* Two-way set-associative, fixed size: a lookup is two compares; a file
- * whose identity changed (a new inode, size or mtime) simply misses, and
- * its old hash is overwritten in time. Per worker, loop thread only. */
+ * whose identity changed (a new inode, size, mtime or ctime) simply misses,
+ * and its old hash is overwritten in time. The ctime is there because a
+ * deploy can rewrite a file in place keeping its size and mtime (cp -p,
+ * rsync -t of a reproducible build): only the ctime, which no one can set,
+ * moves then. Per worker, loop thread only. */
 typedef struct {
     uint64_t dev, ino;
-    int64_t size, sec, nsec;
+    int64_t size, sec, nsec, csec, cnsec;
     uint8_t h[16];
     bool used;
 } hc_slot;

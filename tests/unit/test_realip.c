@@ -71,6 +71,9 @@ static void test_picks(void **state)
     assert_string_equal(ONE("127.0.0.1", "203.0.113.9:4431"), "203.0.113.9");
     assert_string_equal(ONE("127.0.0.1", "[2001:db8::7]:443, 10.0.0.1"), "2001:db8::7");
     assert_string_equal(ONE("2001:db8:ffff::1", "2001:db8::7"), "2001:db8::7");
+    /* IPv4-mapped, unbracketed, as dual-stack proxies write an IPv4 client */
+    assert_non_null(strstr(ONE("127.0.0.1", "::ffff:198.51.100.7"), "198.51.100.7"));
+    assert_string_equal(ONE("127.0.0.1", "203.0.113.9:65535"), "203.0.113.9");
     /* several lines: as if joined, the last one nearest */
     assert_string_equal(pick("10.1.1.1", (const char *const[]){ "198.51.100.2", "10.3.3.3" }, 2), "198.51.100.2");
     assert_string_equal(pick("10.1.1.1", (const char *const[]){ "198.51.100.2", "203.0.113.9" }, 2), "203.0.113.9");
@@ -83,7 +86,10 @@ static void test_keeps_the_peer(void **state)
     assert_string_equal(ONE("203.0.113.50", "10.1.1.1"), "-");
     /* broken or forged values change nothing */
     static const char *const bad[] = { "", " ", ",", "203.0.113.9,", "unknown", "203.0.113.9 198.51.100.2",
-                                       "[2001:db8::7", "[2001:db8::7]x", "2001:db8::7]:1", "1.2.3.4.5", "1.2.3.4, -" };
+                                       "[2001:db8::7", "[2001:db8::7]x", "2001:db8::7]:1", "1.2.3.4.5", "1.2.3.4, -",
+                                       "198.51.100.7:80:junk.x", "198.51.100.7:99999999", "198.51.100.7:65536",
+                                       "198.51.100.7:", "[198.51.100.7]", "192.0.2.9:xyz", "192.0.2.9:1:2:3",
+                                       "[2001:db8::7]:", "[2001:db8::7]:x" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (strcmp(ONE("10.1.1.1", bad[i]), "-") != 0)
             fail_msg("\"%s\" named a client", bad[i]);
