@@ -107,7 +107,9 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
         docs = [json.loads(x) for x in p.stdout.splitlines()]
         self.assertEqual(len(docs), n)
         self.assertEqual([d["status"] for d in docs].count(200), len(HOSTILE))
-        self.assertEqual(docs[-1]["status"], 400)
+        # (two workers flush their buffers in their own time: lines are not
+        # in request order, so the 400 is found by its status)
+        self.assertEqual([d["status"] for d in docs].count(400), 1)
         # What was valid UTF-8 comes back as sent; what was not is U+FFFD.
         by_i = {d["args"].rsplit("i=", 1)[1]: d for d in docs if "i=" in d["args"]}
         self.assertEqual(by_i["0"]["ua"], HOSTILE[0].decode())
