@@ -430,12 +430,11 @@ static int on_data(h2s *s, const h2fr_frame *f)
     return 0;
 }
 
-static int on_rst_stream(h2s *s, const h2fr_frame *f, int64_t now_ms)
+static int on_rst_stream(h2s *s, const h2fr_frame *f)
 {
     h2s_stream *st = find(s, f->hd.id);
     if (!st && idle(s, f->hd.id))
         return conn_error(s, H2E_PROTOCOL_ERROR, "RST_STREAM on an idle stream (5.1)");
-    (void)now_ms;
     /* Rapid reset (CVE-2023-44487): a budget of resets that refills slowly;
      * INTERNAL_ERROR when it is spent, nghttp2's code. */
     if (spend_reset(s) < 0)
@@ -499,7 +498,7 @@ static int on_window_update(h2s *s, const h2fr_frame *f)
     return 0;
 }
 
-static int frame(h2s *s, const h2fr_hd *hd, const uint8_t *p, int64_t now_ms)
+static int frame(h2s *s, const h2fr_hd *hd, const uint8_t *p)
 {
     h2fr_frame f;
     if (!s->got_settings) {
@@ -522,7 +521,7 @@ static int frame(h2s *s, const h2fr_hd *hd, const uint8_t *p, int64_t now_ms)
     case H2FR_DATA: return on_data(s, &f);
     case H2FR_HEADERS: return on_headers(s, &f);
     case H2FR_CONTINUATION: return on_continuation(s, &f);
-    case H2FR_RST_STREAM: return on_rst_stream(s, &f, now_ms);
+    case H2FR_RST_STREAM: return on_rst_stream(s, &f);
     case H2FR_SETTINGS: return on_settings(s, &f);
     case H2FR_WINDOW_UPDATE: return on_window_update(s, &f);
     case H2FR_PING:
@@ -612,7 +611,7 @@ int h2s_recv(h2s *s, const uint8_t *p, size_t n, int64_t now_ms)
             p += H2FR_HEAD + hd.len;
             n -= H2FR_HEAD + hd.len;
         }
-        int rv = frame(s, &hd, fp + H2FR_HEAD, now_ms);
+        int rv = frame(s, &hd, fp + H2FR_HEAD);
         if (fp == s->part)
             s->partlen = 0;
         if (s->nclosing)
@@ -636,7 +635,9 @@ int h2s_respond(h2s *s, h2s_stream *st, const resp_nv *nv, size_t n, bool has_bo
 {
     if (st->closing || s->dead)
         return 0;
-    size_t max = s->peer_max_frame, bound = hpk_bound(nv, n);
+    /* A client's larger SETTINGS_MAX_FRAME_SIZE is checked and not used:
+     * frames of 16 KiB fill TLS records, and nghttp2 sends no larger. */
+    size_t max = H2FR_DEFAULT_MAX, bound = hpk_bound(nv, n);
     uint8_t *room = ctl_room(s, H2FR_HEAD * (2 + bound / max) + bound);
     if (!room) {
         h2s_reset(s, st, H2E_INTERNAL_ERROR);
@@ -676,8 +677,8 @@ static size_t data_frame(h2s *s, uint8_t *buf, size_t room)
         unqueue(s, st);
         return 0;
     }
-    if (room > s->peer_max_frame)
-        room = s->peer_max_frame;
+    if (room > H2FR_DEFAULT_MAX) /* (see h2s_respond) */
+        room = H2FR_DEFAULT_MAX;
     if ((int64_t)room > st->send_window)
         room = (size_t)st->send_window;
     if ((int64_t)room > s->send_window)
@@ -767,9 +768,6 @@ int h2s_init(h2s *s, const h2s_cbs *cb, void *ud, const h2s_settings *local, ngh
     s->ud = ud;
     s->local = *local;
     s->send_window = s->recv_window = s->peer_window = 65535;
-    /* A client's larger SETTINGS_MAX_FRAME_SIZE is checked and not used:
-     * frames of 16 KiB fill TLS records, and peers send no larger (nghttp2). */
-    s->peer_max_frame = H2FR_DEFAULT_MAX;
     s->resets = RESET_BURST;
     hpk_init(&s->def);
     if (nghttp2_hd_inflate_new2(&s->inf, mem) != 0) {

@@ -102,7 +102,6 @@ typedef struct h2s {
     int64_t recv_window;
     uint32_t recv_unacked;
     uint32_t peer_window;           /* the client's SETTINGS_INITIAL_WINDOW_SIZE */
-    uint32_t peer_max_frame;
     /* output: control frames and HEADERS in order, then DATA */
     uint8_t *ctl;
     size_t clen, csent, ccap;
