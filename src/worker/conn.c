@@ -692,6 +692,9 @@ static void conn_handle_request(conn *c, int hlen)
     w->stats.requests++;
     mx_add(&w->mx->c.requests, 1);
     timer_disarm(&c->timer);
+    /* The head is in: from here the request counts as Writing (nginx's
+     * stub_status shows its own request there), also while it is routed. */
+    conn_set_state(c, CS_SEND);
     b->framing_error = b->expect_continue = b->discard_chunked = false;
     b->discard_left = 0;
     int st = http_req_make(&b->req, b->head, w->cfg, b->path);
