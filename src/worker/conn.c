@@ -304,17 +304,18 @@ static void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     /* the head being read or answered starts rbuf */
-    conn_vlog(c, c->rq ? c->rq->x.rt.srv : NULL, c->rq ? hp_request_line(c->rq->rbuf, c->rq->rlen) : (ep_str){ 0 },
-              level, fmt, ap);
+    conn_vlog(c, c->rq ? c->rq->x.rt.srv : NULL, c->rq ? c->rq->x.rt.peer : NULL,
+              c->rq ? hp_request_line(c->rq->rbuf, c->rq->rlen) : (ep_str){ 0 }, level, fmt, ap);
     va_end(ap);
 }
 
-void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
+void conn_vlog(conn *c, const cfg_server *s, const struct sockaddr *peer, ep_str request, enum log_level level,
+               const char *fmt, va_list ap)
 {
     if (level > log_get_level())
         return; /* the context costs an inet_ntop: only for lines that are written */
     char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN + 16];
-    cidr_peer_text(&c->peer.sa, client);
+    cidr_peer_text(peer ? peer : &c->peer.sa, client);
     log_ctx ctx = { .client = client, .server = conn_server_label(c, s, server, sizeof server), .request = request };
     log_ctx_vmsg(level, &ctx, fmt, ap);
 }
@@ -992,6 +993,7 @@ static void conn_finish_response(conn *c)
     /* The next head's errors (400, 408, 431, ...) belong to no place yet:
      * they must not take this request's add_header set. */
     b->x.rt.rules = NULL;
+    b->x.rt.peer = NULL; /* nor this request's client, when real_ip_from named one */
     if (!b->keep_alive) {
         /* The client asked to close and sent nothing we have not read: close
          * now, as nginx does. Otherwise (an error that leaves the framing in

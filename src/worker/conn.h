@@ -116,8 +116,10 @@ void conn_release_closed(conn *c);
  * default server) and a place (none: the server's rules), is over: counted, and logged (e gets what the connection and rq
  * know; the caller gives the status, bytes, time and request line). */
 void conn_access(conn *c, const route *rt, const http_req *rq, access_entry *e);
-/* An error-log line with c's client, server s and the request line. */
-void conn_vlog(conn *c, const cfg_server *s, ep_str request, enum log_level level, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
+/* An error-log line with the client (peer: the one real_ip_from's proxies
+ * named; NULL: c's), server s and the request line. */
+void conn_vlog(conn *c, const cfg_server *s, const struct sockaddr *peer, ep_str request, enum log_level level,
+               const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 #endif

@@ -143,6 +143,7 @@ void exec_init(exec *x, worker *w, const exec_hooks *hooks, int sock, char *hbuf
      * before a request has a place. */
     x->rt.srv = NULL;
     x->rt.rules = NULL;
+    x->rt.peer = NULL;
     x->rt.plan.fd = -1;
     x->rt.plan.listing = NULL;
     x->rt.lookup.res.fd = -1;

@@ -111,7 +111,7 @@ static void h2_log(h2_conn *h, h2_stream *st, enum log_level level, const char *
 {
     va_list ap;
     va_start(ap, fmt);
-    conn_vlog(h->c, st ? st->x.rt.srv : NULL, st ? st->line : (ep_str){ 0 }, level, fmt, ap);
+    conn_vlog(h->c, st ? st->x.rt.srv : NULL, st ? st->x.rt.peer : NULL, st ? st->line : (ep_str){ 0 }, level, fmt, ap);
     va_end(ap);
 }
 

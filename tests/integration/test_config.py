@@ -382,10 +382,6 @@ class YamlServerTest(unittest.TestCase):
             fx.cleanup()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class OpenFileCacheAndReuseportTest(unittest.TestCase):
     """open_file_cache keeps descriptors open for open_file_cache_valid;
     reuseport gives each worker slot its own listening socket."""
@@ -630,3 +626,7 @@ class ListenerTest(unittest.TestCase):
                 srv.stop()
         finally:
             fx.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1170,10 +1170,6 @@ class H2StallAndLogTest(H2RawTestCase):
                 self.assertOneReason(since)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class H2UnansweredPingTest(H2RawTestCase):
     """keepalive_requests = 10, as configured, and a client that never
     answers the PING that follows the shutdown notice."""
@@ -1209,3 +1205,7 @@ class H2UnansweredPingTest(H2RawTestCase):
         p.try_send(p.headers_frame(sid, p.block("/small.txt")).serialize())
         self.assertTrue(p.wait_closed(PATIENCE), p)
         self.assertNotIn(sid, p.headers, p)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -86,10 +86,6 @@ class LargeFileTest(SharedServerTestCase):
             self.assertEqual(bytes(found[off]), data, "marker at offset %d" % off)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class TmpfsTest(ServerTestCase):
     """tmpfs answers a read with RWF_NOWAIT by EOPNOTSUPP: the executor,
     which reads hot file bytes that way to copy them to the socket, must
@@ -183,3 +179,7 @@ class CopyBufferTest(ServerTestCase):
             t.join(PATIENCE * 2)
         self.assertFalse(any(t.is_alive() for t in threads), "a client is still reading")
         self.assertEqual(errors, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -119,10 +119,6 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}"; access_log = "{sel
         self.assertTrue(self.log_lines(1)[0].startswith("192.0.2.77 "))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class RealIpTest(unittest.TestCase):
     """real_ip_from / real_ip_header: a trusted proxy (the connection's
     address, or the PROXY header's) names the client in X-Forwarded-For,
@@ -143,7 +139,8 @@ listen = ( {{ address = "127.0.0.1"; port = {port}; }},
 servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
   real_ip_from = [ "127.0.0.1", "192.0.2.0/24" ];
   access_log = ( {{ path = "{self.log}"; format = "ip"; }} );
-  locations = ( {{ match = "/lan/"; access = [ "allow 198.51.100.0/24", "deny all" ]; }} ); }} );
+  locations = ( {{ match = "/lan/"; access = [ "allow 198.51.100.0/24", "deny all" ]; }},
+                {{ match = "/loop/"; try_files = [ "$uri", "/loop/again" ]; }} ); }} );
 """).start()
         self.port = self.server.port
 
@@ -175,3 +172,28 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
             "203.0.113.99 203.0.113.99 203.0.113.99 403",
             "127.0.0.1 127.0.0.1 - 403",
         ])
+
+    def test_error_log_names_the_client(self):
+        # A request's error-log line names the client the proxy named, as the
+        # access log does; each request its own (a proxy reuses connections).
+        err = os.path.join(self.fx.base, "error.log")
+
+        def line_with(text):
+            def find():
+                lines = harness.read_text(err).splitlines() if os.path.exists(err) else []
+                return next((ln for ln in lines if text in ln), None)
+            got = harness.wait_until(find, LONG)
+            self.assertTrue(got, text)
+            return find()
+        with RawConn(self.port) as c:
+            c.send(build_request("GET", "/loop/x", host="a.test", headers=[("X-Forwarded-For", "198.51.100.7")]))
+            self.assertEqual(c.read_response().status, 500)
+            c.send(b"GET /loop/y HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-For: 198.51.100.8\r\n\r\n")
+            self.assertEqual(c.read_response().status, 500)
+        self.assertIn(", client: 198.51.100.7, server: a.test, request: \"GET /loop/x HTTP/1.1\"",
+                      line_with("GET /loop/x "))
+        self.assertIn(", client: 198.51.100.8, server: a.test,", line_with("GET /loop/y "))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -432,10 +432,6 @@ class ManyReloadsTest(ReloadBase):
         self.assertEqual(request(self.port, "/page.txt").status, 200)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class NotifyTest(unittest.TestCase):
     """systemd's notify protocol, spoken without libsystemd."""
 
@@ -588,3 +584,7 @@ def _get(port):
         return request(port, "/file.txt", timeout=10).status
     except OSError:
         return None
+
+
+if __name__ == "__main__":
+    unittest.main()

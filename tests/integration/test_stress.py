@@ -286,11 +286,11 @@ class StressTest(SharedServerTestCase):
         self.assertEqual(self.server.workers(), workers_before, "a worker died or was replaced")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class StressQueuedTest(StressTest):
     """The same with every lookup, read and send handed to the write queue, so
     that ownership passes between the loop and the pool on every request."""
     server_args = ["-w", "4", "--access-log", "off", "--offload", "always"]
+
+
+if __name__ == "__main__":
+    unittest.main()
