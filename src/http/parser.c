@@ -30,6 +30,11 @@ static const unsigned char ctab[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xF0 */
 };
 
+bool hp_is_tchar(unsigned char c)
+{
+    return ctab[c] & C_TOK;
+}
+
 #define MAX_LEADING_EMPTY 8      /* RFC 9112 2.2 asks us to skip "at least one" */
 #define MAX_TRAILER_BYTES 8192   /* also bounds one chunk-ext line */
 #define MAX_SIZE_DIGITS 64       /* leading zeros included; stops endless size lines */

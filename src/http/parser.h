@@ -50,6 +50,9 @@ int hp_parse_request(const char *buf, size_t len, hp_request *req);
  * but line ends was read. */
 ep_str hp_request_line(const char *buf, size_t len);
 
+/* Whether c is a tchar (RFC 9110 5.6.2): a byte of a token. */
+bool hp_is_tchar(unsigned char c);
+
 /* The first header field of req named name (any case) after *after (NULL:
  * from the start), or NULL: req's fields one by one, in the order sent. */
 const hp_header *hp_header_next(const hp_request *req, ep_str name, const hp_header *after);

@@ -3,6 +3,9 @@
 
 #include <netinet/in.h>
 #include <string.h>
+#include <strings.h>
+
+#include "http/parser.h"
 
 static bool trusted_peer(const cidr *t, size_t n, const struct sockaddr *sa)
 {
@@ -12,8 +15,6 @@ static bool trusted_peer(const cidr *t, size_t n, const struct sockaddr *sa)
     return false;
 }
 
-/* One list item ("192.0.2.7", "192.0.2.7:1234", "2001:db8::1", "[2001:db8::1]:443")
- * as an address; false when it is not one. */
 /* An optional port after an address: 1 to 5 digits, at most 65535. */
 static bool port_ok(const char *p, size_t n)
 {
@@ -53,52 +54,162 @@ static bool item_addr(const char *p, size_t n, struct sockaddr_storage *ss)
            ss->ss_family == AF_INET;
 }
 
-/* Walk one line from the right; 1: an untrusted address found (in *out),
- * 0: all trusted (*out the leftmost so far), -1: not a list of addresses. */
-static int walk(const cidr *trusted, size_t ntrusted, ep_str value, struct sockaddr_storage *out)
+/* What the items read so far make of the list, read left to right. The
+ * client is the rightmost untrusted item, so an untrusted one replaces any
+ * earlier answer and a broken one spoils it; a broken item left of the
+ * client was written by the client and changes nothing. */
+typedef struct pick {
+    const cidr *trusted;
+    size_t ntrusted;
+    int state;  /* 0: only trusted items so far, 1: a client (found), -1: broken since */
+    bool have;  /* leftmost set: the answer when every item is trusted */
+    struct sockaddr_storage found, leftmost;
+} pick;
+
+static void pick_item(pick *k, bool ok, const struct sockaddr_storage *a)
 {
-    const char *s = value.p, *end = value.p + value.len;
-    if (!value.len)
-        return -1;
-    while (end > s) { /* from the right: the nearest proxy wrote the last item */
-        const char *comma = end;
-        while (comma > s && comma[-1] != ',')
-            comma--;
-        const char *b = comma, *e = end;
-        while (b < e && (*b == ' ' || *b == '\t'))
-            b++;
+    if (!ok) {
+        k->state = -1;
+    } else if (!trusted_peer(k->trusted, k->ntrusted, (const struct sockaddr *)a)) {
+        k->found = *a;
+        k->state = 1;
+    } else if (!k->have) {
+        k->leftmost = *a;
+        k->have = true;
+    }
+}
+
+static const char *skip_ows(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* X-Forwarded-For and the like: addresses separated by commas. */
+static void list_line(pick *k, ep_str v)
+{
+    const char *p = v.p, *end = v.p + v.len;
+    for (;;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end, *b = skip_ows(p, e);
         while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
             e--;
-        if (!item_addr(b, (size_t)(e - b), out))
-            return -1;
-        if (!trusted_peer(trusted, ntrusted, (const struct sockaddr *)out))
-            return 1;
-        if (comma == s)
-            break;
-        end = comma - 1;
+        struct sockaddr_storage a;
+        pick_item(k, item_addr(b, (size_t)(e - b), &a), &a);
+        if (!comma)
+            return;
+        p = comma + 1;
     }
-    return 0;
+}
+
+/* A Forwarded value (a token, or a quoted-string unescaped) from *pp: its
+ * text in buf (of cap bytes), its length, or -1 when malformed or longer
+ * than any node. *pp moves past it. */
+static int fwd_value(const char **pp, const char *end, char *buf, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    if (p < end && *p == '"') {
+        for (p++;; p++) {
+            if (p == end)
+                return -1;
+            if (*p == '"')
+                break;
+            if (*p == '\\' && ++p == end)
+                return -1;
+            if (n == cap || (unsigned char)*p < 0x20 || *p == 0x7f)
+                return -1;
+            buf[n++] = *p;
+        }
+        p++;
+    } else {
+        for (; p < end && hp_is_tchar((unsigned char)*p); p++) {
+            if (n == cap)
+                return -1;
+            buf[n++] = *p;
+        }
+    }
+    *pp = p;
+    return (int)n;
+}
+
+/* A node's text as an address: "192.0.2.7", "[2001:db8::7]", either with
+ * ":port", a port obfuscated as "_name" too (RFC 7239 6.3). "unknown" and
+ * obfuscated nodes name no one. */
+static bool fwd_node(const char *t, size_t n, struct sockaddr_storage *a)
+{
+    const char *c = n && t[0] == '[' ? memchr(t, ']', n) : t;
+    const char *colon = c ? memchr(c, ':', n - (size_t)(c - t)) : NULL;
+    if (colon && colon + 1 < t + n && colon[1] == '_') {
+        for (const char *q = colon + 2; q < t + n; q++)
+            if (!((*q >= '0' && *q <= '9') || ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') || *q == '.' ||
+                  *q == '_' || *q == '-'))
+                return false;
+        n = (size_t)(colon - t); /* the port is nobody's business */
+    }
+    return item_addr(t, n, a);
+}
+
+/* Forwarded (RFC 7239): elements separated by commas, each pairs
+ * separated by semicolons; an element's "for" names that hop's client. An
+ * element without one "for" that is an address is broken. */
+static void forwarded_line(pick *k, ep_str v)
+{
+    const char *p = v.p, *end = v.p + v.len;
+    for (;;) {
+        struct sockaddr_storage a;
+        int nfor = 0;
+        bool ok = true;
+        for (;;) { /* the pairs of one element */
+            p = skip_ows(p, end);
+            const char *name = p;
+            while (p < end && hp_is_tchar((unsigned char)*p))
+                p++;
+            size_t nlen = (size_t)(p - name);
+            char val[64];
+            int vlen = -1;
+            if (nlen && p < end && *p == '=') {
+                p++;
+                vlen = fwd_value(&p, end, val, sizeof val);
+            }
+            if (vlen < 0)
+                ok = false;
+            else if (nlen == 3 && strncasecmp(name, "for", 3) == 0 && nfor++ == 0)
+                ok = ok && fwd_node(val, (size_t)vlen, &a);
+            p = skip_ows(p, end);
+            if (p == end || *p != ';')
+                break;
+            p++;
+        }
+        bool more = p < end && *p == ',';
+        if (!more && p != end) { /* junk after a pair: the rest is one broken element */
+            ok = false;
+            p = end;
+        }
+        pick_item(k, ok && nfor == 1, &a);
+        if (!more)
+            return;
+        p++;
+    }
 }
 
 bool realip_pick_lines(const cidr *trusted, size_t ntrusted, const struct sockaddr *peer, const ep_str *values,
-                       size_t nvalues, struct sockaddr_storage *out)
+                       size_t nvalues, enum realip_syntax syntax, struct sockaddr_storage *out)
 {
     if (!ntrusted || !peer || !nvalues || !trusted_peer(trusted, ntrusted, peer))
         return false;
-    struct sockaddr_storage cand;
-    for (size_t i = nvalues; i-- > 0;) {
-        int r = walk(trusted, ntrusted, values[i], &cand);
-        if (r < 0)
-            return false; /* a forged or broken value changes nothing */
-        if (r > 0)
-            break;
-    }
-    *out = cand; /* the first untrusted one, or the leftmost when all were */
+    pick k = { .trusted = trusted, .ntrusted = ntrusted };
+    for (size_t i = 0; i < nvalues; i++) /* in the order received: one list, the last line nearest */
+        (syntax == REALIP_FORWARDED ? forwarded_line : list_line)(&k, values[i]);
+    if (k.state < 0 || (k.state == 0 && !k.have))
+        return false; /* a forged or broken value changes nothing */
+    *out = k.state > 0 ? k.found : k.leftmost;
     return true;
 }
 
 bool realip_pick(const cidr *trusted, size_t ntrusted, const struct sockaddr *peer, ep_str value,
-                 struct sockaddr_storage *out)
+                 enum realip_syntax syntax, struct sockaddr_storage *out)
 {
-    return realip_pick_lines(trusted, ntrusted, peer, &value, 1, out);
+    return realip_pick_lines(trusted, ntrusted, peer, &value, 1, syntax, out);
 }

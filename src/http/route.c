@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http/loc.h"
@@ -684,7 +685,8 @@ static void route_real_ip(route *rt)
     size_t k = 0;
     for (const hp_header *f = NULL; (f = hp_header_next(h, ep_str_make(name, strlen(name)), f));)
         lines[k++] = f->value;
-    if (realip_pick_lines(s->real_ip_from, s->nreal_ip_from, rt->peer, lines, k, &rt->client))
+    enum realip_syntax syn = strcasecmp(name, "Forwarded") == 0 ? REALIP_FORWARDED : REALIP_LIST;
+    if (realip_pick_lines(s->real_ip_from, s->nreal_ip_from, rt->peer, lines, k, syn, &rt->client))
         rt->peer = (const struct sockaddr *)&rt->client;
 }
 

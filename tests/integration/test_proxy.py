@@ -195,5 +195,52 @@ servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
         self.assertIn(", client: 198.51.100.8, server: a.test,", line_with("GET /loop/y "))
 
 
+
+class RealIpForwardedTest(unittest.TestCase):
+    """real_ip_header = "Forwarded": RFC 7239's elements, each hop's "for"."""
+
+    def setUp(self):
+        self.fx = Fixture()
+        self.fx.add("x.txt", b"x\n")
+        self.log = os.path.join(self.fx.base, "access.log")
+        self.server = ConfServer(lambda port: f"""workers = 1;
+error_log = "{os.path.join(self.fx.base, 'error.log')}";
+pid_file = "{os.path.join(self.fx.base, 'pid')}";
+log_formats = ( {{ name = "ip"; format = "$remote_addr $realip_remote_addr $status"; }} );
+listen = ( {{ address = "127.0.0.1"; port = {port}; }} );
+servers = ( {{ names = [ "a.test" ]; root = "{self.fx.root}";
+  real_ip_from = [ "127.0.0.1", "192.0.2.0/24" ]; real_ip_header = "Forwarded";
+  access_log = ( {{ path = "{self.log}"; format = "ip"; }} ); }} );
+""").start()
+
+    def tearDown(self):
+        self.server.stop()
+        self.server.cleanup()
+        self.fx.cleanup()
+
+    def test_each_hop_for(self):
+        values = ['for=198.51.100.3;proto=https',
+                  'for="[2001:db8:cafe::17]:4711", for=192.0.2.8;by=x',
+                  'for=198.51.100.4, for=_hidden',                      # an obfuscated hop nearer: nothing
+                  'for=198.51.100.5, for="192.0.2.60:80"',
+                  '198.51.100.6']                                       # X-Forwarded-For's syntax: nothing
+        for v in values:
+            with RawConn(self.server.port) as c:
+                c.send(build_request("GET", "/x.txt", host="a.test",
+                                     headers=[("Forwarded", v), ("X-Forwarded-For", "203.0.113.1"),
+                                              ("Connection", "close")]))
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, b"x\n"))
+        self.assertTrue(harness.wait_until(
+            lambda: os.path.exists(self.log) and len(harness.read_text(self.log).splitlines()) >= len(values), LONG))
+        self.assertEqual(harness.read_text(self.log).splitlines(), [
+            "198.51.100.3 127.0.0.1 200",
+            "2001:db8:cafe::17 127.0.0.1 200",
+            "127.0.0.1 127.0.0.1 200",
+            "198.51.100.5 127.0.0.1 200",
+            "127.0.0.1 127.0.0.1 200",
+        ])
+
+
 if __name__ == "__main__":
     unittest.main()

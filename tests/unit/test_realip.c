@@ -40,14 +40,14 @@ static const struct sockaddr *addr(const char *text, struct sockaddr_storage *ss
 }
 
 /* The client realip_pick_lines names for peer and lines, or "-" for none. */
-static const char *pick(const char *peer, const char *const *lines, size_t n)
+static const char *pick_as(enum realip_syntax syntax, const char *peer, const char *const *lines, size_t n)
 {
     static char out[INET6_ADDRSTRLEN];
     struct sockaddr_storage p, got;
     ep_str v[8];
     for (size_t i = 0; i < n; i++)
         v[i] = ep_str_make(lines[i], strlen(lines[i]));
-    if (!realip_pick_lines(T, 3, addr(peer, &p), v, n, &got))
+    if (!realip_pick_lines(T, 3, addr(peer, &p), v, n, syntax, &got))
         return "-";
     if (got.ss_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&got)->sin_addr, out, sizeof out);
@@ -56,7 +56,13 @@ static const char *pick(const char *peer, const char *const *lines, size_t n)
     return out;
 }
 
+static const char *pick(const char *peer, const char *const *lines, size_t n)
+{
+    return pick_as(REALIP_LIST, peer, lines, n);
+}
+
 #define ONE(peer, line) pick((peer), (const char *const[]){ (line) }, 1)
+#define FWD(peer, line) pick_as(REALIP_FORWARDED, (peer), (const char *const[]){ (line) }, 1)
 
 static void test_picks(void **state)
 {
@@ -97,8 +103,45 @@ static void test_keeps_the_peer(void **state)
     /* what lies left of the client, the client wrote: not read */
     assert_string_equal(ONE("10.1.1.1", "- , 1.2.3.4"), "1.2.3.4");
     struct sockaddr_storage got;
-    assert_false(realip_pick(T, 3, NULL, ep_str_make("1.2.3.4", 7), &got));
-    assert_false(realip_pick(T, 0, addr("10.1.1.1", &got), ep_str_make("1.2.3.4", 7), &got));
+    assert_false(realip_pick(T, 3, NULL, ep_str_make("1.2.3.4", 7), REALIP_LIST, &got));
+    assert_false(realip_pick(T, 0, addr("10.1.1.1", &got), ep_str_make("1.2.3.4", 7), REALIP_LIST, &got));
+}
+
+/* RFC 7239's Forwarded: each element's "for", from the right as above. */
+static void test_forwarded(void **state)
+{
+    (void)state;
+    /* the RFC's own examples (section 4 and 7.1) */
+    assert_string_equal(FWD("10.1.1.1", "for=\"_gazonk\", for=192.0.2.60"), "192.0.2.60");
+    assert_string_equal(FWD("10.1.1.1", "For=\"[2001:db8:cafe::17]:4711\""), "2001:db8:cafe::17");
+    assert_string_equal(FWD("10.1.1.1", "for=192.0.2.60;proto=http;by=203.0.113.43"), "192.0.2.60");
+    assert_string_equal(FWD("10.1.1.1", "for=192.0.2.43, for=198.51.100.17"), "198.51.100.17");
+    /* trusted hops skipped; all trusted: the leftmost */
+    assert_string_equal(FWD("10.1.1.1", "for=198.51.100.17;proto=https, for=10.2.2.2"), "198.51.100.17");
+    assert_string_equal(FWD("10.1.1.1", "for=10.9.9.9, for=\"127.0.0.1:80\""), "10.9.9.9");
+    /* OWS around separators, quoted IPv4 with a port or an obfuscated port, escapes */
+    assert_string_equal(FWD("10.1.1.1", " by=x ; for=\"192.0.2.5:8080\" ,\tfor=10.1.2.3 "), "192.0.2.5");
+    assert_string_equal(FWD("10.1.1.1", "for=\"[2001:db8::9]:_p1\""), "2001:db8::9");
+    assert_string_equal(FWD("10.1.1.1", "for=\"192.0.\\2.7\""), "192.0.2.7");
+    /* several lines: as if joined */
+    assert_string_equal(pick_as(REALIP_FORWARDED, "10.1.1.1",
+                                (const char *const[]){ "for=198.51.100.2", "for=10.3.3.3;proto=https" }, 2),
+                        "198.51.100.2");
+    /* what the client wrote left of itself is not read */
+    assert_string_equal(FWD("10.1.1.1", "garbage, for=unknown, for=198.51.100.9"), "198.51.100.9");
+    /* broken, unknown or obfuscated hops nearer than the client change nothing */
+    static const char *const bad[] = { "", "for=", "for=unknown", "for=_hidden", "for=198.51.100.1, for=_x",
+                                       "proto=https", "for=1.2.3.4;for=5.6.7.8", "for=\"1.2.3.4",
+                                       "for=[2001:db8::1]", "for=1.2.3.4 x", "for = 1.2.3.4",
+                                       "for=\"[2001:db8::1]:_b/d\"", "for=198.51.100.1,", "198.51.100.1",
+                                       "for=\"198.51.100.1:99999\"", "for=\"1234567890123456789012345678901234567890"
+                                       "12345678901234567890123456789\"" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strcmp(FWD("10.1.1.1", bad[i]), "-") != 0)
+            fail_msg("\"%s\" named a client", bad[i]);
+    /* an X-Forwarded-For list is no Forwarded value, and the other way round */
+    assert_string_equal(FWD("10.1.1.1", "198.51.100.1, 10.0.0.2"), "-");
+    assert_string_equal(ONE("10.1.1.1", "for=198.51.100.1"), "-");
 }
 
 int main(void)
@@ -106,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_picks),
         cmocka_unit_test(test_keeps_the_peer),
+        cmocka_unit_test(test_forwarded),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
