@@ -1,5 +1,6 @@
 /* http/mime.c: extension to Content-Type, from the built-in table or a loaded mime.types. */
 #include "http/mime.h"
+#include "http/parser.h"
 #include "util/grow.h"
 
 #include <errno.h>
@@ -300,24 +301,17 @@ static size_t pool_add(mime_loader *ld, const char *s, size_t n, bool lower)
     return off;
 }
 
-/* RFC 9110 5.6.2 tchar. */
-static bool tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* token "/" token, nothing more. */
 static bool media_type_ok(const char *s)
 {
     size_t i = 0, j;
 
-    while (tchar((unsigned char)s[i]))
+    while (hp_is_tchar((unsigned char)s[i]))
         i++;
     if (i == 0 || s[i] != '/')
         return false;
     j = ++i;
-    while (tchar((unsigned char)s[i]))
+    while (hp_is_tchar((unsigned char)s[i]))
         i++;
     return i > j && s[i] == '\0';
 }
