@@ -52,6 +52,7 @@ typedef struct h2_stream {
     struct h2_stream *prev, *next; /* the connection's streams */
     int32_t id;
     int64_t start_ms;             /* when its HEADERS came: the request's time runs from there */
+    int64_t moved_ms;             /* when its response last moved: HEADERS queued, DATA out, a read back */
     bool gone;                    /* the session closed the stream while a task ran */
     int status;                   /* answered with; 0: not yet (nothing to log) */
     int bad;                      /* a status the header fields earned (431, 400), 0: none */
@@ -84,6 +85,7 @@ typedef struct h2_conn {
     bool draining;                /* the shutdown notice is submitted */
     bool pinged;                  /* ... and sent, and the PING after it */
     int64_t ping_ms;              /* when that PING went */
+    int64_t swept_ms;             /* when streams were last checked for send_timeout (h2_sweep) */
     bool closing;                 /* the final GOAWAY is queued: close once the session is done */
     bool logged;                  /* the connection's error reason is logged (once) */
     timer_list *armed;            /* the list c->timer was last armed on */
@@ -161,7 +163,7 @@ static h2_stream *h2_stream_new(h2_conn *h, int32_t id)
         mx_add(&w->mx->c.waiting, (uint64_t)-1);
         mx_add(&w->mx->c.writing, 1);
     }
-    st->start_ms = w->now_ms;
+    st->start_ms = st->moved_ms = w->now_ms;
     return st;
 }
 
@@ -262,6 +264,29 @@ static void h2_progress(h2_conn *h)
         h2_arm(h, &h->c->w->t_send);
 }
 
+/* Progress is the connection's: a client that finishes a HEAD now and then
+ * while it holds other streams at a zero window keeps the timer above from
+ * firing. Each answered stream therefore has a deadline of its own: no
+ * movement for send_timeout and it is reset (CANCEL), the others go on,
+ * as nginx times out such a stream's request alone. Checked at most once a
+ * second, after the session's callbacks. */
+static void h2_sweep(h2_conn *h)
+{
+    worker *w = h->c->w;
+    if (w->now_ms - h->swept_ms < 1000)
+        return;
+    h->swept_ms = w->now_ms;
+    unsigned n = 0;
+    for (h2_stream *st = h->streams; st; st = st->next)
+        if (st->status && !st->x.task_busy && !st->gone && !st->hs.closing &&
+            w->now_ms - st->moved_ms >= w->cfg->send_timeout_ms) {
+            h2s_reset(&h->s, &st->hs, H2E_CANCEL);
+            n++;
+        }
+    if (n)
+        h2_log(h, NULL, LOGL_INFO, "client timed out reading %u stream(s) of %u; the others go on", n, h->nstreams);
+}
+
 static ssize_t h2_pull(void *user, h2s_stream *hs, uint8_t *buf, size_t len, bool *eof)
 {
     h2_conn *h = user;
@@ -276,6 +301,7 @@ static ssize_t h2_pull(void *user, h2s_stream *hs, uint8_t *buf, size_t len, boo
         return H2S_DEFER;
     }
     *eof = x->seg >= x->rt.plan.nseg;
+    st->moved_ms = h->c->w->now_ms;
     h2_progress(h);
     return n;
 }
@@ -296,6 +322,7 @@ static void h2_respond(h2_conn *h, h2_stream *st)
         n = resp_fields_h2(x->hbuf, x->hcap, 500, &p->f, st->nv, h->c->w->sizes.fields);
     }
     st->status = p->status;
+    st->moved_ms = h->c->w->now_ms;
     if (h->c->ssl) /* frames interleave: OpenSSL encrypts all of it, kTLS or not */
         h->c->w->stats.tls_user++;
     exec_prepare(x);
@@ -335,6 +362,7 @@ static void h2_carry_on(exec *x, enum exec_result r)
 {
     h2_stream *st = (h2_stream *)x;
     h2_conn *h = st->h;
+    st->moved_ms = h->c->w->now_ms; /* the disk's time is not the client's */
     if (r == EXEC_ERROR)
         h2s_reset(&h->s, &st->hs, H2E_INTERNAL_ERROR);
     else if (r == EXEC_READY || x->task_busy)
@@ -807,6 +835,7 @@ void h2_drive(conn *c)
         conn_close(c); /* EOF or reset: nobody to answer */
         return;
     }
+    h2_sweep(h);
     if (!h2_flush(h))
         return;
     if (h2s_done(&h->s) && h->osent == h->olen) {

@@ -63,6 +63,8 @@ Abuse (H2AbuseTest; "healthy": the workers are the same and serve a new connecti
 Timeouts and what bad connections log (H2StallAndLogTest: send_timeout 2s, keepalive_timeout 4s)
  zero-window stall (INITIAL_WINDOW_SIZE 0; h2c, TLS)   closed after send_timeout, no DATA, one line
                                                        "client timed out reading (1 stream(s) open)"
+ the same stall while the client finishes a HEAD every 0.5 s   that stream alone RST_STREAM(CANCEL) after
+                                                       send_timeout, the connection goes on; one line
  idle, after a request or the preface alone            GOAWAY(NO_ERROR) after keepalive_timeout,
                                                        nothing logged
  ten malformed requests then a frame size error; a bad preface (TLS); PING before SETTINGS;
@@ -1093,6 +1095,32 @@ class H2StallAndLogTest(H2RawTestCase):
                 self.assertNotIn(1, p.body, p)
                 self.assertFalse(p.goaways, p)
                 self.assertOneReason(since, r"client timed out reading \(1 stream\(s\) open\)")
+
+    def test_stalled_stream_reset_while_others_finish(self):
+        # The same stall, while the client finishes a HEAD every half second
+        # (progress for the connection, not for stream 1): stream 1 alone is
+        # reset (CANCEL) after send_timeout, the connection goes on, and the
+        # log says so once.
+        since = self.log_size()
+        p = self.ready_peer(settings={S_INITIAL_WINDOW_SIZE: 0})
+        p.request(1, "/big.bin")
+        self.assertTrue(p.pump(lambda: 1 in p.headers), p)
+        start, sid = time.monotonic(), 3
+        while 1 not in p.resets and time.monotonic() - start < PATIENCE and not p.closed:
+            p.request(sid, "/small.txt", method="HEAD")
+            self.assertTrue(p.pump(lambda: sid in p.ended), p)
+            sid += 2
+            p.pump(lambda: 1 in p.resets, 0.5)   # the client's pace: a HEAD every half second
+        self.assertEqual(p.resets.get(1), CANCEL, p)
+        self.assertGreaterEqual(time.monotonic() - start, 1.5, "reset before send_timeout: %r" % p)
+        self.assertGreater(sid, 7, "fewer HEADs than the case needs: %r" % p)
+        self.assertNotIn(1, p.body, p)
+        self.assertFalse(p.closed or p.goaways, p)
+        self.assertTrue(p.ping_round_trip(7), p)
+        p.send(hf.SettingsFrame(0, {S_INITIAL_WINDOW_SIZE: 65535}))   # a window for a body now
+        self.assertServes(p, sid)
+        p.close()
+        self.assertOneReason(since, r"client timed out reading 1 stream\(s\) of 1; the others go on")
 
     def test_idle_connection_goaway_after_keepalive_timeout(self):
         # an idle connection (no stream open, nothing to send) is the
