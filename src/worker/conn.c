@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
 
 #include "http/parser.h"
@@ -157,7 +156,7 @@ void conn_init(conn *c, worker *w, int fd, const struct sockaddr *peer, size_t l
     c->h2 = NULL;
     conn_set_peer(c, peer);
     /* A TLS listener's: the first byte decides between a handshake and a
-     * cleartext request (conn_handshake). */
+     * cleartext request (conn_tls_handshake). */
     if (w->tls && w->tls->lis && w->tls->lis[listen_idx].ctx)
         c->state = CS_HANDSHAKE;
     /* Behind a load balancer: its header first, before TLS or HTTP. */
@@ -280,26 +279,7 @@ static bool conn_readable(const conn *c)
     return c->can_read || (c->ssl && SSL_has_pending(c->ssl));
 }
 
-/* Which server a message is about: its first name, as nginx's "server:"
- * names server_name, or for a server without names its listener. */
-static const char *conn_server_label(const conn *c, const cfg_server *s, char *buf, size_t len)
-{
-    const cfg *cf = c->w->cfg;
-    const cfg_listen *l = &cf->listens[c->listen_idx];
-    if (!s)
-        s = &cf->servers[l->default_server];
-    for (size_t i = 0; i < s->nnames; i++)
-        if (s->names[i][0])
-            return s->names[i];
-    snprintf(buf, len, strchr(l->addr, ':') ? "[%s]:%u" : "%s:%u", l->addr, (unsigned)l->port);
-    return buf;
-}
-
-/* An error-log line about c's request: ", client: ..., server: ...,
- * request: \"...\"" appended, as nginx writes them. */
-static void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
+void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -307,17 +287,6 @@ static void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...)
     conn_vlog(c, c->rq ? c->rq->x.rt.srv : NULL, c->rq ? c->rq->x.rt.peer : NULL,
               c->rq ? hp_request_line(c->rq->rbuf, c->rq->rlen) : (ep_str){ 0 }, level, fmt, ap);
     va_end(ap);
-}
-
-void conn_vlog(conn *c, const cfg_server *s, const struct sockaddr *peer, ep_str request, enum log_level level,
-               const char *fmt, va_list ap)
-{
-    if (level > log_get_level())
-        return; /* the context costs an inet_ntop: only for lines that are written */
-    char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN + 16];
-    cidr_peer_text(peer ? peer : &c->peer.sa, client);
-    log_ctx ctx = { .client = client, .server = conn_server_label(c, s, server, sizeof server), .request = request };
-    log_ctx_vmsg(level, &ctx, fmt, ap);
 }
 
 static void conn_note(exec *x, const char *line)
@@ -337,60 +306,6 @@ static void conn_log(conn *c)
     e.request_line = hp_request_line(b->rbuf, b->rlen);
     conn_access(c, &b->x.rt, &b->req, &e);
     b->status = 0;
-}
-
-/* $http_<name> (log/format.h): a request header's first value. */
-static ep_str conn_header(const lf_req *r, ep_str lname)
-{
-    const hp_header *f = r->arg ? hp_header_next(r->arg, lname, NULL) : NULL;
-    return f ? f->value : ep_str_make("", 0);
-}
-
-void conn_access(conn *c, const route *rt, const http_req *rq, access_entry *e)
-{
-    worker *w = c->w;
-    const cfg_server *s = rt->srv;
-    const cfg_rules *rules = rt->rules;
-    size_t srv = s ? (size_t)(s - w->cfg->servers) : w->cfg->listens[c->listen_idx].default_server;
-    const cfg_server *sv = &w->cfg->servers[srv];
-    ep_str name = ep_str_make(cfg_server_label(sv), strlen(cfg_server_label(sv)));
-    e->peer = rt->peer ? rt->peer : &c->peer.sa; /* real_ip_from's client, else the connection's */
-    e->conn_peer = &c->peer.sa;
-    e->proxy_peer = c->proxied ? &c->pp_peer.sa : NULL;
-    e->when = w->now_sec;
-    e->referer = rq->info.referer;
-    e->user_agent = rq->info.user_agent;
-    e->method = rq->head ? rq->head->method : ep_str_make("", 0);
-    e->uri = ep_str_make(rq->path, rq->path ? rq->path_len : 0);
-    e->args = rq->query;
-    e->host = rq->info.host.len ? rq->info.host : name;
-    e->server_name = name;
-    e->server_port = w->cfg->listens[c->listen_idx].port;
-    e->https = c->ssl != NULL;
-    e->connection = c->serial;
-    e->connection_requests = c->requests;
-    e->header = conn_header;
-    e->arg = rq->head;
-    mx_counters *m = &w->mx->c;
-    int cls = e->status / 100 - 1;
-    if (cls >= 0 && cls < MX_CLASSES)
-        mx_add(&m->by_status[w->mx_srv[srv]][cls], 1);
-    mx_add(&m->body_bytes, e->bytes);
-    int64_t ms = e->ms > 0 ? e->ms : 0;
-    mx_add(&m->dur[mx_dur_bucket(ms)], 1);
-    mx_add(&m->dur_sum_ms, (uint64_t)ms);
-    /* The place that answered logs it (a head refused before it had a
-     * place: its server). */
-    const cfg_rules *r = rules ? rules : &sv->r;
-    const wlog_set *set = r->nalogs ? &w->log_sets[r->alogs[0].set] : NULL;
-    for (size_t k = 0; set && k < set->n; k++) {
-        if (e->status < set->t[k].min_status)
-            continue;
-        access_log_write_fmt(set->t[k].log, set->t[k].fmt, e);
-        /* A line reaches the file at most ALOG_FLUSH_MS after it was written. */
-        if (w->alog_flush_ms < 0)
-            w->alog_flush_ms = w->now_ms + ALOG_FLUSH_MS;
-    }
 }
 
 /* The struct goes to worker.c's closed list, which frees it after this
@@ -829,88 +744,6 @@ static bool conn_read_head(conn *c)
     }
 }
 
-/* ---- TLS handshake -------------------------------------------------------- */
-
-/* OpenSSL reads the socket itself, as much as its read-ahead buffer takes:
- * a read that returns less than it asked for emptied the socket, as recv's
- * short read does above, so the next SSL_read need not make the read that
- * could only say EAGAIN (two such reads a batch were 6% of a small HTTP/2
- * request over TLS). Not with kernel TLS receiving: there a read returns
- * one record, whatever else is queued. */
-static long conn_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
-                        size_t *done)
-{
-    (void)argp, (void)argi, (void)argl;
-    conn *c = (conn *)(void *)BIO_get_callback_arg(b);
-    if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && done && *done < len && !c->rdhup &&
-        !BIO_get_ktls_recv(b))
-        c->can_read = false;
-    return ret;
-}
-
-/* Drive the handshake. A first byte that cannot start a TLS record is a
- * cleartext request (answered 400, saying so, as nginx does) when it looks
- * like a method, else garbage (closed). Returns false to wait. */
-static bool conn_handshake(conn *c)
-{
-    if (!c->ssl) {
-        unsigned char first;
-        ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            c->can_read = false;
-            return false;
-        }
-        if (n <= 0) {
-            conn_close(c);
-            return false;
-        }
-        if (first != 0x16) { /* a TLS handshake record's type */
-            if (first < 'A' || first > 'Z') {
-                conn_close(c);
-                return false;
-            }
-            c->plain_on_tls = true;
-            conn_set_state(c, CS_IDLE);
-            return true;
-        }
-        /* Made only now: a silent connection costs no TLS state (8 KB). */
-        if (!(c->ssl = tls_conn_new(&c->w->tls->lis[c->listen_idx], c->io.fd))) {
-            conn_log_msg(c, LOGL_ERROR, "out of memory for a TLS connection");
-            conn_close(c);
-            return false;
-        }
-        BIO_set_callback_ex(SSL_get_rbio(c->ssl), conn_bio_cb);
-        BIO_set_callback_arg(SSL_get_rbio(c->ssl), (char *)c);
-    }
-    int rc = SSL_do_handshake(c->ssl);
-    if (rc == 1) {
-        mx_add(&c->w->mx->c.tls_handshakes, 1);
-        if (SSL_session_reused(c->ssl))
-            mx_add(&c->w->mx->c.tls_resumed, 1);
-        c->tls_srv = (uint32_t)tls_sni_server(c->w->cfg, c->listen_idx,
-                                              SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name));
-        conn_set_state(c, CS_IDLE);
-        const unsigned char *proto;
-        unsigned len;
-        SSL_get0_alpn_selected(c->ssl, &proto, &len);
-        if (len == 2 && memcmp(proto, "h2", 2) == 0) {
-            timer_disarm(&c->timer);
-            h2_start(c, NULL, 0);
-            return false; /* h2.c drives it now (or it is closed) */
-        }
-        return true;
-    }
-    int e = SSL_get_error(c->ssl, rc);
-    ERR_clear_error();
-    if (e == SSL_ERROR_WANT_READ)
-        c->can_read = false;
-    else if (e == SSL_ERROR_WANT_WRITE)
-        c->can_write = false;
-    else
-        conn_close(c); /* a failed handshake: nothing we could answer in */
-    return false;
-}
-
 /* ---- between requests ---------------------------------------------------- */
 
 /* Skip the request body in rbuf, reading more as needed. */
@@ -1085,7 +918,7 @@ static void conn_drive(conn *c)
                 return;
             break;
         case CS_HANDSHAKE:
-            if (!conn_handshake(c))
+            if (!conn_tls_handshake(c))
                 return;
             break;
         case CS_IDLE:

@@ -116,6 +116,14 @@ void conn_release_closed(conn *c);
  * default server) and a place (none: the server's rules), is over: counted, and logged (e gets what the connection and rq
  * know; the caller gives the status, bytes, time and request line). */
 void conn_access(conn *c, const route *rt, const http_req *rq, access_entry *e);
+/* An error-log line about c's request: ", client: ..., server: ...,
+ * request: \"...\"" appended, as nginx writes them. */
+void conn_log_msg(conn *c, enum log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Drives c's TLS handshake (worker/conntls.c). A first byte that cannot
+ * start a TLS record is a cleartext request (answered 400, saying so, as
+ * nginx does) when it looks like a method, else garbage (closed). Returns
+ * false to wait (or when h2.c took the connection over, or it closed). */
+bool conn_tls_handshake(conn *c);
 /* An error-log line with the client (peer: the one real_ip_from's proxies
  * named; NULL: c's), server s and the request line. */
 void conn_vlog(conn *c, const cfg_server *s, const struct sockaddr *peer, ep_str request, enum log_level level,
