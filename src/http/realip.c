@@ -153,11 +153,15 @@ static bool fwd_node(const char *t, size_t n, struct sockaddr_storage *a)
 
 /* Forwarded (RFC 7239): elements separated by commas, each pairs
  * separated by semicolons; an element's "for" names that hop's client. An
- * element without one "for" that is an address is broken. */
+ * element without one "for" that is an address is broken. Elements are cut
+ * at every comma, quotes or not (no node, port or obfuscated name holds
+ * one): junk or an unterminated quote the client wrote can spoil only its
+ * own element, never swallow the one its proxy appended after a comma. */
 static void forwarded_line(pick *k, ep_str v)
 {
-    const char *p = v.p, *end = v.p + v.len;
+    const char *p = v.p, *vend = v.p + v.len;
     for (;;) {
+        const char *comma = memchr(p, ',', (size_t)(vend - p)), *end = comma ? comma : vend;
         struct sockaddr_storage a;
         int nfor = 0;
         bool ok = true;
@@ -182,15 +186,12 @@ static void forwarded_line(pick *k, ep_str v)
                 break;
             p++;
         }
-        bool more = p < end && *p == ',';
-        if (!more && p != end) { /* junk after a pair: the rest is one broken element */
+        if (p != end) /* junk after a pair */
             ok = false;
-            p = end;
-        }
         pick_item(k, ok && nfor == 1, &a);
-        if (!more)
+        if (!comma)
             return;
-        p++;
+        p = comma + 1;
     }
 }
 

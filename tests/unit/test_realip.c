@@ -139,6 +139,15 @@ static void test_forwarded(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (strcmp(FWD("10.1.1.1", bad[i]), "-") != 0)
             fail_msg("\"%s\" named a client", bad[i]);
+    /* junk or an unterminated quote from the client never swallows the
+     * element its proxy appended (review 22's F1) */
+    static const char *const junk[] = { "@", "for=1.2.3.4:80", "for=\"x", "a=b c", "for=\"1.2.3.4, 5" };
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "%s, for=198.51.100.77", junk[i]);
+        if (strcmp(FWD("10.1.1.1", line), "198.51.100.77") != 0)
+            fail_msg("\"%s\" hid the client", line);
+    }
     /* an X-Forwarded-For list is no Forwarded value, and the other way round */
     assert_string_equal(FWD("10.1.1.1", "198.51.100.1, 10.0.0.2"), "-");
     assert_string_equal(ONE("10.1.1.1", "for=198.51.100.1"), "-");
