@@ -304,6 +304,11 @@ int rule_real_ip_header(apply_ctx *a, const directive *d, const cfg_node *n, voi
             return dir_fail(a, n, "\"real_ip_header\": \"%s\" is not a header name", v);
     if (!*v)
         return dir_fail(a, n, "\"real_ip_header\": an empty name");
+    /* nginx's keyword for the PROXY header's address: here it would be a
+     * header any client can send */
+    if (strcasecmp(v, "proxy_protocol") == 0)
+        return dir_fail(a, n, "\"real_ip_header\": \"%s\" is nginx's PROXY protocol keyword, not a header; "
+                              "use the listener's proxy_protocol = true", v);
     return dir_set_scalar(a, d, n, field);
 }
 

@@ -158,6 +158,8 @@ static const err_case err_cases[] = {
       "\"real_ip_from\": ", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\"; real_ip_from = [ \"10.0.0.0/8\" ];\n real_ip_header = \"X Real\"; } );\n",
       2, 0, "\"real_ip_header\": \"X Real\" is not a header name", NULL },
+    { "e.conf", "servers = ( { root = \"@D/www\"; real_ip_from = [ \"10.0.0.0/8\" ];\n real_ip_header = \"proxy_protocol\"; } );\n",
+      2, 0, "\"real_ip_header\": \"proxy_protocol\" is nginx's PROXY protocol keyword", NULL },
     { "e.conf", "listen = ( { port = 80;\n proxy_protocol = \"yes\"; } );\nservers = ( { root = \"@D/www\"; } );\n", 2, 0,
       "\"proxy_protocol\": expected", NULL },
     { "e.conf", "servers = ( { root = \"@D/www\";\n last_modified = \"no\"; } );\n", 2, 0,
