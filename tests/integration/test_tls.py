@@ -772,12 +772,16 @@ class TLSReloadTest(TLSOwnServer):
         with open(os.path.join(self.root_a, "name.txt"), "w") as f:
             f.write("server a.test, generation 2\n")
         self.rewrite()
+        old = self.server.workers()
         os.kill(self.server.pid, signal.SIGHUP)
 
         def new_gen():
             with self.conn() as c:
                 return c.get("/name.txt", close=True).body == b"server a.test, generation 2\n"
         self.assertTrue(wait_until(new_gen, PATIENCE), read_text(self.fx.error_log))
+        # (until the old workers are gone, one of them may still take a
+        # connection: CI saw generation 1 answer after the first new answer)
+        self.assertTrue(wait_until(lambda: not set(old) & set(self.server.workers()), PATIENCE))
         for _ in range(10):
             with self.conn(ctx=ctx, session=session) as c:
                 r = c.get("/name.txt", close=True)
