@@ -86,21 +86,13 @@ static const char *skip_ows(const char *p, const char *end)
     return p;
 }
 
-/* X-Forwarded-For and the like: addresses separated by commas. */
-static void list_line(pick *k, ep_str v)
+/* An X-Forwarded-For item: an address, spaces around it allowed. */
+static bool list_item(const char *p, const char *end, struct sockaddr_storage *a)
 {
-    const char *p = v.p, *end = v.p + v.len;
-    for (;;) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *e = comma ? comma : end, *b = skip_ows(p, e);
-        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        struct sockaddr_storage a;
-        pick_item(k, item_addr(b, (size_t)(e - b), &a), &a);
-        if (!comma)
-            return;
-        p = comma + 1;
-    }
+    p = skip_ows(p, end);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    return item_addr(p, (size_t)(end - p), a);
 }
 
 /* A Forwarded value (a token, or a quoted-string unescaped) from *pp: its
@@ -151,44 +143,48 @@ static bool fwd_node(const char *t, size_t n, struct sockaddr_storage *a)
     return item_addr(t, n, a);
 }
 
-/* Forwarded (RFC 7239): elements separated by commas, each pairs
- * separated by semicolons; an element's "for" names that hop's client. An
- * element without one "for" that is an address is broken. Elements are cut
- * at every comma, quotes or not (no node, port or obfuscated name holds
- * one): junk or an unterminated quote the client wrote can spoil only its
- * own element, never swallow the one its proxy appended after a comma. */
-static void forwarded_line(pick *k, ep_str v)
+/* A Forwarded element (RFC 7239): pairs separated by semicolons, whose
+ * "for" names that hop's client. Without one "for" that is an address
+ * (none, two, junk, a malformed value) it is broken. */
+static bool fwd_item(const char *p, const char *end, struct sockaddr_storage *a)
+{
+    int nfor = 0;
+    bool ok = true;
+    for (;;) {
+        p = skip_ows(p, end);
+        const char *name = p;
+        while (p < end && hp_is_tchar((unsigned char)*p))
+            p++;
+        size_t nlen = (size_t)(p - name);
+        char val[64];
+        int vlen = -1;
+        if (nlen && p < end && *p == '=') {
+            p++;
+            vlen = fwd_value(&p, end, val, sizeof val);
+        }
+        if (vlen < 0)
+            ok = false;
+        else if (nlen == 3 && strncasecmp(name, "for", 3) == 0 && nfor++ == 0)
+            ok = ok && fwd_node(val, (size_t)vlen, a);
+        p = skip_ows(p, end);
+        if (p == end || *p != ';')
+            break;
+        p++;
+    }
+    return ok && p == end && nfor == 1;
+}
+
+/* One header line's items, cut at every comma, quotes or not (no address,
+ * port or obfuscated name holds one): junk or an unterminated quote the
+ * client wrote spoils only its own item, never the one its proxy appended
+ * after a comma. */
+static void pick_line(pick *k, ep_str v, bool (*item)(const char *, const char *, struct sockaddr_storage *))
 {
     const char *p = v.p, *vend = v.p + v.len;
     for (;;) {
-        const char *comma = memchr(p, ',', (size_t)(vend - p)), *end = comma ? comma : vend;
+        const char *comma = memchr(p, ',', (size_t)(vend - p));
         struct sockaddr_storage a;
-        int nfor = 0;
-        bool ok = true;
-        for (;;) { /* the pairs of one element */
-            p = skip_ows(p, end);
-            const char *name = p;
-            while (p < end && hp_is_tchar((unsigned char)*p))
-                p++;
-            size_t nlen = (size_t)(p - name);
-            char val[64];
-            int vlen = -1;
-            if (nlen && p < end && *p == '=') {
-                p++;
-                vlen = fwd_value(&p, end, val, sizeof val);
-            }
-            if (vlen < 0)
-                ok = false;
-            else if (nlen == 3 && strncasecmp(name, "for", 3) == 0 && nfor++ == 0)
-                ok = ok && fwd_node(val, (size_t)vlen, &a);
-            p = skip_ows(p, end);
-            if (p == end || *p != ';')
-                break;
-            p++;
-        }
-        if (p != end) /* junk after a pair */
-            ok = false;
-        pick_item(k, ok && nfor == 1, &a);
+        pick_item(k, item(p, comma ? comma : vend, &a), &a);
         if (!comma)
             return;
         p = comma + 1;
@@ -202,7 +198,7 @@ bool realip_pick_lines(const cidr *trusted, size_t ntrusted, const struct sockad
         return false;
     pick k = { .trusted = trusted, .ntrusted = ntrusted };
     for (size_t i = 0; i < nvalues; i++) /* in the order received: one list, the last line nearest */
-        (syntax == REALIP_FORWARDED ? forwarded_line : list_line)(&k, values[i]);
+        pick_line(&k, values[i], syntax == REALIP_FORWARDED ? fwd_item : list_item);
     if (k.state < 0 || (k.state == 0 && !k.have))
         return false; /* a forged or broken value changes nothing */
     *out = k.state > 0 ? k.found : k.leftmost;
